@@ -1,0 +1,27 @@
+"""crunch: take part in CrunchDAO competitions from a terminal or a notebook.
+
+Importing this package is cheap: heavy libraries load only in the functions that use them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from .__version__ import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .notebook import NotebookTools
+
+__all__ = ["__version__", "is_inside_runner", "load_notebook"]
+
+#: True when the code runs inside the platform's runner (or ``crunch test``'s), False in a
+#: notebook or a plain script.
+is_inside_runner: bool = os.environ.get("CRUNCH_INSIDE_RUNNER", "").lower() in ("1", "true", "yes")
+
+
+def load_notebook(**kwargs: Any) -> NotebookTools:
+    """Return the notebook tools (``load_data()``, ``test()``) for the current workspace."""
+    from .notebook import load_notebook as _load
+
+    return _load(**kwargs)

@@ -1,0 +1,267 @@
+"""A thin client of the hub protocol (API.md) over one ``requests.Session``.
+
+It joins paths to the base URL, authenticates with the push token (query ``pushToken``) or
+an API key (``Authorization: API-Key``), retries idempotent calls on connection errors and
+502/503/504 with exponential backoff, and maps every error answer to a typed exception.
+The token is only ever sent to the API base URL, and never appears in a message.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from .. import exceptions as exc
+from ..__version__ import __version__
+from ..secrets import register
+from . import models
+from .errors import error_from_response
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+USER_AGENT = f"crunch-cli/{__version__}"
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def default_timeout() -> Tuple[float, float]:
+    """(connect, read) seconds; ``CRUNCH_TIMEOUT`` sets the read timeout."""
+    return (min(10.0, _env_float("CRUNCH_TIMEOUT", 60.0)), _env_float("CRUNCH_TIMEOUT", 60.0))
+
+
+def describe_connection_error(error: BaseException) -> str:
+    """A short reason for a requests exception, without its URL (which may hold a token)."""
+    text = str(error).lower()
+    if isinstance(error, requests.Timeout) or "timed out" in text:
+        return "the connection timed out"
+    if "refused" in text:
+        return "the connection was refused"
+    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text or "resolve" in text:
+        return "the host name could not be resolved"
+    if isinstance(error, requests.exceptions.ChunkedEncodingError) or "incomplete" in text or "broken" in text or "reset" in text:
+        return "the connection broke in the middle of an answer"
+    if isinstance(error, requests.exceptions.SSLError):
+        return "the TLS handshake failed"
+    return "the connection failed"
+
+
+class Backoff:
+    """Exponential backoff: ``CRUNCH_RETRIES`` retries, ``CRUNCH_RETRY_BACKOFF`` first delay."""
+
+    def __init__(self, retries: Optional[int] = None, base: Optional[float] = None) -> None:
+        self.retries = int(_env_float("CRUNCH_RETRIES", 4)) if retries is None else retries
+        self.base = _env_float("CRUNCH_RETRY_BACKOFF", 0.5) if base is None else base
+
+    def delays(self) -> Iterable[float]:
+        for attempt in range(self.retries):
+            yield min(self.base * (2**attempt), 30.0)
+
+
+class Client:
+    def __init__(
+        self,
+        api_base_url: str,
+        *,
+        push_token: Optional[str] = None,
+        api_key: Optional[str] = None,
+        timeout: Optional[Tuple[float, float]] = None,
+        backoff: Optional[Backoff] = None,
+        session: Optional[requests.Session] = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
+        self.push_token = push_token
+        self.api_key = api_key
+        register(push_token)
+        register(api_key)
+        self.timeout = timeout or default_timeout()
+        self.backoff = backoff or Backoff()
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self._sleep = sleep
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return self.base_url + path.lstrip("/")
+
+    def is_api_url(self, url: str) -> bool:
+        base, other = urlsplit(self.base_url), urlsplit(url)
+        return (base.scheme, base.netloc) == (other.scheme, other.netloc)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Optional[Dict[str, Any]] = None,
+        json: Any = None,
+        auth: bool = True,
+        idempotent: Optional[bool] = None,
+        expect_json: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """Call the hub and return the decoded JSON answer (or the response)."""
+        method = method.upper()
+        url = self.url(path)
+        params = dict(params or {})
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if auth and self.push_token:
+            params.setdefault("pushToken", self.push_token)
+        if auth and self.api_key:
+            headers["Authorization"] = f"API-Key {self.api_key}"
+        retry = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        what = f"{method} /{path.lstrip('/').split('?')[0]}"
+        delays = iter(self.backoff.delays() if retry else ())
+        while True:
+            try:
+                response = self.session.request(
+                    method, url, params=params, json=json, headers=headers, timeout=self.timeout, **kwargs
+                )
+            except requests.RequestException as error:
+                delay = next(delays, None)
+                if delay is None:
+                    raise exc.NetworkError(
+                        f"cannot reach the hub at {self.base_url} ({describe_connection_error(error)}): "
+                        "check your network connection or --api-base-url"
+                    ) from None
+                self._sleep(delay)
+                continue
+            if response.status_code in RETRY_STATUSES:
+                delay = next(delays, None)
+                if delay is not None:
+                    response.close()
+                    self._sleep(delay)
+                    continue
+            break
+        if not response.ok:
+            raise error_from_response(
+                response.status_code, response.content, response.headers.get("Content-Type", ""), what
+            )
+        if not expect_json:
+            return response
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise exc.ApiError(
+                f"the hub answered {what} with a body that is not valid JSON (truncated or not a hub?): "
+                "check --api-base-url and try again",
+                status=response.status_code,
+            ) from None
+
+    def _project_path(self, version: str, competition: str, user_id: Any, project: str) -> str:
+        return f"/{version}/competitions/{quote(str(competition))}/projects/{quote(str(user_id))}/{quote(str(project))}"
+
+    # -- calls of API.md ------------------------------------------------------------------------
+
+    def upgrade_token(self, clone_token: str) -> models.ProjectToken:
+        register(clone_token)
+        data = self.request("POST", "/v2/project-tokens/upgrade", json={"cloneToken": clone_token}, auth=False)
+        token = models.ProjectToken.from_dict(data or {})
+        register(token.plain)
+        if not token.plain:
+            raise exc.ApiError("the hub did not return a push token: try again with a fresh setup token")
+        return token
+
+    def list_competitions(self) -> List[models.Competition]:
+        return [models.Competition.from_dict(c) for c in self.request("GET", "/v2/competitions") or []]
+
+    def get_competition(self, competition: str) -> models.Competition:
+        return models.Competition.from_dict(self.request("GET", f"/v1/competitions/{quote(str(competition))}"))
+
+    def get_round(self, competition: str, round_number: Any = "@current") -> models.Round:
+        return models.Round.from_dict(
+            self.request("GET", f"/v1/competitions/{quote(str(competition))}/rounds/{quote(str(round_number))}")
+        )
+
+    def get_data_release(self, competition: str, round_number: Any = "@current", size_variant: str = "DEFAULT") -> models.DataRelease:
+        path = f"/v2/competitions/{quote(str(competition))}/rounds/{quote(str(round_number))}/phases/submission/data-release"
+        return models.DataRelease.from_dict(self.request("GET", path, params={"sizeVariant": size_variant.upper()}))
+
+    def get_checks(self, competition: str) -> List[models.Check]:
+        return [models.Check.from_dict(c) for c in self.request("GET", f"/v1/competitions/{quote(str(competition))}/checks") or []]
+
+    def list_libraries(self, name: Optional[str] = None, page_size: int = 500) -> List[models.Library]:
+        libraries: List[models.Library] = []
+        page = 0
+        while True:
+            params = {"language": "PYTHON", "page": page, "size": page_size}
+            if name:
+                params["name"] = name
+            data = self.request("GET", "/v2/libraries", params=params) or {}
+            content = data.get("content") or []
+            libraries.extend(models.Library.from_dict(item) for item in content)
+            if len(content) < page_size:
+                return libraries
+            page += 1
+
+    def clone(self, competition: str, user_id: Any, project: str, submission_number: Optional[int] = None, include_model: bool = True) -> Dict[str, str]:
+        params: Dict[str, Any] = {"includeModel": "true" if include_model else "false"}
+        if submission_number is not None:
+            params["submissionNumber"] = submission_number
+        return dict(self.request("GET", self._project_path("v4", competition, user_id, project) + "/clone", params=params) or {})
+
+    def create_upload(self, name: str, size: int, preferred_chunk_size: Optional[int] = None) -> models.Upload:
+        body: Dict[str, Any] = {"name": name, "size": size, "encrypted": False}
+        if preferred_chunk_size:
+            body["preferredChunkSize"] = preferred_chunk_size
+        return models.Upload.from_dict(self.request("POST", "/v1/uploads", json=body))
+
+    def chunk_request(self, upload_id: Any, number: int) -> models.ChunkRequest:
+        return models.ChunkRequest.from_dict(self.request("GET", f"/v1/uploads/{quote(str(upload_id))}/chunks/{number}/request"))
+
+    def confirm_chunk(self, upload_id: Any, number: int, etag: str) -> models.Upload:
+        data = self.request("POST", f"/v1/uploads/{quote(str(upload_id))}/chunks/{number}/confirm", json={"hash": etag}, idempotent=True)
+        return models.Upload.from_dict(data)
+
+    def complete_upload(self, upload_id: Any) -> models.Upload:
+        return models.Upload.from_dict(self.request("POST", f"/v1/uploads/{quote(str(upload_id))}/complete", json={}, idempotent=True))
+
+    def abort_upload(self, upload_id: Any) -> None:
+        self.request("POST", f"/v1/uploads/{quote(str(upload_id))}/abort", json={}, idempotent=True)
+
+    def delete_upload(self, upload_id: Any) -> None:
+        self.request("DELETE", f"/v1/uploads/{quote(str(upload_id))}")
+
+    def create_submission(
+        self,
+        competition: str,
+        user_id: Any,
+        project: str,
+        *,
+        message: str,
+        main_file_path: str,
+        model_directory_path: str,
+        code_files: Dict[str, Any],
+        model_files: Dict[str, Any],
+    ) -> models.Submission:
+        body = {
+            "message": message,
+            "mainFilePath": main_file_path,
+            "modelDirectoryPath": model_directory_path,
+            "type": "CODE",
+            "codeFiles": code_files,
+            "modelFiles": model_files,
+            "pushToken": self.push_token,
+        }
+        data = self.request("POST", self._project_path("v4", competition, user_id, project) + "/submissions", json=body)
+        return models.Submission.from_dict(data)
+
+    def list_submissions(self, competition: str, user_id: Any, project: str) -> List[models.Submission]:
+        data = self.request("GET", self._project_path("v3", competition, user_id, project) + "/submissions") or []
+        return [models.Submission.from_dict(s) for s in data]
+
+    def list_quickstarters(self, competition: str) -> List[models.Quickstarter]:
+        data = self.request("GET", f"/v2/competitions/{quote(str(competition))}/quickstarters") or []
+        return [models.Quickstarter.from_dict(q) for q in data]

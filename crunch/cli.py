@@ -1,0 +1,329 @@
+"""The ``crunch`` command: parse options, call a command module, print, exit.
+
+This is the only module that knows about click and exit codes. Command modules are imported
+inside each command so that ``crunch --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Any, Optional
+
+import click
+
+from .__version__ import __version__
+from .console import Console
+from .exceptions import CrunchError
+from .secrets import redact
+from .settings import Settings
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class State:
+    def __init__(self, options: dict, quiet: bool) -> None:
+        self._options = options
+        self._settings: Optional[Settings] = None
+        self.console = Console(quiet=quiet)
+        self.debug = bool(options.get("debug"))
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.resolve(**self._options)
+            self.debug = self._settings.debug
+        return self._settings
+
+
+def _call(ctx: click.Context, module: str, **kwargs: Any) -> Any:
+    """Run ``crunch.commands.<module>.run`` with the settings, the console and ``kwargs``."""
+    state: State = ctx.find_object(State)
+    command = importlib.import_module(f"crunch.commands.{module}")
+    return command.run(settings=state.settings, console=state.console, **kwargs)
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="crunch", message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, help="Show tracebacks and more detail (also CRUNCH_DEBUG=1).")
+@click.option("--api-base-url", metavar="URL", help="Hub API URL (also API_BASE_URL). Overrides --environment.")
+@click.option("--web-base-url", metavar="URL", help="Hub web URL for links (also WEB_BASE_URL).")
+@click.option(
+    "--environment",
+    "--env",
+    "environment",
+    metavar="NAME",
+    help="production/prod (default), staging/test, or local/dev for a hub at http://127.0.0.1:8000/ (also CRUNCH_ENVIRONMENT).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only print results and errors: no progress bars.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, api_base_url: Optional[str], web_base_url: Optional[str], environment: Optional[str], quiet: bool) -> None:
+    """Take part in CrunchDAO competitions: set up a workspace, test your train()/infer()
+    locally, and push your code and model.
+
+    \b
+    A typical session:
+      crunch setup <competition> <project> --token <token>
+      cd <competition>-<project>
+      crunch test
+      crunch push -m "my first submission"
+
+    Run `crunch demo` to see the whole flow against a local hub, offline.
+    """
+    ctx.obj = State(
+        {"environment": environment, "api_base_url": api_base_url, "web_base_url": web_base_url, "debug": debug},
+        quiet,
+    )
+
+
+# -- hub reachability ------------------------------------------------------------------------
+
+
+@cli.command()
+@click.pass_context
+def ping(ctx: click.Context) -> None:
+    """Check that the hub answers, and show which URL is used."""
+    _call(ctx, "ping")
+
+
+@cli.command("list")
+@click.pass_context
+def list_(ctx: click.Context) -> None:
+    """List the competitions of the hub."""
+    _call(ctx, "list_competitions")
+
+
+# -- workspace -------------------------------------------------------------------------------
+
+
+SUBMISSION_HELP = "Which submission to start from: latest (default), scratch (the quickstarter), or a number."
+
+
+@cli.command()
+@click.argument("competition")
+@click.argument("project")
+@click.argument("directory", required=False)
+@click.option("--token", required=True, metavar="TOKEN", help="The setup token from the Submit page, or @api-key to use CRUNCH_API_KEY.")
+@click.option("--force", is_flag=True, help="Set up in a non-empty DIRECTORY; replaces .crunchdao/ and downloaded files only.")
+@click.option("--submission", default="latest", show_default=True, metavar="latest|scratch|N", help=SUBMISSION_HELP)
+@click.option("--no-model", is_flag=True, help="Do not download the model files of the submission.")
+@click.option("--no-data", is_flag=True, help="Do not download the data now (`crunch download` later).")
+@click.option("--size", type=click.Choice(["default", "small", "large"], case_sensitive=False), default="default", show_default=True, help="Size variant of the data.")
+@click.option("--model-directory", default="resources", show_default=True, metavar="DIR", help="Folder of the model files.")
+@click.option("--notebook", is_flag=True, help="Set up in the current directory for a notebook (implies --force).")
+@click.pass_context
+def setup(ctx: click.Context, **options: Any) -> None:
+    """Make a workspace for PROJECT of COMPETITION: exchange the setup token, download the
+    data and your last submission (or the quickstarter).
+
+    DIRECTORY defaults to {competitionName}-{projectName}; both placeholders may be used.
+    """
+    _call(ctx, "setup", **options)
+
+
+@cli.command("setup-notebook")
+@click.argument("competition")
+@click.argument("token")
+@click.option("--submission", default="latest", show_default=True, metavar="latest|scratch|N", help=SUBMISSION_HELP)
+@click.option("--no-model", is_flag=True, help="Do not download the model files of the submission.")
+@click.option("--no-data", is_flag=True, help="Do not download the data now.")
+@click.option("--size", type=click.Choice(["default", "small", "large"], case_sensitive=False), default="default", show_default=True, help="Size variant of the data.")
+@click.pass_context
+def setup_notebook(ctx: click.Context, competition: str, token: str, **options: Any) -> None:
+    """Set up the current directory as a workspace, from a notebook cell (`!crunch setup-notebook ...`)."""
+    _call(
+        ctx,
+        "setup",
+        competition=competition,
+        project=None,
+        directory=".",
+        token=token,
+        force=True,
+        model_directory="resources",
+        notebook=True,
+        **options,
+    )
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Download every file again, even when it is already whole.")
+@click.option("--round-number", default="@current", show_default=True, metavar="N", help="Round to download the data of.")
+@click.option("--size-variant", type=click.Choice(["default", "small", "large"], case_sensitive=False), default=None, help="Size variant (default: the workspace's).")
+@click.pass_context
+def download(ctx: click.Context, **options: Any) -> None:
+    """Download the data into data/: resumable, verified, several files at once."""
+    _call(ctx, "download", **options)
+
+
+@cli.command("update-token")
+@click.argument("token", required=False)
+@click.pass_context
+def update_token(ctx: click.Context, token: Optional[str]) -> None:
+    """Exchange a new setup token for the workspace's push token (prompted when not given)."""
+    if not token:
+        if not sys.stdin.isatty():
+            raise click.UsageError("give the setup token as an argument (no terminal to ask it from)")
+        token = click.prompt("setup token", hide_input=True)
+    _call(ctx, "update_token", token=token)
+
+
+# -- your code -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--main-file", default="main.py", show_default=True, metavar="FILE", help="Your code; main.ipynb is converted when FILE is missing.")
+@click.option("--model-directory", default=None, metavar="DIR", help="Folder of the model files (default: the workspace's, resources).")
+@click.option("--no-force-first-train", is_flag=True, help="Do not train at the first moon unless the frequency says so.")
+@click.option("--train-frequency", default=1, show_default=True, type=click.IntRange(min=0), help="Train every N moons (0: never, except the first).")
+@click.option("--round-number", default="@current", show_default=True, metavar="N", help="Round of the data.")
+@click.option("--gpu", is_flag=True, help="Tell your code it has a GPU (has_gpu=True).")
+@click.option("--skip-library-check", is_flag=True, help="Do not check requirements.txt against the competition's whitelist.")
+@click.option("--no-determinism-check", is_flag=True, help="Do not call infer() a second time to compare outputs.")
+@click.pass_context
+def test(ctx: click.Context, **options: Any) -> None:
+    """Run your train() and infer() on the local data as the platform's runner does, and check the prediction."""
+    ok = _call(ctx, "test", **options)
+    if ok is False:
+        ctx.exit(1)
+
+
+@cli.command()
+@click.option("-m", "--message", default=None, help="The submission's message (at most 1000 characters; asked when missing).")
+@click.option("--main-file", default="main.py", show_default=True, metavar="FILE", help="Your code; main.ipynb is converted when FILE is missing.")
+@click.option("--model-directory", default=None, metavar="DIR", help="Folder of the model files (default: the workspace's, resources).")
+@click.option("--no-pip-freeze", is_flag=True, help="Send requirements.txt as it is, without pinning installed versions.")
+@click.option("--dry", is_flag=True, help="Show what would be sent, and send nothing.")
+@click.option("--export", "export", default=None, metavar="FILE", type=click.Path(dir_okay=False), help="Write the submission to a .tar.gz instead of sending it.")
+@click.pass_context
+def push(ctx: click.Context, message: Optional[str], **options: Any) -> None:
+    """Submit your code and model files: requirements pinned to your installed versions, resumable chunked uploads."""
+    if message is None and not options.get("dry") and not options.get("export"):
+        if not sys.stdin.isatty():
+            raise click.UsageError("give the submission's message with -m \"...\"")
+        message = click.prompt("submission message")
+    _call(ctx, "push", message=message or "", **options)
+
+
+@cli.command()
+@click.argument("notebook", type=click.Path(dir_okay=False))
+@click.argument("script", required=False, default="main.py", type=click.Path(dir_okay=False))
+@click.option("--overwrite", "--override", "overwrite", is_flag=True, help="Replace SCRIPT if it exists.")
+@click.option("--requirements", is_flag=True, help="Write requirements.txt beside SCRIPT.")
+@click.option("--embedded-files", is_flag=True, help="Write the files embedded in markdown cells beside SCRIPT.")
+@click.option("--no-freeze", is_flag=True, help="Do not pin requirements without a version comment to the installed version.")
+@click.option("--verbose", is_flag=True, help="Say for each cell what was kept and why.")
+@click.pass_context
+def convert(ctx: click.Context, **options: Any) -> None:
+    """Convert NOTEBOOK into SCRIPT (default main.py): keep imports, functions and classes,
+    comment out the rest, read `# == 1.3` version comments on imports."""
+    _call(ctx, "convert", **options)
+
+
+# -- the local hub ---------------------------------------------------------------------------
+
+
+@cli.group()
+def hub() -> None:
+    """A local hub that speaks the platform's protocol, for offline work and tests."""
+
+
+@hub.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback unless told otherwise).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port; 0 picks a free one.")
+@click.option("--root", default=".crunch-hub", show_default=True, type=click.Path(file_okay=False), help="Folder of the hub's database and files.")
+@click.option("--fail-next", default=0, type=click.IntRange(min=0), metavar="K", help="Fault injection: answer the next K requests with 503.")
+@click.option("--drop-after", default=None, type=click.IntRange(min=0), metavar="N", help="Fault injection: cut the next body after N bytes.")
+@click.option("--delay", default=0.0, type=click.FloatRange(min=0), metavar="S", help="Fault injection: delay every answer by S seconds.")
+@click.option("--daily-limit", default=5, show_default=True, type=click.IntRange(min=0), help="Submissions per project per day.")
+@click.pass_context
+def hub_serve(ctx: click.Context, **options: Any) -> None:
+    """Serve the hub until interrupted; prints `listening on http://HOST:PORT/` when ready."""
+    _call(ctx, "hub_serve", **options)
+
+
+@hub.command("token")
+@click.argument("competition")
+@click.argument("project")
+@click.option("--user", default="me", show_default=True, help="The user owning the project.")
+@click.option("--root", default=".crunch-hub", show_default=True, type=click.Path(file_okay=False), help="Folder of the hub's database and files.")
+@click.pass_context
+def hub_token(ctx: click.Context, **options: Any) -> None:
+    """Print a fresh setup token (single use, valid 3 minutes) for PROJECT of COMPETITION."""
+    _call(ctx, "hub_token", **options)
+
+
+@hub.command("add-competition")
+@click.argument("name")
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--root", default=".crunch-hub", show_default=True, type=click.Path(file_okay=False), help="Folder of the hub's database and files.")
+@click.option("--timeseries", is_flag=True, help="A TIMESERIES competition (test moons are the moons of X_test).")
+@click.option("--embargo", default=0, show_default=True, type=click.IntRange(min=0), help="Moons between the last train moon and the test moon.")
+@click.option("--id-column", default="id", show_default=True)
+@click.option("--moon-column", default="moon", show_default=True)
+@click.option("--target", "targets", multiple=True, metavar="INPUT:OUTPUT", help="A target column and its prediction column (default target:prediction).")
+@click.pass_context
+def hub_add_competition(ctx: click.Context, **options: Any) -> None:
+    """Host a competition NAME from DATA_DIR's X_train, y_train, X_test, [y_test,] example_prediction parquet files."""
+    _call(ctx, "hub_add_competition", **options)
+
+
+@cli.command()
+@click.argument("directory", required=False, default="crunch-demo", type=click.Path(file_okay=False))
+@click.pass_context
+def demo(ctx: click.Context, directory: str) -> None:
+    """See the whole flow in a minute, offline: a local hub, setup, test and push."""
+    _call(ctx, "demo", directory=directory)
+
+
+# -- main entry ------------------------------------------------------------------------------
+
+
+def _print_error(message: str) -> None:
+    click.echo(f"error: {redact(message)}", err=True)
+
+
+def main(argv: Optional[list] = None) -> None:
+    """Entry point of the ``crunch`` executable."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args
+    code = 0
+    try:
+        ctx_result = cli.main(args=args, prog_name="crunch", standalone_mode=False)
+        if isinstance(ctx_result, int):
+            code = ctx_result
+    except click.exceptions.Abort:
+        click.echo("\ninterrupted", err=True)
+        code = 130
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted", err=True)
+        code = 130
+    except click.exceptions.Exit as exit_:
+        code = exit_.exit_code
+    except click.ClickException as error:
+        error.show()
+        code = error.exit_code
+    except CrunchError as error:
+        if debug or _debug_from_env():
+            click.echo(redact("".join(traceback.format_exc())), err=True)
+        if error.exit_code == 0:
+            click.echo(error.message, err=True)
+        else:
+            _print_error(error.message)
+        code = error.exit_code
+    except BrokenPipeError:
+        code = 1
+    except Exception as error:  # a bug: say so in one line, traceback with --debug
+        if debug or _debug_from_env():
+            click.echo(redact("".join(traceback.format_exc())), err=True)
+            _print_error(f"unexpected {type(error).__name__}: {error}")
+        else:
+            _print_error(f"unexpected {type(error).__name__}: {error} (run with --debug for the traceback)")
+        code = 1
+    sys.exit(code)
+
+
+def _debug_from_env() -> bool:
+    import os
+
+    return os.environ.get("CRUNCH_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")

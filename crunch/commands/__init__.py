@@ -1,0 +1,1 @@
+"""One use case per module. Each exposes ``run(settings=..., console=..., **options)``."""

@@ -1,0 +1,172 @@
+"""One exception hierarchy; every message is written for the person at the keyboard.
+
+The CLI prints ``error: <message>`` and exits with :attr:`CrunchError.exit_code`.
+Messages never contain a token: they pass through :func:`crunch.secrets.redact`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .secrets import redact
+
+
+class CrunchError(Exception):
+    """Base of every error crunch reports to a person."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class ConfigurationError(CrunchError):
+    """An environment name, base URL or option value that cannot be used."""
+
+
+class WorkspaceError(CrunchError):
+    """The workspace (``.crunchdao/``) is missing, incomplete or corrupt."""
+
+
+class NotInWorkspaceError(WorkspaceError):
+    def __init__(self, start: object) -> None:
+        super().__init__(
+            f"not inside a crunch workspace ({start}): run `crunch setup ...` first, or cd into it"
+        )
+
+
+class TokenError(WorkspaceError):
+    """The push token file is missing, unreadable or too open."""
+
+
+class NetworkError(CrunchError):
+    """The hub could not be reached or the connection broke."""
+
+
+class TransferError(CrunchError):
+    """A download or upload failed or did not verify."""
+
+
+class IntegrityError(TransferError):
+    """Downloaded bytes do not match their announced size or hash."""
+
+
+class UnsafePathError(CrunchError):
+    """A path from outside (hub, archive, notebook) would escape its folder."""
+
+
+class ConversionError(CrunchError):
+    """A notebook could not be converted into a script."""
+
+
+class UserCodeError(CrunchError):
+    """The person's ``main.py`` failed or does not have what the runner needs."""
+
+
+class PredictionError(CrunchError):
+    """The prediction did not pass the checks."""
+
+
+class SubmissionError(CrunchError):
+    """A push could not be prepared or was refused before anything was sent."""
+
+
+class NothingToDoError(CrunchError):
+    """A calm outcome that stops a command: printed, but the exit code is 0."""
+
+    exit_code = 0
+
+
+class ApiError(CrunchError):
+    """The hub answered with an error.
+
+    ``code`` is the hub's ``UPPER_SNAKE`` code (``None`` when the body was not JSON),
+    ``status`` the HTTP status and ``extra`` the other fields of the error body.
+    """
+
+    default_hint = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.extra = extra or {}
+
+
+class InvalidProjectTokenError(ApiError):
+    pass
+
+
+class CompetitionNotFoundError(ApiError):
+    pass
+
+
+class ProjectNotFoundError(ApiError):
+    pass
+
+
+class RoundNotFoundError(ApiError):
+    pass
+
+
+class NoDataYetError(ApiError):
+    """``CRUNCH_NOT_FOUND`` / ``MISSING_PHASE_DATA``: the data is not published yet."""
+
+
+class CurrentPhaseNotFoundError(ApiError):
+    pass
+
+
+class NeverSubmittedError(ApiError):
+    pass
+
+
+class SubmissionNotFoundError(ApiError):
+    pass
+
+
+class DailySubmissionLimitError(ApiError):
+    pass
+
+
+class SubmissionTooBigError(ApiError):
+    pass
+
+
+class ModelTooBigError(ApiError):
+    pass
+
+
+class ForbiddenLibraryError(ApiError):
+    @property
+    def packages(self) -> list[str]:
+        return list(self.extra.get("packages") or [])
+
+
+class RestrictedPhaseActionError(ApiError):
+    pass
+
+
+class ValidationFailedError(ApiError):
+    @property
+    def field_errors(self) -> list[Any]:
+        return list(self.extra.get("fieldErrors") or [])
+
+
+class AuthorizationDeniedError(ApiError):
+    pass
+
+
+class UploadError(ApiError):
+    """An upload call was refused (unknown upload, missing chunk, aborted or expired)."""

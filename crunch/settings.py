@@ -1,0 +1,112 @@
+"""Where the hub is: environments, base URLs, API key and debug flag, from options or variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping, Optional
+from urllib.parse import urlsplit
+
+from .exceptions import ConfigurationError
+
+PRODUCTION = "production"
+STAGING = "staging"
+LOCAL = "local"
+
+ENVIRONMENTS: dict[str, tuple[str, str]] = {
+    PRODUCTION: ("https://api.hub.crunchdao.com/", "https://hub.crunchdao.com/"),
+    STAGING: ("https://api.hub.crunchdao.io/", "https://hub.crunchdao.io/"),
+    LOCAL: ("http://127.0.0.1:8000/", "http://127.0.0.1:3000/"),
+}
+
+ALIASES = {
+    "production": PRODUCTION,
+    "prod": PRODUCTION,
+    "staging": STAGING,
+    "test": STAGING,
+    "local": LOCAL,
+    "dev": LOCAL,
+    "development": LOCAL,
+}
+
+
+def normalize_environment(name: str) -> str:
+    key = name.strip().lower()
+    if key not in ALIASES:
+        choices = ", ".join(sorted(ALIASES))
+        raise ConfigurationError(f"unknown environment {name!r}: use one of {choices}")
+    return ALIASES[key]
+
+
+def normalize_base_url(url: str, what: str = "--api-base-url") -> str:
+    """Check that ``url`` is an absolute http(s) URL and give it a trailing slash."""
+    value = url.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+        raise ConfigurationError(
+            f"malformed {what} {url!r}: expected an http:// or https:// URL such as http://127.0.0.1:8000/"
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ConfigurationError(f"malformed {what} {url!r}: the port is not a number from 0 to 65535") from None
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"malformed {what} {url!r}: a base URL has no query or fragment")
+    return value if value.endswith("/") else value + "/"
+
+
+def _truthy(value: Optional[str]) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_base_url: str
+    web_base_url: str
+    environment: str
+    debug: bool = False
+    api_key: Optional[str] = None
+    explicit: bool = False  # the hub was chosen by an option or a variable
+
+    def for_workspace(self, api_base_url: Optional[str], web_base_url: Optional[str] = None) -> "Settings":
+        """The hub a workspace was set up against, unless one was chosen explicitly."""
+        if self.explicit or not api_base_url:
+            return self
+        from dataclasses import replace
+
+        return replace(
+            self,
+            api_base_url=normalize_base_url(api_base_url),
+            web_base_url=normalize_base_url(web_base_url) if web_base_url else self.web_base_url,
+        )
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        environment: Optional[str] = None,
+        api_base_url: Optional[str] = None,
+        web_base_url: Optional[str] = None,
+        debug: bool = False,
+        environ: Optional[Mapping[str, str]] = None,
+    ) -> "Settings":
+        """Options win over variables, variables over the environment's defaults."""
+        env = os.environ if environ is None else environ
+        name = normalize_environment(environment or env.get("CRUNCH_ENVIRONMENT") or PRODUCTION)
+        default_api, default_web = ENVIRONMENTS[name]
+        api = normalize_base_url(api_base_url or env.get("API_BASE_URL") or default_api, "--api-base-url")
+        web = normalize_base_url(web_base_url or env.get("WEB_BASE_URL") or default_web, "--web-base-url")
+        api_key = env.get("CRUNCH_API_KEY") or None
+        if api_key:
+            from .secrets import register
+
+            register(api_key)
+        explicit = bool(environment or api_base_url or env.get("CRUNCH_ENVIRONMENT") or env.get("API_BASE_URL"))
+        return cls(
+            explicit=explicit,
+            api_base_url=api,
+            web_base_url=web,
+            environment=name,
+            debug=debug or _truthy(env.get("CRUNCH_DEBUG")),
+            api_key=api_key,
+        )

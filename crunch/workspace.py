@@ -1,0 +1,210 @@
+"""The workspace a ``crunch setup`` makes: ``.crunchdao/`` metadata, the push token, folders.
+
+```
+<root>/.crunchdao/project.json   {"competitionName", "projectName", "userId", "sizeVariant", ...}
+<root>/.crunchdao/token          the push token, mode 0600
+<root>/.crunchdao/*.json         cached data release, checks, whitelist (for offline work)
+<root>/data/ resources/ prediction/
+```
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from .exceptions import NotInWorkspaceError, TokenError, WorkspaceError
+from .fsutil import PathLike, write_json_atomic, write_text_atomic
+from .secrets import register
+
+DOT_DIR = ".crunchdao"
+PROJECT_FILE = "project.json"
+TOKEN_FILE = "token"
+DATA_DIR = "data"
+PREDICTION_DIR = "prediction"
+DEFAULT_MODEL_DIR = "resources"
+
+CACHE_DATA_RELEASE = "data_release.json"
+CACHE_CHECKS = "checks.json"
+CACHE_LIBRARIES = "libraries.json"
+CACHE_COMPETITION = "competition.json"
+
+GITIGNORE = """\
+# crunch: data, predictions and the push token stay out of git
+data/
+prediction/
+.crunchdao/
+"""
+
+
+@dataclass
+class ProjectInfo:
+    competition_name: str
+    project_name: str
+    user_id: Any
+    size_variant: str = "DEFAULT"
+    api_base_url: Optional[str] = None
+    web_base_url: Optional[str] = None
+    model_directory: str = DEFAULT_MODEL_DIR
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    _KEYS = {
+        "competitionName": "competition_name",
+        "projectName": "project_name",
+        "userId": "user_id",
+        "sizeVariant": "size_variant",
+        "apiBaseUrl": "api_base_url",
+        "webBaseUrl": "web_base_url",
+        "modelDirectory": "model_directory",
+    }
+
+    def to_dict(self) -> Dict[str, Any]:
+        values = asdict(self)
+        out = {key: values[attr] for key, attr in self._KEYS.items() if values[attr] is not None}
+        out.update(self.extra)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "ProjectInfo":
+        kwargs = {attr: data[key] for key, attr in cls._KEYS.items() if key in data and data[key] is not None}
+        extra = {k: v for k, v in data.items() if k not in cls._KEYS}
+        return cls(extra=extra, **kwargs)
+
+
+def find_root(start: Optional[PathLike] = None) -> Optional[Path]:
+    """The nearest folder at or above ``start`` holding ``.crunchdao/project.json``."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / DOT_DIR / PROJECT_FILE).is_file():
+            return folder
+    return None
+
+
+class Workspace:
+    """A workspace on disk, rooted at ``root``."""
+
+    def __init__(self, root: PathLike) -> None:
+        self.root = Path(root).resolve()
+
+    # -- discovery --------------------------------------------------------------------------
+
+    @classmethod
+    def find(cls, start: Optional[PathLike] = None) -> "Workspace":
+        root = find_root(start)
+        if root is None:
+            raise NotInWorkspaceError(Path(start or os.getcwd()))
+        return cls(root)
+
+    # -- paths -----------------------------------------------------------------------------
+
+    @property
+    def dot_dir(self) -> Path:
+        return self.root / DOT_DIR
+
+    @property
+    def project_file(self) -> Path:
+        return self.dot_dir / PROJECT_FILE
+
+    @property
+    def token_file(self) -> Path:
+        return self.dot_dir / TOKEN_FILE
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / DATA_DIR
+
+    @property
+    def prediction_dir(self) -> Path:
+        return self.root / PREDICTION_DIR
+
+    def model_dir(self, override: Optional[str] = None) -> Path:
+        return self.root / (override or self.project().model_directory)
+
+    def cache_path(self, name: str) -> Path:
+        return self.dot_dir / name
+
+    # -- project.json ---------------------------------------------------------------------
+
+    def project(self) -> ProjectInfo:
+        try:
+            text = self.project_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise WorkspaceError(
+                f"{self.project_file} is missing: run `crunch setup ... --force` in {self.root} to repair the workspace"
+            ) from None
+        except OSError as error:
+            raise WorkspaceError(f"cannot read {self.project_file}: {error.strerror}") from None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not data.get("competitionName") or not data.get("projectName"):
+            raise WorkspaceError(
+                f"{self.project_file} is corrupt (expected JSON with competitionName and projectName): "
+                "run `crunch setup ... --force` to repair the workspace"
+            )
+        return ProjectInfo.from_dict(data)
+
+    def write_project(self, info: ProjectInfo) -> None:
+        write_json_atomic(self.project_file, info.to_dict())
+
+    # -- token ----------------------------------------------------------------------------
+
+    def read_token(self) -> str:
+        path = self.token_file
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise TokenError(f"no push token in this workspace ({path}): run `crunch update-token` with a fresh setup token") from None
+        if sys.platform != "win32" and stat.S_IMODE(mode) & 0o077:
+            raise TokenError(
+                f"the token file {path} can be read by other users (mode {stat.S_IMODE(mode):04o}): "
+                f"run `chmod 600 {path}`"
+            )
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise TokenError(f"cannot read the token file {path}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            token = ""
+        if not token:
+            raise TokenError(f"the token file {path} is empty or unreadable: run `crunch update-token` with a fresh setup token")
+        register(token)
+        return token
+
+    def write_token(self, token: str) -> None:
+        register(token)
+        self.dot_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(self.token_file, token + "\n", mode=0o600)
+
+    # -- caches ---------------------------------------------------------------------------
+
+    def read_cache(self, name: str) -> Any:
+        """The cached JSON ``name``, or ``None`` when absent or unreadable."""
+        try:
+            return json.loads(self.cache_path(name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def write_cache(self, name: str, value: Any) -> None:
+        write_json_atomic(self.cache_path(name), value)
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def create_layout(self, model_directory: str = DEFAULT_MODEL_DIR) -> None:
+        for folder in (self.dot_dir, self.data_dir, self.prediction_dir, self.root / model_directory):
+            folder.mkdir(parents=True, exist_ok=True)
+        gitignore = self.root / ".gitignore"
+        if not gitignore.exists():
+            write_text_atomic(gitignore, GITIGNORE)
+        else:
+            text = gitignore.read_text(encoding="utf-8", errors="replace")
+            missing = [line for line in GITIGNORE.splitlines()[1:] if line not in text.splitlines()]
+            if missing:
+                sep = "" if text.endswith("\n") or not text else "\n"
+                write_text_atomic(gitignore, text + sep + "\n".join(missing) + "\n")
