@@ -1,0 +1,58 @@
+"""The competition's library whitelist: from the hub when reachable, cached in the workspace.
+
+It maps an imported module to the distribution the platform installs for it
+(``sklearn`` -> ``scikit-learn``), and tells which requirements the platform knows.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from .api.models import Library
+from .workspace import CACHE_LIBRARIES, Workspace
+
+
+def cached(workspace: Optional[Workspace]) -> Optional[List[Library]]:
+    """The whitelist cached in ``workspace``, or ``None``."""
+    if workspace is None:
+        return None
+    data = workspace.read_cache(CACHE_LIBRARIES)
+    if not isinstance(data, list):
+        return None
+    return [Library.from_dict(item) for item in data if isinstance(item, dict)]
+
+
+def refresh(workspace: Optional[Workspace], client: "object") -> List[Library]:
+    """Fetch the whitelist from the hub (``client.list_libraries``) and cache it."""
+    libraries = client.list_libraries()  # type: ignore[attr-defined]
+    if workspace is not None:
+        workspace.write_cache(
+            CACHE_LIBRARIES,
+            [{"name": lib.name, "aliases": lib.aliases, "standard": lib.standard, "language": lib.language} for lib in libraries],
+        )
+    return libraries
+
+
+def load(workspace: Optional[Workspace], client: "object" = None) -> Optional[List[Library]]:
+    """The whitelist: fetched when a client is given and the hub answers, else the cache.
+
+    Returns ``None`` when neither is available (the caller falls back to the installed
+    distributions and says so).
+    """
+    if client is not None:
+        from .exceptions import CrunchError
+
+        try:
+            return refresh(workspace, client)
+        except CrunchError:
+            pass
+    return cached(workspace)
+
+
+def module_index(libraries: List[Library]) -> Dict[str, Library]:
+    """Module or alias name -> library."""
+    index: Dict[str, Library] = {}
+    for library in libraries:
+        for alias in [library.name, *library.aliases]:
+            index.setdefault(alias, library)
+    return index
