@@ -54,6 +54,11 @@ def describe_connection_error(error: BaseException) -> str:
     return "the connection failed"
 
 
+def _segment(value: Any) -> str:
+    """A path segment: escaped, but ``@current``/``@last`` stay readable."""
+    return quote(str(value), safe="@")
+
+
 class Backoff:
     """Exponential backoff: ``CRUNCH_RETRIES`` retries, ``CRUNCH_RETRY_BACKOFF`` first delay."""
 
@@ -161,7 +166,7 @@ class Client:
             ) from None
 
     def _project_path(self, version: str, competition: str, user_id: Any, project: str) -> str:
-        return f"/{version}/competitions/{quote(str(competition))}/projects/{quote(str(user_id))}/{quote(str(project))}"
+        return f"/{version}/competitions/{_segment(competition)}/projects/{_segment(user_id)}/{_segment(project)}"
 
     # -- calls of API.md ------------------------------------------------------------------------
 
@@ -178,19 +183,19 @@ class Client:
         return [models.Competition.from_dict(c) for c in self.request("GET", "/v2/competitions") or []]
 
     def get_competition(self, competition: str) -> models.Competition:
-        return models.Competition.from_dict(self.request("GET", f"/v1/competitions/{quote(str(competition))}"))
+        return models.Competition.from_dict(self.request("GET", f"/v1/competitions/{_segment(competition)}"))
 
     def get_round(self, competition: str, round_number: Any = "@current") -> models.Round:
         return models.Round.from_dict(
-            self.request("GET", f"/v1/competitions/{quote(str(competition))}/rounds/{quote(str(round_number))}")
+            self.request("GET", f"/v1/competitions/{_segment(competition)}/rounds/{_segment(round_number)}")
         )
 
     def get_data_release(self, competition: str, round_number: Any = "@current", size_variant: str = "DEFAULT") -> models.DataRelease:
-        path = f"/v2/competitions/{quote(str(competition))}/rounds/{quote(str(round_number))}/phases/submission/data-release"
+        path = f"/v2/competitions/{_segment(competition)}/rounds/{_segment(round_number)}/phases/submission/data-release"
         return models.DataRelease.from_dict(self.request("GET", path, params={"sizeVariant": size_variant.upper()}))
 
     def get_checks(self, competition: str) -> List[models.Check]:
-        return [models.Check.from_dict(c) for c in self.request("GET", f"/v1/competitions/{quote(str(competition))}/checks") or []]
+        return [models.Check.from_dict(c) for c in self.request("GET", f"/v1/competitions/{_segment(competition)}/checks") or []]
 
     def list_libraries(self, name: Optional[str] = None, page_size: int = 500) -> List[models.Library]:
         libraries: List[models.Library] = []
@@ -219,20 +224,20 @@ class Client:
         return models.Upload.from_dict(self.request("POST", "/v1/uploads", json=body))
 
     def chunk_request(self, upload_id: Any, number: int) -> models.ChunkRequest:
-        return models.ChunkRequest.from_dict(self.request("GET", f"/v1/uploads/{quote(str(upload_id))}/chunks/{number}/request"))
+        return models.ChunkRequest.from_dict(self.request("GET", f"/v1/uploads/{_segment(upload_id)}/chunks/{number}/request"))
 
     def confirm_chunk(self, upload_id: Any, number: int, etag: str) -> models.Upload:
-        data = self.request("POST", f"/v1/uploads/{quote(str(upload_id))}/chunks/{number}/confirm", json={"hash": etag}, idempotent=True)
+        data = self.request("POST", f"/v1/uploads/{_segment(upload_id)}/chunks/{number}/confirm", json={"hash": etag}, idempotent=True)
         return models.Upload.from_dict(data)
 
     def complete_upload(self, upload_id: Any) -> models.Upload:
-        return models.Upload.from_dict(self.request("POST", f"/v1/uploads/{quote(str(upload_id))}/complete", json={}, idempotent=True))
+        return models.Upload.from_dict(self.request("POST", f"/v1/uploads/{_segment(upload_id)}/complete", json={}, idempotent=True))
 
     def abort_upload(self, upload_id: Any) -> None:
-        self.request("POST", f"/v1/uploads/{quote(str(upload_id))}/abort", json={}, idempotent=True)
+        self.request("POST", f"/v1/uploads/{_segment(upload_id)}/abort", json={}, idempotent=True)
 
     def delete_upload(self, upload_id: Any) -> None:
-        self.request("DELETE", f"/v1/uploads/{quote(str(upload_id))}")
+        self.request("DELETE", f"/v1/uploads/{_segment(upload_id)}")
 
     def create_submission(
         self,
@@ -263,5 +268,5 @@ class Client:
         return [models.Submission.from_dict(s) for s in data]
 
     def list_quickstarters(self, competition: str) -> List[models.Quickstarter]:
-        data = self.request("GET", f"/v2/competitions/{quote(str(competition))}/quickstarters") or []
+        data = self.request("GET", f"/v2/competitions/{_segment(competition)}/quickstarters") or []
         return [models.Quickstarter.from_dict(q) for q in data]

@@ -1,0 +1,52 @@
+"""Shared measuring helpers for the benchmarks: wall time and peak memory of a whole process."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+
+@dataclass
+class Run:
+    wall: float  # seconds
+    peak_mib: float  # maximum resident set size of the process
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+def measure(cmd: Sequence[str], *, cwd: Optional[str] = None, env: Optional[dict] = None, stdin=subprocess.DEVNULL) -> Run:
+    """Run ``cmd`` once; wall time from start to exit, peak RSS from the kernel (wait4)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # read both pipes without blocking the child, then reap it with its resource usage
+    chunks = {"out": [], "err": []}
+
+    def pump(stream, key):
+        for block in iter(lambda: stream.read(65536), b""):
+            chunks[key].append(block)
+
+    threads = [threading.Thread(target=pump, args=(process.stdout, "out")), threading.Thread(target=pump, args=(process.stderr, "err"))]
+    for thread in threads:
+        thread.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    for thread in threads:
+        thread.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    out = b"".join(chunks["out"]).decode(errors="replace")
+    err = b"".join(chunks["err"]).decode(errors="replace")
+    return Run(wall, usage.ru_maxrss / 1024, process.returncode, out, err)
+
+
+def median_runs(cmd: Sequence[str], repeat: int, **kwargs) -> List[Run]:
+    return [measure(cmd, **kwargs) for _ in range(repeat)]
+
+
+def summary(runs: List[Run]) -> tuple:
+    return statistics.median(r.wall for r in runs), statistics.median(r.peak_mib for r in runs)

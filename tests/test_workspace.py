@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from crunch.exceptions import NotInWorkspaceError, TokenError, WorkspaceError
+from crunch.workspace import ProjectInfo, Workspace, find_root
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    ws = Workspace(tmp_path)
+    ws.create_layout()
+    ws.write_project(ProjectInfo("demo", "p1", 7, api_base_url="http://127.0.0.1:1/"))
+    return ws
+
+
+def test_layout_and_project_roundtrip(workspace):
+    info = workspace.project()
+    assert (info.competition_name, info.project_name, info.user_id, info.size_variant) == ("demo", "p1", 7, "DEFAULT")
+    data = workspace.project_file.read_text()
+    assert '"competitionName": "demo"' in data and '"userId": 7' in data
+    for folder in ("data", "resources", "prediction", ".crunchdao"):
+        assert (workspace.root / folder).is_dir()
+    assert "data/" in (workspace.root / ".gitignore").read_text()
+
+
+def test_gitignore_is_completed_not_replaced(tmp_path):
+    (tmp_path / ".gitignore").write_text("mine.txt")
+    Workspace(tmp_path).create_layout()
+    text = (tmp_path / ".gitignore").read_text()
+    assert text.startswith("mine.txt\n") and "prediction/" in text
+
+
+def test_find_from_a_subfolder(workspace):
+    sub = workspace.root / "a" / "b"
+    sub.mkdir(parents=True)
+    assert find_root(sub) == workspace.root
+    assert Workspace.find(sub).root == workspace.root
+
+
+def test_outside_a_workspace(tmp_path):
+    with pytest.raises(NotInWorkspaceError, match="not inside a crunch workspace"):
+        Workspace.find(tmp_path)
+
+
+def test_token_is_private(workspace):
+    workspace.write_token("SECRET-TOKEN-1234")
+    assert stat.S_IMODE(os.stat(workspace.token_file).st_mode) == 0o600
+    assert workspace.read_token() == "SECRET-TOKEN-1234"
+
+
+def test_token_missing(workspace):
+    with pytest.raises(TokenError, match="crunch update-token"):
+        workspace.read_token()
+
+
+def test_token_too_open(workspace):
+    workspace.write_token("SECRET-TOKEN-1234")
+    os.chmod(workspace.token_file, 0o644)
+    with pytest.raises(TokenError, match="chmod 600") as info:
+        workspace.read_token()
+    assert "SECRET-TOKEN-1234" not in str(info.value)
+
+
+@pytest.mark.parametrize("content", ["{not json", "[]", '{"projectName": "x"}', ""])
+def test_corrupt_project_json(workspace, content):
+    workspace.project_file.write_text(content)
+    with pytest.raises(WorkspaceError, match="corrupt"):
+        workspace.project()
+
+
+def test_cache_roundtrip_and_absent(workspace):
+    assert workspace.read_cache("checks.json") is None
+    workspace.write_cache("checks.json", [{"function": "NANS"}])
+    assert workspace.read_cache("checks.json") == [{"function": "NANS"}]
