@@ -455,6 +455,7 @@ class HubApp:
                 "name": row["name"],
                 "aliases": aliases,
                 "standard": bool(row["standard"]),
+                "freeze": not row["standard"],
                 "language": row["language"],
                 "gpuRequirement": row["gpu_requirement"],
             })
@@ -592,7 +593,11 @@ class HubApp:
         if not isinstance(value, str) or not value:
             raise validation("hash", "is required (the ETag of the chunk's PUT)")
         self.store.confirm_chunk(u, n, value)
-        return _json(self._upload_json(self.store.upload(u)))
+        answer = self._upload_json(self.store.upload(u))
+        # the upload (API.md), plus the confirmed chunk's own fields (read by other clients)
+        chunk = next(c for c in answer["chunks"] if c["number"] == n)
+        answer.update({k: chunk[k] for k in ("number", "offset", "last", "completed", "completedAt")})
+        return _json(answer)
 
     def on_complete_upload(self, request: Request, u: str) -> Response:
         self._uploader(request)
@@ -619,7 +624,10 @@ class HubApp:
         upload, chunk = self.store.chunk(u, n)
         length = request.content_length
         if length is None:
-            raise HubError(411, "VALIDATION_FAILED", "Content-Length is required", fieldErrors=[{"field": "Content-Length", "message": "required"}])
+            if request.environ.get("wsgi.input_terminated"):  # chunked transfer encoding
+                length = chunk["size"]
+            else:
+                length = 0
         if length != chunk["size"]:
             raise validation("body", f"chunk {n} is {chunk['size']} bytes, the body has {length}")
         drop = request.environ.get("crunch.hub.drop_after")
@@ -683,8 +691,6 @@ class HubApp:
                 status = 206
                 headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
         headers["Content-Length"] = str(stop - start)
-        if request.method == "HEAD":
-            return Response(b"", status=status, headers=headers)
         request.environ["crunch.hub.count"] = request.path
 
         def body() -> Iterator[bytes]:
