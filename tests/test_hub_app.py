@@ -401,3 +401,37 @@ def test_host_folder(app, client, tmp_path):
     with pytest.raises(ValueError):
         host_folder(app.store, "broken", tmp_path, targets=["nocolon"])
     assert json.loads(json.dumps(summary)) == summary
+
+
+def test_forbidden_library(app, client, project):
+    _, _, token = project
+    requirements = upload(client, token, b"numpy==2.0\nscikit-learn>=1\n# comment\nsklearn\nevil-package==1.0\n-r other.txt\n")
+    refused = submit(client, project, code={"main.py": upload(client, token, b"x"), "requirements.txt": requirements})
+    assert refused.status_code == 400 and refused.json["code"] == "FORBIDDEN_LIBRARY"
+    assert refused.json["packages"] == ["evil-package"]
+    app.check_libraries = False
+    try:
+        accepted = submit(client, project, code={"main.py": upload(client, token, b"x"), "requirements.txt": requirements})
+        assert accepted.status_code == 200
+    finally:
+        app.check_libraries = True
+
+
+def test_links_expire(app, client):
+    app.url_ttl = -5
+    try:
+        entry = client.get("/v2/competitions/demo/rounds/1/phases/submission/data-release").json["dataFiles"]["y_test"]
+    finally:
+        app.url_ttl = 3600
+    path, query = local(entry["url"])
+    expired = client.get(path, query_string=query)
+    assert expired.status_code == 403 and expired.json["code"] == "EXPIRED_SIGNATURE"
+
+
+def test_background_hub(tmp_path):
+    import requests
+
+    from crunch.hub.server import BackgroundHub
+
+    with BackgroundHub(str(tmp_path / "root")) as hub:
+        assert requests.get(hub.url + "v2/competitions", timeout=10).json()[0]["name"] == "demo"

@@ -50,3 +50,31 @@ def make_server(
     server = _make_server(host, port, app, threaded=True, request_handler=Handler)
     server.daemon_threads = True
     return server
+
+
+class BackgroundHub:
+    """A hub served by a thread of this process (for ``crunch demo`` and notebooks).
+
+    ``with BackgroundHub(root) as hub: ... hub.url ...``; ``hub.app`` is the :class:`HubApp`.
+    """
+
+    def __init__(self, root: str, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+        import threading
+
+        self.server = make_server(host, port, root, **options)
+        self.app: HubApp = self.server.app  # type: ignore[assignment]
+        self.url = f"http://{host}:{self.server.server_port}/"
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+        self.app.store.close()
+
+    def __enter__(self) -> "BackgroundHub":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
