@@ -202,3 +202,15 @@ def test_add_competition_command(hub, crunch, tmp_path):
     assert release.test_keys == [5, 6] and release.embargo == 1 and release.number_of_features == 4
     bad = crunch("hub", "add-competition", "other", tmp_path, "--root", hub.root)
     assert bad.returncode == 1 and "X_train.parquet" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_crunch_list_against_the_hub(shared_hub):
+    result = shared_hub.run("list")
+    assert result.returncode == 0, result.stderr
+    assert "demo" in result.stdout and "demo-tabular" in result.stdout
+
+
+def test_serve_refuses_a_busy_port(shared_hub, crunch, tmp_path):
+    port = urlsplit(shared_hub.url).port
+    result = crunch("hub", "serve", "--port", port, "--root", tmp_path / "root", timeout=60)
+    assert result.returncode == 1 and "another --port" in result.stderr and "Traceback" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import sys
 from typing import Any, Optional
 
@@ -47,8 +48,21 @@ def make_server(
     class Handler(_Handler):
         verbose = debug
 
-    server = _make_server(host, port, app, threaded=True, request_handler=Handler)
+    # bind here, so that a busy port is an OSError for the caller (not Werkzeug's exit)
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(128)
+        server = _make_server(host, port, app, threaded=True, request_handler=Handler, fd=listener.fileno())
+    except BaseException:
+        app.store.close()
+        raise
+    finally:
+        listener.close()  # the server holds its own duplicate
     server.daemon_threads = True
+    server.server_port = server.server_address[1]
     return server
 
 
