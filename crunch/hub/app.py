@@ -51,7 +51,7 @@ from .store import (
     validation,
 )
 
-BLOCK = 256 * 1024
+BLOCK = 1024 * 1024
 
 
 class Dropped(ConnectionAbortedError):
@@ -96,6 +96,7 @@ RULES = [
     Rule("/v1/competitions/<c>/checks", methods=["GET"], endpoint="checks"),
     Rule("/v2/libraries", methods=["GET"], endpoint="libraries"),
     Rule("/v2/competitions/<c>/quickstarters", methods=["GET"], endpoint="quickstarters"),
+    Rule("/v2/competitions/<c>/quickstarters/<q>", methods=["GET"], endpoint="quickstarter"),
     Rule("/v3/competitions/<c>/projects/<u>/<p>", methods=["GET"], endpoint="project"),
     Rule("/v4/competitions/<c>/projects/<u>/<p>/clone", methods=["GET"], endpoint="clone"),
     Rule("/v4/competitions/<c>/projects/<u>/<p>/submissions", methods=["POST"], endpoint="create_submission"),
@@ -473,24 +474,31 @@ class HubApp:
             })
         return _json(self._page(items, page, size))
 
+    def _quickstarter_json(self, request: Request, row: sqlite3.Row) -> Dict[str, Any]:
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "title": row["title"],
+            "authors": [{"name": "local hub", "link": None}],
+            "language": "PYTHON",
+            "notebook": bool(row["notebook"]),
+            "files": [
+                {"name": f["name"], "url": self._link(request, "/files/" + f["path"]), "githubUrl": ""}
+                for f in json.loads(row["files"])
+            ],
+        }
+
     def on_quickstarters(self, request: Request, c: str) -> Response:
         competition = self.store.competition(c)
         rows = self.store.all("SELECT * FROM quickstarters WHERE competition_id = ? ORDER BY id", competition["id"])
-        return _json([
-            {
-                "id": row["id"],
-                "name": row["name"],
-                "title": row["title"],
-                "authors": [{"name": "local hub", "link": None}],
-                "language": "PYTHON",
-                "notebook": bool(row["notebook"]),
-                "files": [
-                    {"name": f["name"], "url": self._link(request, "/files/" + f["path"]), "githubUrl": ""}
-                    for f in json.loads(row["files"])
-                ],
-            }
-            for row in rows
-        ])
+        return _json([self._quickstarter_json(request, row) for row in rows])
+
+    def on_quickstarter(self, request: Request, c: str, q: str) -> Response:
+        competition = self.store.competition(c)
+        for row in self.store.all("SELECT * FROM quickstarters WHERE competition_id = ? ORDER BY id", competition["id"]):
+            if q in (row["name"], str(row["id"])):
+                return _json(self._quickstarter_json(request, row))
+        raise HubError(404, "QUICKSTARTER_NOT_FOUND", f"no quickstarter {q!r}")
 
     def on_project(self, request: Request, c: str, u: str, p: str) -> Response:
         return _json(self._project_json(self._project(request, c, u, p)))
