@@ -176,16 +176,14 @@ def test_chunk_put_cut_mid_body(hub):
     assert hub.stats()["pendingUploads"] == 0
 
 
-def test_delay_and_serve_flags(tmp_path):
-    from conftest import Hub
-
-    slow = Hub(tmp_path / "root", "--delay", "0.3", "--fail-next", "1")
-    try:
-        response = requests.get(slow.url + "v2/competitions", timeout=10)
-        assert response.status_code == 503 and response.elapsed.total_seconds() >= 0.3
-        assert requests.get(slow.url + "v2/competitions", timeout=10).status_code == 200
-    finally:
-        slow.stop()
+def test_delay_and_serve_flags(hub_factory):
+    slow = hub_factory("--delay", "0.3", "--fail-next", "1", "--daily-limit", "0")
+    response = requests.get(slow.url + "v2/competitions", timeout=10)
+    assert response.status_code == 503 and response.elapsed.total_seconds() >= 0.3
+    assert requests.get(slow.url + "v2/competitions", timeout=10).status_code == 200
+    client = slow.client(push_token=slow.push_token("demo", "zero", "zoe"))
+    with pytest.raises(exc.DailySubmissionLimitError):
+        client.create_submission("demo", "zoe", "zero", message="m", main_file_path="main.py", model_directory_path="resources", code_files={}, model_files={})
 
 
 def test_add_competition_command(hub, crunch, tmp_path):
