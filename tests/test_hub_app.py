@@ -406,15 +406,15 @@ def test_host_folder(app, client, tmp_path):
 def test_forbidden_library(app, client, project):
     _, _, token = project
     requirements = upload(client, token, b"numpy==2.0\nscikit-learn>=1\n# comment\nsklearn\nevil-package==1.0\n-r other.txt\n")
-    refused = submit(client, project, code={"main.py": upload(client, token, b"x"), "requirements.txt": requirements})
-    assert refused.status_code == 400 and refused.json["code"] == "FORBIDDEN_LIBRARY"
-    assert refused.json["packages"] == ["evil-package"]
-    app.check_libraries = False
+    code = {"main.py": upload(client, token, b"x"), "requirements.txt": requirements}
+    assert submit(client, project, code=code).status_code == 200  # off by default
+    app.check_libraries = True
     try:
-        accepted = submit(client, project, code={"main.py": upload(client, token, b"x"), "requirements.txt": requirements})
-        assert accepted.status_code == 200
+        refused = submit(client, project, code=code)
+        assert refused.status_code == 400 and refused.json["code"] == "FORBIDDEN_LIBRARY"
+        assert refused.json["packages"] == ["evil-package"]
     finally:
-        app.check_libraries = True
+        app.check_libraries = False
 
 
 def test_links_expire(app, client):

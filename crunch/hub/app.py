@@ -134,7 +134,7 @@ class HubApp:
         self.daily_limit = daily_limit
         self.code_limit = CODE_LIMIT
         self.model_limit = MODEL_LIMIT
-        self.check_libraries = True
+        self.check_libraries = False
         self.url_ttl = URL_TTL
         self.url_map = Map([rule.empty() for rule in RULES], strict_slashes=False, merge_slashes=False)
 
