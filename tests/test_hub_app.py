@@ -375,6 +375,11 @@ def test_range_variants(client):
     assert suffix.status_code == 206 and suffix.data == whole[-10:]
     middle = client.get(path, query_string=query, headers={"Range": "bytes=5-9"})
     assert middle.data == whole[5:10] and middle.headers["Content-Range"] == f"bytes 5-9/{len(whole)}"
+    etag = middle.headers["ETag"]
+    same = client.get(path, query_string=query, headers={"Range": "bytes=5-9", "If-Range": etag})
+    assert same.status_code == 206
+    changed = client.get(path, query_string=query, headers={"Range": "bytes=5-9", "If-Range": '"other"'})
+    assert changed.status_code == 200 and changed.data == whole
     head = client.head(path, query_string=query)
     assert head.headers["Content-Length"] == str(len(whole)) and head.headers["Accept-Ranges"] == "bytes"
 

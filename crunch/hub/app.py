@@ -35,6 +35,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional
 from urllib.parse import quote
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -696,10 +697,20 @@ class HubApp:
         path = self.store.path_of(rel)
         if not path.is_file():
             raise HubError(404, "NOT_FOUND", "no such file")
-        size = path.stat().st_size
+        info = path.stat()
+        size = info.st_size
+        etag = f'"{size:x}-{info.st_mtime_ns:x}"'
         start, stop, status = 0, size, 200
-        headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
+        headers = {
+            "Accept-Ranges": "bytes",
+            "Content-Type": "application/octet-stream",
+            "ETag": etag,
+            "Last-Modified": http_date(info.st_mtime),
+        }
         header = request.headers.get("Range")
+        if_range = request.headers.get("If-Range")
+        if header and if_range and if_range != etag and if_range != headers["Last-Modified"]:
+            header = None  # the file changed since the first part: send it whole
         if header:
             parsed = request.range
             if parsed is not None and len(parsed.ranges) == 1:
