@@ -47,7 +47,6 @@ from .store import (
     URL_TTL,
     HubError,
     Store,
-    chunk_layout,
     iso,
     validation,
 )
@@ -800,4 +799,4 @@ def make_app(root: str, *, daily_limit: int = 5, faults: Optional[Faults] = None
     return HubApp(store, faults=faults, daily_limit=daily_limit)
 
 
-__all__ = ["HubApp", "make_app", "chunk_layout"]
+__all__ = ["HubApp", "make_app"]
