@@ -440,3 +440,18 @@ def test_background_hub(tmp_path):
 
     with BackgroundHub(str(tmp_path / "root")) as hub:
         assert requests.get(hub.url + "v2/competitions", timeout=10).json()[0]["name"] == "demo"
+
+
+def test_closed_phase_and_unpublished_data(client, project):
+    path = "/v2/competitions/demo/rounds/@current/phases/@current/data-release"
+    try:
+        client.post("/_admin/competitions/demo", json={"phaseClosed": True}, environ_base=LOOPBACK)
+        assert client.get(path).json["code"] == "CURRENT_PHASE_NOT_FOUND"
+        refused = submit(client, project)
+        assert refused.status_code == 403 and refused.json["code"] == "RESTRICTED_PHASE_ACTION"
+        answer = client.post("/_admin/competitions/demo", json={"phaseClosed": False, "dataUnpublished": True}, environ_base=LOOPBACK)
+        assert answer.json == {"phaseClosed": False, "dataUnpublished": True}
+        assert client.get(path).json["code"] == "CRUNCH_NOT_FOUND"
+    finally:
+        client.post("/_admin/competitions/demo", json={"phaseClosed": False, "dataUnpublished": False}, environ_base=LOOPBACK)
+    assert client.get(path).status_code == 200

@@ -16,7 +16,8 @@ Admin calls (loopback clients only) under ``/_admin/``:
 - ``POST /_admin/tokens`` ``{"competition", "project", "user"}`` -> ``{"token"}``;
 - ``POST /_admin/api-keys`` ``{"user"}`` -> ``{"key"}``;
 - ``POST /_admin/uploads/expire`` ``{"uploadId"?}`` -> ``{"expired": n}``;
-- ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl"}``.
+- ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl"}``;
+- ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished"}``.
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ RULES = [
     Rule("/_admin/api-keys", methods=["POST"], endpoint="admin_api_keys"),
     Rule("/_admin/uploads/expire", methods=["POST"], endpoint="admin_expire_uploads"),
     Rule("/_admin/settings", methods=["POST"], endpoint="admin_settings"),
+    Rule("/_admin/competitions/<c>", methods=["POST"], endpoint="admin_competition"),
     Rule("/", methods=["GET"], endpoint="index"),
 ]
 
@@ -136,6 +138,7 @@ class HubApp:
         self.model_limit = MODEL_LIMIT
         self.check_libraries = False
         self.url_ttl = URL_TTL
+        self.closed: Dict[int, Dict[str, bool]] = {}  # competition id -> {"phase": closed?, "data": unpublished?}
         self.url_map = Map([rule.empty() for rule in RULES], strict_slashes=False, merge_slashes=False)
 
     # -- WSGI -----------------------------------------------------------------------------------
@@ -400,10 +403,17 @@ class HubApp:
         self._check_phase(p)
         return _json(self._phase_json(round_))
 
+    def _state(self, competition: sqlite3.Row) -> Dict[str, bool]:
+        return self.closed.get(int(competition["id"]), {})
+
     def on_data_release(self, request: Request, c: str, r: str, p: str) -> Response:
         competition = self.store.competition(c)
         round_ = self.store.round(competition["id"], r)
         self._check_phase(p)
+        if self._state(competition).get("phase") and p.startswith("@"):
+            raise HubError(404, "CURRENT_PHASE_NOT_FOUND", "the competition has no open phase")
+        if self._state(competition).get("data"):
+            raise HubError(404, "CRUNCH_NOT_FOUND", "no data published for this round yet")
         variant = (request.args.get("sizeVariant") or "DEFAULT").upper()
         if variant not in ("DEFAULT", "SMALL", "LARGE"):
             raise validation("sizeVariant", "must be DEFAULT, SMALL or LARGE")
@@ -529,6 +539,8 @@ class HubApp:
     def on_create_submission(self, request: Request, c: str, u: str, p: str) -> Response:
         body = self._body(request)
         project = self._project(request, c, u, p, body)
+        if self._state(self.store.competition(c)).get("phase"):
+            raise HubError(403, "RESTRICTED_PHASE_ACTION", "submissions are closed in the current phase")
         message = body.get("message", "")
         if not isinstance(message, str):
             raise validation("message", "must be a string")
@@ -771,6 +783,18 @@ class HubApp:
     def on_admin_expire_uploads(self, request: Request) -> Response:
         body = self._body(request)
         return _json({"expired": self.store.expire_uploads(body.get("uploadId"))})
+
+    def on_admin_competition(self, request: Request, c: str) -> Response:
+        """Close a competition's phase (``{"phaseClosed": true}``: no current phase, no submission)
+        or withdraw its data (``{"dataUnpublished": true}``), in memory."""
+        competition = self.store.competition(c)
+        body = self._body(request)
+        state = self.closed.setdefault(int(competition["id"]), {})
+        if "phaseClosed" in body:
+            state["phase"] = bool(body["phaseClosed"])
+        if "dataUnpublished" in body:
+            state["data"] = bool(body["dataUnpublished"])
+        return _json({"phaseClosed": state.get("phase", False), "dataUnpublished": state.get("data", False)})
 
     def on_admin_settings(self, request: Request) -> Response:
         """Settings of this running hub (in memory): ``dailyLimit``, ``codeLimit``, ``modelLimit``
