@@ -447,6 +447,8 @@ def test_closed_phase_and_unpublished_data(client, project):
     try:
         client.post("/_admin/competitions/demo", json={"phaseClosed": True}, environ_base=LOOPBACK)
         assert client.get(path).json["code"] == "CURRENT_PHASE_NOT_FOUND"
+        assert client.get(path.replace("phases/@current", "phases/submission")).json["code"] == "CURRENT_PHASE_NOT_FOUND"
+        assert client.get("/v2/competitions/demo/rounds/1/phases/submission/data-release").status_code == 200
         refused = submit(client, project)
         assert refused.status_code == 403 and refused.json["code"] == "RESTRICTED_PHASE_ACTION"
         answer = client.post("/_admin/competitions/demo", json={"phaseClosed": False, "dataUnpublished": True}, environ_base=LOOPBACK)

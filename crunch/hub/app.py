@@ -410,7 +410,7 @@ class HubApp:
         competition = self.store.competition(c)
         round_ = self.store.round(competition["id"], r)
         self._check_phase(p)
-        if self._state(competition).get("phase") and p.startswith("@"):
+        if self._state(competition).get("phase") and (p.startswith("@") or r.startswith("@")):
             raise HubError(404, "CURRENT_PHASE_NOT_FOUND", "the competition has no open phase")
         if self._state(competition).get("data"):
             raise HubError(404, "CRUNCH_NOT_FOUND", "no data published for this round yet")
