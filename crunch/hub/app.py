@@ -16,7 +16,8 @@ Admin calls (loopback clients only) under ``/_admin/``:
 - ``POST /_admin/tokens`` ``{"competition", "project", "user"}`` -> ``{"token"}``;
 - ``POST /_admin/api-keys`` ``{"user"}`` -> ``{"key"}``;
 - ``POST /_admin/uploads/expire`` ``{"uploadId"?}`` -> ``{"expired": n}``;
-- ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit"}``.
+- ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl"}``;
+- ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished"}``.
 """
 
 from __future__ import annotations
@@ -35,13 +36,23 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional
 from urllib.parse import quote
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .faults import Faults
-from .store import CODE_LIMIT, MESSAGE_LIMIT, MODEL_LIMIT, HubError, Store, chunk_layout, iso, validation
+from .store import (
+    CODE_LIMIT,
+    MESSAGE_LIMIT,
+    MODEL_LIMIT,
+    URL_TTL,
+    HubError,
+    Store,
+    iso,
+    validation,
+)
 
-BLOCK = 256 * 1024
+BLOCK = 1024 * 1024
 
 
 class Dropped(ConnectionAbortedError):
@@ -86,6 +97,7 @@ RULES = [
     Rule("/v1/competitions/<c>/checks", methods=["GET"], endpoint="checks"),
     Rule("/v2/libraries", methods=["GET"], endpoint="libraries"),
     Rule("/v2/competitions/<c>/quickstarters", methods=["GET"], endpoint="quickstarters"),
+    Rule("/v2/competitions/<c>/quickstarters/<q>", methods=["GET"], endpoint="quickstarter"),
     Rule("/v3/competitions/<c>/projects/<u>/<p>", methods=["GET"], endpoint="project"),
     Rule("/v4/competitions/<c>/projects/<u>/<p>/clone", methods=["GET"], endpoint="clone"),
     Rule("/v4/competitions/<c>/projects/<u>/<p>/submissions", methods=["POST"], endpoint="create_submission"),
@@ -110,6 +122,7 @@ RULES = [
     Rule("/_admin/api-keys", methods=["POST"], endpoint="admin_api_keys"),
     Rule("/_admin/uploads/expire", methods=["POST"], endpoint="admin_expire_uploads"),
     Rule("/_admin/settings", methods=["POST"], endpoint="admin_settings"),
+    Rule("/_admin/competitions/<c>", methods=["POST"], endpoint="admin_competition"),
     Rule("/", methods=["GET"], endpoint="index"),
 ]
 
@@ -123,7 +136,10 @@ class HubApp:
         self.daily_limit = daily_limit
         self.code_limit = CODE_LIMIT
         self.model_limit = MODEL_LIMIT
-        self.url_map = Map(RULES, strict_slashes=False, merge_slashes=False)
+        self.check_libraries = False
+        self.url_ttl = URL_TTL
+        self.closed: Dict[int, Dict[str, bool]] = {}  # competition id -> {"phase": closed?, "data": unpublished?}
+        self.url_map = Map([rule.empty() for rule in RULES], strict_slashes=False, merge_slashes=False)
 
     # -- WSGI -----------------------------------------------------------------------------------
 
@@ -204,7 +220,7 @@ class HubApp:
 
     def _link(self, request: Request, path: str) -> str:
         quoted = quote(path)
-        return f"{request.host_url.rstrip('/')}{quoted}?{self.store.signed_query(quoted)}"
+        return f"{request.host_url.rstrip('/')}{quoted}?{self.store.signed_query(quoted, self.url_ttl)}"
 
     def _competition_json(self, row: sqlite3.Row) -> Dict[str, Any]:
         return {
@@ -387,10 +403,17 @@ class HubApp:
         self._check_phase(p)
         return _json(self._phase_json(round_))
 
+    def _state(self, competition: sqlite3.Row) -> Dict[str, bool]:
+        return self.closed.get(int(competition["id"]), {})
+
     def on_data_release(self, request: Request, c: str, r: str, p: str) -> Response:
         competition = self.store.competition(c)
         round_ = self.store.round(competition["id"], r)
         self._check_phase(p)
+        if self._state(competition).get("phase") and (p.startswith("@") or r.startswith("@")):
+            raise HubError(404, "CURRENT_PHASE_NOT_FOUND", "the competition has no open phase")
+        if self._state(competition).get("data"):
+            raise HubError(404, "CRUNCH_NOT_FOUND", "no data published for this round yet")
         variant = (request.args.get("sizeVariant") or "DEFAULT").upper()
         if variant not in ("DEFAULT", "SMALL", "LARGE"):
             raise validation("sizeVariant", "must be DEFAULT, SMALL or LARGE")
@@ -455,29 +478,37 @@ class HubApp:
                 "name": row["name"],
                 "aliases": aliases,
                 "standard": bool(row["standard"]),
+                "freeze": not row["standard"],
                 "language": row["language"],
                 "gpuRequirement": row["gpu_requirement"],
             })
         return _json(self._page(items, page, size))
 
+    def _quickstarter_json(self, request: Request, row: sqlite3.Row) -> Dict[str, Any]:
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "title": row["title"],
+            "authors": [{"name": "local hub", "link": None}],
+            "language": "PYTHON",
+            "notebook": bool(row["notebook"]),
+            "files": [
+                {"name": f["name"], "url": self._link(request, "/files/" + f["path"]), "githubUrl": ""}
+                for f in json.loads(row["files"])
+            ],
+        }
+
     def on_quickstarters(self, request: Request, c: str) -> Response:
         competition = self.store.competition(c)
         rows = self.store.all("SELECT * FROM quickstarters WHERE competition_id = ? ORDER BY id", competition["id"])
-        return _json([
-            {
-                "id": row["id"],
-                "name": row["name"],
-                "title": row["title"],
-                "authors": [{"name": "local hub", "link": None}],
-                "language": "PYTHON",
-                "notebook": bool(row["notebook"]),
-                "files": [
-                    {"name": f["name"], "url": self._link(request, "/files/" + f["path"]), "githubUrl": ""}
-                    for f in json.loads(row["files"])
-                ],
-            }
-            for row in rows
-        ])
+        return _json([self._quickstarter_json(request, row) for row in rows])
+
+    def on_quickstarter(self, request: Request, c: str, q: str) -> Response:
+        competition = self.store.competition(c)
+        for row in self.store.all("SELECT * FROM quickstarters WHERE competition_id = ? ORDER BY id", competition["id"]):
+            if q in (row["name"], str(row["id"])):
+                return _json(self._quickstarter_json(request, row))
+        raise HubError(404, "QUICKSTARTER_NOT_FOUND", f"no quickstarter {q!r}")
 
     def on_project(self, request: Request, c: str, u: str, p: str) -> Response:
         return _json(self._project_json(self._project(request, c, u, p)))
@@ -508,6 +539,8 @@ class HubApp:
     def on_create_submission(self, request: Request, c: str, u: str, p: str) -> Response:
         body = self._body(request)
         project = self._project(request, c, u, p, body)
+        if self._state(self.store.competition(c)).get("phase"):
+            raise HubError(403, "RESTRICTED_PHASE_ACTION", "submissions are closed in the current phase")
         message = body.get("message", "")
         if not isinstance(message, str):
             raise validation("message", "must be a string")
@@ -536,6 +569,7 @@ class HubApp:
             daily_limit=self.daily_limit,
             code_limit=self.code_limit,
             model_limit=self.model_limit,
+            check_libraries=self.check_libraries,
         )
         return _json(self._submission_json(row), 200)
 
@@ -592,7 +626,11 @@ class HubApp:
         if not isinstance(value, str) or not value:
             raise validation("hash", "is required (the ETag of the chunk's PUT)")
         self.store.confirm_chunk(u, n, value)
-        return _json(self._upload_json(self.store.upload(u)))
+        answer = self._upload_json(self.store.upload(u))
+        # the upload (API.md), plus the confirmed chunk's own fields (read by other clients)
+        chunk = next(c for c in answer["chunks"] if c["number"] == n)
+        answer.update({k: chunk[k] for k in ("number", "offset", "last", "completed", "completedAt")})
+        return _json(answer)
 
     def on_complete_upload(self, request: Request, u: str) -> Response:
         self._uploader(request)
@@ -619,7 +657,10 @@ class HubApp:
         upload, chunk = self.store.chunk(u, n)
         length = request.content_length
         if length is None:
-            raise HubError(411, "VALIDATION_FAILED", "Content-Length is required", fieldErrors=[{"field": "Content-Length", "message": "required"}])
+            if request.environ.get("wsgi.input_terminated"):  # chunked transfer encoding
+                length = chunk["size"]
+            else:
+                length = 0
         if length != chunk["size"]:
             raise validation("body", f"chunk {n} is {chunk['size']} bytes, the body has {length}")
         drop = request.environ.get("crunch.hub.drop_after")
@@ -667,10 +708,20 @@ class HubApp:
         path = self.store.path_of(rel)
         if not path.is_file():
             raise HubError(404, "NOT_FOUND", "no such file")
-        size = path.stat().st_size
+        info = path.stat()
+        size = info.st_size
+        etag = f'"{size:x}-{info.st_mtime_ns:x}"'
         start, stop, status = 0, size, 200
-        headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
+        headers = {
+            "Accept-Ranges": "bytes",
+            "Content-Type": "application/octet-stream",
+            "ETag": etag,
+            "Last-Modified": http_date(info.st_mtime),
+        }
         header = request.headers.get("Range")
+        if_range = request.headers.get("If-Range")
+        if header and if_range and if_range != etag and if_range != headers["Last-Modified"]:
+            header = None  # the file changed since the first part: send it whole
         if header:
             parsed = request.range
             if parsed is not None and len(parsed.ranges) == 1:
@@ -683,8 +734,6 @@ class HubApp:
                 status = 206
                 headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
         headers["Content-Length"] = str(stop - start)
-        if request.method == "HEAD":
-            return Response(b"", status=status, headers=headers)
         request.environ["crunch.hub.count"] = request.path
 
         def body() -> Iterator[bytes]:
@@ -735,13 +784,33 @@ class HubApp:
         body = self._body(request)
         return _json({"expired": self.store.expire_uploads(body.get("uploadId"))})
 
-    def on_admin_settings(self, request: Request) -> Response:
-        """Limits of this running hub (in memory): ``dailyLimit``, ``codeLimit``, ``modelLimit`` (bytes)."""
+    def on_admin_competition(self, request: Request, c: str) -> Response:
+        """Close a competition's phase (``{"phaseClosed": true}``: no current phase, no submission)
+        or withdraw its data (``{"dataUnpublished": true}``), in memory."""
+        competition = self.store.competition(c)
         body = self._body(request)
-        for field, attribute in (("dailyLimit", "daily_limit"), ("codeLimit", "code_limit"), ("modelLimit", "model_limit")):
+        state = self.closed.setdefault(int(competition["id"]), {})
+        if "phaseClosed" in body:
+            state["phase"] = bool(body["phaseClosed"])
+        if "dataUnpublished" in body:
+            state["data"] = bool(body["dataUnpublished"])
+        return _json({"phaseClosed": state.get("phase", False), "dataUnpublished": state.get("data", False)})
+
+    def on_admin_settings(self, request: Request) -> Response:
+        """Settings of this running hub (in memory): ``dailyLimit``, ``codeLimit``, ``modelLimit``
+        (bytes), ``checkLibraries`` (bool), ``urlTtl`` (seconds a signed link stays valid)."""
+        body = self._body(request)
+        fields = (
+            ("dailyLimit", "daily_limit", int),
+            ("codeLimit", "code_limit", int),
+            ("modelLimit", "model_limit", int),
+            ("checkLibraries", "check_libraries", bool),
+            ("urlTtl", "url_ttl", float),
+        )
+        for field, attribute, kind in fields:
             if field in body:
-                setattr(self, attribute, int(body[field]))
-        return _json({"dailyLimit": self.daily_limit, "codeLimit": self.code_limit, "modelLimit": self.model_limit})
+                setattr(self, attribute, kind(body[field]))
+        return _json({field: getattr(self, attribute) for field, attribute, _ in fields})
 
 
 def make_app(root: str, *, daily_limit: int = 5, faults: Optional[Faults] = None, seed: bool = True) -> HubApp:
@@ -754,4 +823,4 @@ def make_app(root: str, *, daily_limit: int = 5, faults: Optional[Faults] = None
     return HubApp(store, faults=faults, daily_limit=daily_limit)
 
 
-__all__ = ["HubApp", "make_app", "chunk_layout"]
+__all__ = ["HubApp", "make_app"]
