@@ -164,8 +164,6 @@ class Loop:
         return self.console.progress(total=total, desc="moons", unit="moon")
 
     def _timeseries(self) -> LoopResult:
-        import pandas
-
         from .data import MoonFrame, file_moons
 
         moon_column = self.release.column_names.moon
