@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_runner_support import write_data
 
 from crunch.runner.data import MoonFrame, file_moons, read_frame
-from test_runner_support import write_data
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def infer(X_test):
 '''
 
 
-def write_data(folder: Path, rows: int = 20, train_moons: int = 12, test_moons: int = 4, features: int = 3, shuffle: bool = False, seed: int = 7) -> Dict[str, Any]:
+def write_data(folder: Path, rows: int = 20, train_moons: int = 12, test_moons: int = 4, features: int = 3, shuffle: bool = False, seed: int = 7, timeseries: bool = True) -> Dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
 
@@ -84,6 +84,8 @@ def write_data(folder: Path, rows: int = 20, train_moons: int = 12, test_moons: 
     x_test.to_parquet(folder / "X_test.parquet", index=False)
     y_test.to_parquet(folder / "y_test.parquet", index=False)
     example = pd.DataFrame({"id": x_test["id"], "moon": x_test["moon"], "prediction": 0.5})
+    if not timeseries:
+        example = example.drop(columns=["moon"])
     example.to_parquet(folder / "example_prediction.parquet", index=False)
     return {"train": train, "test": test, "features": features}
 
@@ -124,7 +126,7 @@ def make_workspace(
     workspace = Workspace(root)
     workspace.create_layout()
     workspace.write_project(ProjectInfo("demo", "me-project", "me", api_base_url="http://127.0.0.1:9/"))
-    meta = write_data(workspace.data_dir, rows, train_moons, test_moons, features, shuffle=shuffle)
+    meta = write_data(workspace.data_dir, rows, train_moons, test_moons, features, shuffle=shuffle, timeseries=timeseries)
     workspace.write_cache(CACHE_DATA_RELEASE, data_release(workspace.data_dir, meta["train"], meta["test"], embargo, features, splits and timeseries))
     workspace.write_cache(CACHE_COMPETITION, {"id": 1, "name": "demo", "displayName": "Demo", "format": "TIMESERIES" if timeseries else "REGULAR", "status": "OPEN"})
     if checks is not None:
