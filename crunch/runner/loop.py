@@ -174,6 +174,7 @@ class Loop:
         keys = self.keys if self.keys is not None else self.release.test_keys
         if not keys:
             keys = file_moons(self.paths.x_test, moon_column)
+        keys = [int(key) if isinstance(key, str) and key.lstrip("-").isdigit() else key for key in keys]
         read_seconds = time.perf_counter() - start
 
         embargo = self.release.embargo
