@@ -71,3 +71,19 @@ def test_should_train():
     assert [should_train(i, m, 0, True, True) for i, m in enumerate([10, 11])] == [True, False]
     assert [should_train(i, m, 0, False, True) for i, m in enumerate([10, 11])] == [False, False]
     assert [should_train(i, m, 0, False, False) for i, m in enumerate([10, 11])] == [True, False]
+
+
+def test_user_frame_predicates(tmp_path):
+    import os
+
+    import crunch
+    from crunch.runner.loader import files_under, notebook_frames
+
+    mine = files_under(tmp_path)
+    assert mine(str(tmp_path / "main.py")) and mine(str(tmp_path / "lib" / "helpers.py"))
+    assert not mine(str(tmp_path / ".venv" / "lib" / "site-packages" / "pandas" / "core.py"))
+    assert not mine(os.path.join(os.path.dirname(crunch.__file__), "runner", "loop.py"))
+    assert not mine("<frozen importlib._bootstrap>") and not mine("/usr/lib/python3/json/__init__.py")
+    assert notebook_frames("/tmp/ipykernel_123/4567.py") and notebook_frames("<ipython-input-3-abc>")
+    assert not notebook_frames(os.path.join(os.path.dirname(crunch.__file__), "notebook.py"))
+    assert not notebook_frames("/usr/lib/python3/site-packages/pandas/core/frame.py")

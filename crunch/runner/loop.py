@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from ..api.models import DataRelease
 from ..console import Console
-from ..exceptions import UserCodeError
+from ..exceptions import UserCodeError, WorkspaceError
 from .loader import FramePredicate, user_code_error
 from .params import Binder
 
@@ -175,6 +175,8 @@ class Loop:
         if not keys:
             keys = file_moons(self.paths.x_test, moon_column)
         keys = [int(key) if isinstance(key, str) and key.lstrip("-").isdigit() else key for key in keys]
+        if not keys:
+            raise WorkspaceError(f"no test moon in the data release nor in {self.paths.x_test.name}: run `crunch download --force`")
         read_seconds = time.perf_counter() - start
 
         embargo = self.release.embargo
