@@ -87,3 +87,4 @@ def test_user_frame_predicates(tmp_path):
     assert notebook_frames("/tmp/ipykernel_123/4567.py") and notebook_frames("<ipython-input-3-abc>")
     assert not notebook_frames(os.path.join(os.path.dirname(crunch.__file__), "notebook.py"))
     assert not notebook_frames("/usr/lib/python3/site-packages/pandas/core/frame.py")
+    assert not notebook_frames("<frozen importlib._bootstrap>") and not notebook_frames("/usr/lib/python3/json/__init__.py")

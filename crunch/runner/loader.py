@@ -42,11 +42,13 @@ def notebook_frames(filename: str) -> bool:
     """A predicate for code typed in a notebook or an interactive shell."""
     if filename.startswith("<ipython-input-") or filename.startswith("<stdin>") or filename == "<string>":
         return True
-    path = os.path.realpath(filename) if filename and not filename.startswith("<") else filename
+    if not filename or filename.startswith("<"):
+        return False
+    path = os.path.realpath(filename)
     if path.startswith(_PACKAGE_DIR + os.sep) or any(marker in path for marker in _LIBRARY_MARKERS):
         return False
     # ipykernel compiles each cell into a file such as /tmp/ipykernel_123/4567.py
-    return "ipykernel_" in path or path.startswith("<")
+    return "ipykernel_" in path
 
 
 def user_frames(error: BaseException, is_user_file: FramePredicate) -> traceback.StackSummary:
