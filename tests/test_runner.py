@@ -355,3 +355,14 @@ def test_crunch_help_does_not_import_the_runner():
     code = "import sys; from crunch.cli import main\ntry:\n    main(['test', '--help'])\nexcept SystemExit:\n    pass\nprint(sorted(m for m in ('pandas', 'pyarrow', 'crunch.runner') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_without_y_test_train_sees_x_only_where_y_is_known(ws):
+    workspace = make_workspace(ws, main=SPY, train_moons=6, test_moons=4, embargo=1, rows=3)
+    (workspace.data_dir / "y_test.parquet").unlink()
+    ok, out, err = crunch_test(no_determinism_check=True)
+    assert ok, out + err
+    trains = [c for c in calls(ws) if c["fn"] == "train"]
+    assert [c["moon"] for c in trains] == [6, 7, 8, 9]
+    assert [c["x_moons"] for c in trains] == [c["y_moons"] for c in trains]
+    assert trains[-1]["x_moons"] == list(range(6))

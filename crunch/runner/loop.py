@@ -180,6 +180,8 @@ class Loop:
         read_seconds = time.perf_counter() - start
 
         embargo = self.release.embargo
+        # without y_test, train sees X only where y is known, so that both cover the same moons
+        y_complete = self.paths.y_test is not None
         has_model = has_model_files(Path(self.options.model_directory_path))
         common = self._common_values()
         frequency = self.options.train_frequency
@@ -199,7 +201,8 @@ class Loop:
                 where = f" at {moon_column} {moon}"
                 if train:
                     bound = moon - embargo
-                    self._call("train", self.train, dict(values, X_train=x.before(bound), y_train=y.before(bound)), where)
+                    x_bound = bound if y_complete or not len(y.moons) else min(bound, y.moons[-1] + 1)
+                    self._call("train", self.train, dict(values, X_train=x.before(x_bound), y_train=y.before(bound)), where)
                     trained_at.append(moon)
                     has_model = True
                 last_values = dict(values, X_test=x.at(moon))
