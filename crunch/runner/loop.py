@@ -225,6 +225,7 @@ class Loop:
         x_test = read_frame([self.paths.x_test])
         read_seconds = time.perf_counter() - start
 
+        self.console.print(f"{len(x_train)} train rows and {len(x_test)} test rows: train once, infer once")
         has_model = has_model_files(Path(self.options.model_directory_path))
         train = should_train(0, None, self.options.train_frequency, self.options.force_first_train, has_model) or self.options.train_frequency != 0
         common = self._common_values()
