@@ -1,0 +1,158 @@
+"""``crunch test``: run the person's ``train()``/``infer()`` on the local data, as the
+platform's runner would, check the prediction and print a report."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterator, List, Optional, Tuple
+
+from ..console import Console
+from ..exceptions import UserCodeError, WorkspaceError
+from ..settings import Settings
+from ..workspace import Workspace
+
+REQUIREMENTS_FILE = "requirements.txt"
+
+
+@contextlib.contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def _main_path(root: Path, main_file: str) -> Path:
+    given = Path(main_file)
+    if given.is_absolute():
+        return given
+    here = Path.cwd() / given
+    return here if here.exists() else root / given
+
+
+@contextlib.contextmanager
+def main_script(root: Path, main_file: str, console: Console) -> Iterator[Path]:
+    """The script to import: ``main_file``, or a temporary conversion of ``main.ipynb``."""
+    path = _main_path(root, main_file)
+    notebook: Optional[Path] = None
+    if path.suffix == ".ipynb" and path.is_file():
+        notebook = path
+    elif not path.is_file():
+        candidate = path.with_suffix(".ipynb") if path.suffix == ".py" else None
+        if candidate is None or not candidate.is_file():
+            candidate = root / "main.ipynb"
+        if candidate.is_file():
+            notebook = candidate
+        else:
+            raise UserCodeError(f"{main_file} not found in {root}: write your train() and infer() there, or pass --main-file")
+    if notebook is None:
+        yield path
+        return
+    try:
+        from ..convert import temporary_script  # type: ignore[attr-defined]
+    except ImportError:
+        raise WorkspaceError(
+            f"{notebook.name} needs converting but this crunch cannot: run `crunch convert {notebook.name} main.py` first"
+        ) from None
+    console.print(f"converting {notebook.name} into a temporary main.py")
+    with temporary_script(root, notebook, main_file="main.py") as (_conversion, _created):
+        yield root / "main.py"
+
+
+def _requirement_names(text: str) -> Tuple[List[str], List[str]]:
+    """The distribution names of a requirements file, and the lines that could not be read."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    names, unreadable = [], []
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#") or line.startswith("-"):
+            continue
+        try:
+            names.append(Requirement(line).name)
+        except InvalidRequirement:
+            unreadable.append(line)
+    return names, unreadable
+
+
+def check_libraries(workspace: Workspace, console: Console) -> List[str]:
+    """Warn about requirements the competition's whitelist does not know; return their names."""
+    path = workspace.root / REQUIREMENTS_FILE
+    if not path.is_file():
+        return []
+    from packaging.utils import canonicalize_name
+
+    from ..whitelist import cached
+
+    libraries = cached(workspace)
+    if libraries is None:
+        console.warn(f"the competition's library whitelist is not cached: {REQUIREMENTS_FILE} not checked (`crunch download` caches it)")
+        return []
+    known = {canonicalize_name(name) for library in libraries for name in [library.name, *library.aliases]}
+    names, unreadable = _requirement_names(path.read_text(encoding="utf-8", errors="replace"))
+    for line in unreadable:
+        console.warn(f"{REQUIREMENTS_FILE}: cannot read the line `{line}`")
+    unknown = [name for name in names if canonicalize_name(name) not in known]
+    for name in unknown:
+        console.warn(f"{REQUIREMENTS_FILE}: `{name}` is not in the competition's whitelist: the platform will not install it")
+    return unknown
+
+
+def run(
+    *,
+    settings: Settings,
+    console: Console,
+    main_file: str = "main.py",
+    model_directory: Optional[str] = None,
+    no_force_first_train: bool = False,
+    train_frequency: int = 1,
+    round_number: Any = "@current",
+    gpu: bool = False,
+    skip_library_check: bool = False,
+    no_determinism_check: bool = False,
+) -> bool:
+    """Run the local test; True when the code ran and the prediction passed every check."""
+    from ..runner.loader import files_under, load_module, on_sys_path, require_function
+    from ..runner.local import TestOptions, ensure_release, run_test
+
+    started = time.perf_counter()
+    workspace = Workspace.find()
+    project = workspace.project()
+    settings = settings.for_workspace(project.api_base_url, project.web_base_url)
+    release = ensure_release(workspace, settings, console, round_number)
+    if not skip_library_check:
+        check_libraries(workspace, console)
+
+    root = workspace.root
+    options = TestOptions(
+        model_directory=model_directory,
+        force_first_train=not no_force_first_train,
+        train_frequency=train_frequency,
+        round_number=round_number,
+        has_gpu=gpu,
+        determinism_check=not no_determinism_check,
+    )
+    with main_script(root, main_file, console) as script, on_sys_path(script.parent), working_directory(root):
+        module = load_module(script, root, console.err)
+        where = script.name
+        train = require_function(module, "train", where)
+        infer = require_function(module, "infer", where)
+        outcome = run_test(
+            workspace,
+            train,
+            infer,
+            release=release,
+            options=options,
+            console=console,
+            is_user_file=files_under(root),
+            user_root=root,
+            started=started,
+        )
+    for line in outcome.report.lines():
+        console.result(line)
+    return outcome.ok

@@ -1,0 +1,225 @@
+"""A local test in a workspace: find the data and metadata, run the loop, check, write, report.
+
+Shared by ``crunch test`` (functions from main.py) and the notebook tools (functions from the
+notebook's ``__main__``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, List, Optional
+
+from ..api.models import CompetitionFormat, DataRelease
+from ..console import Console
+from ..exceptions import WorkspaceError
+from ..fsutil import write_bytes_atomic
+from ..settings import Settings
+from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, Workspace
+from .checks import CheckFailure, default_checks, parse_checks, run_checks
+from .loader import FramePredicate
+from .loop import DataPaths, Loop, LoopOptions
+from .memory import peak_rss_bytes
+from .report import Report
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
+
+PREDICTION_FILE = "prediction.parquet"
+REQUIRED_FILES = ("X_train", "y_train", "X_test")
+
+
+@dataclass
+class TestOptions:
+    model_directory: Optional[str] = None
+    force_first_train: bool = True
+    train_frequency: int = 1
+    round_number: Any = "@current"
+    has_gpu: bool = False
+    determinism_check: bool = True
+    checks: bool = True
+
+
+@dataclass
+class Outcome:
+    prediction: "pandas.DataFrame"
+    report: Report
+    prediction_path: Optional[Path] = None
+    failures: List[CheckFailure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+
+def _explicit_round(round_number: Any) -> bool:
+    return round_number not in (None, "", "@current")
+
+
+def data_file(workspace: Workspace, release: DataRelease, key: str) -> Optional[Path]:
+    """The local path of a data file of ``release``, or ``None`` when the release has none."""
+    entry = release.data_files.get(key)
+    if entry is None or not entry.name or entry.size == -1:
+        return None
+    return workspace.data_dir / entry.name
+
+
+def _missing(workspace: Workspace, release: DataRelease) -> List[str]:
+    missing = []
+    for key in REQUIRED_FILES:
+        path = data_file(workspace, release, key)
+        if path is None or not path.is_file():
+            missing.append(key)
+    return missing
+
+
+def ensure_release(
+    workspace: Workspace,
+    settings: Optional[Settings],
+    console: Console,
+    round_number: Any = "@current",
+) -> DataRelease:
+    """The cached data release, downloading the data and metadata first when they are missing
+    (or when another round is asked for)."""
+    raw = workspace.read_cache(CACHE_DATA_RELEASE)
+    release = DataRelease.from_dict(raw) if isinstance(raw, dict) else None
+    missing = _missing(workspace, release) if release is not None else ["metadata"]
+    if missing or _explicit_round(round_number):
+        release = _download(workspace, settings, console, round_number, missing)
+    assert release is not None
+    still = _missing(workspace, release)
+    if still:
+        names = ", ".join(still)
+        raise WorkspaceError(f"the data files {names} are missing from {workspace.data_dir}: run `crunch download`")
+    return release
+
+
+def _download(workspace: Workspace, settings: Optional[Settings], console: Console, round_number: Any, missing: List[str]) -> DataRelease:
+    try:
+        from ..commands.download import ensure_data  # type: ignore[attr-defined]
+    except ImportError:
+        what = "the cached data release" if missing == ["metadata"] else "the data files " + ", ".join(missing)
+        raise WorkspaceError(f"{what} not found in {workspace.root}: run `crunch download`") from None
+    if settings is None:
+        project = workspace.project()
+        settings = Settings.resolve().for_workspace(project.api_base_url, project.web_base_url)
+    return ensure_data(
+        workspace,
+        settings,
+        console,
+        round_number=round_number if round_number not in (None, "") else "@current",
+        size_variant=None,
+        force=False,
+    )
+
+
+def competition_format(workspace: Workspace, release: DataRelease, console: Console) -> CompetitionFormat:
+    raw = workspace.read_cache(CACHE_COMPETITION)
+    if isinstance(raw, dict) and "format" in raw:
+        return CompetitionFormat.parse(raw.get("format"))
+    guess = CompetitionFormat.TIMESERIES if release.test_keys else CompetitionFormat.REGULAR
+    console.warn(
+        f"the competition's format is not cached ({workspace.cache_path(CACHE_COMPETITION)}): "
+        f"assuming {guess.value} from the data release; `crunch download` caches it"
+    )
+    return guess
+
+
+def run_test(
+    workspace: Workspace,
+    train: Callable[..., Any],
+    infer: Callable[..., Any],
+    *,
+    release: DataRelease,
+    options: TestOptions,
+    console: Console,
+    is_user_file: FramePredicate,
+    user_root: Optional[Path] = None,
+    started: Optional[float] = None,
+    raise_original: bool = False,
+) -> Outcome:
+    """Run the loop on the workspace's data, write and check the prediction, build the report."""
+    started = time.perf_counter() if started is None else started
+    fmt = competition_format(workspace, release, console)
+    timeseries = fmt is CompetitionFormat.TIMESERIES
+
+    model_dir = workspace.root / options.model_directory if options.model_directory else workspace.model_dir()
+    model_dir.mkdir(parents=True, exist_ok=True)
+    cwd = Path.cwd().resolve()
+    model_path = os.path.relpath(model_dir, cwd) if model_dir.resolve().is_relative_to(cwd) else str(model_dir)
+
+    y_test = data_file(workspace, release, "y_test")
+    paths = DataPaths(
+        x_train=data_file(workspace, release, "X_train"),  # type: ignore[arg-type]
+        y_train=data_file(workspace, release, "y_train"),  # type: ignore[arg-type]
+        x_test=data_file(workspace, release, "X_test"),  # type: ignore[arg-type]
+        y_test=y_test if y_test is not None and y_test.is_file() else None,
+    )
+    loop = Loop(
+        train,
+        infer,
+        release,
+        paths,
+        LoopOptions(
+            timeseries=timeseries,
+            model_directory_path=model_path,
+            force_first_train=options.force_first_train,
+            train_frequency=options.train_frequency,
+            has_gpu=options.has_gpu,
+            determinism_check=options.determinism_check,
+        ),
+        console,
+        is_user_file,
+        root=user_root,
+        raise_original=raise_original,
+    )
+    result = loop.run()
+    prediction = result.prediction
+    del loop
+
+    failures: List[CheckFailure] = []
+    prediction_path: Optional[Path] = workspace.prediction_dir / PREDICTION_FILE
+    try:
+        buffer = io.BytesIO()
+        prediction.to_parquet(buffer, index=False)
+        write_bytes_atomic(prediction_path, buffer.getvalue())
+    except (ValueError, TypeError, ImportError, OverflowError) as error:  # pyarrow refuses some object columns
+        failures.append(CheckFailure("PARQUET", f"the prediction cannot be written as parquet: {type(error).__name__}: {error}"))
+        prediction_path = None
+
+    checks_run = 0
+    if options.checks:
+        example = None
+        example_path = data_file(workspace, release, "example_prediction")
+        if example_path is not None and example_path.is_file():
+            import pandas
+
+            example = pandas.read_parquet(example_path)
+        else:
+            console.warn("example_prediction is missing: ids and moons are not compared (`crunch download` gets it)")
+        checks = parse_checks(workspace.read_cache(CACHE_CHECKS)) or default_checks(timeseries)
+        checks_run = len(checks)
+        failures.extend(run_checks(checks, prediction, example, release.column_names, timeseries, console.warn))
+
+    shown_path = None
+    if prediction_path is not None:
+        try:
+            shown_path = os.path.relpath(prediction_path, Path.cwd())
+        except ValueError:  # another drive on Windows
+            shown_path = str(prediction_path)
+    report = Report(
+        stats=result.stats,
+        wall_seconds=time.perf_counter() - started,
+        read_seconds=result.read_seconds,
+        peak_memory=peak_rss_bytes(),
+        prediction_path=shown_path,
+        rows=len(prediction),
+        failures=failures,
+        deterministic=result.deterministic,
+        determinism_detail=result.determinism_detail,
+        checks_run=checks_run,
+    )
+    return Outcome(prediction, report, prediction_path, failures)

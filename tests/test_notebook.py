@@ -1,0 +1,109 @@
+"""``crunch.load_notebook()``: load_data() and test() from a notebook's ``__main__``."""
+
+from __future__ import annotations
+
+import io
+import sys
+import traceback
+import types
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from test_runner_support import make_workspace
+
+import crunch
+from crunch.console import Console
+from crunch.notebook import NotebookTools
+
+CODE = '''
+import pandas as pd
+
+STATE = {}
+
+
+def train(X_train, y_train):
+    STATE["mean"] = float(y_train["target"].mean())
+
+
+def infer(X_test, moon):
+    if moon == FAIL_AT:
+        return X_test["missing"]
+    return pd.DataFrame({"id": X_test["id"], "moon": X_test["moon"], "prediction": X_test["feature_0"] + STATE["mean"]})
+'''
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    make_workspace(tmp_path, main=None)
+    return tmp_path
+
+
+def user_module(root: Path, fail_at=None) -> types.ModuleType:
+    path = root / "nbcode.py"
+    path.write_text(CODE.replace("FAIL_AT", repr(fail_at)))
+    module = types.ModuleType("nbcode")
+    module.__file__ = str(path)
+    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
+    return module
+
+
+def tools(out: io.StringIO) -> NotebookTools:
+    loaded = crunch.load_notebook()
+    loaded.console = Console(stream=out, err=out)
+    return loaded
+
+
+def test_load_data(ws):
+    X_train, y_train, X_test = crunch.load_notebook(quiet=True).load_data()
+    assert X_train.shape == (240, 5) and y_train.shape == (240, 3) and X_test.shape == (80, 5)
+    assert isinstance(X_train, pd.DataFrame) and crunch.load_notebook().is_inside_runner is False
+
+
+def test_test_runs_main_and_returns_the_prediction(ws, monkeypatch):
+    monkeypatch.setitem(sys.modules, "__main__", user_module(ws))
+    out = io.StringIO()
+    notebook = tools(out)
+    prediction = notebook.test(determinism_check=True)
+    assert list(prediction.columns) == ["id", "moon", "prediction"] and len(prediction) == 80
+    assert "prediction is valid" in out.getvalue() and notebook.last_report.ok
+    assert (ws / "prediction" / "prediction.parquet").is_file()
+
+
+def test_an_error_in_the_notebook_is_raised_with_its_own_frames(ws, monkeypatch):
+    monkeypatch.setitem(sys.modules, "__main__", user_module(ws, fail_at=13))
+    with pytest.raises(KeyError) as info:
+        tools(io.StringIO()).test()
+    frames = traceback.extract_tb(info.value.__traceback__)
+    files = [Path(frame.filename).name for frame in frames]
+    assert files[-1] == "nbcode.py" and all("runner" not in f for f in files)
+    assert all(Path(frame.filename).name in ("test_notebook.py", "notebook.py", "nbcode.py") for frame in frames)
+
+
+def test_missing_functions(ws, monkeypatch):
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    with pytest.raises(crunch.exceptions.UserCodeError, match="no `train` function in the notebook"):
+        tools(io.StringIO()).test()
+
+
+def test_a_notebook_through_a_kernel(ws):
+    nbclient = pytest.importorskip("nbclient")
+    cells = [
+        "import crunch\ncrunch_tools = crunch.load_notebook()",
+        "X_train, y_train, X_test = crunch_tools.load_data()\nprint(X_train.shape)",
+        CODE.replace("FAIL_AT", "None"),
+        "prediction = crunch_tools.test()\nprint('rows', len(prediction), crunch.is_inside_runner)",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ws)}})
+    client.execute()
+    outputs = [
+        output.get("text", "")
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream"
+    ]
+    text = "".join(outputs)
+    assert "(240, 5)" in text and "prediction is valid" in text and "rows 80 False" in text
