@@ -132,6 +132,20 @@ def convert_notebook(
     the installed distributions give the requirement names, and a warning says so).
     Raises :class:`ConversionError` (one line naming the cell) on any problem.
     """
+    import gc
+
+    # The conversion makes many short-lived, acyclic AST objects: collecting cycles meanwhile
+    # only costs time.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _convert(notebook, whitelist, freeze, verbose)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _convert(notebook: NotebookInput, whitelist: Optional[list], freeze: bool, verbose: bool) -> Conversion:
     data, name = load_notebook(notebook)
     cells = _check_format(data, name)
 
@@ -152,10 +166,13 @@ def convert_notebook(
 
         cell_type = cell.get("cell_type")
         raw = cell.get("source", "")
-        if not isinstance(raw, str) and not (isinstance(raw, list) and all(isinstance(line, str) for line in raw)):
+        if not isinstance(raw, (str, list)):
             raise ConversionError(f"{describe()}: `source` is not text or a list of lines")
         if cell_type == "code":
-            source = source_of(raw)
+            try:
+                source = source_of(raw)
+            except TypeError:
+                raise ConversionError(f"{describe()}: `source` is not text or a list of lines") from None
             if not source:
                 decisions.append(CellDecision(index, cell_id, "code", "empty"))
                 continue
@@ -179,7 +196,7 @@ def convert_notebook(
             else:
                 decisions.append(CellDecision(index, cell_id, "code", "empty", 0, result.decisions))
         elif cell_type == "markdown":
-            lines = [_cut(line) for line in (raw.split("\n") if isinstance(raw, str) else raw)]
+            lines = [_cut(line) if isinstance(line, str) else "" for line in (raw.split("\n") if isinstance(raw, str) else raw)]
             found_file = read_markdown(lines, describe) if lines and lines[0] == "---" else None
             if found_file is None:
                 decisions.append(CellDecision(index, cell_id, "markdown", "skipped"))
@@ -216,6 +233,13 @@ def _cut(line: str) -> str:
 
 
 def _check_compiles(script: str, chunks: List[str], chunk_cells: List[int], cells: List[Any]) -> None:
+    try:
+        # Compiling to bytecode makes no Python AST objects: much faster than ast.parse. It is
+        # stricter (``return`` outside a function...), so a failure is confirmed by ast.parse.
+        compile(script, "<script>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+        return
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
     try:
         ast.parse(script)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:

@@ -65,6 +65,8 @@ def source_of(cell_source: Union[str, Sequence[str]]) -> str:
     out = []
     match = MAGIC_PATTERN.match
     for piece in pieces:
+        if not isinstance(piece, str):
+            raise TypeError("a line of the source is not text")
         if "\r" in piece:
             piece = piece.replace("\r", "")
         if piece.endswith("\n"):

@@ -6,6 +6,7 @@ of ``@ [ > < = ~``; anything else is an ordinary comment.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Union
@@ -48,6 +49,7 @@ def format_requirement(name: str, extras: List[str], specs: List[str]) -> str:
     return line
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_comment(comment: Optional[str]) -> Union[None, _Ignore, VersionInfo]:
     """The requirement in an import's trailing comment, ``IGNORED``, or ``None``.
 
