@@ -28,20 +28,24 @@ def run(
     no_freeze: bool = False,
     verbose: bool = False,
 ) -> None:
-    from ..convert import NO_WHITELIST_WARNING, convert_notebook
+    from ..convert import convert_notebook
+    from ..convert.requirements import requirements_txt, resolve
     from ..fsutil import is_within
+    from ..packages import is_stdlib
 
     script_path = Path(script)
     folder = script_path.parent
 
-    whitelist: Optional[list] = []
-    if requirements:
-        whitelist = _whitelist(settings, console, folder)
-
-    conversion = convert_notebook(notebook, whitelist=whitelist, freeze=not no_freeze, verbose=verbose)
+    conversion = convert_notebook(notebook, whitelist=[], freeze=not no_freeze, verbose=verbose)
 
     outputs: List[Tuple[Path, str]] = [(script_path, conversion.script)]
+    fallback_reason = None
     if requirements:
+        if any(not is_stdlib(module) for module in conversion.modules):
+            # the names need the competition's whitelist: asked only when there is something to name
+            whitelist, fallback_reason = _whitelist(settings, folder)
+            conversion.requirements = resolve(conversion.modules, whitelist, freeze=not no_freeze)
+            conversion.requirements_txt = requirements_txt(conversion.requirements)
         outputs.append((folder / "requirements.txt", conversion.requirements_txt))
     if embedded_files:
         for relative, content in conversion.embedded_files.items():
@@ -66,9 +70,9 @@ def run(
             for detail in decision.details:
                 console.print(f"    {detail}")
     for warning in conversion.warnings:
-        if whitelist is None and warning == NO_WHITELIST_WARNING:
-            continue  # already said, with the reason
         console.warn(warning)
+    if fallback_reason:
+        console.warn(fallback_reason)
 
     _write_all(outputs)
 
@@ -93,14 +97,14 @@ def _interactive() -> bool:
         return False
 
 
-def _whitelist(settings: Settings, console: Console, folder: Path) -> Optional[list]:
-    """The competition's whitelist: the hub's (short timeout), else the cached one, else None."""
+def _whitelist(settings: Settings, folder: Path) -> Tuple[Optional[list], Optional[str]]:
+    """The competition's whitelist: the hub's (short timeout), else the cached one; with the
+    reason when there is none (the installed distributions give the names then)."""
     from ..workspace import Workspace, find_root
 
     root = find_root(folder.resolve())
     if root is None:
-        console.warn("not inside a crunch workspace: requirement names come from the installed distributions")
-        return None
+        return None, "not inside a crunch workspace: requirement names come from the installed distributions"
     from .. import whitelist as whitelist_module
     from ..api.client import Backoff, Client
 
@@ -116,8 +120,8 @@ def _whitelist(settings: Settings, console: Console, folder: Path) -> Optional[l
     except (CrunchError, OSError, ValueError):
         libraries = whitelist_module.cached(workspace)
     if libraries is None:
-        console.warn("the hub is unreachable and no whitelist is cached: requirement names come from the installed distributions")
-    return libraries
+        return None, "the hub is unreachable and no whitelist is cached: requirement names come from the installed distributions"
+    return libraries, None
 
 
 def _write_all(outputs: List[Tuple[Path, str]]) -> None:

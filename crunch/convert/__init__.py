@@ -45,7 +45,7 @@ class CellDecision:
     details: List[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        head = f"cell {self.index} ({self.id}, {self.cell_type}): {self.action}"
+        head = f"cell {self.index} (id {self.id}, {self.cell_type}): {self.action}"
         if self.action == "converted":
             head += f", {self.lines} line(s)"
         return head
