@@ -366,3 +366,12 @@ def test_cell_decisions():
     conversion = convert_notebook(notebook("import os\nx = 1", markdown("# t"), ""), whitelist=[], verbose=True)
     assert [(c.index, c.action) for c in conversion.cells] == [(0, "converted"), (1, "skipped"), (2, "empty")]
     assert conversion.cells[0].details == ["line 1: Import kept", "line 2: Assign commented out"]
+
+
+def test_output_that_does_not_compile_is_an_error_naming_the_cell():
+    # a kept function holding a character that splits lines (as the platform's converter does)
+    with pytest.raises(ConversionError) as caught:
+        convert_notebook(notebook("import os", "def f():\n    return '\x1c'"), whitelist=[])
+    message = str(caught.value)
+    assert "does not compile in cell 1 (id c1), line 2" in message
+    assert "\n" not in message

@@ -241,3 +241,28 @@ def test_e2e_bad_notebooks_one_error_line_exit_1_no_file(tmp_path, content):
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
     assert "Traceback" not in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nb.ipynb"]
+
+
+def test_whitelist_comes_from_the_hub_and_is_cached(tmp_path, monkeypatch):
+    import requests_mock
+
+    from crunch.commands.convert import _whitelist
+
+    dot = tmp_path / ".crunchdao"
+    dot.mkdir()
+    (dot / "project.json").write_text(json.dumps({"competitionName": "c", "projectName": "p", "userId": 1, "apiBaseUrl": "http://hub.test/"}))
+    settings = Settings.resolve(environ={})
+    with requests_mock.Mocker() as mocker:
+        mocker.get("http://hub.test/v2/libraries", json={"content": [{"name": "scikit-learn", "aliases": ["sklearn"], "standard": False, "language": "PYTHON"}]})
+        libraries, reason = _whitelist(settings, tmp_path)
+    assert reason is None and [lib.name for lib in libraries] == ["scikit-learn"]
+    assert json.loads((dot / "libraries.json").read_text())[0]["name"] == "scikit-learn"
+    with requests_mock.Mocker() as mocker:
+        mocker.get("http://hub.test/v2/libraries", status_code=503)
+        libraries, reason = _whitelist(settings, tmp_path)
+    assert reason is None and [lib.name for lib in libraries] == ["scikit-learn"]  # the cache
+    (dot / "libraries.json").unlink()
+    with requests_mock.Mocker() as mocker:
+        mocker.get("http://hub.test/v2/libraries", exc=__import__("requests").ConnectionError("down"))
+        libraries, reason = _whitelist(settings, tmp_path)
+    assert libraries is None and "unreachable" in reason
