@@ -48,8 +48,8 @@ _COMPOUND = (
     ast.With,
     ast.AsyncWith,
     ast.Try,
-    ast.Match,
-) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())  # type: ignore[attr-defined]
+) + tuple(getattr(ast, name) for name in ("Match", "TryStar") if hasattr(ast, name))  # Python 3.10+, 3.11+
+_PATTERN = getattr(ast, "pattern", None)
 _DEFINITION = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _IMPORT = (ast.Import, ast.ImportFrom)
 _STATEMENT_NAMES = {"AsyncFor": "For", "AsyncWith": "With", "AsyncFunctionDef": "FunctionDef"}
@@ -165,8 +165,8 @@ def _last_block(node: ast.stmt, src: _Source) -> Optional[List[ast.stmt]]:
         return node.body
     if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
         return node.orelse or node.body
-    if isinstance(node, ast.Match):
-        return [node.cases[-1].pattern] if node.cases else None  # type: ignore[list-item]
+    if type(node).__name__ == "Match":
+        return [node.cases[-1].pattern] if node.cases else None  # type: ignore[attr-defined]
     if isinstance(node, _TRY):
         return node.finalbody or node.orelse or (node.handlers[-1].body if node.handlers else node.body)  # type: ignore[attr-defined]
     return getattr(node, "body", None)
@@ -188,7 +188,7 @@ def _block_indent(node: ast.stmt, src: _Source) -> Optional[str]:
         return None
     first = block[0]
     line = src.lines[first.lineno - 1]
-    if isinstance(first, ast.pattern):  # the cases of a match: their own indented block
+    if _PATTERN is not None and isinstance(first, _PATTERN):  # the cases of a match: their own indented block
         prefix = line[: len(line) - len(line.lstrip())]
     else:
         prefix = line[: _char_col(line, first.col_offset)]
