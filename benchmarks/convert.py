@@ -25,23 +25,21 @@ HERE = Path(__file__).resolve().parent
 MAKE_NOTEBOOK = Path(os.environ.get("MAKE_NOTEBOOK", "/work/shared/tools/make_notebook.py"))
 
 
-def measure(command: list, cwd: Path) -> tuple:
-    """(wall seconds, peak RSS in MiB) of one run of ``command``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def measure(command: list, cwd: Path) -> float:
+    """Wall seconds of one run of ``command`` (interpreter start included)."""
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest child so far: a run smaller than an earlier one
-    # shows the earlier peak; /usr/bin/time -v, when present, gives each run's own.
-    return wall, max(peak, before) / 1024
+    return wall
 
 
 def peak_rss(command: list, cwd: Path) -> float:
+    """Peak RSS in MiB of one run, from /usr/bin/time (or resource.getrusage without it)."""
     if not Path("/usr/bin/time").exists():
-        return float("nan")
+        subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         return int(done.stderr.strip().splitlines()[-1]) / 1024
@@ -65,9 +63,9 @@ def main() -> None:
         have_peer = Path(options.peer).exists()
         times = {"crunch convert": [], "crunch-convert": []}
         for _ in range(options.runs):  # interleaved, so both see the same machine load
-            times["crunch convert"].append(measure(ours_cmd, work)[0])
+            times["crunch convert"].append(measure(ours_cmd, work))
             if have_peer:
-                times["crunch-convert"].append(measure(peer_cmd, work)[0])
+                times["crunch-convert"].append(measure(peer_cmd, work))
         rss = {"crunch convert": peak_rss(ours_cmd, work)}
         if have_peer:
             rss["crunch-convert"] = peak_rss(peer_cmd, work)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Union
 
 from ..exceptions import ConversionError
 
@@ -131,6 +131,3 @@ def merge(known: Dict[str, ModuleRequirement], module: str, info: VersionInfo, w
         current.specs = list(info.specs)
         current.where = where
 
-
-def describe(requirement: ModuleRequirement) -> Tuple[Optional[str], List[str], List[str]]:
-    return requirement.name, requirement.extras, requirement.specs
