@@ -266,3 +266,12 @@ def test_whitelist_comes_from_the_hub_and_is_cached(tmp_path, monkeypatch):
         mocker.get("http://hub.test/v2/libraries", exc=__import__("requests").ConnectionError("down"))
         libraries, reason = _whitelist(settings, tmp_path)
     assert libraries is None and "unreachable" in reason
+
+
+def test_command_never_writes_over_the_notebook_or_one_output_twice(tmp_path, monkeypatch):
+    write_notebook(tmp_path, "import os", markdown("---\nfile: main.py\n---\nclash"))
+    with pytest.raises(ConversionError, match="the notebook"):
+        run_command(tmp_path, monkeypatch, notebook="main.ipynb", script="main.ipynb", overwrite=True)
+    with pytest.raises(ConversionError, match="twice"):
+        run_command(tmp_path, monkeypatch, notebook="main.ipynb", embedded_files=True, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["main.ipynb"]

@@ -54,6 +54,13 @@ def run(
                 raise UnsafePathError(f"embedded file `{relative}` would be written outside {folder.resolve()}")
             outputs.append((target, content))
 
+    seen = {Path(os.path.abspath(notebook)): "the notebook"}
+    for path, _ in outputs:
+        key = Path(os.path.abspath(path))
+        if key in seen:
+            raise ConversionError(f"{path} would be written twice, or over {seen[key]}: choose another SCRIPT or embedded file name")
+        seen[key] = str(path)
+
     existing = [path for path, _ in outputs if path.exists()]
     if existing and not overwrite:
         names = ", ".join(str(path) for path in existing)
