@@ -288,7 +288,7 @@ def temporary_script(
         target = base / relative
         if not is_within(target.parent if target.parent.exists() else base, base) or not _inside(base, relative):
             raise ConversionError(f"embedded file `{relative}` would be written outside {base}")
-        if not target.exists():
+        if not target.exists() and all(target != path for path, _ in planned):
             planned.append((target, content))
 
     created: List[Path] = []
