@@ -79,7 +79,7 @@ def pin_requirements(
     result = FreezeResult(text="")
     for number, physical in _logical_lines(text):
         raw = "".join(physical)
-        ending = "\n" if raw.endswith("\n") else ""
+        ending = raw[len(raw.rstrip("\r\n")) :]
         logical = "".join(line.rstrip("\r\n")[:-1] if line.rstrip("\r\n").endswith("\\") else line.rstrip("\r\n") for line in physical)
         comment_match = _COMMENT.search(logical)
         comment = logical[comment_match.start() :] if comment_match else ""
@@ -89,7 +89,7 @@ def pin_requirements(
             out.append(raw)
             continue
         options_match = _OPTIONS.search(stripped)
-        options = stripped[options_match.start() :] if options_match else ""
+        options = stripped[options_match.start() :].strip() if options_match else ""
         spec = stripped[: options_match.start()] if options_match else stripped
         try:
             requirement = Requirement(spec)
