@@ -24,8 +24,9 @@ STORAGE = "http://storage.test/"
 class FakeHub:
     """The upload calls of API.md (8-13) in memory, with faults to inject on chunk PUTs."""
 
-    def __init__(self, chunk_size: int = 10) -> None:
+    def __init__(self, chunk_size: int = 10, storage: str = STORAGE) -> None:
         self.chunk_size = chunk_size
+        self.storage = storage
         self.uploads: Dict[str, Dict[str, Any]] = {}
         self.submissions: List[Dict[str, Any]] = []
         self.calls: List[str] = []
@@ -54,7 +55,7 @@ class FakeHub:
         with self.lock:
             self.calls.append(f"{request.method} {path}")
         create = requests_mock_module.create_response
-        if path.startswith(STORAGE):
+        if path.startswith(self.storage):
             return self._put(request, path)
         if not path.startswith(API):
             return None
@@ -87,7 +88,7 @@ class FakeHub:
                 return create(request, status_code=404, json={"code": "UPLOAD_NOT_FOUND", "message": "no such upload"})
             number = int(match.group(2))
             if match.group(3) == "request":
-                return create(request, json={"method": "PUT", "url": f"{STORAGE}put/{upload['id']}/{number}?signature=sig", "headers": {"x-amz-acl": "private"}})
+                return create(request, json={"method": "PUT", "url": f"{self.storage}put/{upload['id']}/{number}?signature=sig", "headers": {"x-amz-acl": "private"}})
             given = request.json()["hash"]
             if upload["hashes"].get(number) != given:
                 return create(request, status_code=400, json={"code": "VALIDATION_FAILED", "message": "bad hash", "fieldErrors": [{"field": "hash", "message": "does not match"}]})
@@ -283,3 +284,45 @@ def test_token_never_in_error(fake_hub, tmp_path):
         Uploader(make_client(retries=1), sleep=lambda s: None).upload_all([("a.bin", file)])
     assert "tok-secret-123" not in str(info.value)
     assert json.dumps(fake_hub.calls).count("tok-secret") == 0
+
+
+def test_chunks_stream_over_a_real_socket_with_content_length(tmp_path):
+    """The chunk body goes out with a Content-Length (no chunked encoding), byte-exact."""
+    import http.server
+
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self):  # noqa: N802
+            length = int(self.headers["Content-Length"])
+            seen.append((self.headers.get("Transfer-Encoding"), length, self.headers.get("x-amz-acl")))
+            data = self.rfile.read(length)
+            upload_id, number = self.path.split("?")[0].split("/")[-2:]
+            digest = hashlib.md5(data).hexdigest()
+            hub.uploads[upload_id]["data"][int(number)] = data
+            hub.uploads[upload_id]["hashes"][int(number)] = digest
+            self.send_response(200)
+            self.send_header("ETag", f'"{digest}"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    hub = FakeHub(chunk_size=3 * 1024 * 1024 + 7, storage=f"http://127.0.0.1:{server.server_address[1]}/")
+    try:
+        payload = bytes(range(256)) * (40 * 1024)  # 10 MiB: 4 chunks, the last one short
+        file = make_file(tmp_path, "big.bin", payload)
+        with requests_mock_module.Mocker(real_http=True) as mocker:
+            mocker.add_matcher(lambda request: None if request.url.startswith(hub.storage) else hub(request))
+            upload_id = Uploader(make_client(), sleep=lambda s: None).upload_file("big.bin", file)
+        assert hub.data(upload_id) == payload
+        assert [s[0] for s in seen] == [None] * 4
+        assert [s[1] for s in seen] == [3 * 1024 * 1024 + 7] * 3 + [len(payload) - 3 * (3 * 1024 * 1024 + 7)]
+        assert all(s[2] == "private" for s in seen)
+    finally:
+        server.shutdown()
+        server.server_close()
