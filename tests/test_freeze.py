@@ -103,3 +103,14 @@ def test_a_line_that_does_not_parse_is_named(line):
 def test_real_installed_versions():
     result = pin_requirements("click\nrequests\n")
     assert result.pinned == [("click", installed_version("click")), ("requests", installed_version("requests"))]
+
+
+def test_installed_versions_match_importlib_metadata():
+    from importlib import metadata
+
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            assert installed_version(name) is not None
+    assert installed_version("Click") == metadata.version("click")
+    assert installed_version("no-such-distribution-here") is None
