@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -162,6 +161,8 @@ def _print_plan(plan: Plan, console: Console) -> None:
 
 def export_plan(plan: Plan, destination: Path) -> Path:
     """Write the submission as a .tar.gz at ``destination``, atomically."""
+    import tarfile
+
     destination = destination.resolve()
     destination.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
