@@ -11,6 +11,7 @@ so far is aborted and deleted, and the error says what failed.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -27,6 +28,7 @@ from ..files import SelectedFile
 from ..fsutil import human_size
 
 PREFERRED_CHUNK_SIZE = 50_000_000
+CHUNK_SIZE_VARIABLE = "CRUNCH_UPLOAD_CHUNK_SIZE"  # bytes; smaller chunks for tests
 BLOCK_SIZE = 1 << 20
 WORKERS = 4
 
@@ -84,7 +86,7 @@ class Uploader:
         console: Optional[Console] = None,
         *,
         workers: int = WORKERS,
-        chunk_size: int = PREFERRED_CHUNK_SIZE,
+        chunk_size: Optional[int] = None,
         backoff: Optional[Backoff] = None,
         session: Optional[requests.Session] = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -92,7 +94,7 @@ class Uploader:
         self.client = client
         self.console = console or Console(quiet=True)
         self.workers = max(1, workers)
-        self.chunk_size = chunk_size
+        self.chunk_size = chunk_size or _chunk_size_from_env()
         self.backoff = backoff or client.backoff
         # Chunk URLs carry their own signature: a plain session, never the push token.
         self.session = session or requests.Session()
@@ -148,6 +150,7 @@ class Uploader:
             delay = next(delays, None)
             if delay is None:
                 raise exc.TransferError(f"{where} could not be sent: {problem}, {self.backoff.retries} retries exhausted")
+            self.console.print(f"{where}: {problem}; sending it again in {delay:g}s")
             self._sleep(delay)
 
     # -- one file ----------------------------------------------------------------------------
@@ -270,6 +273,14 @@ class Uploader:
             if not (aborted or deleted):
                 left += 1
         return left
+
+
+def _chunk_size_from_env() -> int:
+    value = os.environ.get(CHUNK_SIZE_VARIABLE, "").strip()
+    try:
+        return max(1, int(value)) if value else PREFERRED_CHUNK_SIZE
+    except ValueError:
+        raise exc.ConfigurationError(f"{CHUNK_SIZE_VARIABLE}={value!r} is not a number of bytes") from None
 
 
 def _short(name: str, width: int = 30) -> str:
