@@ -32,6 +32,7 @@ class FakeHub:
         self.calls: List[str] = []
         self.put_offsets: List[tuple] = []
         self.faults: List[Any] = []  # per PUT: None, an int status, "drop" or ("drop", n bytes)
+        self.chunk_faults: Dict[int, List[Any]] = {}  # the same, per chunk number
         self.put_tokens: List[Optional[str]] = []
         self.submission_error: Optional[Dict[str, Any]] = None
         self.create_error: Optional[Dict[str, Any]] = None
@@ -135,6 +136,8 @@ class FakeHub:
         assert int(request.headers["Content-Length"]) == chunk["size"]
         with self.lock:
             fault = self.faults.pop(0) if self.faults else None
+            if self.chunk_faults.get(number):
+                fault = self.chunk_faults[number].pop(0)
             self.put_offsets.append((upload_id, number, chunk["offset"]))
         received = bytearray()
         if body is None or isinstance(body, (bytes, str)):
@@ -184,18 +187,27 @@ def test_upload_sends_every_chunk_once_and_completes(fake_hub, tmp_path):
     assert fake_hub.uploads[upload_id]["status"] == "SUCCEEDED"
     assert fake_hub.data(upload_id) == PAYLOAD
     assert len(fake_hub.put_offsets) == 78
-    assert [o for _, _, o in fake_hub.put_offsets] == list(range(0, 772, 10))
+    assert sorted(o for _, _, o in fake_hub.put_offsets) == list(range(0, 772, 10))
     assert fake_hub.put_tokens == [None] * 78  # no credentials on the signed chunk URLs
 
 
 def test_dropped_chunk_is_resent_from_its_offset(fake_hub, tmp_path):
     file = make_file(tmp_path, "model.bin", PAYLOAD)
     fake_hub.faults = [None, None, ("drop", 4), "drop", 503]
-    uploader = Uploader(make_client(), sleep=lambda s: None, chunk_size=10)
+    uploader = Uploader(make_client(), sleep=lambda s: None, chunk_size=10, chunk_workers=1)
     upload_id = uploader.upload_file("model.bin", file)
     assert fake_hub.data(upload_id) == PAYLOAD
     third = [o for u, n, o in fake_hub.put_offsets if n == 3]
     assert third == [20, 20, 20, 20]  # three failures, then the chunk went through from offset 20
+
+
+def test_chunks_of_one_file_go_two_at_a_time_and_retry_independently(fake_hub, tmp_path):
+    file = make_file(tmp_path, "model.bin", PAYLOAD)
+    fake_hub.chunk_faults = {5: ["drop", 503], 40: [("drop", 3)]}
+    upload_id = Uploader(make_client(), sleep=lambda s: None, chunk_size=10, chunk_workers=2).upload_file("model.bin", file)
+    assert fake_hub.data(upload_id) == PAYLOAD
+    assert [o for _, n, o in fake_hub.put_offsets if n == 5] == [40, 40, 40]
+    assert [o for _, n, o in fake_hub.put_offsets if n == 40] == [390, 390]
 
 
 def test_progress_is_rolled_back_on_retry(fake_hub, tmp_path):
@@ -287,13 +299,21 @@ def test_token_never_in_error(fake_hub, tmp_path):
 
 
 def test_chunks_stream_over_a_real_socket_with_content_length(tmp_path):
-    """The chunk body goes out with a Content-Length (no chunked encoding), byte-exact."""
+    """The chunk body goes out with a Content-Length (no chunked encoding), byte-exact,
+    two chunks of the file at a time."""
     import http.server
+    import time
 
     seen = []
+    active, peak = [0], [0]
+    lock = threading.Lock()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_PUT(self):  # noqa: N802
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            time.sleep(0.05)
             length = int(self.headers["Content-Length"])
             seen.append((self.headers.get("Transfer-Encoding"), length, self.headers.get("x-amz-acl")))
             data = self.rfile.read(length)
@@ -301,6 +321,8 @@ def test_chunks_stream_over_a_real_socket_with_content_length(tmp_path):
             digest = hashlib.md5(data).hexdigest()
             hub.uploads[upload_id]["data"][int(number)] = data
             hub.uploads[upload_id]["hashes"][int(number)] = digest
+            with lock:
+                active[0] -= 1
             self.send_response(200)
             self.send_header("ETag", f'"{digest}"')
             self.send_header("Content-Length", "0")
@@ -321,7 +343,8 @@ def test_chunks_stream_over_a_real_socket_with_content_length(tmp_path):
             upload_id = Uploader(make_client(), sleep=lambda s: None).upload_file("big.bin", file)
         assert hub.data(upload_id) == payload
         assert [s[0] for s in seen] == [None] * 4
-        assert [s[1] for s in seen] == [3 * 1024 * 1024 + 7] * 3 + [len(payload) - 3 * (3 * 1024 * 1024 + 7)]
+        assert sorted(s[1] for s in seen) == sorted([3 * 1024 * 1024 + 7] * 3 + [len(payload) - 3 * (3 * 1024 * 1024 + 7)])
+        assert peak[0] == 2
         assert all(s[2] == "private" for s in seen)
     finally:
         server.shutdown()

@@ -30,7 +30,8 @@ from ..fsutil import human_size
 PREFERRED_CHUNK_SIZE = 50_000_000
 CHUNK_SIZE_VARIABLE = "CRUNCH_UPLOAD_CHUNK_SIZE"  # bytes; smaller chunks for tests
 BLOCK_SIZE = 1 << 20
-WORKERS = 4
+WORKERS = 4  # files at once
+CHUNK_WORKERS = 2  # chunks of one file at once
 
 
 class Cancelled(Exception):
@@ -86,6 +87,7 @@ class Uploader:
         console: Optional[Console] = None,
         *,
         workers: int = WORKERS,
+        chunk_workers: int = CHUNK_WORKERS,
         chunk_size: Optional[int] = None,
         backoff: Optional[Backoff] = None,
         session: Optional[requests.Session] = None,
@@ -94,6 +96,7 @@ class Uploader:
         self.client = client
         self.console = console or Console(quiet=True)
         self.workers = max(1, workers)
+        self.chunk_workers = max(1, chunk_workers)
         self.chunk_size = chunk_size or _chunk_size_from_env()
         self.backoff = backoff or client.backoff
         # Chunk URLs carry their own signature: a plain session, never the push token.
@@ -153,6 +156,22 @@ class Uploader:
             self.console.print(f"{where}: {problem}; sending it again in {delay:g}s")
             self._sleep(delay)
 
+    def _send_chunks(self, upload: Upload, chunks: List[UploadChunk], file: SelectedFile, name: str, progress: Callable[[int], None]) -> None:
+        """Send ``chunks``, up to ``chunk_workers`` at once: the round trips around one chunk
+        (request, confirm) and the hub's work on it overlap the transfer of the next."""
+        if self.chunk_workers <= 1 or len(chunks) <= 1:
+            for chunk in chunks:
+                self._send_chunk(upload, chunk, file, name, progress)
+            return
+        with ThreadPoolExecutor(max_workers=min(self.chunk_workers, len(chunks)), thread_name_prefix="crunch-chunk") as pool:
+            futures = [pool.submit(self._send_chunk, upload, chunk, file, name, progress) for chunk in chunks]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            errors = [f.exception() for f in done if f.exception() is not None]
+            if errors:
+                self._cancelled.set()  # any failure ends the push: stop the sibling chunks too
+                wait(futures)
+                raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
+
     # -- one file ----------------------------------------------------------------------------
 
     def upload_file(self, name: str, file: SelectedFile, on_bytes: Optional[Callable[[int], None]] = None) -> Any:
@@ -163,10 +182,12 @@ class Uploader:
         with self._lock:
             self.created.append(upload.id)
         bar = self.console.progress(total=file.size, desc=_short(name))
+        bar_lock = threading.Lock()
         try:
 
             def progress(count: int) -> None:
-                bar.update(count)
+                with bar_lock:
+                    bar.update(count)
                 if on_bytes is not None:
                     on_bytes(count)
 
@@ -175,11 +196,13 @@ class Uploader:
                 raise exc.UploadError(
                     f"the hub's chunks for {name} cover {covered} bytes, not the file's {file.size}: is the hub up to date?"
                 )
+            pending = []
             for chunk in upload.chunks:
                 if chunk.completed:
                     progress(chunk.size)
-                    continue
-                self._send_chunk(upload, chunk, file, name, progress)
+                else:
+                    pending.append(chunk)
+            self._send_chunks(upload, pending, file, name, progress)
             done = self.client.complete_upload(upload.id)
             if done.status in ("FAILED", "EXPIRED"):
                 raise exc.UploadError(f"the hub marked the upload of {name} {done.status.lower()}")
