@@ -132,6 +132,7 @@ class Store:
         self.files.mkdir(parents=True, exist_ok=True)
         self.clock = clock
         self._lock = threading.RLock()
+        self._complete_lock = threading.Lock()
         self._db = sqlite3.connect(str(self.root / "hub.sqlite3"), timeout=30, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -490,6 +491,10 @@ class Store:
             db.execute("UPDATE upload_chunks SET completed_at = ? WHERE upload_id = ? AND number = ?", (self.clock(), upload_id, number))
 
     def complete_upload(self, upload_id: str) -> None:
+        with self._complete_lock:  # a retried `complete` may arrive while the first one runs
+            self._complete_upload(upload_id)
+
+    def _complete_upload(self, upload_id: str) -> None:
         upload = self.upload(upload_id)
         if upload["status"] == "SUCCEEDED":
             return
@@ -501,13 +506,10 @@ class Store:
             raise HubError(409, "UPLOAD_CHUNKS_MISSING", f"chunks not confirmed yet: {missing}", missingChunks=missing)
         blob = self.upload_dir(upload_id) / "blob"
         part = blob.with_suffix(".part")
-        with open(part, "wb") as out:
-            for c in chunks:
-                path = self.chunk_path(upload_id, c["number"])
-                if c["size"] == 0:
-                    continue
-                with open(path, "rb") as fd:
-                    shutil.copyfileobj(fd, out, 1 << 20)
+        if len(chunks) == 1 and chunks[0]["size"] > 0:  # one chunk: it is the file
+            os.replace(self.chunk_path(upload_id, 1), part)
+        else:
+            self._concatenate(upload_id, chunks, part)
         if part.stat().st_size != upload["size"]:
             part.unlink()
             raise HubError(409, "UPLOAD_SIZE_MISMATCH", "the chunks do not add up to the announced size: start a new upload")
@@ -515,6 +517,14 @@ class Store:
         self._remove_upload_files(upload_id, keep_blob=True)
         with self.tx() as db:
             db.execute("UPDATE uploads SET status = 'SUCCEEDED', status_message = NULL WHERE id = ?", (upload_id,))
+
+    def _concatenate(self, upload_id: str, chunks: List[sqlite3.Row], target: Path) -> None:
+        with open(target, "wb") as out:
+            for c in chunks:
+                if c["size"] == 0:
+                    continue
+                with open(self.chunk_path(upload_id, c["number"]), "rb") as fd:
+                    shutil.copyfileobj(fd, out, 1 << 20)
 
     def abort_upload(self, upload_id: str) -> None:
         upload = self.upload(upload_id)
@@ -574,6 +584,7 @@ class Store:
         daily_limit: int,
         code_limit: int = CODE_LIMIT,
         model_limit: int = MODEL_LIMIT,
+        check_libraries: bool = True,
     ) -> sqlite3.Row:
         sizes: Dict[str, int] = {}
         for kind, files in (("codeFiles", code_files), ("modelFiles", model_files)):
@@ -587,6 +598,14 @@ class Store:
                 if upload["status"] != "SUCCEEDED":
                     raise validation(kind, f"{path}: upload {upload_id} is {upload['status']}, not SUCCEEDED")
                 sizes[f"{kind}:{path}"] = upload["size"]
+        if check_libraries and "requirements.txt" in code_files:
+            blob = self.upload_dir(str(code_files["requirements.txt"])) / "blob"
+            text = blob.read_text(encoding="utf-8", errors="replace") if blob.is_file() else ""
+            forbidden = self.forbidden_libraries(text)
+            if forbidden:
+                raise HubError(
+                    400, "FORBIDDEN_LIBRARY", f"not on the whitelist: {', '.join(forbidden)}", packages=forbidden
+                )
         code_size = sum(v for k, v in sizes.items() if k.startswith("codeFiles:"))
         model_size = sum(v for k, v in sizes.items() if k.startswith("modelFiles:"))
         if code_size > code_limit:
@@ -616,6 +635,28 @@ class Store:
                         (sid, kind, path, str(upload_id), sizes[("codeFiles:" if kind == "CODE" else "modelFiles:") + path]),
                     )
             return db.execute("SELECT * FROM submissions WHERE id = ?", (sid,)).fetchone()
+
+    def forbidden_libraries(self, requirements: str) -> List[str]:
+        """Names required by a requirements.txt that are neither a library nor an alias of one."""
+        from packaging.requirements import InvalidRequirement, Requirement
+        from packaging.utils import canonicalize_name
+
+        allowed = set()
+        for row in self.all("SELECT name, aliases FROM libraries WHERE language = 'PYTHON'"):
+            allowed.add(canonicalize_name(row["name"]))
+            allowed.update(canonicalize_name(alias) for alias in json.loads(row["aliases"]))
+        forbidden: List[str] = []
+        for raw in requirements.splitlines():
+            line = raw.split(" #", 1)[0].strip()
+            if not line or line.startswith(("#", "-")):
+                continue
+            try:
+                name = Requirement(line).name
+            except InvalidRequirement:
+                continue
+            if canonicalize_name(name) not in allowed and name not in forbidden:
+                forbidden.append(name)
+        return forbidden
 
     def submissions(self, project_id: int) -> List[sqlite3.Row]:
         return self.all("SELECT * FROM submissions WHERE project_id = ? ORDER BY number DESC", project_id)
