@@ -1,0 +1,55 @@
+"""``crunch hub serve``: run the local hub until interrupted."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any, Optional
+
+from ..console import Console
+from ..exceptions import ConfigurationError
+from ..settings import Settings
+
+
+def run(
+    *,
+    settings: Settings,
+    console: Console,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    root: str = ".crunch-hub",
+    fail_next: int = 0,
+    drop_after: Optional[int] = None,
+    delay: float = 0.0,
+    daily_limit: int = 5,
+    **_: Any,
+) -> None:
+    try:
+        from ..hub.server import make_server
+    except ImportError as error:  # werkzeug is the `hub` extra
+        raise ConfigurationError(
+            f"the local hub needs Werkzeug ({error}): pip install 'crunch-cli[hub]'"
+        ) from None
+    from ..hub.faults import Faults
+
+    faults = Faults(fail_next=fail_next, drop_after=drop_after, delay=delay)
+    try:
+        server = make_server(host, port, root, faults=faults, daily_limit=daily_limit, debug=settings.debug)
+    except OSError as error:
+        raise ConfigurationError(f"cannot listen on {host}:{port} ({error.strerror or error}): try another --port") from None
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    shown = f"[{host}]" if ":" in host else host
+    # the one line tests and scripts wait for, even with --quiet
+    print(f"listening on http://{shown}:{server.server_port}/", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        server.app.store.close()
+        sys.stdout.flush()

@@ -1,0 +1,757 @@
+"""The hub's WSGI application (Werkzeug) and its threaded server.
+
+Every call of ``API.md`` is served here with its exact paths and camelCase fields; answers
+carry a superset of the fields the public client reads. Links the hub hands out (data files,
+quickstarter and submission files, upload chunk targets) point back at this hub and are
+signed by their own ``expires`` + ``signature`` query parameters, never by the push token.
+
+Chunk ``PUT`` answers carry ``ETag: "<md5 hex of the chunk>"`` quoted the way S3 does; the
+confirm call accepts the hash with or without the quotes.
+
+Admin calls (loopback clients only) under ``/_admin/``:
+
+- ``GET|POST /_admin/faults``: read or set ``{"failNext", "dropAfter", "dropTimes", "delay",
+  "pathPrefix", "method", "reset"}`` (see :mod:`crunch.hub.faults`);
+- ``GET /_admin/stats`` (counters, ``pendingUploads``), ``POST /_admin/stats/reset``;
+- ``POST /_admin/tokens`` ``{"competition", "project", "user"}`` -> ``{"token"}``;
+- ``POST /_admin/api-keys`` ``{"user"}`` -> ``{"key"}``;
+- ``POST /_admin/uploads/expire`` ``{"uploadId"?}`` -> ``{"expired": n}``;
+- ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit"}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+import socket
+import sqlite3
+import sys
+import tempfile
+import time
+import traceback
+from typing import Any, Dict, Iterable, Iterator, List, Optional
+from urllib.parse import quote
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from .faults import Faults
+from .store import CODE_LIMIT, MESSAGE_LIMIT, MODEL_LIMIT, HubError, Store, chunk_layout, iso, validation
+
+BLOCK = 256 * 1024
+
+
+class Dropped(ConnectionAbortedError):
+    """Raised after the hub cut a connection on purpose (fault injection)."""
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(json.dumps(value), status=status, mimetype="application/json")
+
+
+def _error(error: HubError) -> Response:
+    return _json(error.to_json(), error.status)
+
+
+def _kill(environ: Dict[str, Any]) -> None:
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _is_loopback(address: Optional[str]) -> bool:
+    try:
+        return ipaddress.ip_address((address or "").split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+RULES = [
+    Rule("/v2/project-tokens/upgrade", methods=["POST"], endpoint="upgrade"),
+    Rule("/v2/competitions", methods=["GET"], endpoint="competitions"),
+    Rule("/v1/competitions", methods=["GET"], endpoint="competitions"),
+    Rule("/v1/competitions/<c>", methods=["GET"], endpoint="competition"),
+    Rule("/v2/competitions/<c>", methods=["GET"], endpoint="competition"),
+    Rule("/v1/competitions/<c>/rounds", methods=["GET"], endpoint="rounds"),
+    Rule("/v1/competitions/<c>/rounds/<r>", methods=["GET"], endpoint="round"),
+    Rule("/v2/competitions/<c>/rounds/<r>/phases", methods=["GET"], endpoint="phases"),
+    Rule("/v2/competitions/<c>/rounds/<r>/phases/<p>", methods=["GET"], endpoint="phase"),
+    Rule("/v2/competitions/<c>/rounds/<r>/phases/<p>/data-release", methods=["GET"], endpoint="data_release"),
+    Rule("/v1/competitions/<c>/checks", methods=["GET"], endpoint="checks"),
+    Rule("/v2/libraries", methods=["GET"], endpoint="libraries"),
+    Rule("/v2/competitions/<c>/quickstarters", methods=["GET"], endpoint="quickstarters"),
+    Rule("/v3/competitions/<c>/projects/<u>/<p>", methods=["GET"], endpoint="project"),
+    Rule("/v4/competitions/<c>/projects/<u>/<p>/clone", methods=["GET"], endpoint="clone"),
+    Rule("/v4/competitions/<c>/projects/<u>/<p>/submissions", methods=["POST"], endpoint="create_submission"),
+    Rule("/v3/competitions/<c>/projects/<u>/<p>/submissions", methods=["GET"], endpoint="submissions"),
+    Rule("/v4/competitions/<c>/projects/<u>/<p>/submissions", methods=["GET"], endpoint="submissions"),
+    Rule("/v1/uploads", methods=["POST"], endpoint="create_upload"),
+    Rule("/v1/uploads/~/list", methods=["POST"], endpoint="batch_list_uploads"),
+    Rule("/v1/uploads/~/delete", methods=["POST"], endpoint="batch_delete_uploads"),
+    Rule("/v1/uploads/<u>", methods=["GET"], endpoint="get_upload"),
+    Rule("/v1/uploads/<u>", methods=["DELETE"], endpoint="delete_upload"),
+    Rule("/v1/uploads/<u>/chunks/<int:n>/request", methods=["GET"], endpoint="chunk_request"),
+    Rule("/v1/uploads/<u>/chunks/<int:n>/confirm", methods=["POST"], endpoint="confirm_chunk"),
+    Rule("/v1/uploads/<u>/complete", methods=["POST"], endpoint="complete_upload"),
+    Rule("/v1/uploads/<u>/abort", methods=["POST"], endpoint="abort_upload"),
+    Rule("/_upload/<u>/<int:n>", methods=["PUT"], endpoint="put_chunk"),
+    Rule("/data/<path:rel>", methods=["GET", "HEAD"], endpoint="file"),
+    Rule("/files/<path:rel>", methods=["GET", "HEAD"], endpoint="file"),
+    Rule("/_admin/faults", methods=["GET", "POST"], endpoint="admin_faults"),
+    Rule("/_admin/stats", methods=["GET"], endpoint="admin_stats"),
+    Rule("/_admin/stats/reset", methods=["POST"], endpoint="admin_stats_reset"),
+    Rule("/_admin/tokens", methods=["POST"], endpoint="admin_tokens"),
+    Rule("/_admin/api-keys", methods=["POST"], endpoint="admin_api_keys"),
+    Rule("/_admin/uploads/expire", methods=["POST"], endpoint="admin_expire_uploads"),
+    Rule("/_admin/settings", methods=["POST"], endpoint="admin_settings"),
+    Rule("/", methods=["GET"], endpoint="index"),
+]
+
+
+class HubApp:
+    """The WSGI application over a :class:`Store` and a :class:`Faults`."""
+
+    def __init__(self, store: Store, faults: Optional[Faults] = None, daily_limit: int = 5) -> None:
+        self.store = store
+        self.faults = faults or Faults()
+        self.daily_limit = daily_limit
+        self.code_limit = CODE_LIMIT
+        self.model_limit = MODEL_LIMIT
+        self.url_map = Map(RULES, strict_slashes=False, merge_slashes=False)
+
+    # -- WSGI -----------------------------------------------------------------------------------
+
+    def __call__(self, environ: Dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        decision = self.faults.on_request(request.method, request.path)
+        if decision["delay"]:
+            time.sleep(decision["delay"])
+        if decision["fail"]:
+            response = _json({"code": "SERVICE_UNAVAILABLE", "message": "fault injection: try again"}, 503)
+            return response(environ, start_response)
+        environ["crunch.hub.drop_after"] = decision["drop_after"]
+        response = self.dispatch(request)
+        drop = environ.get("crunch.hub.drop_after") if request.method != "HEAD" else None
+        counted = environ.get("crunch.hub.count")
+        if drop is None and counted is None:
+            return response(environ, start_response)
+        return self._stream(response(environ, start_response), environ, drop, counted)
+
+    def _stream(self, body: Iterable[bytes], environ: Dict[str, Any], limit: Optional[int], key: Optional[str]) -> Iterator[bytes]:
+        """Pass ``body`` on, counting the bytes sent under ``key``, cut after ``limit`` bytes."""
+        sent = 0
+        try:
+            yield b""  # the status line and headers, with the full Content-Length
+            for block in body:
+                if limit is not None and sent + len(block) > limit:
+                    part = block[: limit - sent]
+                    if part:
+                        yield part
+                        if key:
+                            self.faults.served(key, len(part))
+                    self.faults.count_drop()
+                    _kill(environ)
+                    raise Dropped("fault injection: connection cut")
+                sent += len(block)
+                yield block
+                if key:
+                    self.faults.served(key, len(block))
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    def dispatch(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+            if endpoint.startswith("admin_") and not _is_loopback(request.remote_addr):
+                raise HubError(403, "AUTHORIZATION_DENIED", "admin calls are accepted from loopback only")
+            return getattr(self, "on_" + endpoint)(request, **args)
+        except HubError as error:
+            return _error(error)
+        except NotFound:
+            return _error(HubError(404, "NOT_FOUND", f"no such path: {request.path}"))
+        except MethodNotAllowed:
+            return _error(HubError(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}"))
+        except HTTPException as error:
+            return _error(HubError(error.code or 500, "HTTP_ERROR", error.description or "error"))
+        except ConnectionError:
+            raise
+        except Exception as error:  # a bug of the hub: keep serving, answer JSON
+            print(f"hub: error on {request.method} {request.path}: {error!r}", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+            return _error(HubError(500, "INTERNAL_ERROR", f"the hub failed: {type(error).__name__}"))
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _body(self, request: Request) -> Dict[str, Any]:
+        if not request.get_data(cache=True):
+            return {}
+        try:
+            value = json.loads(request.get_data(cache=True))
+        except ValueError:
+            raise HubError(400, "VALIDATION_FAILED", "the body is not JSON", fieldErrors=[{"field": "body", "message": "not JSON"}]) from None
+        if not isinstance(value, dict):
+            raise validation("body", "must be a JSON object")
+        return value
+
+    def _link(self, request: Request, path: str) -> str:
+        quoted = quote(path)
+        return f"{request.host_url.rstrip('/')}{quoted}?{self.store.signed_query(quoted)}"
+
+    def _competition_json(self, row: sqlite3.Row) -> Dict[str, Any]:
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "displayName": row["display_name"],
+            "shortDescription": f"{row['display_name']} (local hub)",
+            "start": "2024-01-01T00:00:00Z",
+            "end": None,
+            "status": row["status"],
+            "format": row["format"],
+            "mode": "OFFLINE",
+            "splitKeyType": row["split_key_type"],
+            "external": False,
+            "documentationUrl": None,
+            "notebookUrl": None,
+            "hostedByName": "local hub",
+            "prizePoolShortText": "",
+            "teamBased": False,
+            "onlyTeamLeader": False,
+            "maxTeamSize": 1,
+            "projectCreationLimit": 100,
+            "encryptSubmissions": False,
+            "phalaKeyUrl": None,
+            "hideTrainFrequency": False,
+            "hideForceFirstTrain": False,
+        }
+
+    def _round_json(self, row: sqlite3.Row) -> Dict[str, Any]:
+        return {"id": row["id"], "number": row["number"], "start": row["start"], "end": row["end"]}
+
+    def _project_json(self, row: sqlite3.Row) -> Dict[str, Any]:
+        user = self.store.user(row["user_id"])
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "userId": row["user_id"],
+            "userLogin": user["name"] if user else None,
+            "competitionId": row["competition_id"],
+            "createdAt": row["created_at"],
+        }
+
+    def _upload_json(self, row: sqlite3.Row) -> Dict[str, Any]:
+        chunks = self.store.upload_chunks(row["id"])
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "size": row["size"],
+            "encrypted": False,
+            "mediaType": "application/octet-stream",
+            "chunked": len(chunks) > 1,
+            "status": row["status"],
+            "statusMessage": row["status_message"],
+            "provider": "AWS_S3",
+            "createdAt": iso(row["created_at"]),
+            "expiresAt": iso(row["expires_at"]),
+            "chunks": [
+                {
+                    "number": c["number"],
+                    "offset": c["offset"],
+                    "size": c["size"],
+                    "last": c["number"] == len(chunks),
+                    "completed": c["completed_at"] is not None,
+                    "completedAt": iso(c["completed_at"]),
+                }
+                for c in chunks
+            ],
+        }
+
+    def _submission_json(self, row: sqlite3.Row) -> Dict[str, Any]:
+        return {
+            "id": row["id"],
+            "number": row["number"],
+            "type": row["type"],
+            "message": row["message"],
+            "mainFilePath": row["main_file_path"],
+            "modelDirectoryPath": row["model_directory_path"],
+            "totalSize": row["total_size"],
+            "createdAt": iso(row["created_at"]),
+            "model": None,
+        }
+
+    def _push_token(self, request: Request, body: Optional[Dict[str, Any]] = None) -> Optional[str]:
+        token = request.args.get("pushToken")
+        header = request.headers.get("Authorization", "")
+        if not token and header.lower().startswith("project-token "):
+            token = header.split(None, 1)[1].strip()
+        if not token and body:
+            value = body.get("pushToken")
+            token = value if isinstance(value, str) else None
+        return token or None
+
+    def _api_key_user(self, request: Request) -> Optional[sqlite3.Row]:
+        header = request.headers.get("Authorization", "")
+        if not header.lower().startswith("api-key "):
+            return None
+        user = self.store.user_of_api_key(header[8:].strip())
+        if user is None:
+            raise HubError(401, "AUTHORIZATION_DENIED", "the API key is unknown")
+        return user
+
+    def _project(self, request: Request, c: str, u: str, p: str, body: Optional[Dict[str, Any]] = None) -> sqlite3.Row:
+        """The project of the path, once the push token (or API key) proves access to it."""
+        competition = self.store.competition(c)
+        user = self._api_key_user(request)
+        if user is not None:
+            project = self.store.find_project(competition["id"], str(user["id"]) if u == "@me" else u, p)
+            if project["user_id"] != user["id"]:
+                raise HubError(403, "AUTHORIZATION_DENIED", "this project belongs to another user")
+            return project
+        owner = self.store.project_of_push_token(self._push_token(request, body))
+        if owner is None:
+            raise HubError(401, "INVALID_PROJECT_TOKEN", "the push token is missing, unknown or expired")
+        project = self.store.find_project(competition["id"], str(owner["user_id"]) if u == "@me" else u, p)
+        if project["id"] != owner["id"]:
+            raise HubError(403, "INVALID_PROJECT_TOKEN", "the push token is not this project's")
+        return project
+
+    def _uploader(self, request: Request) -> Optional[int]:
+        """The project id behind an upload call's push token (API keys: no project)."""
+        if self._api_key_user(request) is not None:
+            return None
+        owner = self.store.project_of_push_token(self._push_token(request))
+        if owner is None:
+            raise HubError(401, "INVALID_PROJECT_TOKEN", "the push token is missing, unknown or expired")
+        return int(owner["id"])
+
+    # -- calls of API.md ------------------------------------------------------------------------
+
+    def on_index(self, request: Request) -> Response:
+        return _json({"name": "crunch local hub", "competitions": [r["name"] for r in self.store.competitions()]})
+
+    def on_upgrade(self, request: Request) -> Response:
+        body = self._body(request)
+        token = body.get("cloneToken")
+        if not isinstance(token, str) or not token:
+            raise validation("cloneToken", "is required")
+        plain, project = self.store.upgrade_token(token)
+        return _json({
+            "id": project["id"],
+            "plain": plain,
+            "type": "PUSH",
+            "validUntil": None,
+            "project": self._project_json(project),
+        })
+
+    def on_competitions(self, request: Request) -> Response:
+        items = [self._competition_json(r) for r in self.store.competitions()]
+        if "page" in request.args or "size" in request.args:  # the paged shape some clients ask for
+            page, size = self._paging(request)
+            return _json(self._page(items, page, size))
+        return _json(items)
+
+    def on_competition(self, request: Request, c: str) -> Response:
+        return _json(self._competition_json(self.store.competition(c)))
+
+    def on_rounds(self, request: Request, c: str) -> Response:
+        competition = self.store.competition(c)
+        rows = self.store.all("SELECT * FROM rounds WHERE competition_id = ? ORDER BY number", competition["id"])
+        return _json([self._round_json(r) for r in rows])
+
+    def on_round(self, request: Request, c: str, r: str) -> Response:
+        competition = self.store.competition(c)
+        return _json(self._round_json(self.store.round(competition["id"], r)))
+
+    def _phase_json(self, round_: sqlite3.Row) -> Dict[str, Any]:
+        return {"id": round_["id"], "type": "SUBMISSION", "start": round_["start"], "end": round_["end"]}
+
+    def _check_phase(self, p: str) -> None:
+        if p.upper().replace("-", "_") not in ("SUBMISSION", "@CURRENT"):
+            raise HubError(404, "CURRENT_PHASE_NOT_FOUND" if p.startswith("@") else "PHASE_NOT_FOUND", f"no phase {p!r}")
+
+    def on_phases(self, request: Request, c: str, r: str) -> Response:
+        competition = self.store.competition(c)
+        return _json([self._phase_json(self.store.round(competition["id"], r))])
+
+    def on_phase(self, request: Request, c: str, r: str, p: str) -> Response:
+        competition = self.store.competition(c)
+        round_ = self.store.round(competition["id"], r)
+        self._check_phase(p)
+        return _json(self._phase_json(round_))
+
+    def on_data_release(self, request: Request, c: str, r: str, p: str) -> Response:
+        competition = self.store.competition(c)
+        round_ = self.store.round(competition["id"], r)
+        self._check_phase(p)
+        variant = (request.args.get("sizeVariant") or "DEFAULT").upper()
+        if variant not in ("DEFAULT", "SMALL", "LARGE"):
+            raise validation("sizeVariant", "must be DEFAULT, SMALL or LARGE")
+        release = self.store.data_release(round_["id"])
+        files = {}
+        for row in self.store.data_files(release["id"], variant):
+            files[row["key"]] = {
+                "name": row["name"],
+                "url": self._link(request, "/data/" + row["path"]),
+                "size": row["size"],
+                "signed": True,
+                "compressed": bool(row["compressed"]),
+                "sha256": row["sha256"],
+            }
+        return _json({
+            "id": release["id"],
+            "number": release["number"],
+            "name": release["name"],
+            "embargo": release["embargo"],
+            "numberOfFeatures": release["number_of_features"],
+            "hash": release["hash"],
+            "sizeVariant": variant,
+            "columnNames": json.loads(release["column_names"]),
+            "splits": json.loads(release["splits"]),
+            "dataFiles": files,
+        })
+
+    def on_checks(self, request: Request, c: str) -> Response:
+        return _json(json.loads(self.store.competition(c)["checks"]))
+
+    def _paging(self, request: Request) -> tuple:
+        try:
+            page = int(request.args.get("page", 0))
+            size = int(request.args.get("size", 100))
+        except ValueError:
+            raise validation("page", "page and size must be integers") from None
+        if page < 0 or size < 1 or size > 10_000:
+            raise validation("size", "page >= 0 and 1 <= size <= 10000")
+        return page, size
+
+    def _page(self, items: List[Any], page: int, size: int) -> Dict[str, Any]:
+        return {
+            "content": items[page * size : (page + 1) * size],
+            "pageNumber": page,
+            "pageSize": size,
+            "totalElements": len(items),
+            "totalPages": -(-len(items) // size),
+        }
+
+    def on_libraries(self, request: Request) -> Response:
+        page, size = self._paging(request)
+        language = (request.args.get("language") or "PYTHON").upper()
+        name = (request.args.get("name") or "").strip().lower()
+        rows = self.store.all("SELECT * FROM libraries WHERE language = ? ORDER BY name", language)
+        items = []
+        for row in rows:
+            aliases = json.loads(row["aliases"])
+            if name and name not in row["name"].lower() and name not in [a.lower() for a in aliases]:
+                continue
+            items.append({
+                "id": row["id"],
+                "name": row["name"],
+                "aliases": aliases,
+                "standard": bool(row["standard"]),
+                "language": row["language"],
+                "gpuRequirement": row["gpu_requirement"],
+            })
+        return _json(self._page(items, page, size))
+
+    def on_quickstarters(self, request: Request, c: str) -> Response:
+        competition = self.store.competition(c)
+        rows = self.store.all("SELECT * FROM quickstarters WHERE competition_id = ? ORDER BY id", competition["id"])
+        return _json([
+            {
+                "id": row["id"],
+                "name": row["name"],
+                "title": row["title"],
+                "authors": [{"name": "local hub", "link": None}],
+                "language": "PYTHON",
+                "notebook": bool(row["notebook"]),
+                "files": [
+                    {"name": f["name"], "url": self._link(request, "/files/" + f["path"]), "githubUrl": ""}
+                    for f in json.loads(row["files"])
+                ],
+            }
+            for row in rows
+        ])
+
+    def on_project(self, request: Request, c: str, u: str, p: str) -> Response:
+        return _json(self._project_json(self._project(request, c, u, p)))
+
+    def on_clone(self, request: Request, c: str, u: str, p: str) -> Response:
+        project = self._project(request, c, u, p)
+        number_arg = request.args.get("submissionNumber")
+        number: Optional[int] = None
+        if number_arg not in (None, "", "null", "None"):
+            try:
+                number = int(number_arg)
+            except ValueError:
+                raise validation("submissionNumber", "must be an integer") from None
+        include_model = (request.args.get("includeModel") or "true").lower() not in ("false", "0", "no")
+        submission = self.store.submission(project["id"], number)
+        model_dir = submission["model_directory_path"].strip("/") or "resources"
+        answer: Dict[str, str] = {}
+        for row in self.store.submission_files(submission["id"]):
+            if row["kind"] == "MODEL":
+                if not include_model:
+                    continue
+                path = f"{model_dir}/{row['path']}"
+            else:
+                path = row["path"]
+            answer[path] = self._link(request, f"/files/uploads/{row['upload_id']}/blob")
+        return _json(answer)
+
+    def on_create_submission(self, request: Request, c: str, u: str, p: str) -> Response:
+        body = self._body(request)
+        project = self._project(request, c, u, p, body)
+        message = body.get("message", "")
+        if not isinstance(message, str):
+            raise validation("message", "must be a string")
+        if len(message) > MESSAGE_LIMIT:
+            raise validation("message", f"must be at most {MESSAGE_LIMIT} characters")
+        main_file_path = body.get("mainFilePath") or "main.py"
+        model_directory_path = body.get("modelDirectoryPath") or "resources"
+        type_ = body.get("type") or "CODE"
+        code_files = body.get("codeFiles") or {}
+        model_files = body.get("modelFiles") or {}
+        for field, value in (("codeFiles", code_files), ("modelFiles", model_files)):
+            if not isinstance(value, dict):
+                raise validation(field, "must be an object of path: upload id")
+        if not isinstance(main_file_path, str) or not isinstance(model_directory_path, str):
+            raise validation("mainFilePath", "mainFilePath and modelDirectoryPath must be strings")
+        if type_ == "CODE" and code_files and main_file_path not in code_files:
+            raise validation("mainFilePath", f"{main_file_path} is not among the code files")
+        row = self.store.create_submission(
+            project,
+            message=message,
+            main_file_path=main_file_path,
+            model_directory_path=model_directory_path,
+            type_=type_,
+            code_files={str(k): str(v) for k, v in code_files.items()},
+            model_files={str(k): str(v) for k, v in model_files.items()},
+            daily_limit=self.daily_limit,
+            code_limit=self.code_limit,
+            model_limit=self.model_limit,
+        )
+        return _json(self._submission_json(row), 200)
+
+    def on_submissions(self, request: Request, c: str, u: str, p: str) -> Response:
+        project = self._project(request, c, u, p)
+        return _json([self._submission_json(r) for r in self.store.submissions(project["id"])])
+
+    # -- uploads --------------------------------------------------------------------------------
+
+    def on_create_upload(self, request: Request) -> Response:
+        project_id = self._uploader(request)
+        body = self._body(request)
+        name, size = body.get("name"), body.get("size")
+        if not isinstance(name, str) or not name:
+            raise validation("name", "is required")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise validation("size", "must be a non-negative integer")
+        if body.get("encrypted"):
+            raise validation("encrypted", "the local hub does not take encrypted uploads")
+        preferred = body.get("preferredChunkSize")
+        if preferred is not None and (not isinstance(preferred, int) or preferred < 1):
+            raise validation("preferredChunkSize", "must be a positive integer")
+        upload_id = self.store.create_upload(project_id, name, size, preferred)
+        return _json(self._upload_json(self.store.upload(upload_id)))
+
+    def on_get_upload(self, request: Request, u: str) -> Response:
+        self._uploader(request)
+        return _json(self._upload_json(self.store.upload(u)))
+
+    def on_batch_list_uploads(self, request: Request) -> Response:
+        self._uploader(request)
+        ids = self._body(request).get("uploadIds") or []
+        answer: Dict[str, Any] = {}
+        for upload_id in ids:
+            try:
+                answer[str(upload_id)] = self._upload_json(self.store.upload(str(upload_id)))
+            except HubError:
+                answer[str(upload_id)] = None
+        return _json({"uploads": answer})
+
+    def on_batch_delete_uploads(self, request: Request) -> Response:
+        self._uploader(request)
+        ids = self._body(request).get("uploadIds") or []
+        return _json({"uploads": {str(i): "DELETED" if self.store.delete_upload(str(i)) else "NOT_FOUND" for i in ids}})
+
+    def on_chunk_request(self, request: Request, u: str, n: int) -> Response:
+        self._uploader(request)
+        upload, chunk = self.store.chunk(u, n)
+        return _json({"method": "PUT", "url": self._link(request, f"/_upload/{u}/{n}"), "headers": {}})
+
+    def on_confirm_chunk(self, request: Request, u: str, n: int) -> Response:
+        self._uploader(request)
+        value = self._body(request).get("hash")
+        if not isinstance(value, str) or not value:
+            raise validation("hash", "is required (the ETag of the chunk's PUT)")
+        self.store.confirm_chunk(u, n, value)
+        return _json(self._upload_json(self.store.upload(u)))
+
+    def on_complete_upload(self, request: Request, u: str) -> Response:
+        self._uploader(request)
+        self.store.complete_upload(u)
+        return _json(self._upload_json(self.store.upload(u)))
+
+    def on_abort_upload(self, request: Request, u: str) -> Response:
+        self._uploader(request)
+        self.store.abort_upload(u)
+        return _json(self._upload_json(self.store.upload(u)))
+
+    def on_delete_upload(self, request: Request, u: str) -> Response:
+        self._uploader(request)
+        try:
+            row = self._upload_json(self.store.upload(u))
+        except HubError:
+            raise HubError(404, "UPLOAD_NOT_FOUND", f"no upload {u!r}") from None
+        self.store.delete_upload(u)
+        row["status"] = "DELETED"
+        return _json(row)
+
+    def on_put_chunk(self, request: Request, u: str, n: int) -> Response:
+        self.store.check_signature(quote(request.path), request.args.get("expires"), request.args.get("signature"))
+        upload, chunk = self.store.chunk(u, n)
+        length = request.content_length
+        if length is None:
+            raise HubError(411, "VALIDATION_FAILED", "Content-Length is required", fieldErrors=[{"field": "Content-Length", "message": "required"}])
+        if length != chunk["size"]:
+            raise validation("body", f"chunk {n} is {chunk['size']} bytes, the body has {length}")
+        drop = request.environ.get("crunch.hub.drop_after")
+        request.environ["crunch.hub.drop_after"] = None  # the drop (if any) is for this request body
+        stream = request.environ["wsgi.input"]
+        md5 = hashlib.md5()
+        folder = self.store.upload_dir(u)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
+        received = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while received < length:
+                    want = min(BLOCK, length - received)
+                    if drop is not None:
+                        want = min(want, drop - received)
+                        if want <= 0:
+                            self.faults.count_drop()
+                            _kill(request.environ)
+                            raise Dropped("fault injection: request body cut")
+                    block = stream.read(want)
+                    if not block:
+                        raise HubError(400, "VALIDATION_FAILED", "the body ended early", fieldErrors=[{"field": "body", "message": "too short"}])
+                    received += len(block)
+                    self.faults.received(request.path, len(block))
+                    md5.update(block)
+                    out.write(block)
+            etag = md5.hexdigest()
+            os.replace(tmp, self.store.chunk_path(u, n))
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        self.store.chunk_received(u, n, etag)
+        response = Response(b"", status=200)
+        response.headers["ETag"] = f'"{etag}"'
+        return response
+
+    # -- files ----------------------------------------------------------------------------------
+
+    def on_file(self, request: Request, rel: str) -> Response:
+        self.store.check_signature(quote(request.path), request.args.get("expires"), request.args.get("signature"))
+        path = self.store.path_of(rel)
+        if not path.is_file():
+            raise HubError(404, "NOT_FOUND", "no such file")
+        size = path.stat().st_size
+        start, stop, status = 0, size, 200
+        headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
+        header = request.headers.get("Range")
+        if header:
+            parsed = request.range
+            if parsed is not None and len(parsed.ranges) == 1:
+                bounds = parsed.range_for_length(size)
+                if bounds is None:
+                    response = _json({"code": "RANGE_NOT_SATISFIABLE", "message": f"the file has {size} bytes"}, 416)
+                    response.headers["Content-Range"] = f"bytes */{size}"
+                    return response
+                start, stop = bounds
+                status = 206
+                headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+        headers["Content-Length"] = str(stop - start)
+        if request.method == "HEAD":
+            return Response(b"", status=status, headers=headers)
+        request.environ["crunch.hub.count"] = request.path
+
+        def body() -> Iterator[bytes]:
+            with open(path, "rb") as fd:
+                fd.seek(start)
+                left = stop - start
+                while left > 0:
+                    block = fd.read(min(BLOCK, left))
+                    if not block:
+                        break
+                    left -= len(block)
+                    yield block
+
+        response = Response(body(), status=status, headers=headers, direct_passthrough=True)
+        return response
+
+    # -- admin ----------------------------------------------------------------------------------
+
+    def on_admin_faults(self, request: Request) -> Response:
+        if request.method == "POST":
+            self.faults.configure(self._body(request))
+        return _json(self.faults.describe())
+
+    def on_admin_stats(self, request: Request) -> Response:
+        stats = self.faults.stats()
+        stats["pendingUploads"] = self.store.pending_uploads()
+        stats["uploads"] = {
+            row["status"]: row["n"] for row in self.store.all("SELECT status, COUNT(*) AS n FROM uploads GROUP BY status")
+        }
+        return _json(stats)
+
+    def on_admin_stats_reset(self, request: Request) -> Response:
+        self.faults.reset_counters()
+        return _json(self.faults.stats())
+
+    def on_admin_tokens(self, request: Request) -> Response:
+        body = self._body(request)
+        token = self.store.mint_clone_token(
+            str(body.get("competition") or "demo"), str(body.get("project") or "p1"), str(body.get("user") or "me")
+        )
+        return _json({"token": token})
+
+    def on_admin_api_keys(self, request: Request) -> Response:
+        body = self._body(request)
+        return _json({"key": self.store.mint_api_key(str(body.get("user") or "me"))})
+
+    def on_admin_expire_uploads(self, request: Request) -> Response:
+        body = self._body(request)
+        return _json({"expired": self.store.expire_uploads(body.get("uploadId"))})
+
+    def on_admin_settings(self, request: Request) -> Response:
+        """Limits of this running hub (in memory): ``dailyLimit``, ``codeLimit``, ``modelLimit`` (bytes)."""
+        body = self._body(request)
+        for field, attribute in (("dailyLimit", "daily_limit"), ("codeLimit", "code_limit"), ("modelLimit", "model_limit")):
+            if field in body:
+                setattr(self, attribute, int(body[field]))
+        return _json({"dailyLimit": self.daily_limit, "codeLimit": self.code_limit, "modelLimit": self.model_limit})
+
+
+def make_app(root: str, *, daily_limit: int = 5, faults: Optional[Faults] = None, seed: bool = True) -> HubApp:
+    """The hub's WSGI app over ``root`` (seeded with the demo competitions on first start)."""
+    store = Store(root)
+    if seed:
+        from .seed import seed_if_needed
+
+        seed_if_needed(store)
+    return HubApp(store, faults=faults, daily_limit=daily_limit)
+
+
+__all__ = ["HubApp", "make_app", "chunk_layout"]

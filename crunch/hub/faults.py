@@ -1,0 +1,136 @@
+"""Fault injection and counters of one running hub (in memory, reset on restart).
+
+Faults apply to requests whose path starts with ``path_prefix`` (every path when unset),
+never to the admin calls under ``/_admin/``:
+
+``fail_next``
+    answer the next K matching requests with ``503 {"code": "SERVICE_UNAVAILABLE"}``.
+``drop_after``
+    for the next ``drop_times`` matching requests (default 1), cut a body after N bytes: a
+    request body (a chunk ``PUT``) is read up to N bytes and the connection is closed; a
+    response body is sent up to N bytes (its full ``Content-Length`` announced), then the
+    connection is closed.
+``delay``
+    sleep S seconds before answering every matching request (until changed).
+
+Counters: requests received (by path), bytes of response bodies served and of request
+bodies received (by path, without the query string), connections dropped, 503s sent.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any, Dict, Optional
+
+
+class Faults:
+    def __init__(self, fail_next: int = 0, drop_after: Optional[int] = None, delay: float = 0.0) -> None:
+        self._lock = threading.Lock()
+        self.fail_next = fail_next
+        self.drop_after = drop_after
+        self.drop_times = 1 if drop_after is not None else 0
+        self.delay = delay
+        self.path_prefix: Optional[str] = None
+        self.method: Optional[str] = None
+        self.reset_counters()
+
+    # -- configuration --------------------------------------------------------------------------
+
+    def configure(self, values: Dict[str, Any]) -> None:
+        """Apply an admin call's JSON: keys given replace the current values; ``reset`` clears first."""
+        with self._lock:
+            if values.get("reset"):
+                self.fail_next, self.drop_after, self.drop_times, self.delay = 0, None, 0, 0.0
+                self.path_prefix = self.method = None
+            if "failNext" in values:
+                self.fail_next = max(0, int(values["failNext"] or 0))
+            if "dropAfter" in values:
+                value = values["dropAfter"]
+                self.drop_after = None if value is None else max(0, int(value))
+                self.drop_times = int(values.get("dropTimes", 1)) if self.drop_after is not None else 0
+            elif "dropTimes" in values:
+                self.drop_times = int(values["dropTimes"])
+            if "delay" in values:
+                self.delay = max(0.0, float(values["delay"] or 0))
+            if "pathPrefix" in values:
+                self.path_prefix = values["pathPrefix"] or None
+            if "method" in values:
+                self.method = (values["method"] or "").upper() or None
+
+    def describe(self) -> Dict[str, Any]:
+        with self._lock:
+            return {
+                "failNext": self.fail_next,
+                "dropAfter": self.drop_after if self.drop_times > 0 else None,
+                "dropTimes": self.drop_times,
+                "delay": self.delay,
+                "pathPrefix": self.path_prefix,
+                "method": self.method,
+            }
+
+    # -- per request ----------------------------------------------------------------------------
+
+    def _matches(self, method: str, path: str) -> bool:
+        if path.startswith("/_admin/"):
+            return False
+        if self.path_prefix and not path.startswith(self.path_prefix):
+            return False
+        return not (self.method and method.upper() != self.method)
+
+    def on_request(self, method: str, path: str) -> Dict[str, Any]:
+        """Count the request and decide its faults: ``{"delay", "fail", "drop_after"}``."""
+        with self._lock:
+            if not path.startswith("/_admin/"):
+                self.requests += 1
+                self.requests_by_path[path] += 1
+            decision: Dict[str, Any] = {"delay": 0.0, "fail": False, "drop_after": None}
+            if not self._matches(method, path):
+                return decision
+            decision["delay"] = self.delay
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                self.failed += 1
+                decision["fail"] = True
+                return decision
+            if self.drop_after is not None and self.drop_times > 0:
+                self.drop_times -= 1
+                decision["drop_after"] = self.drop_after
+                if self.drop_times <= 0:
+                    self.drop_after = None
+            return decision
+
+    # -- counters -------------------------------------------------------------------------------
+
+    def reset_counters(self) -> None:
+        self.requests = 0
+        self.failed = 0
+        self.dropped = 0
+        self.requests_by_path: Counter = Counter()
+        self.bytes_served: Counter = Counter()
+        self.bytes_received: Counter = Counter()
+
+    def served(self, path: str, count: int) -> None:
+        with self._lock:
+            self.bytes_served[path] += count
+
+    def received(self, path: str, count: int) -> None:
+        with self._lock:
+            self.bytes_received[path] += count
+
+    def count_drop(self) -> None:
+        with self._lock:
+            self.dropped += 1
+
+    def stats(self) -> Dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "requestsByPath": dict(self.requests_by_path),
+                "failedRequests": self.failed,
+                "droppedConnections": self.dropped,
+                "bytesServed": dict(self.bytes_served),
+                "bytesReceived": dict(self.bytes_received),
+                "totalBytesServed": sum(self.bytes_served.values()),
+                "totalBytesReceived": sum(self.bytes_received.values()),
+            }

@@ -1,0 +1,216 @@
+"""Shared fixtures: a real local hub in a subprocess, and the installed ``crunch`` executable.
+
+``hub`` (one per test) and ``shared_hub`` (one per module; do not break its state) start
+``crunch hub serve --port 0 --root <tmp>`` and yield a :class:`Hub`:
+
+    token = hub.token("demo", "p1", user="alice")       # a fresh setup token
+    result = hub.run("setup", "demo", "p1", "--token", token, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    hub.faults(fail_next=2, path_prefix="/data/")         # or drop_after=, delay=, method=
+    hub.stats()["bytesServed"]                            # {path: bytes}, "pendingUploads", ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, Optional
+
+import pytest
+
+CRUNCH = str(Path(sys.executable).with_name("crunch"))
+START_TIMEOUT = 60.0
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def crunch_env(extra: Optional[Dict[str, str]] = None, home: Optional[Path] = None) -> Dict[str, str]:
+    """The environment of a ``crunch`` run in tests: fast retries, short timeouts, no color."""
+    env = dict(os.environ)
+    for name in ("API_BASE_URL", "WEB_BASE_URL", "CRUNCH_ENVIRONMENT", "CRUNCH_API_KEY", "CRUNCH_DEBUG"):
+        env.pop(name, None)
+    env.update({
+        "CRUNCH_RETRY_BACKOFF": "0.05",
+        "CRUNCH_TIMEOUT": "10",
+        "PYTHONUNBUFFERED": "1",
+        "NO_COLOR": "1",
+    })
+    if home is not None:
+        env["XDG_CACHE_HOME"] = str(home / "cache")
+    env.update(extra or {})
+    return env
+
+
+def run_crunch(*args: Any, cwd: Any = None, env: Optional[Dict[str, str]] = None, input: Optional[str] = None, timeout: float = 120) -> Result:
+    """Run the installed ``crunch`` executable; never raises on a non-zero exit."""
+    completed = subprocess.run(
+        [CRUNCH, *[str(a) for a in args]],
+        cwd=str(cwd) if cwd is not None else None,
+        env=env if env is not None else crunch_env(),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+class Hub:
+    """A ``crunch hub serve`` subprocess and helpers to drive it."""
+
+    def __init__(self, root: Path, *serve_args: Any) -> None:
+        self.root = Path(root)
+        self.log_path = self.root.parent / (self.root.name + ".log")
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [CRUNCH, "hub", "serve", "--port", "0", "--root", str(self.root), *[str(a) for a in serve_args]],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=crunch_env(),
+        )
+        self.url = self._wait_for_url()
+        self.home = self.root.parent / (self.root.name + "-home")
+        self.home.mkdir(exist_ok=True)
+
+    def _wait_for_url(self) -> str:
+        assert self.process.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self.process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + START_TIMEOUT
+        line = b""
+        while not line.endswith(b"\n"):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"the hub did not start: {self.log_path.read_text(errors='replace')[-2000:]}")
+            if selector.select(timeout=0.1):
+                block = os.read(self.process.stdout.fileno(), 4096)
+                if not block:
+                    continue
+                line += block
+        selector.close()
+        text = line.decode().splitlines()[0].strip()
+        assert text.startswith("listening on http://"), text
+        return text.split(" ", 2)[2]
+
+    # -- HTTP helpers -----------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path.lstrip("/"), data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+    def token(self, competition: str = "demo", project: str = "p1", user: str = "alice") -> str:
+        """A fresh setup token (single use, 3 minutes) of ``project`` (created on first use)."""
+        return self.call("POST", "/_admin/tokens", {"competition": competition, "project": project, "user": user})["token"]
+
+    def push_token(self, competition: str = "demo", project: str = "p1", user: str = "alice") -> str:
+        """A push token of ``project``, exchanged from a fresh setup token."""
+        return self.call("POST", "/v2/project-tokens/upgrade", {"cloneToken": self.token(competition, project, user)})["plain"]
+
+    def api_key(self, user: str = "alice") -> str:
+        return self.call("POST", "/_admin/api-keys", {"user": user})["key"]
+
+    def faults(self, reset: bool = False, **values: Any) -> Dict[str, Any]:
+        """Set faults: ``fail_next``, ``drop_after``, ``drop_times``, ``delay``, ``path_prefix``, ``method``."""
+        names = {"fail_next": "failNext", "drop_after": "dropAfter", "drop_times": "dropTimes", "path_prefix": "pathPrefix"}
+        body = {names.get(k, k): v for k, v in values.items()}
+        if reset:
+            body["reset"] = True
+        return self.call("POST", "/_admin/faults", body)
+
+    def reset_faults(self) -> Dict[str, Any]:
+        return self.faults(reset=True)
+
+    def stats(self) -> Dict[str, Any]:
+        """Counters: ``requests``, ``requestsByPath``, ``bytesServed``/``bytesReceived`` by path, ``pendingUploads``..."""
+        return self.call("GET", "/_admin/stats")
+
+    def reset_stats(self) -> Dict[str, Any]:
+        return self.call("POST", "/_admin/stats/reset", {})
+
+    def bytes_served(self, name_part: str = "") -> int:
+        """Bytes of response bodies served for paths containing ``name_part``."""
+        return sum(v for k, v in self.stats()["bytesServed"].items() if name_part in k)
+
+    def settings(self, **values: Any) -> Dict[str, Any]:
+        """Limits: ``dailyLimit``, ``codeLimit``, ``modelLimit`` (bytes)."""
+        return self.call("POST", "/_admin/settings", values)
+
+    def expire_uploads(self, upload_id: Optional[str] = None) -> int:
+        return self.call("POST", "/_admin/uploads/expire", {"uploadId": upload_id} if upload_id else {})["expired"]
+
+    def client(self, push_token: Optional[str] = None, api_key: Optional[str] = None) -> Any:
+        from crunch.api import Client
+
+        return Client(self.url, push_token=push_token, api_key=api_key)
+
+    # -- the crunch executable --------------------------------------------------------------------
+
+    def env(self, **extra: str) -> Dict[str, str]:
+        return crunch_env(extra, home=self.home)
+
+    def run(self, *args: Any, cwd: Any = None, env: Optional[Dict[str, str]] = None, input: Optional[str] = None, timeout: float = 120) -> Result:
+        """``crunch --api-base-url <hub> ARGS...``"""
+        return run_crunch("--api-base-url", self.url, *args, cwd=cwd, env=env or self.env(), input=input, timeout=timeout)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self._log.close()
+
+    def restart(self, *serve_args: Any) -> None:
+        """Stop and start again on the same root (a new port: read ``url`` again)."""
+        self.stop()
+        self.__init__(self.root, *serve_args)  # type: ignore[misc]
+
+
+@pytest.fixture
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """A fresh hub for one test."""
+    instance = Hub(tmp_path_factory.mktemp("hub") / "root")
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """One hub for a whole module: for tests that only read, or that use their own project."""
+    instance = Hub(tmp_path_factory.mktemp("shared-hub") / "root")
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture
+def crunch() -> Any:
+    """``crunch(*args, cwd=..., env=...)`` runs the installed executable without a hub."""
+    return run_crunch

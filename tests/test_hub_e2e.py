@@ -1,0 +1,132 @@
+"""The hub over real HTTP: the fixture, the client of crunch.api, faults, restarts."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from crunch import exceptions as exc
+
+pytestmark = pytest.mark.e2e
+
+
+def test_listing_and_data_release(shared_hub):
+    client = shared_hub.client()
+    names = [c.name for c in client.list_competitions()]
+    assert names == ["demo", "demo-tabular"]
+    competition = client.get_competition("demo")
+    assert competition.format.value == "TIMESERIES"
+    assert client.get_competition(str(competition.id)).name == "demo"
+    release = client.get_data_release("demo")
+    assert release.embargo == 2 and release.number_of_features == 10
+    assert release.test_keys == [30, 31, 32, 33, 34]
+    assert set(release.data_files) == {"X_train", "y_train", "X_test", "y_test", "example_prediction"}
+    small = client.get_data_release("demo", size_variant="SMALL")
+    assert small.data_files["X_train"].size < release.data_files["X_train"].size
+    for data_file in release.data_files.values():
+        body = requests.get(data_file.url, timeout=10).content
+        assert len(body) == data_file.size
+        assert hashlib.sha256(body).hexdigest() == data_file.sha256
+    with pytest.raises(exc.CompetitionNotFoundError):
+        client.get_competition("nope")
+
+
+def test_range_requests(shared_hub):
+    data_file = shared_hub.client().get_data_release("demo").data_files["X_train"]
+    whole = requests.get(data_file.url, timeout=10).content
+    partial = requests.get(data_file.url, headers={"Range": "bytes=100-"}, timeout=10)
+    assert partial.status_code == 206
+    assert partial.headers["Accept-Ranges"] == "bytes"
+    assert partial.headers["Content-Range"] == f"bytes 100-{len(whole) - 1}/{len(whole)}"
+    assert int(partial.headers["Content-Length"]) == len(whole) - 100
+    assert partial.content == whole[100:]
+    beyond = requests.get(data_file.url, headers={"Range": f"bytes={len(whole)}-"}, timeout=10)
+    assert beyond.status_code == 416
+
+
+def test_data_links_need_their_signature(shared_hub):
+    url = shared_hub.client().get_data_release("demo").data_files["y_train"].url
+    bare = url.split("?")[0]
+    answer = requests.get(bare, timeout=10)
+    assert answer.status_code == 403 and answer.json()["code"] == "INVALID_SIGNATURE"
+    tampered = requests.get(url.replace("y_train", "X_train"), timeout=10)
+    assert tampered.status_code == 403
+
+
+def test_token_command_and_upgrade(hub, crunch):
+    result = crunch("hub", "token", "demo", "p9", "--user", "bob", "--root", hub.root)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    client = hub.client()
+    answer = client.upgrade_token(token)
+    assert answer.type == "PUSH" and answer.plain
+    assert answer.project.name == "p9" and answer.project.competition_id == 1
+    with pytest.raises(exc.InvalidProjectTokenError):
+        client.upgrade_token(token)  # single use
+    with pytest.raises(exc.InvalidProjectTokenError):
+        client.upgrade_token("clone-unknown")
+    wrong = crunch("hub", "token", "nope", "p9", "--root", hub.root)
+    assert wrong.returncode == 1 and "demo" in wrong.stderr
+
+
+def test_fail_next_is_retried_by_the_client(hub):
+    hub.faults(fail_next=2)
+    assert [c.name for c in hub.client().list_competitions()] == ["demo", "demo-tabular"]
+    assert hub.stats()["failedRequests"] == 2
+
+
+def test_drop_after_cuts_the_body(hub):
+    data_file = hub.client().get_data_release("demo").data_files["X_train"]
+    hub.faults(drop_after=1000, path_prefix="/data/")
+    with pytest.raises(requests.exceptions.RequestException):
+        response = requests.get(data_file.url, timeout=10, stream=True)
+        assert int(response.headers["Content-Length"]) == data_file.size
+        body = b"".join(response.iter_content(4096))
+        assert len(body) < data_file.size  # reached only if requests did not notice
+        raise requests.exceptions.ChunkedEncodingError("short body")
+    assert hub.stats()["droppedConnections"] == 1
+    # one shot: the next download is whole
+    assert len(requests.get(data_file.url, timeout=10).content) == data_file.size
+    assert hub.bytes_served("X_train") == 1000 + data_file.size
+
+
+def test_raw_socket_sees_the_cut(hub):
+    data_file = hub.client().get_data_release("demo").data_files["X_train"]
+    hub.faults(drop_after=10, path_prefix="/data/")
+    parts = urlsplit(data_file.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode())
+        received = b""
+        while True:
+            block = sock.recv(65536)
+            if not block:
+                break
+            received += block
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert f"Content-Length: {data_file.size}".encode() in head
+    assert len(body) == 10
+
+
+def test_admin_refuses_remote_addresses(hub):
+    # the admin answers loopback: the fixture itself proves it; a forged header does not matter
+    request = urllib.request.Request(hub.url + "_admin/stats", headers={"X-Forwarded-For": "10.0.0.1"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(hub.url + "v1/competitions/nope", timeout=10)
+    assert error.value.code == 404
+
+
+def test_restart_keeps_state(hub):
+    push = hub.push_token("demo", "keep", "carol")
+    hub.restart()
+    client = hub.client(push_token=push)
+    assert client.list_submissions("demo", "carol", "keep") == []
+    with pytest.raises(exc.NeverSubmittedError):
+        client.clone("demo", "carol", "keep")
