@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
 import stat
 import threading
@@ -33,7 +34,8 @@ from ..console import Console
 from ..exceptions import CrunchError, IntegrityError, TransferError, UnsafePathError
 from ..fsutil import PathLike, human_size, is_within, write_text_atomic
 
-CHUNK_SIZE = 1 << 20  # bytes read, hashed and written at a time: the whole buffer of a transfer
+CHUNK_SIZE = 1 << 20  # at most this many bytes are read, hashed and written at a time
+PIPELINE_DEPTH = 4  # chunks waiting to be written and hashed: the buffer of a transfer is bounded
 HASH_BLOCK = 1 << 20
 DEFAULT_WORKERS = 3
 PART_SUFFIX = ".part"
@@ -162,12 +164,14 @@ class Downloader:
         timeout: Optional[Tuple[float, float]] = None,
         sleep: Callable[[float], None] = time.sleep,
         chunk_size: int = CHUNK_SIZE,
+        pipeline_depth: int = PIPELINE_DEPTH,
         session_factory: Optional[Callable[[], requests.Session]] = None,
     ) -> None:
         self.console = console or Console(quiet=True)
         self.backoff = backoff or Backoff()
         self.timeout = timeout or default_timeout()
         self.chunk_size = chunk_size
+        self.pipeline_depth = pipeline_depth
         self._sleep = sleep
         self._session_factory = session_factory or _new_session
         self._local = threading.local()
@@ -243,6 +247,13 @@ class Downloader:
                 except _Restart:
                     _unlink(part)
                     continue
+                except OSError as error:
+                    if isinstance(error, requests.RequestException):
+                        raise
+                    raise TransferError(
+                        f"cannot write {part}: {error.strerror or error}. Free some disk space (or fix the folder's "
+                        "permissions), then run the command again to resume"
+                    ) from None
                 problem = self._verify(part, size, expected_sha, state.hasher)
                 if problem is None:
                     os.replace(part, target)
@@ -369,20 +380,107 @@ class Downloader:
                     state.hasher = hashlib.sha256()
                 offset = 0
             with open(part, mode) as handle:
+                sink = _Sink(handle, state.hasher, self.pipeline_depth)
                 try:
-                    for chunk in response.iter_content(self.chunk_size):
+                    for chunk in _body_chunks(response, self.chunk_size):
                         if self.cancel.is_set():
                             raise Cancelled("interrupted")
-                        handle.write(chunk)
-                        if state.hasher is not None:
-                            state.hasher.update(chunk)
+                        sink.put(chunk)
                         received += len(chunk)
                         bar.update(len(chunk))
                 except (requests.RequestException, _urllib3_errors()) as error:
+                    sink.close()
                     raise _Retry(describe_connection_error(error), received) from None
-        if size is not None and offset + received < size:
+                finally:
+                    sink.close()
+        announced = _int_or_none(response.headers.get("Content-Length"))
+        if (size is not None and offset + received < size) or (announced is not None and received < announced):
             raise _Retry("the connection closed before the end of the file", received)
         return received
+
+
+class _Sink:
+    """Writes and hashes the chunks in a second thread while the next ones arrive.
+
+    At most ``depth`` chunks wait in between, so memory stays bounded; a write error is
+    raised in the receiving thread at the next chunk or at :meth:`close`.
+    """
+
+    def __init__(self, handle: Any, hasher: Any, depth: int) -> None:
+        self.handle = handle
+        self.hasher = hasher
+        self.error: Optional[BaseException] = None
+        self.queue: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=max(1, depth))
+        self.thread = threading.Thread(target=self._work, name="crunch-download-sink", daemon=True)
+        self.thread.start()
+        self.closed = False
+
+    def _work(self) -> None:
+        write, hasher = self.handle.write, self.hasher
+        while True:
+            chunk = self.queue.get()
+            if chunk is None:
+                return
+            if self.error is not None:
+                continue
+            try:
+                write(chunk)
+                if hasher is not None:
+                    hasher.update(chunk)
+            except BaseException as error:  # raised in the receiving thread
+                self.error = error
+
+    def put(self, chunk: bytes) -> None:
+        if self.error is not None:
+            self.close()
+        self.queue.put(chunk)
+
+    def close(self) -> None:
+        """Wait until every chunk is written; raise a write error."""
+        if not self.closed:
+            self.closed = True
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+def _body_chunks(response: requests.Response, size: int) -> Iterable[bytes]:
+    """The body as it arrives, at most ``size`` bytes at a time.
+
+    ``read1`` hands over whatever the socket gave (so a cut loses nothing that arrived, and
+    no time is spent filling a buffer); ``iter_content`` is the fallback for old urllib3.
+    """
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None or not _URLLIB3_2 or getattr(getattr(raw, "_fp", None), "read1", None) is None:
+        yield from response.iter_content(size)
+        return
+    while True:
+        chunk = read1(size, decode_content=True)
+        if not chunk:
+            return
+        yield chunk
+
+
+def _int_or_none(value: Optional[str]) -> Optional[int]:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _urllib3_major() -> int:
+    import urllib3
+
+    try:
+        return int(urllib3.__version__.split(".")[0])
+    except (AttributeError, ValueError):
+        return 1
+
+
+_URLLIB3_2 = _urllib3_major() >= 2
 
 
 def _urllib3_errors() -> Any:
