@@ -130,3 +130,87 @@ def test_restart_keeps_state(hub):
     assert client.list_submissions("demo", "carol", "keep") == []
     with pytest.raises(exc.NeverSubmittedError):
         client.clone("demo", "carol", "keep")
+
+
+def _send(client, data: bytes, chunk_size: int):
+    created = client.create_upload("blob.bin", len(data), preferred_chunk_size=chunk_size)
+    for chunk in created.chunks:
+        target = client.chunk_request(created.id, chunk.number)
+        answer = requests.request(target.method, target.url, data=data[chunk.offset : chunk.offset + chunk.size], headers=target.headers, timeout=10)
+        answer.raise_for_status()
+        client.confirm_chunk(created.id, chunk.number, answer.headers["ETag"])
+    return client.complete_upload(created.id)
+
+
+def test_upload_submit_clone_over_http(hub):
+    push = hub.push_token("demo", "up", "dave")
+    client = hub.client(push_token=push)
+    data = bytes(range(256)) * 40
+    done = _send(client, data, 4000)
+    assert done.status == "SUCCEEDED" and len(done.chunks) == 3
+    main = _send(client, b"def train():\n    pass\n", 1 << 20)
+    submission = client.create_submission(
+        "demo", "dave", "up", message="hello", main_file_path="main.py", model_directory_path="resources",
+        code_files={"main.py": main.id}, model_files={"model.bin": done.id},
+    )
+    assert submission.number == 1
+    assert [s.number for s in client.list_submissions("demo", "dave", "up")] == [1]
+    files = client.clone("demo", "dave", "up")
+    assert requests.get(files["resources/model.bin"], timeout=10).content == data
+    assert hub.stats()["pendingUploads"] == 0
+
+
+def test_chunk_put_cut_mid_body(hub):
+    client = hub.client(push_token=hub.push_token("demo", "cut", "erin"))
+    data = b"x" * 200_000
+    created = client.create_upload("big.bin", len(data), preferred_chunk_size=len(data))
+    target = client.chunk_request(created.id, 1)
+    hub.faults(drop_after=1000, path_prefix="/_upload/")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.put(target.url, data=data, timeout=10)
+    assert hub.stats()["droppedConnections"] == 1
+    assert hub.stats()["pendingUploads"] == 1
+    answer = requests.put(target.url, data=data, timeout=10)  # re-sent whole
+    client.confirm_chunk(created.id, 1, answer.headers["ETag"])
+    assert client.complete_upload(created.id).status == "SUCCEEDED"
+    assert hub.stats()["pendingUploads"] == 0
+
+
+def test_delay_and_serve_flags(tmp_path):
+    from conftest import Hub
+
+    slow = Hub(tmp_path / "root", "--delay", "0.3", "--fail-next", "1")
+    try:
+        response = requests.get(slow.url + "v2/competitions", timeout=10)
+        assert response.status_code == 503 and response.elapsed.total_seconds() >= 0.3
+        assert requests.get(slow.url + "v2/competitions", timeout=10).status_code == 200
+    finally:
+        slow.stop()
+
+
+def test_add_competition_command(hub, crunch, tmp_path):
+    from crunch.hub.seed import timeseries_frames
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for key, frame in timeseries_frames(rows=3, train_moons=5, test_moons=2, features=4).items():
+        frame.to_parquet(data / f"{key}.parquet", index=False)
+    result = crunch("hub", "add-competition", "mine", data, "--root", hub.root, "--timeseries", "--embargo", "1", "--target", "target:prediction")
+    assert result.returncode == 0, result.stderr
+    assert "2 test moon" in result.stdout
+    release = hub.client().get_data_release("mine")  # the running hub sees it
+    assert release.test_keys == [5, 6] and release.embargo == 1 and release.number_of_features == 4
+    bad = crunch("hub", "add-competition", "other", tmp_path, "--root", hub.root)
+    assert bad.returncode == 1 and "X_train.parquet" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_crunch_list_against_the_hub(shared_hub):
+    result = shared_hub.run("list")
+    assert result.returncode == 0, result.stderr
+    assert "demo" in result.stdout and "demo-tabular" in result.stdout
+
+
+def test_serve_refuses_a_busy_port(shared_hub, crunch, tmp_path):
+    port = urlsplit(shared_hub.url).port
+    result = crunch("hub", "serve", "--port", port, "--root", tmp_path / "root", timeout=60)
+    assert result.returncode == 1 and "another --port" in result.stderr and "Traceback" not in result.stderr

@@ -16,7 +16,7 @@ Admin calls (loopback clients only) under ``/_admin/``:
 - ``POST /_admin/tokens`` ``{"competition", "project", "user"}`` -> ``{"token"}``;
 - ``POST /_admin/api-keys`` ``{"user"}`` -> ``{"key"}``;
 - ``POST /_admin/uploads/expire`` ``{"uploadId"?}`` -> ``{"expired": n}``;
-- ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit"}``.
+- ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl"}``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,17 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .faults import Faults
-from .store import CODE_LIMIT, MESSAGE_LIMIT, MODEL_LIMIT, HubError, Store, chunk_layout, iso, validation
+from .store import (
+    CODE_LIMIT,
+    MESSAGE_LIMIT,
+    MODEL_LIMIT,
+    URL_TTL,
+    HubError,
+    Store,
+    chunk_layout,
+    iso,
+    validation,
+)
 
 BLOCK = 256 * 1024
 
@@ -123,7 +133,9 @@ class HubApp:
         self.daily_limit = daily_limit
         self.code_limit = CODE_LIMIT
         self.model_limit = MODEL_LIMIT
-        self.url_map = Map(RULES, strict_slashes=False, merge_slashes=False)
+        self.check_libraries = True
+        self.url_ttl = URL_TTL
+        self.url_map = Map([rule.empty() for rule in RULES], strict_slashes=False, merge_slashes=False)
 
     # -- WSGI -----------------------------------------------------------------------------------
 
@@ -204,7 +216,7 @@ class HubApp:
 
     def _link(self, request: Request, path: str) -> str:
         quoted = quote(path)
-        return f"{request.host_url.rstrip('/')}{quoted}?{self.store.signed_query(quoted)}"
+        return f"{request.host_url.rstrip('/')}{quoted}?{self.store.signed_query(quoted, self.url_ttl)}"
 
     def _competition_json(self, row: sqlite3.Row) -> Dict[str, Any]:
         return {
@@ -455,6 +467,7 @@ class HubApp:
                 "name": row["name"],
                 "aliases": aliases,
                 "standard": bool(row["standard"]),
+                "freeze": not row["standard"],
                 "language": row["language"],
                 "gpuRequirement": row["gpu_requirement"],
             })
@@ -536,6 +549,7 @@ class HubApp:
             daily_limit=self.daily_limit,
             code_limit=self.code_limit,
             model_limit=self.model_limit,
+            check_libraries=self.check_libraries,
         )
         return _json(self._submission_json(row), 200)
 
@@ -592,7 +606,11 @@ class HubApp:
         if not isinstance(value, str) or not value:
             raise validation("hash", "is required (the ETag of the chunk's PUT)")
         self.store.confirm_chunk(u, n, value)
-        return _json(self._upload_json(self.store.upload(u)))
+        answer = self._upload_json(self.store.upload(u))
+        # the upload (API.md), plus the confirmed chunk's own fields (read by other clients)
+        chunk = next(c for c in answer["chunks"] if c["number"] == n)
+        answer.update({k: chunk[k] for k in ("number", "offset", "last", "completed", "completedAt")})
+        return _json(answer)
 
     def on_complete_upload(self, request: Request, u: str) -> Response:
         self._uploader(request)
@@ -619,7 +637,10 @@ class HubApp:
         upload, chunk = self.store.chunk(u, n)
         length = request.content_length
         if length is None:
-            raise HubError(411, "VALIDATION_FAILED", "Content-Length is required", fieldErrors=[{"field": "Content-Length", "message": "required"}])
+            if request.environ.get("wsgi.input_terminated"):  # chunked transfer encoding
+                length = chunk["size"]
+            else:
+                length = 0
         if length != chunk["size"]:
             raise validation("body", f"chunk {n} is {chunk['size']} bytes, the body has {length}")
         drop = request.environ.get("crunch.hub.drop_after")
@@ -683,8 +704,6 @@ class HubApp:
                 status = 206
                 headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
         headers["Content-Length"] = str(stop - start)
-        if request.method == "HEAD":
-            return Response(b"", status=status, headers=headers)
         request.environ["crunch.hub.count"] = request.path
 
         def body() -> Iterator[bytes]:
@@ -736,12 +755,20 @@ class HubApp:
         return _json({"expired": self.store.expire_uploads(body.get("uploadId"))})
 
     def on_admin_settings(self, request: Request) -> Response:
-        """Limits of this running hub (in memory): ``dailyLimit``, ``codeLimit``, ``modelLimit`` (bytes)."""
+        """Settings of this running hub (in memory): ``dailyLimit``, ``codeLimit``, ``modelLimit``
+        (bytes), ``checkLibraries`` (bool), ``urlTtl`` (seconds a signed link stays valid)."""
         body = self._body(request)
-        for field, attribute in (("dailyLimit", "daily_limit"), ("codeLimit", "code_limit"), ("modelLimit", "model_limit")):
+        fields = (
+            ("dailyLimit", "daily_limit", int),
+            ("codeLimit", "code_limit", int),
+            ("modelLimit", "model_limit", int),
+            ("checkLibraries", "check_libraries", bool),
+            ("urlTtl", "url_ttl", float),
+        )
+        for field, attribute, kind in fields:
             if field in body:
-                setattr(self, attribute, int(body[field]))
-        return _json({"dailyLimit": self.daily_limit, "codeLimit": self.code_limit, "modelLimit": self.model_limit})
+                setattr(self, attribute, kind(body[field]))
+        return _json({field: getattr(self, attribute) for field, attribute, _ in fields})
 
 
 def make_app(root: str, *, daily_limit: int = 5, faults: Optional[Faults] = None, seed: bool = True) -> HubApp:

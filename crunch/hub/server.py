@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import sys
 from typing import Any, Optional
 
@@ -47,6 +48,47 @@ def make_server(
     class Handler(_Handler):
         verbose = debug
 
-    server = _make_server(host, port, app, threaded=True, request_handler=Handler)
+    # bind here, so that a busy port is an OSError for the caller (not Werkzeug's exit)
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(128)
+        server = _make_server(host, port, app, threaded=True, request_handler=Handler, fd=listener.fileno())
+    except BaseException:
+        app.store.close()
+        raise
+    finally:
+        listener.close()  # the server holds its own duplicate
     server.daemon_threads = True
+    server.server_port = server.server_address[1]
     return server
+
+
+class BackgroundHub:
+    """A hub served by a thread of this process (for ``crunch demo`` and notebooks).
+
+    ``with BackgroundHub(root) as hub: ... hub.url ...``; ``hub.app`` is the :class:`HubApp`.
+    """
+
+    def __init__(self, root: str, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+        import threading
+
+        self.server = make_server(host, port, root, **options)
+        self.app: HubApp = self.server.app  # type: ignore[assignment]
+        self.url = f"http://{host}:{self.server.server_port}/"
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+        self.app.store.close()
+
+    def __enter__(self) -> "BackgroundHub":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()

@@ -574,6 +574,7 @@ class Store:
         daily_limit: int,
         code_limit: int = CODE_LIMIT,
         model_limit: int = MODEL_LIMIT,
+        check_libraries: bool = True,
     ) -> sqlite3.Row:
         sizes: Dict[str, int] = {}
         for kind, files in (("codeFiles", code_files), ("modelFiles", model_files)):
@@ -587,6 +588,14 @@ class Store:
                 if upload["status"] != "SUCCEEDED":
                     raise validation(kind, f"{path}: upload {upload_id} is {upload['status']}, not SUCCEEDED")
                 sizes[f"{kind}:{path}"] = upload["size"]
+        if check_libraries and "requirements.txt" in code_files:
+            blob = self.upload_dir(str(code_files["requirements.txt"])) / "blob"
+            text = blob.read_text(encoding="utf-8", errors="replace") if blob.is_file() else ""
+            forbidden = self.forbidden_libraries(text)
+            if forbidden:
+                raise HubError(
+                    400, "FORBIDDEN_LIBRARY", f"not on the whitelist: {', '.join(forbidden)}", packages=forbidden
+                )
         code_size = sum(v for k, v in sizes.items() if k.startswith("codeFiles:"))
         model_size = sum(v for k, v in sizes.items() if k.startswith("modelFiles:"))
         if code_size > code_limit:
@@ -616,6 +625,28 @@ class Store:
                         (sid, kind, path, str(upload_id), sizes[("codeFiles:" if kind == "CODE" else "modelFiles:") + path]),
                     )
             return db.execute("SELECT * FROM submissions WHERE id = ?", (sid,)).fetchone()
+
+    def forbidden_libraries(self, requirements: str) -> List[str]:
+        """Names required by a requirements.txt that are neither a library nor an alias of one."""
+        from packaging.requirements import InvalidRequirement, Requirement
+        from packaging.utils import canonicalize_name
+
+        allowed = set()
+        for row in self.all("SELECT name, aliases FROM libraries WHERE language = 'PYTHON'"):
+            allowed.add(canonicalize_name(row["name"]))
+            allowed.update(canonicalize_name(alias) for alias in json.loads(row["aliases"]))
+        forbidden: List[str] = []
+        for raw in requirements.splitlines():
+            line = raw.split(" #", 1)[0].strip()
+            if not line or line.startswith(("#", "-")):
+                continue
+            try:
+                name = Requirement(line).name
+            except InvalidRequirement:
+                continue
+            if canonicalize_name(name) not in allowed and name not in forbidden:
+                forbidden.append(name)
+        return forbidden
 
     def submissions(self, project_id: int) -> List[sqlite3.Row]:
         return self.all("SELECT * FROM submissions WHERE project_id = ? ORDER BY number DESC", project_id)

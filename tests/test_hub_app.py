@@ -1,0 +1,437 @@
+"""The hub's WSGI app through Werkzeug's test client (no sockets)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from urllib.parse import urlsplit
+
+import pytest
+from werkzeug.test import Client
+
+from crunch.hub.app import HubApp
+from crunch.hub.faults import Faults
+from crunch.hub.seed import host_folder, seed_if_needed, timeseries_frames
+from crunch.hub.store import Store, chunk_layout
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    store = Store(tmp_path_factory.mktemp("hub-app"))
+    assert seed_if_needed(store) is True
+    assert seed_if_needed(store) is False
+    return HubApp(store, Faults(), daily_limit=3)
+
+
+@pytest.fixture
+def client(app):
+    app.faults.configure({"reset": True})
+    app.daily_limit, app.code_limit, app.model_limit = 3, 5 * 1024**3, 10 * 1024**3
+    return Client(app)
+
+
+LOOPBACK = {"REMOTE_ADDR": "127.0.0.1"}
+
+
+_counter = iter(range(10_000))
+
+
+@pytest.fixture
+def project(app, client):
+    """(project name, user name, push token) of a fresh project of ``demo``."""
+    name, user = f"p{next(_counter)}", "alice"
+    token = app.store.mint_clone_token("demo", name, user)
+    answer = client.post("/v2/project-tokens/upgrade", json={"cloneToken": token})
+    assert answer.status_code == 200, answer.json
+    return name, user, answer.json["plain"]
+
+
+def local(url):
+    parts = urlsplit(url)
+    return parts.path, parts.query
+
+
+def upload(client, token, data: bytes, chunk_size=None, name="file.bin"):
+    body = {"name": name, "size": len(data), "encrypted": False}
+    if chunk_size:
+        body["preferredChunkSize"] = chunk_size
+    created = client.post("/v1/uploads", json=body, query_string={"pushToken": token})
+    assert created.status_code == 200, created.json
+    upload_id = created.json["id"]
+    for chunk in created.json["chunks"]:
+        target = client.get(f"/v1/uploads/{upload_id}/chunks/{chunk['number']}/request", query_string={"pushToken": token}).json
+        path, query = local(target["url"])
+        put = client.put(path, query_string=query, data=data[chunk["offset"] : chunk["offset"] + chunk["size"]])
+        assert put.status_code == 200, put.data
+        confirmed = client.post(
+            f"/v1/uploads/{upload_id}/chunks/{chunk['number']}/confirm", json={"hash": put.headers["ETag"]}, query_string={"pushToken": token}
+        )
+        assert confirmed.status_code == 200, confirmed.json
+    done = client.post(f"/v1/uploads/{upload_id}/complete", json={}, query_string={"pushToken": token})
+    assert done.status_code == 200 and done.json["status"] == "SUCCEEDED", done.json
+    return upload_id
+
+
+def submit(client, project, code=None, model=None, message="m", **extra):
+    name, user, token = project
+    code = code if code is not None else {"main.py": upload(client, token, b"def train(): pass\n")}
+    body = {
+        "message": message,
+        "mainFilePath": "main.py",
+        "modelDirectoryPath": "resources",
+        "type": "CODE",
+        "codeFiles": code,
+        "modelFiles": model or {},
+        "pushToken": token,
+        **extra,
+    }
+    return client.post(f"/v4/competitions/demo/projects/{user}/{name}/submissions", json=body, query_string={"pushToken": token})
+
+
+# -- reading calls --------------------------------------------------------------------------------
+
+
+def test_competitions_rounds_phases(client):
+    listing = client.get("/v2/competitions").json
+    assert [c["name"] for c in listing] == ["demo", "demo-tabular"]
+    assert listing[1]["format"] == "REGULAR"
+    paged = client.get("/v2/competitions", query_string={"page": 0, "size": 1}).json
+    assert paged["pageSize"] == 1 and len(paged["content"]) == 1 and paged["totalElements"] == 2
+    assert client.get("/v1/competitions/1").json["name"] == "demo"
+    for number in ("@current", "@last", "1"):
+        assert client.get(f"/v1/competitions/demo/rounds/{number}").json["number"] == 1
+    missing = client.get("/v1/competitions/demo/rounds/7")
+    assert missing.status_code == 404 and missing.json["code"] == "ROUND_NOT_FOUND"
+    assert client.get("/v2/competitions/demo/rounds/1/phases/SUBMISSION").json["type"] == "SUBMISSION"
+    unknown = client.get("/v1/competitions/zzz")
+    assert unknown.status_code == 404 and unknown.json["code"] == "COMPETITION_NAME_NOT_FOUND"
+
+
+def test_data_release_shape(client):
+    release = client.get("/v2/competitions/demo/rounds/@current/phases/submission/data-release?sizeVariant=DEFAULT").json
+    assert release["columnNames"] == {"id": "id", "moon": "moon", "targets": {"target": {"input": "target", "output": "prediction"}}}
+    tests = [s for s in release["splits"] if s["group"] == "TEST"]
+    assert [s["key"] for s in tests] == [30, 31, 32, 33, 34] and all(s["reduced"] for s in tests)
+    assert len([s for s in release["splits"] if s["group"] == "TRAIN"]) == 30
+    for entry in release["dataFiles"].values():
+        assert set(entry) >= {"name", "url", "size", "signed", "compressed", "sha256"}
+        path, query = local(entry["url"])
+        assert "pushToken" not in query
+        body = client.get(path, query_string=query)
+        assert body.status_code == 200 and len(body.data) == entry["size"]
+        assert hashlib.sha256(body.data).hexdigest() == entry["sha256"]
+    bad = client.get("/v2/competitions/demo/rounds/1/phases/submission/data-release?sizeVariant=HUGE")
+    assert bad.status_code == 400 and bad.json["code"] == "VALIDATION_FAILED" and bad.json["fieldErrors"]
+    tabular = client.get("/v2/competitions/demo-tabular/rounds/@current/phases/submission/data-release").json
+    assert tabular["columnNames"]["moon"] is None
+    assert not [s for s in tabular["splits"] if s["group"] == "TEST" and s["reduced"]]
+
+
+def test_demo_data_is_deterministic(tmp_path):
+    first = timeseries_frames(rows=5, train_moons=3, test_moons=2, features=2)
+    second = timeseries_frames(rows=5, train_moons=3, test_moons=2, features=2)
+    for key in first:
+        assert first[key].equals(second[key])
+    assert sorted(first["X_test"]["moon"].unique()) == [3, 4]
+    assert list(first["example_prediction"].columns) == ["id", "moon", "prediction"]
+
+
+def test_checks_libraries_quickstarters(client):
+    checks = client.get("/v1/competitions/demo/checks").json
+    assert {c["function"] for c in checks} >= {"COLUMNS_NAME", "NANS", "IDS", "MOONS", "VALUES_BETWEEN", "CONSTANTS"}
+    assert all(c["scope"] in ("ROOT", "KEY") for c in checks)
+    page0 = client.get("/v2/libraries?language=PYTHON&page=0&size=7").json
+    assert len(page0["content"]) == 7 and page0["pageSize"] == 7
+    names = []
+    page = 0
+    while True:
+        content = client.get(f"/v2/libraries?language=PYTHON&page={page}&size=50").json["content"]
+        names += [item["name"] for item in content]
+        if len(content) < 50:
+            break
+        page += 1
+    assert len(names) == len(set(names)) == page0["totalElements"]
+    sklearn = client.get("/v2/libraries?name=sklearn&page=0&size=10").json["content"]
+    assert [item["name"] for item in sklearn] == ["scikit-learn"] and sklearn[0]["aliases"] == ["sklearn"]
+    assert client.get("/v2/libraries?name=json").json["content"][0]["standard"] is True
+    quickstarters = client.get("/v2/competitions/demo/quickstarters").json
+    assert len(quickstarters) == 1 and not quickstarters[0]["notebook"]
+    files = {f["name"]: f["url"] for f in quickstarters[0]["files"]}
+    assert set(files) == {"main.py", "requirements.txt"}
+    path, query = local(files["main.py"])
+    main = client.get(path, query_string=query).data.decode()
+    assert "def train(" in main and "def infer(" in main
+
+
+def test_errors_are_json(client):
+    for answer in (client.get("/nope"), client.delete("/v2/competitions"), client.post("/v2/project-tokens/upgrade", data="{")):
+        assert answer.status_code >= 400
+        assert set(answer.json) >= {"code", "message"}
+    assert client.post("/v2/project-tokens/upgrade", json={}).json["code"] == "VALIDATION_FAILED"
+
+
+def test_admin_is_loopback_only(client):
+    remote = client.get("/_admin/stats", environ_base={"REMOTE_ADDR": "192.168.1.5"})
+    assert remote.status_code == 403 and remote.json["code"] == "AUTHORIZATION_DENIED"
+    assert client.get("/_admin/stats", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+
+
+# -- tokens ---------------------------------------------------------------------------------------
+
+
+def test_clone_token_expires(app, client):
+    token = app.store.mint_clone_token("demo", "late", "alice", ttl=-1)
+    answer = client.post("/v2/project-tokens/upgrade", json={"cloneToken": token})
+    assert answer.status_code == 401 and answer.json["code"] == "INVALID_PROJECT_TOKEN"
+
+
+def test_push_token_is_checked(client, project):
+    name, user, token = project
+    path = f"/v3/competitions/demo/projects/{user}/{name}/submissions"
+    assert client.get(path, query_string={"pushToken": token}).json == []
+    for bad in ({}, {"pushToken": "push-wrong"}):
+        answer = client.get(path, query_string=bad)
+        assert answer.status_code == 401 and answer.json["code"] == "INVALID_PROJECT_TOKEN"
+    # another project's token
+    other = client.get(f"/v3/competitions/demo/projects/{user}/p-other/submissions", query_string={"pushToken": token})
+    assert other.json["code"] == "PROJECT_NOT_FOUND"
+    # the header form of the public client
+    assert client.get(path, headers={"Authorization": f"Project-Token {token}"}).status_code == 200
+    # user by id works too
+    upgrade_user = client.get(f"/v3/competitions/demo/projects/{user}/{name}", query_string={"pushToken": token}).json
+    assert client.get(f"/v3/competitions/1/projects/{upgrade_user['userId']}/{name}/submissions", query_string={"pushToken": token}).status_code == 200
+
+
+def test_token_of_another_project_is_refused(app, client, project):
+    name, user, token = project
+    app.store.mint_clone_token("demo", "neighbour", user)
+    answer = client.get(f"/v3/competitions/demo/projects/{user}/neighbour/submissions", query_string={"pushToken": token})
+    assert answer.status_code == 403 and answer.json["code"] == "INVALID_PROJECT_TOKEN"
+
+
+def test_api_key(app, client, project):
+    name, user, _ = project
+    key = app.store.mint_api_key(user)
+    ok = client.get(f"/v3/competitions/demo/projects/@me/{name}", headers={"Authorization": f"API-Key {key}"})
+    assert ok.status_code == 200 and ok.json["name"] == name
+    bad = client.get(f"/v3/competitions/demo/projects/@me/{name}", headers={"Authorization": "API-Key nope"})
+    assert bad.json["code"] == "AUTHORIZATION_DENIED"
+
+
+# -- uploads --------------------------------------------------------------------------------------
+
+
+def test_chunk_layout():
+    assert chunk_layout(0, 10) == [(1, 0, 0)]
+    assert chunk_layout(25, 10) == [(1, 0, 10), (2, 10, 10), (3, 20, 5)]
+    assert chunk_layout(20, 10) == [(1, 0, 10), (2, 10, 10)]
+
+
+def test_upload_flow(app, client, project):
+    _, _, token = project
+    data = bytes(range(256)) * 3 + b"tail"
+    auth = {"pushToken": token}
+    created = client.post("/v1/uploads", json={"name": "m.bin", "size": len(data), "encrypted": False, "preferredChunkSize": 300}, query_string=auth).json
+    assert created["status"] == "PENDING" and created["chunked"] is True and created["provider"] == "AWS_S3"
+    chunks = created["chunks"]
+    assert [(c["number"], c["offset"], c["size"], c["last"]) for c in chunks] == [(1, 0, 300, False), (2, 300, 300, False), (3, 600, 172, True)]
+    upload_id = created["id"]
+    target = client.get(f"/v1/uploads/{upload_id}/chunks/1/request", query_string=auth).json
+    assert target["method"] == "PUT" and target["headers"] == {} and token not in target["url"]
+    path, query = local(target["url"])
+    assert client.put(path, query_string=query, data=data[:10]).json["code"] == "VALIDATION_FAILED"
+    assert client.put(path, data=data[:300]).json["code"] == "INVALID_SIGNATURE"
+    put = client.put(path, query_string=query, data=data[:300])
+    assert put.headers["ETag"] == f"\"{hashlib.md5(data[:300]).hexdigest()}\""
+    wrong = client.post(f"/v1/uploads/{upload_id}/chunks/1/confirm", json={"hash": "0" * 32}, query_string=auth)
+    assert wrong.json["code"] == "VALIDATION_FAILED"
+    put = client.put(path, query_string=query, data=data[:300])  # re-sent until confirmed
+    confirmed = client.post(f"/v1/uploads/{upload_id}/chunks/1/confirm", json={"hash": put.headers["ETag"].strip('"')}, query_string=auth).json
+    assert confirmed["status"] == "IN_PROGRESS" and confirmed["chunks"][0]["completed"] is True
+    early = client.post(f"/v1/uploads/{upload_id}/complete", json={}, query_string=auth)
+    assert early.status_code == 409 and early.json["missingChunks"] == [2, 3]
+    unsent = client.post(f"/v1/uploads/{upload_id}/chunks/2/confirm", json={"hash": "x"}, query_string=auth)
+    assert unsent.status_code == 409
+    for chunk in chunks[1:]:
+        path, query = local(client.get(f"/v1/uploads/{upload_id}/chunks/{chunk['number']}/request", query_string=auth).json["url"])
+        put = client.put(path, query_string=query, data=data[chunk["offset"] : chunk["offset"] + chunk["size"]])
+        client.post(f"/v1/uploads/{upload_id}/chunks/{chunk['number']}/confirm", json={"hash": put.headers["ETag"]}, query_string=auth)
+    done = client.post(f"/v1/uploads/{upload_id}/complete", json={}, query_string=auth).json
+    assert done["status"] == "SUCCEEDED"
+    assert (app.store.upload_dir(upload_id) / "blob").read_bytes() == data
+    assert sorted(p.name for p in app.store.upload_dir(upload_id).iterdir()) == ["blob"]
+    listed = client.post("/v1/uploads/~/list", json={"uploadIds": [upload_id, "nope"]}, query_string=auth).json
+    assert listed["uploads"][upload_id]["status"] == "SUCCEEDED" and listed["uploads"]["nope"] is None
+    assert client.post("/v1/uploads", json={"name": "x", "size": 1}).json["code"] == "INVALID_PROJECT_TOKEN"
+
+
+def test_empty_upload(client, project):
+    upload_id = upload(client, project[2], b"")
+    assert upload_id
+
+
+def test_abort_delete_expire(app, client, project):
+    _, _, token = project
+    auth = {"pushToken": token}
+    before = app.store.pending_uploads()
+    first = client.post("/v1/uploads", json={"name": "a", "size": 5}, query_string=auth).json["id"]
+    assert app.store.pending_uploads() == before + 1
+    path, query = local(client.get(f"/v1/uploads/{first}/chunks/1/request", query_string=auth).json["url"])
+    aborted = client.post(f"/v1/uploads/{first}/abort", json={}, query_string=auth).json
+    assert aborted["status"] == "FAILED"
+    assert client.put(path, query_string=query, data=b"12345").status_code == 409
+    assert client.post(f"/v1/uploads/{first}/complete", json={}, query_string=auth).status_code == 409
+    assert client.delete(f"/v1/uploads/{first}", query_string=auth).status_code == 200
+    assert client.get(f"/v1/uploads/{first}", query_string=auth).status_code == 404
+    second = client.post("/v1/uploads", json={"name": "b", "size": 5}, query_string=auth).json["id"]
+    assert app.store.expire_uploads(second) == 1
+    assert client.get(f"/v1/uploads/{second}", query_string=auth).json["status"] == "EXPIRED"
+    assert client.get(f"/v1/uploads/{second}/chunks/1/request", query_string=auth).status_code == 409
+    assert app.store.pending_uploads() == before
+
+
+# -- submissions and clone ------------------------------------------------------------------------
+
+
+def test_submissions_and_clone(client, project):
+    name, user, token = project
+    auth = {"pushToken": token}
+    never = client.get(f"/v4/competitions/demo/projects/{user}/{name}/clone", query_string=auth)
+    assert never.status_code == 404 and never.json["code"] == "NEVER_SUBMITTED"
+    code = {"main.py": upload(client, token, b"print(1)\n"), "sub/util.py": upload(client, token, b"x = 1\n")}
+    model = {"model.npy": upload(client, token, b"\x93NUMPY", chunk_size=2)}
+    first = submit(client, project, code=code, model=model, message="first")
+    assert first.status_code == 200, first.json
+    assert first.json["number"] == 1 and first.json["message"] == "first" and first.json["createdAt"]
+    second = submit(client, project, message="second")
+    assert second.json["number"] == 2
+    listed = client.get(f"/v3/competitions/demo/projects/{user}/{name}/submissions", query_string=auth).json
+    assert [s["number"] for s in listed] == [2, 1]
+    files = client.get(f"/v4/competitions/demo/projects/{user}/{name}/clone", query_string={**auth, "submissionNumber": 1, "includeModel": "true"}).json
+    assert set(files) == {"main.py", "sub/util.py", "resources/model.npy"}
+    path, query = local(files["resources/model.npy"])
+    assert client.get(path, query_string=query).data == b"\x93NUMPY"
+    no_model = client.get(f"/v4/competitions/demo/projects/{user}/{name}/clone", query_string={**auth, "submissionNumber": 1, "includeModel": "false"}).json
+    assert set(no_model) == {"main.py", "sub/util.py"}
+    latest = client.get(f"/v4/competitions/demo/projects/{user}/{name}/clone", query_string=auth).json
+    assert set(latest) == {"main.py"}
+    missing = client.get(f"/v4/competitions/demo/projects/{user}/{name}/clone", query_string={**auth, "submissionNumber": 9})
+    assert missing.json["code"] == "SUBMISSION_NOT_FOUND"
+
+
+def test_submission_refusals(app, client, project):
+    _, _, token = project
+    too_long = submit(client, project, message="x" * 1001)
+    assert too_long.status_code == 400 and too_long.json["code"] == "VALIDATION_FAILED"
+    assert submit(client, project, message="x" * 1000).status_code == 200
+    pending = client.post("/v1/uploads", json={"name": "main.py", "size": 3}, query_string={"pushToken": token}).json["id"]
+    not_done = submit(client, project, code={"main.py": pending})
+    assert not_done.json["code"] == "VALIDATION_FAILED" and "PENDING" in not_done.json["message"]
+    escape = submit(client, project, code={"../main.py": upload(client, token, b"1")})
+    assert escape.json["code"] == "VALIDATION_FAILED"
+    app.code_limit = 3
+    assert submit(client, project, code={"main.py": upload(client, token, b"1234")}).json["code"] == "SUBMISSION_TOO_BIG"
+    app.code_limit, app.model_limit = 100, 3
+    big_model = submit(client, project, model={"m.bin": upload(client, token, b"1234")})
+    assert big_model.json["code"] == "MODEL_TOO_BIG"
+    app.model_limit = 100
+    assert submit(client, project).status_code == 200
+    assert submit(client, project).status_code == 200
+    limited = submit(client, project)
+    assert limited.status_code == 429 and limited.json["code"] == "DAILY_SUBMISSION_LIMIT_EXCEEDED"
+
+
+# -- faults ---------------------------------------------------------------------------------------
+
+
+def test_faults_match_prefix_and_count(app, client):
+    app.faults.configure({"failNext": 1, "pathPrefix": "/v1/competitions"})
+    assert client.get("/v2/competitions").status_code == 200
+    failed = client.get("/v1/competitions/demo")
+    assert failed.status_code == 503 and failed.json["code"] == "SERVICE_UNAVAILABLE"
+    assert client.get("/v1/competitions/demo").status_code == 200
+    stats = client.get("/_admin/stats", environ_base=LOOPBACK).json
+    assert stats["failedRequests"] >= 1 and stats["requestsByPath"]["/v1/competitions/demo"] >= 2
+    assert "pendingUploads" in stats
+    described = client.post("/_admin/faults", json={"delay": 0.01, "dropAfter": 5, "method": "put"}, environ_base=LOOPBACK).json
+    assert described == {"failNext": 0, "dropAfter": 5, "dropTimes": 1, "delay": 0.01, "pathPrefix": "/v1/competitions", "method": "PUT"}
+    assert client.post("/_admin/faults", json={"reset": True}, environ_base=LOOPBACK).json["dropAfter"] is None
+
+
+def test_drop_after_without_socket_cuts_the_body(app, client):
+    entry = client.get("/v2/competitions/demo/rounds/1/phases/submission/data-release").json["dataFiles"]["y_test"]
+    app.faults.configure({"dropAfter": 100, "pathPrefix": "/data/"})
+    path, query = local(entry["url"])
+    with pytest.raises(ConnectionError):
+        client.get(path, query_string=query).get_data()
+    assert client.get(path, query_string=query).data.__len__() == entry["size"]
+
+
+def test_range_variants(client):
+    entry = client.get("/v2/competitions/demo/rounds/1/phases/submission/data-release").json["dataFiles"]["y_train"]
+    path, query = local(entry["url"])
+    whole = client.get(path, query_string=query).data
+    suffix = client.get(path, query_string=query, headers={"Range": "bytes=-10"})
+    assert suffix.status_code == 206 and suffix.data == whole[-10:]
+    middle = client.get(path, query_string=query, headers={"Range": "bytes=5-9"})
+    assert middle.data == whole[5:10] and middle.headers["Content-Range"] == f"bytes 5-9/{len(whole)}"
+    head = client.head(path, query_string=query)
+    assert head.headers["Content-Length"] == str(len(whole)) and head.headers["Accept-Ranges"] == "bytes"
+
+
+# -- hosting a folder -----------------------------------------------------------------------------
+
+
+def test_host_folder(app, client, tmp_path):
+    for key, frame in timeseries_frames(rows=4, train_moons=6, test_moons=3, features=3, seed=1).items():
+        frame.to_parquet(tmp_path / f"{key}.parquet", index=False)
+    summary = host_folder(app.store, "hosted", tmp_path, timeseries=True, embargo=1, targets=["target:prediction"])
+    assert summary["testKeys"] == [6, 7, 8] and summary["features"] == 3
+    release = client.get("/v2/competitions/hosted/rounds/@current/phases/submission/data-release").json
+    assert release["embargo"] == 1 and release["numberOfFeatures"] == 3
+    assert [s["key"] for s in release["splits"] if s["group"] == "TEST" and s["reduced"]] == [6, 7, 8]
+    path, query = local(release["dataFiles"]["X_test"]["url"])
+    assert client.get(path, query_string=query).data == (tmp_path / "X_test.parquet").read_bytes()
+    # hosting again replaces
+    host_folder(app.store, "hosted", tmp_path, timeseries=False)
+    again = client.get("/v2/competitions/hosted/rounds/@current/phases/submission/data-release").json
+    assert again["columnNames"]["moon"] is None
+    with pytest.raises(ValueError):
+        host_folder(app.store, "broken", tmp_path / "nowhere")
+    with pytest.raises(ValueError):
+        host_folder(app.store, "broken", tmp_path, targets=["nocolon"])
+    assert json.loads(json.dumps(summary)) == summary
+
+
+def test_forbidden_library(app, client, project):
+    _, _, token = project
+    requirements = upload(client, token, b"numpy==2.0\nscikit-learn>=1\n# comment\nsklearn\nevil-package==1.0\n-r other.txt\n")
+    refused = submit(client, project, code={"main.py": upload(client, token, b"x"), "requirements.txt": requirements})
+    assert refused.status_code == 400 and refused.json["code"] == "FORBIDDEN_LIBRARY"
+    assert refused.json["packages"] == ["evil-package"]
+    app.check_libraries = False
+    try:
+        accepted = submit(client, project, code={"main.py": upload(client, token, b"x"), "requirements.txt": requirements})
+        assert accepted.status_code == 200
+    finally:
+        app.check_libraries = True
+
+
+def test_links_expire(app, client):
+    app.url_ttl = -5
+    try:
+        entry = client.get("/v2/competitions/demo/rounds/1/phases/submission/data-release").json["dataFiles"]["y_test"]
+    finally:
+        app.url_ttl = 3600
+    path, query = local(entry["url"])
+    expired = client.get(path, query_string=query)
+    assert expired.status_code == 403 and expired.json["code"] == "EXPIRED_SIGNATURE"
+
+
+def test_background_hub(tmp_path):
+    import requests
+
+    from crunch.hub.server import BackgroundHub
+
+    with BackgroundHub(str(tmp_path / "root")) as hub:
+        assert requests.get(hub.url + "v2/competitions", timeout=10).json()[0]["name"] == "demo"
