@@ -1,1 +1,5 @@
-"""Moving bytes to and from the hub: resumable verified downloads, chunked uploads."""
+"""Moving files between the hub and the disk: verified resumable downloads, chunked uploads.
+
+Submodules are imported where they are used (``crunch.transfer.download``,
+``crunch.transfer.upload``); this package imports nothing itself.
+"""
