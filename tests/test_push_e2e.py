@@ -35,7 +35,7 @@ def make_workspace(hub, folder: Path, project: str = "p1", files: dict = None) -
 MODEL = os.urandom(300 * 1024 + 17)
 FILES = {
     "main.py": "def train(X_train, y_train, model_directory_path):\n    pass\n\n\ndef infer(X_test, model_directory_path):\n    pass\n",
-    "requirements.txt": "# deps\nrequests\nclick>=8\n",
+    "requirements.txt": "# deps\npandas\nnumpy>=1\n",
     "lib/features.py": "def make(x):\n    return x\n",
     "lib/empty.py": "",
     ".gitignore": "data/\nprediction/\n.crunchdao/\n*.log\n",
@@ -73,7 +73,7 @@ def test_push_round_trips_every_file(hub, tmp_path):
         expected.pop(left_out)
     from crunch.packages import installed_version
 
-    expected["requirements.txt"] = f"# deps\nrequests=={installed_version('requests')}\nclick>=8\n".encode()
+    expected["requirements.txt"] = f"# deps\npandas=={installed_version('pandas')}\nnumpy>=1\n".encode()
     expected["requirements.original.txt"] = FILES["requirements.txt"].encode()
     assert files == expected
     assert hub.stats()["pendingUploads"] == 0
@@ -131,6 +131,15 @@ def test_daily_limit_is_actionable_and_cancels_uploads(hub, tmp_path):
     result = push(hub, workspace, "-m", "one too many")
     assert result.returncode == 1
     assert "daily submission limit" in result.stderr
+    assert hub.stats()["pendingUploads"] == 0
+
+
+def test_forbidden_library_is_named_and_uploads_cancelled(hub, tmp_path):
+    files = dict(FILES, **{"requirements.txt": "pandas\nclick\n"})
+    workspace = make_workspace(hub, tmp_path / "ws", files=files)
+    result = push(hub, workspace, "-m", "with click")
+    assert result.returncode == 1
+    assert "does not allow these libraries: click" in result.stderr
     assert hub.stats()["pendingUploads"] == 0
 
 
