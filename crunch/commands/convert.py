@@ -1,0 +1,140 @@
+"""``crunch convert NOTEBOOK [SCRIPT]``: the notebook as the script the platform runs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from ..console import Console
+from ..exceptions import ConversionError, CrunchError, NothingToDoError, UnsafePathError
+from ..settings import Settings
+
+WHITELIST_TIMEOUT = (2.0, 5.0)
+
+
+def run(
+    *,
+    settings: Settings,
+    console: Console,
+    notebook: str,
+    script: str = "main.py",
+    overwrite: bool = False,
+    requirements: bool = False,
+    embedded_files: bool = False,
+    no_freeze: bool = False,
+    verbose: bool = False,
+) -> None:
+    from ..convert import NO_WHITELIST_WARNING, convert_notebook
+    from ..fsutil import is_within
+
+    script_path = Path(script)
+    folder = script_path.parent
+
+    whitelist: Optional[list] = []
+    if requirements:
+        whitelist = _whitelist(settings, console, folder)
+
+    conversion = convert_notebook(notebook, whitelist=whitelist, freeze=not no_freeze, verbose=verbose)
+
+    outputs: List[Tuple[Path, str]] = [(script_path, conversion.script)]
+    if requirements:
+        outputs.append((folder / "requirements.txt", conversion.requirements_txt))
+    if embedded_files:
+        for relative, content in conversion.embedded_files.items():
+            target = folder / relative
+            if not is_within(target, folder if str(folder) else "."):
+                raise UnsafePathError(f"embedded file `{relative}` would be written outside {folder.resolve()}")
+            outputs.append((target, content))
+
+    existing = [path for path, _ in outputs if path.exists()]
+    if existing and not overwrite:
+        names = ", ".join(str(path) for path in existing)
+        if not _interactive():
+            raise ConversionError(f"{names} already exist{'s' if len(existing) == 1 else ''}: add --overwrite to replace {'it' if len(existing) == 1 else 'them'}")
+        import click
+
+        if not click.confirm(f"replace {names}?", default=False, err=True):
+            raise NothingToDoError(f"nothing written: {names} kept")
+
+    if verbose:
+        for decision in conversion.cells:
+            console.print(str(decision))
+            for detail in decision.details:
+                console.print(f"    {detail}")
+    for warning in conversion.warnings:
+        if whitelist is None and warning == NO_WHITELIST_WARNING:
+            continue  # already said, with the reason
+        console.warn(warning)
+
+    _write_all(outputs)
+
+    lines = conversion.script.count("\n")
+    converted = sum(1 for cell in conversion.cells if cell.action == "converted")
+    console.print(f"converted {converted} code cell(s) of {notebook} into {script_path} ({lines} line(s))")
+    if requirements:
+        console.print(f"wrote {folder / 'requirements.txt'}: {len(conversion.requirements)} requirement(s)")
+        for requirement in conversion.requirements:
+            console.print(f"    {requirement.line()}")
+    if embedded_files:
+        for relative in conversion.embedded_files:
+            console.print(f"wrote embedded file {folder / relative}")
+    elif conversion.embedded_files:
+        console.print(f"{len(conversion.embedded_files)} embedded file(s) not written (add --embedded-files)")
+
+
+def _interactive() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _whitelist(settings: Settings, console: Console, folder: Path) -> Optional[list]:
+    """The competition's whitelist: the hub's (short timeout), else the cached one, else None."""
+    from ..workspace import Workspace, find_root
+
+    root = find_root(folder.resolve())
+    if root is None:
+        console.warn("not inside a crunch workspace: requirement names come from the installed distributions")
+        return None
+    from .. import whitelist as whitelist_module
+    from ..api.client import Backoff, Client
+
+    workspace = Workspace(root)
+    try:
+        project = workspace.project()
+        hub = settings.for_workspace(project.api_base_url, project.web_base_url)
+    except CrunchError:
+        hub = settings
+    try:
+        client = Client(hub.api_base_url, timeout=WHITELIST_TIMEOUT, backoff=Backoff(retries=0))
+        libraries = whitelist_module.load(workspace, client)
+    except (CrunchError, OSError, ValueError):
+        libraries = whitelist_module.cached(workspace)
+    if libraries is None:
+        console.warn("the hub is unreachable and no whitelist is cached: requirement names come from the installed distributions")
+    return libraries
+
+
+def _write_all(outputs: List[Tuple[Path, str]]) -> None:
+    """Write every file to a temporary file beside it, then rename them all into place."""
+    staged: List[Tuple[str, Path]] = []
+    try:
+        for target, content in outputs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            staged.append((tmp, target))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(content)
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    except OSError as error:
+        raise ConversionError(f"cannot write {getattr(error, 'filename', None) or 'the output'}: {error.strerror or error}") from None
+    finally:
+        for tmp, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
