@@ -173,3 +173,46 @@ def test_symlink_outside_is_refused(hub, tmp_path):
     result = push(hub, workspace, "-m", "leak")
     assert result.returncode == 1
     assert "lib/secret.txt" in result.stderr and "outside the workspace" in result.stderr
+
+
+def notebook(cells) -> str:
+    def cell(kind, source):
+        base = {"cell_type": kind, "metadata": {}, "source": source, "id": f"c{abs(hash(source)) % 10**8}"}
+        if kind == "code":
+            base.update({"outputs": [], "execution_count": None})
+        return base
+
+    return json.dumps({"cells": [cell(k, s) for k, s in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+def test_notebook_workspace_is_converted_for_the_push(hub, tmp_path):
+    files = {name: content for name, content in FILES.items() if name not in ("main.py", "requirements.txt")}
+    files["main.ipynb"] = notebook(
+        [
+            ("code", "import pandas as pd  # == 2.2.0\nimport numpy as np"),
+            ("code", "def train(X_train, y_train, model_directory_path):\n    pass"),
+            ("code", "def infer(X_test, model_directory_path):\n    return X_test"),
+            ("code", "train(None, None, 'resources')"),
+        ]
+    )
+    workspace = make_workspace(hub, tmp_path / "ws", files=files)
+    result = push(hub, workspace, "-m", "from a notebook")
+    assert result.returncode == 0, result.output
+    assert not (workspace / "main.py").exists() and not (workspace / "requirements.txt").exists()
+    sent = pulled_files(hub, workspace)
+    script = sent["main.py"].decode()
+    assert "def train(" in script and "def infer(" in script
+    assert "#train(None" in script.replace("# ", "#")
+    requirements = sent["requirements.txt"].decode()
+    assert "pandas==2.2.0" in requirements
+    assert "main.ipynb" in sent
+
+
+def test_notebook_conversion_files_removed_when_the_push_fails(hub, tmp_path):
+    files = {name: content for name, content in FILES.items() if name not in ("main.py", "requirements.txt")}
+    files["main.ipynb"] = notebook([("code", "def train():\n    pass")])
+    workspace = make_workspace(hub, tmp_path / "ws", files=files)
+    hub.faults(fail_next=1000, path_prefix="/_upload/")
+    result = push(hub, workspace, "-m", "doomed", CRUNCH_RETRIES="1")
+    assert result.returncode == 1
+    assert not (workspace / "main.py").exists() and not (workspace / "requirements.txt").exists()
