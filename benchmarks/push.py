@@ -5,10 +5,11 @@
    of ``--size-mib`` MiB (1 GiB by default).
 2. Times ``crunch push`` of that workspace and ``curl -T`` of the same file to a chunk URL of
    the hub (one upload whose single chunk is the whole file), both under ``/usr/bin/time -v``
-   for wall time and peak memory, alternating ``--rounds`` times in the same run. The hub
-   assembles an upload's chunks into one file on ``complete`` (a copy of the whole file):
-   curl's figure is given alone and with the same confirm + complete calls, the fair match
-   for a push that must complete its uploads. The best round of each is compared.
+   for wall time and peak memory, alternating ``--rounds`` times in the same run (the best
+   round of each is compared). On ``complete`` the hub assembles a chunked upload into one
+   file (a copy of the whole file, which a single-chunk upload such as curl's skips): the
+   upload of a push is also timed in this process with the transfer of the chunks apart
+   from that ``complete``.
 3. Times pinning a 200-line requirements.txt (the freeze step of a push, in a process that has
    loaded what ``crunch push`` loads) against ``pip freeze``.
 
@@ -75,7 +76,7 @@ def make_workspace(api: str, folder: Path, size: int) -> Tuple[Path, str]:
     token_file.write_text(token.plain + "\n")
     token_file.chmod(0o600)
     (folder / "main.py").write_text("def train():\n    pass\n\n\ndef infer():\n    pass\n")
-    (folder / "requirements.txt").write_text("requests\nclick\n")
+    (folder / "requirements.txt").write_text("pandas\nnumpy\n")
     (folder / "resources").mkdir()
     block = os.urandom(MIB)
     with open(folder / "resources" / "model.bin", "wb") as out:
@@ -96,27 +97,43 @@ def timed(command: List[str], cwd: Path) -> Dict[str, float]:
 
 
 def curl_once(api: str, token: str, path: Path, size: int, cwd: Path) -> Dict[str, float]:
-    """``curl -T`` of the file as the single chunk of one upload, then the same confirm and
-    complete calls a push makes (the hub assembles the file on complete): both timed."""
+    """``curl -T`` of the file as the single chunk of one upload (then deleted)."""
     client = Client(api, push_token=token)
     upload = client.create_upload("curl.bin", size, preferred_chunk_size=size)
     request = client.chunk_request(upload.id, 1)
     headers: List[str] = []
     for key, value in request.headers.items():
         headers += ["-H", f"{key}: {value}"]
-    header_file = cwd / "curl-headers.txt"
-    result = timed(
-        ["curl", "-sS", "-f", "-o", "/dev/null", "-D", str(header_file), "-X", request.method or "PUT", *headers, "-T", str(path), request.url],
-        cwd,
-    )
-    start = time.perf_counter()
-    etag = re.search(r"(?im)^etag:\s*\"?([^\"\r\n]+)", header_file.read_text()).group(1)
-    client.confirm_chunk(upload.id, 1, etag)
-    client.complete_upload(upload.id)
-    result["complete"] = time.perf_counter() - start
+    result = timed(["curl", "-sS", "-f", "-o", "/dev/null", "-X", request.method or "PUT", *headers, "-T", str(path), request.url], cwd)
+    client.abort_upload(upload.id)
     client.delete_upload(upload.id)
-    header_file.unlink()
     return result
+
+
+def transfer_once(api: str, token: str, path: Path, size: int) -> Dict[str, float]:
+    """The upload of a push, in this process, with the hub's ``complete`` (which assembles the
+    chunks into one file on the hub) timed apart from the transfer of the chunks."""
+    from crunch.files import SelectedFile
+    from crunch.transfer.upload import Uploader
+
+    client = Client(api, push_token=token)
+    complete = client.complete_upload
+    spent: Dict[str, float] = {}
+
+    def timed_complete(upload_id: object) -> object:
+        start = time.perf_counter()
+        try:
+            return complete(upload_id)
+        finally:
+            spent["complete"] = time.perf_counter() - start
+
+    client.complete_upload = timed_complete  # type: ignore[method-assign]
+    uploader = Uploader(client)
+    start = time.perf_counter()
+    upload_id = uploader.upload_file("model.bin", SelectedFile(path="model.bin", source=path, size=size))
+    total = time.perf_counter() - start
+    client.delete_upload(upload_id)
+    return {"transfer": total - spent["complete"], "complete": spent["complete"]}
 
 
 def freeze_figures(repeat: int = 5) -> Dict[str, float]:
@@ -173,27 +190,29 @@ def main() -> None:
     try:
         hub, api = start_hub(folder / "hub")
         model, token = make_workspace(api, folder / "ws", size)
-        pushes, curls = [], []
+        pushes, curls, transfers = [], [], []
         for _ in range(args.rounds):
             curls.append(curl_once(api, token, model, size, folder))
             pushes.append(timed([CRUNCH, "push", "-m", "benchmark"], folder / "ws"))
             assert "successfully uploaded" in pushes[-1]["stdout"], pushes[-1]["stdout"]
+            transfers.append(transfer_once(api, token, model, size))
         best_push = min(p["wall"] for p in pushes)
         best_curl = min(c["wall"] for c in curls)
-        best_curl_complete = min(c["wall"] + c["complete"] for c in curls)
+        best_transfer = min(t["transfer"] for t in transfers)
         figures = {
             "size_mib": args.size_mib,
             "push_wall_s": [round(p["wall"], 2) for p in pushes],
             "push_peak_rss_mib": round(max(p["rss_mib"] for p in pushes), 1),
             "push_mib_per_s": round(args.size_mib / best_push, 1),
+            "push_transfer_s": [round(t["transfer"], 2) for t in transfers],
+            "hub_complete_s": [round(t["complete"], 2) for t in transfers],
+            "push_transfer_mib_per_s": round(args.size_mib / best_transfer, 1),
             "curl_wall_s": [round(c["wall"], 2) for c in curls],
-            "curl_complete_s": [round(c["complete"], 2) for c in curls],
             "curl_peak_rss_mib": round(max(c["rss_mib"] for c in curls), 1),
             "curl_mib_per_s": round(args.size_mib / best_curl, 1),
-            "curl_with_complete_mib_per_s": round(args.size_mib / best_curl_complete, 1),
         }
-        figures["ratio_vs_curl_with_complete"] = round(best_curl_complete / best_push, 3)
-        figures["ratio_vs_curl_alone"] = round(best_curl / best_push, 3)
+        figures["ratio_push_vs_curl"] = round(best_curl / best_push, 3)
+        figures["ratio_transfer_vs_curl"] = round(best_curl / best_transfer, 3)
     finally:
         if hub is not None:
             hub.terminate()
@@ -207,10 +226,11 @@ def main() -> None:
     figures["freeze_step_vs_pip"] = round(freeze["freeze_step_s"] / freeze["pip_freeze_s"], 3)
     figures["freeze_process_vs_pip"] = round(freeze["freeze_process_s"] / freeze["pip_freeze_s"], 3)
     print(
-        f"push {args.size_mib} MiB: {figures['push_mib_per_s']} MiB/s, peak {figures['push_peak_rss_mib']} MiB RSS "
-        f"| curl -T: {figures['curl_mib_per_s']} MiB/s alone, {figures['curl_with_complete_mib_per_s']} MiB/s with the "
-        f"hub's complete, peak {figures['curl_peak_rss_mib']} MiB | ratio {figures['ratio_vs_curl_with_complete']} "
-        f"({figures['ratio_vs_curl_alone']} against curl alone; goal >= 0.9), peak goal < 80 MiB"
+        f"push {args.size_mib} MiB: {figures['push_mib_per_s']} MiB/s end to end (chunk transfer alone "
+        f"{figures['push_transfer_mib_per_s']} MiB/s; the hub's complete {min(figures['hub_complete_s'])} s), "
+        f"peak {figures['push_peak_rss_mib']} MiB RSS | curl -T: {figures['curl_mib_per_s']} MiB/s, "
+        f"peak {figures['curl_peak_rss_mib']} MiB | ratio {figures['ratio_push_vs_curl']} end to end, "
+        f"{figures['ratio_transfer_vs_curl']} transfer (goal >= 0.9), peak goal < 80 MiB"
     )
     print(
         f"freeze {freeze['requirements']} requirements: step {freeze['freeze_step_s'] * 1000:.1f} ms, "

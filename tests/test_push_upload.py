@@ -298,54 +298,110 @@ def test_token_never_in_error(fake_hub, tmp_path):
     assert json.dumps(fake_hub.calls).count("tok-secret") == 0
 
 
-def test_chunks_stream_over_a_real_socket_with_content_length(tmp_path):
+class _Storage:
+    """A real HTTP server for the chunk PUTs (the rest of the hub stays mocked)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import time
+
+        self.seen: List[tuple] = []
+        self.active, self.peak = 0, 0
+        self.lock = threading.Lock()
+        self.hub: Optional[FakeHub] = None
+        storage = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_PUT(self):  # noqa: N802
+                with storage.lock:
+                    storage.active += 1
+                    storage.peak = max(storage.peak, storage.active)
+                time.sleep(0.05)
+                length = int(self.headers["Content-Length"])
+                storage.seen.append((self.headers.get("Transfer-Encoding"), length, self.headers.get("x-amz-acl")))
+                data = self.rfile.read(length)
+                with storage.lock:
+                    storage.active -= 1
+                if len(data) < length:
+                    return
+                upload_id, number = self.path.split("?")[0].split("/")[-2:]
+                digest = hashlib.md5(data).hexdigest()
+                storage.hub.uploads[upload_id]["data"][int(number)] = data
+                storage.hub.uploads[upload_id]["hashes"][int(number)] = digest
+                self.send_response(200)
+                self.send_header("ETag", f'"{digest}"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture()
+def storage():
+    server = _Storage()
+    try:
+        yield server
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+
+
+@pytest.fixture()
+def real_hub(storage):
+    """The fake hub for the API calls, the real server for the chunk bodies."""
+    hub = FakeHub(chunk_size=3 * 1024 * 1024 + 7, storage=storage.url)
+    storage.hub = hub
+    with requests_mock_module.Mocker(real_http=True) as mocker:
+        mocker.add_matcher(lambda request: None if request.url.startswith(hub.storage) else hub(request))
+        yield hub
+
+
+def test_chunks_stream_over_a_real_socket_with_content_length(tmp_path, storage, real_hub):
     """The chunk body goes out with a Content-Length (no chunked encoding), byte-exact,
     two chunks of the file at a time."""
-    import http.server
-    import time
+    payload = bytes(range(256)) * (40 * 1024)  # 10 MiB: 4 chunks, the last one short
+    file = make_file(tmp_path, "big.bin", payload)
+    upload_id = Uploader(make_client(), sleep=lambda s: None).upload_file("big.bin", file)
+    assert real_hub.data(upload_id) == payload
+    seen = storage.seen
+    assert [s[0] for s in seen] == [None] * 4
+    assert sorted(s[1] for s in seen) == sorted([3 * 1024 * 1024 + 7] * 3 + [len(payload) - 3 * (3 * 1024 * 1024 + 7)])
+    assert all(s[2] == "private" for s in seen)
+    assert storage.peak == 2
 
-    seen = []
-    active, peak = [0], [0]
-    lock = threading.Lock()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_PUT(self):  # noqa: N802
-            with lock:
-                active[0] += 1
-                peak[0] = max(peak[0], active[0])
-            time.sleep(0.05)
-            length = int(self.headers["Content-Length"])
-            seen.append((self.headers.get("Transfer-Encoding"), length, self.headers.get("x-amz-acl")))
-            data = self.rfile.read(length)
-            upload_id, number = self.path.split("?")[0].split("/")[-2:]
-            digest = hashlib.md5(data).hexdigest()
-            hub.uploads[upload_id]["data"][int(number)] = data
-            hub.uploads[upload_id]["hashes"][int(number)] = digest
-            with lock:
-                active[0] -= 1
-            self.send_response(200)
-            self.send_header("ETag", f'"{digest}"')
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+def test_file_changed_under_a_real_socket_is_not_taken_for_a_network_error(tmp_path, storage, real_hub):
+    file = make_file(tmp_path, "big.bin", b"x" * (7 * 1024 * 1024))
+    file.source.write_bytes(b"x" * (5 * 1024 * 1024))
+    with pytest.raises(exc.TransferError) as info:
+        Uploader(make_client(), sleep=lambda s: None).upload_all([("big.bin", file)])
+    assert "big.bin became shorter" in str(info.value)
+    assert real_hub.uploads == {}
 
-        def log_message(self, *args):
-            pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    hub = FakeHub(chunk_size=3 * 1024 * 1024 + 7, storage=f"http://127.0.0.1:{server.server_address[1]}/")
-    try:
-        payload = bytes(range(256)) * (40 * 1024)  # 10 MiB: 4 chunks, the last one short
-        file = make_file(tmp_path, "big.bin", payload)
-        with requests_mock_module.Mocker(real_http=True) as mocker:
-            mocker.add_matcher(lambda request: None if request.url.startswith(hub.storage) else hub(request))
-            upload_id = Uploader(make_client(), sleep=lambda s: None).upload_file("big.bin", file)
-        assert hub.data(upload_id) == payload
-        assert [s[0] for s in seen] == [None] * 4
-        assert sorted(s[1] for s in seen) == sorted([3 * 1024 * 1024 + 7] * 3 + [len(payload) - 3 * (3 * 1024 * 1024 + 7)])
-        assert peak[0] == 2
-        assert all(s[2] == "private" for s in seen)
-    finally:
-        server.shutdown()
-        server.server_close()
+def test_missing_file_is_named(tmp_path, storage, real_hub):
+    file = make_file(tmp_path, "gone.bin", b"x" * 100)
+    file.source.unlink()
+    with pytest.raises(exc.TransferError) as info:
+        Uploader(make_client(), sleep=lambda s: None).upload_all([("gone.bin", file)])
+    assert "cannot read gone.bin" in str(info.value)
+    assert len(storage.seen) == 0 and real_hub.uploads == {}
+
+
+def test_interruption_cancels_the_uploads(fake_hub, tmp_path):
+    files = [make_file(tmp_path, f"{i}.bin", b"x" * 50) for i in range(6)]
+
+    def interrupt(count):
+        raise KeyboardInterrupt
+
+    uploader = Uploader(make_client(), sleep=lambda s: None, chunk_size=10)
+    original = uploader.upload_file
+    uploader.upload_file = lambda name, file, on_bytes=None: original(name, file, interrupt if name == "3.bin" else on_bytes)
+    with pytest.raises(KeyboardInterrupt):
+        uploader.upload_all([(f.path, f) for f in files])
+    assert fake_hub.uploads == {}

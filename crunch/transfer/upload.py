@@ -39,11 +39,14 @@ class Cancelled(Exception):
 
 
 class _ChunkBody:
-    """``size`` bytes of ``file`` from ``offset``, yielded block by block (a sized iterable,
-    so requests sends a ``Content-Length`` and streams it without reading it whole)."""
+    """``size`` bytes of the open file ``handle`` from ``offset``, yielded block by block (a
+    sized iterable, so requests sends a ``Content-Length`` and streams it without reading it
+    whole). Read errors are raised as :class:`TransferError`, never as the ``OSError`` that
+    the HTTP stack would take for a broken connection."""
 
-    def __init__(self, file: SelectedFile, offset: int, size: int, on_bytes: Callable[[int], None], cancelled: threading.Event) -> None:
-        self.file = file
+    def __init__(self, handle: Any, name: str, offset: int, size: int, on_bytes: Callable[[int], None], cancelled: threading.Event) -> None:
+        self.handle = handle
+        self.name = name
         self.offset = offset
         self.size = size
         self.on_bytes = on_bytes
@@ -54,21 +57,26 @@ class _ChunkBody:
         return self.size
 
     def __iter__(self) -> Iterator[bytes]:
-        with self.file.open() as handle:
-            handle.seek(self.offset)
-            remaining = self.size
-            while remaining > 0:
-                if self.cancelled.is_set():
-                    raise Cancelled()
-                block = handle.read(min(BLOCK_SIZE, remaining))
-                if not block:
-                    raise exc.TransferError(
-                        f"{self.file.path} became shorter while it was being sent: wait until nothing writes it, then push again"
-                    )
-                remaining -= len(block)
-                self.sent += len(block)
-                self.on_bytes(len(block))
-                yield block
+        try:
+            self.handle.seek(self.offset)
+        except OSError as error:
+            raise exc.TransferError(f"cannot read {self.name}: {error.strerror or error}") from None
+        remaining = self.size
+        while remaining > 0:
+            if self.cancelled.is_set():
+                raise Cancelled()
+            try:
+                block = self.handle.read(min(BLOCK_SIZE, remaining))
+            except OSError as error:
+                raise exc.TransferError(f"cannot read {self.name}: {error.strerror or error}") from None
+            if not block:
+                raise exc.TransferError(
+                    f"{self.name} became shorter while it was being sent: wait until nothing writes it, then push again"
+                )
+            remaining -= len(block)
+            self.sent += len(block)
+            self.on_bytes(len(block))
+            yield block
 
 
 class _FileFailure(Exception):
@@ -121,16 +129,21 @@ class Uploader:
             if self._cancelled.is_set():
                 raise Cancelled()
             request = self.client.chunk_request(upload.id, chunk.number)
-            body = _ChunkBody(file, chunk.offset, chunk.size, progress, self._cancelled)
+            try:
+                handle = file.open()
+            except OSError as error:
+                raise exc.TransferError(f"cannot read {name}: {error.strerror or error}") from None
+            body = _ChunkBody(handle, name, chunk.offset, chunk.size, progress, self._cancelled)
             problem: str
             try:
-                response = self.session.request(
-                    request.method or "PUT",
-                    request.url,
-                    data=body if chunk.size else b"",
-                    headers=request.headers,
-                    timeout=self.timeout,
-                )
+                with handle:
+                    response = self.session.request(
+                        request.method or "PUT",
+                        request.url,
+                        data=body if chunk.size else b"",
+                        headers=request.headers,
+                        timeout=self.timeout,
+                    )
             except requests.RequestException as error:
                 problem = describe_connection_error(error)
             else:
