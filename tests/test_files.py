@@ -113,6 +113,15 @@ def test_colab_folders_are_left_out_in_colab(tree, monkeypatch):
     assert "sample_data/mnist.csv" in paths(list_code_files(tree, "resources"))
 
 
+def test_colab_detected_from_its_module(tree, monkeypatch):
+    import sys
+    import types
+
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert "sample_data/mnist.csv" not in paths(list_code_files(tree, "resources"))
+
+
 def test_model_files_keep_everything_but_hidden_files(tree):
     assert paths(list_model_files(tree, "resources")) == [".gitignore", "model.bin", "nested/weights.pt"]
 
