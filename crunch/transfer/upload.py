@@ -115,6 +115,10 @@ class Uploader:
         self._cancelled = threading.Event()
         self.created: List[Any] = []
 
+    def _say(self, message: str) -> None:
+        with self._lock:  # one whole line at a time from the worker threads
+            self.console.print(message)
+
     # -- one chunk ---------------------------------------------------------------------------
 
     def _send_chunk(self, upload: Upload, chunk: UploadChunk, file: SelectedFile, name: str, progress: Callable[[int], None]) -> None:
@@ -166,7 +170,7 @@ class Uploader:
             delay = next(delays, None)
             if delay is None:
                 raise exc.TransferError(f"{where} could not be sent: {problem}, {self.backoff.retries} retries exhausted")
-            self.console.print(f"{where}: {problem}; sending it again in {delay:g}s")
+            self._say(f"{where}: {problem}; sending it again in {delay:g}s")
             self._sleep(delay)
 
     def _send_chunks(self, upload: Upload, chunks: List[UploadChunk], file: SelectedFile, name: str, progress: Callable[[int], None]) -> None:
@@ -221,7 +225,7 @@ class Uploader:
                 raise exc.UploadError(f"the hub marked the upload of {name} {done.status.lower()}")
         finally:
             bar.close()
-        self.console.print(f"uploaded {name} ({human_size(file.size)})")
+        self._say(f"uploaded {name} ({human_size(file.size)})")
         return upload.id
 
     # -- many files --------------------------------------------------------------------------
