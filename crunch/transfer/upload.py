@@ -255,11 +255,12 @@ class Uploader:
         try:
             futures = {executor.submit(task, name, file): name for name, file in files}
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failure = next((f.exception() for f in done if f.exception() is not None), None)
-            if failure is not None:
+            if any(f.exception() is not None for f in done):
                 self._cancelled.set()
                 wait(futures)
-                raise failure
+                failures = [f.exception() for f in futures if f.exception() is not None]
+                # the first real failure, not a file that stopped because of it
+                raise next((e for e in failures if not isinstance(getattr(e, "error", None), Cancelled)), failures[0])
             for future, name in futures.items():
                 ids[name] = future.result()
         except _FileFailure as failure:
