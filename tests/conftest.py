@@ -155,6 +155,10 @@ class Hub:
         """Limits: ``dailyLimit``, ``codeLimit``, ``modelLimit`` (bytes)."""
         return self.call("POST", "/_admin/settings", values)
 
+    def competition_state(self, competition: str = "demo", **values: bool) -> Dict[str, Any]:
+        """``phaseClosed=True`` (no current phase, submissions refused), ``dataUnpublished=True``."""
+        return self.call("POST", f"/_admin/competitions/{competition}", values)
+
     def expire_uploads(self, upload_id: Optional[str] = None) -> int:
         return self.call("POST", "/_admin/uploads/expire", {"uploadId": upload_id} if upload_id else {})["expired"]
 

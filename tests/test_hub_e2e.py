@@ -212,3 +212,18 @@ def test_serve_refuses_a_busy_port(shared_hub, crunch, tmp_path):
     port = urlsplit(shared_hub.url).port
     result = crunch("hub", "serve", "--port", port, "--root", tmp_path / "root", timeout=60)
     assert result.returncode == 1 and "another --port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_names_that_need_quoting(shared_hub):
+    name = "my project é"
+    client = shared_hub.client(push_token=shared_hub.push_token("demo", name, "zoé"))
+    assert client.list_submissions("demo", "zoé", name) == []
+    upload = _send(client, b"print(1)\n", 1024)
+    client.create_submission(
+        "demo", "zoé", name, message="ünïcode ✓", main_file_path="main.py", model_directory_path="resources",
+        code_files={"main.py": upload.id, "dir with space/ü.py": upload.id}, model_files={},
+    )
+    files = client.clone("demo", "zoé", name)
+    assert set(files) == {"main.py", "dir with space/ü.py"}
+    assert requests.get(files["dir with space/ü.py"], timeout=10).content == b"print(1)\n"
+    assert client.list_submissions("demo", "zoé", name)[0].message == "ünïcode ✓"
