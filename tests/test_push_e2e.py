@@ -216,3 +216,30 @@ def test_notebook_conversion_files_removed_when_the_push_fails(hub, tmp_path):
     result = push(hub, workspace, "-m", "doomed", CRUNCH_RETRIES="1")
     assert result.returncode == 1
     assert not (workspace / "main.py").exists() and not (workspace / "requirements.txt").exists()
+
+
+def test_closed_phase_is_actionable_and_cancels_uploads(hub, tmp_path):
+    workspace = make_workspace(hub, tmp_path / "ws")
+    hub.call("POST", "/_admin/competitions/demo", {"phaseClosed": True})
+    result = push(hub, workspace, "-m", "too late")
+    assert result.returncode == 1
+    assert "not allowed in the current phase" in result.stderr
+    assert hub.stats()["pendingUploads"] == 0
+
+
+def test_too_big_for_the_hub_is_actionable(hub, tmp_path):
+    workspace = make_workspace(hub, tmp_path / "ws")
+    hub.settings(modelLimit=1000)
+    result = push(hub, workspace, "-m", "big")
+    assert result.returncode == 1
+    assert "model directory is too big" in result.stderr
+    assert hub.stats()["pendingUploads"] == 0
+
+
+def test_too_big_is_caught_before_sending(hub, tmp_path):
+    workspace = make_workspace(hub, tmp_path / "ws")
+    hub.reset_stats()
+    result = push(hub, workspace, "-m", "big", CRUNCH_MAX_MODEL_SIZE="1000")
+    assert result.returncode == 1
+    assert "resources/model.bin (300.0 KiB)" in result.stderr
+    assert not any("/v1/uploads" in path for path in hub.stats()["requestsByPath"])
