@@ -243,3 +243,20 @@ def test_too_big_is_caught_before_sending(hub, tmp_path):
     assert result.returncode == 1
     assert "resources/model.bin (300.0 KiB)" in result.stderr
     assert not any("/v1/uploads" in path for path in hub.stats()["requestsByPath"])
+
+
+def test_gitignore_and_hidden_rules_hold_end_to_end(hub, tmp_path):
+    from test_files import TREE
+
+    tree = {name: content for name, content in TREE.items() if not name.startswith(".crunchdao/")}
+    workspace = make_workspace(hub, tmp_path / "ws", files=tree)
+    result = push(hub, workspace, "-m", "tree")
+    assert result.returncode == 0, result.output
+    sent = set(pulled_files(hub, workspace))
+    assert sent == {
+        ".envrc", ".gitignore", ".config/colab.json", "deep/.gitignore", "deep/important.log",
+        "deep/inner/local.txt", "helpers/util.py", "keep.log", "main.py", "other/a.tmp",
+        "requirements.txt", "requirements.original.txt", "sample_data/mnist.csv", "sub/build/kept.bin",
+        "sub/data/kept.csv", "sub/resources/kept.txt",
+        "resources/.gitignore", "resources/model.bin", "resources/nested/weights.pt",
+    }
