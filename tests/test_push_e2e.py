@@ -144,6 +144,7 @@ def test_daily_limit_is_actionable_and_cancels_uploads(hub, tmp_path):
 def test_forbidden_library_is_named_and_uploads_cancelled(hub, tmp_path):
     files = dict(FILES, **{"requirements.txt": "pandas\nclick\n"})
     workspace = make_workspace(hub, tmp_path / "ws", files=files)
+    hub.settings(checkLibraries=True)
     result = push(hub, workspace, "-m", "with click")
     assert result.returncode == 1
     assert "does not allow these libraries: click" in result.stderr
