@@ -6,10 +6,26 @@ Reads ``importlib.metadata`` directly (no ``pip freeze`` subprocess), once per p
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from typing import Dict, List, Optional
 
 from packaging.utils import canonicalize_name
+
+_HEADER = re.compile(r"^(Name|Version):[ \t]*(\S.*?)[ \t]*$", re.MULTILINE)
+
+
+def _name_and_version(dist: "object") -> "tuple[Optional[str], Optional[str]]":
+    """Name and version from the header of METADATA: a regex over the first lines is several
+    times faster than the email parser behind ``dist.metadata`` (which is the fallback)."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""  # type: ignore[attr-defined]
+    found: Dict[str, str] = {}
+    for match in _HEADER.finditer(text.split("\n\n", 1)[0]):
+        found.setdefault(match.group(1), match.group(2))
+    if "Name" in found and "Version" in found:
+        return found["Name"], found["Version"]
+    meta = dist.metadata  # type: ignore[attr-defined]
+    return (meta["Name"] if meta else None), dist.version  # type: ignore[attr-defined]
 
 
 @functools.cache
@@ -18,9 +34,9 @@ def _versions() -> Dict[str, str]:
 
     versions: Dict[str, str] = {}
     for dist in metadata.distributions():
-        name = dist.metadata["Name"] if dist.metadata else None
-        if name:
-            versions.setdefault(canonicalize_name(name), dist.version)
+        name, version = _name_and_version(dist)
+        if name and version:
+            versions.setdefault(canonicalize_name(name), version)
     return versions
 
 

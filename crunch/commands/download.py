@@ -1,0 +1,136 @@
+"""``crunch download``: cache the data release under ``.crunchdao/`` and fetch the data files.
+
+:func:`ensure_data` is the library entry point used by ``crunch setup``, ``crunch test`` and
+the notebook helpers; :func:`run` is the command.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional
+from urllib.parse import quote
+
+from ..api import Client
+from ..api.models import DataRelease
+from ..console import Console
+from ..exceptions import NoDataYetError, NothingToDoError, WorkspaceError
+from ..settings import Settings
+from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, DATA_DIR, Workspace
+
+LOCK_FILE = "download.lock"
+SIZE_VARIANTS = ("DEFAULT", "SMALL", "LARGE")
+
+
+def workspace_settings(workspace: Workspace, settings: Settings) -> Settings:
+    """The hub this workspace was set up against (unless one was chosen explicitly)."""
+    info = workspace.project()
+    return settings.for_workspace(info.api_base_url, info.web_base_url)
+
+
+def workspace_client(workspace: Workspace, settings: Settings) -> Client:
+    """A client for the workspace's hub, with its push token (or the API key when it has none)."""
+    settings = workspace_settings(workspace, settings)
+    if workspace.token_file.exists() or not settings.api_key:
+        return Client(settings.api_base_url, push_token=workspace.read_token())
+    return Client(settings.api_base_url, api_key=settings.api_key)
+
+
+def normalize_size_variant(value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    upper = str(value).strip().upper()
+    if upper not in SIZE_VARIANTS:
+        from ..exceptions import ConfigurationError
+
+        raise ConfigurationError(f"unknown size variant {value!r}: use default, small or large")
+    return upper
+
+
+def ensure_data(
+    workspace: Workspace,
+    settings: Settings,
+    console: Console,
+    *,
+    round_number: Any = "@current",
+    size_variant: Optional[str] = None,
+    force: bool = False,
+) -> DataRelease:
+    """Fetch and cache the competition, data release, checks and whitelist, then the data files.
+
+    Raises :class:`~crunch.exceptions.NoDataYetError` when the hub has no data for the round.
+    Every file in ``data/`` afterwards is whole and verified; two calls at once in one
+    workspace take turns (a lock file in ``.crunchdao/``).
+    """
+    from .. import whitelist
+    from ..transfer.download import Downloader, Remote, check_file_name, summary
+
+    info = workspace.project()
+    client = workspace_client(workspace, settings)
+    variant = normalize_size_variant(size_variant) or normalize_size_variant(info.size_variant) or "DEFAULT"
+    competition_name = info.competition_name
+
+    competition = client.get_competition(competition_name)
+    round_ = client.get_round(competition_name, round_number or "@current")
+    release_raw = client.request(
+        "GET",
+        f"/v2/competitions/{quote(competition_name)}/rounds/{quote(str(round_.number or round_number))}/phases/submission/data-release",
+        params={"sizeVariant": variant},
+    )
+    if not isinstance(release_raw, dict):
+        raise WorkspaceError("the hub answered the data release call with something that is not a data release: try again later")
+    release = DataRelease.from_dict(release_raw)
+    checks_raw = client.request("GET", f"/v1/competitions/{quote(competition_name)}/checks") or []
+
+    files = [data_file for data_file in release.data_files.values() if data_file.available]
+    for data_file in files:  # every name is checked before anything is written
+        check_file_name(data_file.name)
+
+    workspace.write_cache(CACHE_COMPETITION, competition.raw)
+    workspace.write_cache(CACHE_DATA_RELEASE, release_raw)
+    workspace.write_cache(CACHE_CHECKS, checks_raw if isinstance(checks_raw, list) else [])
+    whitelist.refresh(workspace, client)
+
+    remotes = [Remote(f.name, f.url, f.size, f.sha256, f.compressed) for f in files]
+    if not remotes:
+        console.print("the data release lists no files to download")
+        return release
+
+    from filelock import FileLock, Timeout
+
+    workspace.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(workspace.cache_path(LOCK_FILE)))
+    try:
+        lock.acquire(timeout=0.5)
+    except Timeout:
+        console.print("another `crunch download` is running in this workspace: waiting for it to finish...")
+        lock.acquire()
+    try:
+        downloader = Downloader(console=console)
+        prefix = f"{DATA_DIR}/"
+        downloader.fetch_all(
+            remotes,
+            workspace.data_dir,
+            force=force,
+            label_prefix=prefix,
+            on_done=lambda outcome: console.print(summary(outcome, prefix + outcome.name)),
+        )
+    finally:
+        lock.release()
+    return release
+
+
+def run(
+    *,
+    settings: Settings,
+    console: Console,
+    force: bool = False,
+    round_number: Any = "@current",
+    size_variant: Optional[str] = None,
+) -> Optional[DataRelease]:
+    workspace = Workspace.find()
+    try:
+        release = ensure_data(workspace, settings, console, round_number=round_number, size_variant=size_variant, force=force)
+    except NoDataYetError as error:
+        raise NothingToDoError(f"{error.message} (nothing to download)") from None
+    files: List[str] = [f.name for f in release.data_files.values() if f.available]
+    console.print(f"data of round {release.number if release.number is not None else round_number} is ready in {DATA_DIR}/ ({len(files)} file(s))")
+    return release

@@ -1,0 +1,296 @@
+"""``crunch push``: send the code and the model of the workspace as a new submission.
+
+Everything is decided before a byte is sent: the message, the files (hidden files, the data
+and prediction folders and ``.gitignore`` rules left out), the pinned requirements, the size
+limits. Then every file goes through the hub's chunked uploads and the submission is created;
+when anything fails the uploads are cancelled and no submission exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+from .. import whitelist as whitelist_module
+from ..api import Client
+from ..api.models import Submission
+from ..console import Console
+from ..exceptions import CrunchError, SubmissionError
+from ..files import SelectedFile, check_limits, check_model_directory, list_code_files, list_model_files
+from ..freeze import FreezeResult, pin_requirements
+from ..fsutil import human_size
+from ..settings import Settings
+from ..workspace import Workspace
+
+MESSAGE_LIMIT = 1000
+REQUIREMENTS = "requirements.txt"
+REQUIREMENTS_ORIGINAL = "requirements.original.txt"
+NOTEBOOK = "main.ipynb"
+
+
+@dataclass
+class Plan:
+    """What a push sends: code files by submission path, model files by path in the model directory."""
+
+    model_directory: str
+    main_file: str
+    code: List[SelectedFile]
+    model: List[SelectedFile]
+    freeze: Optional[FreezeResult] = None
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def code_size(self) -> int:
+        return sum(f.size for f in self.code)
+
+    @property
+    def model_size(self) -> int:
+        return sum(f.size for f in self.model)
+
+    def named(self) -> List[Tuple[str, SelectedFile]]:
+        """(name shown and uploaded, file): model files under the model directory path."""
+        return [(f.path, f) for f in self.code] + [(f"{self.model_directory}/{f.path}", f) for f in self.model]
+
+
+def check_message(message: Optional[str]) -> str:
+    text = message or ""
+    if len(text) > MESSAGE_LIMIT:
+        raise SubmissionError(
+            f"the submission message has {len(text)} characters, at most {MESSAGE_LIMIT} are allowed: shorten it"
+        )
+    return text
+
+
+def _freeze(code: List[SelectedFile]) -> Tuple[List[SelectedFile], Optional[FreezeResult]]:
+    """Replace requirements.txt by its pinned version and add the original beside it."""
+    original = next((f for f in code if f.path == REQUIREMENTS), None)
+    if original is None:
+        return code, None
+    with original.open() as handle:
+        raw = handle.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SubmissionError(f"{REQUIREMENTS} is not UTF-8 text: save it as UTF-8, or push with --no-pip-freeze") from None
+    result = pin_requirements(text)
+    pinned = result.text.encode("utf-8")
+    kept = [f for f in code if f.path not in (REQUIREMENTS, REQUIREMENTS_ORIGINAL)]
+    kept.append(SelectedFile(path=REQUIREMENTS, source=None, size=len(pinned), content=pinned))
+    kept.append(SelectedFile(path=REQUIREMENTS_ORIGINAL, source=None, size=len(raw), content=raw))
+    kept.sort(key=lambda f: f.path)
+    return kept, result
+
+
+def _report_freeze(result: Optional[FreezeResult], console: Console) -> None:
+    if result is None:
+        return
+    if result.pinned:
+        console.print("pinned to the installed versions: " + ", ".join(f"{n}=={v}" for n, v in result.pinned))
+    else:
+        console.print(f"{REQUIREMENTS}: nothing to pin")
+    if result.not_installed:
+        console.print("not installed here, left unpinned: " + ", ".join(result.not_installed))
+
+
+def make_plan(
+    root: Path,
+    *,
+    main_file: str,
+    model_directory: str,
+    no_pip_freeze: bool,
+    console: Console,
+    exclude: Tuple[Path, ...] = (),
+) -> Plan:
+    """Select the files of the workspace at ``root`` and pin its requirements."""
+    code = list_code_files(root, model_directory, exclude=exclude)
+    model = list_model_files(root, model_directory, exclude=exclude)
+    main = Path(main_file.replace("\\", "/")).as_posix()
+    if Path(main).is_absolute() or main.startswith("../"):
+        raise SubmissionError(f"the main file {main_file} must be inside the workspace, such as main.py")
+    if not any(f.path == main for f in code):
+        if (root / main).is_file():
+            raise SubmissionError(f"{main} is excluded by a .gitignore rule or lies in an excluded folder: it must be sent")
+        raise SubmissionError(f"{main} not found in {root}: write it, or give --main-file")
+    freeze: Optional[FreezeResult] = None
+    if not no_pip_freeze:
+        code, freeze = _freeze(code)
+    check_limits(code, model, model_directory)
+    return Plan(model_directory=model_directory, main_file=main, code=code, model=model, freeze=freeze)
+
+
+@contextlib.contextmanager
+def _notebook(root: Path, main_file: str, no_pip_freeze: bool, whitelist: Any, console: Console) -> Iterator[None]:
+    """Converts main.ipynb into temporary files for the push; removes them afterwards."""
+    try:
+        from ..convert import temporary_script  # type: ignore[attr-defined]
+    except ImportError:
+        raise SubmissionError(
+            f"{main_file} is missing and {NOTEBOOK} cannot be converted by this installation: "
+            f"run `crunch convert {NOTEBOOK} {main_file}` and push again"
+        ) from None
+    with temporary_script(root, root / NOTEBOOK, main_file=main_file, whitelist=whitelist, freeze=not no_pip_freeze) as (conversion, created):
+        names = ", ".join(sorted(str(Path(p).relative_to(root)) if Path(p).is_absolute() else str(p) for p in created or []))
+        console.print(f"converted {NOTEBOOK} for this push" + (f" ({names}, removed afterwards)" if names else ""))
+        for warning in getattr(conversion, "warnings", None) or []:
+            console.warn(warning)
+        yield
+
+
+def _print_plan(plan: Plan, console: Console) -> None:
+    console.result(f"code files ({len(plan.code)}, {human_size(plan.code_size)}):")
+    for f in plan.code:
+        console.result(f"  {f.path}  {human_size(f.size)}")
+    console.result(f"model files in {plan.model_directory}/ ({len(plan.model)}, {human_size(plan.model_size)}):")
+    for f in plan.model:
+        console.result(f"  {plan.model_directory}/{f.path}  {human_size(f.size)}")
+    if plan.freeze is not None:
+        if plan.freeze.pinned:
+            console.result(f"pinned requirements ({len(plan.freeze.pinned)}):")
+            for name, version in plan.freeze.pinned:
+                console.result(f"  {name}=={version}")
+        if plan.freeze.not_installed:
+            console.result("not installed here, left unpinned: " + ", ".join(plan.freeze.not_installed))
+    total = plan.code_size + plan.model_size
+    console.result(f"total: {len(plan.code) + len(plan.model)} files, {human_size(total)}")
+
+
+def export_plan(plan: Plan, destination: Path) -> Path:
+    """Write the submission as a .tar.gz at ``destination``, atomically."""
+    import tarfile
+
+    destination = destination.resolve()
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
+    try:
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
+            for name, file in plan.named():
+                info = tarfile.TarInfo(name)
+                info.size = file.size
+                info.mode = 0o644
+                info.mtime = int(file.source.stat().st_mtime) if file.source is not None else int(time.time())
+                with file.open() as handle:
+                    tar.addfile(info, _Exact(handle, file.size, name))
+            tar.close()
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, destination)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return destination
+
+
+class _Exact:
+    """A reader that fails when the file changed size since it was listed."""
+
+    def __init__(self, handle: Any, size: int, name: str) -> None:
+        self.handle, self.left, self.name = handle, size, name
+
+    def read(self, n: int = -1) -> bytes:
+        want = self.left if n is None or n < 0 else min(n, self.left)
+        data = self.handle.read(want)
+        if len(data) < want:
+            raise SubmissionError(f"{self.name} changed while it was being written: try again")
+        self.left -= len(data)
+        return data
+
+
+def dashboard_url(settings: Settings, competition: str, user_id: Any, project: str, number: int) -> str:
+    web = settings.web_base_url if settings.web_base_url.endswith("/") else settings.web_base_url + "/"
+    return f"{web}competitions/{competition}/projects/{user_id}/{project}/submissions/{number}"
+
+
+def run(
+    *,
+    settings: Settings,
+    console: Console,
+    message: Optional[str] = None,
+    main_file: str = "main.py",
+    model_directory: Optional[str] = None,
+    no_pip_freeze: bool = False,
+    dry: bool = False,
+    export: Optional[str] = None,
+    start: Optional[Path] = None,
+    uploader_options: Optional[Dict[str, Any]] = None,
+) -> Optional[Submission]:
+    text = check_message(message)
+    workspace = Workspace.find(start)
+    info = workspace.project()
+    settings = settings.for_workspace(info.api_base_url, info.web_base_url)
+    root = workspace.root
+    model_dir = check_model_directory(root, model_directory or info.model_directory)
+    sending = not dry and not export
+    export_path = Path(export).resolve() if export else None
+
+    client: Optional[Client] = None
+    if sending:
+        client = Client(settings.api_base_url, push_token=workspace.read_token(), api_key=settings.api_key)
+
+    context: Any = contextlib.nullcontext()
+    if not (root / main_file).exists() and (root / NOTEBOOK).is_file():
+        whitelist = whitelist_module.load(workspace, client) if client is not None else whitelist_module.cached(workspace)
+        context = _notebook(root, main_file, no_pip_freeze, whitelist, console)
+
+    with context:
+        plan = make_plan(
+            root,
+            main_file=main_file,
+            model_directory=model_dir,
+            no_pip_freeze=no_pip_freeze,
+            console=console,
+            exclude=(export_path,) if export_path else (),
+        )
+        if dry:
+            _print_plan(plan, console)
+            console.result("dry run: nothing was sent")
+            return None
+        if export_path is not None:
+            _report_freeze(plan.freeze, console)
+            export_plan(plan, export_path)
+            console.result(
+                f"wrote {export_path} ({len(plan.code)} code files, {len(plan.model)} model files, "
+                f"{human_size(plan.code_size + plan.model_size)} before compression): nothing was sent"
+            )
+            return None
+        assert client is not None
+        _report_freeze(plan.freeze, console)
+        console.print(
+            f"pushing {len(plan.code)} code file(s) ({human_size(plan.code_size)}) and {len(plan.model)} model file(s) "
+            f"({human_size(plan.model_size)}) to {settings.api_base_url}"
+        )
+        return _send(plan, client, settings, info, text, console, uploader_options or {})
+
+
+def _send(plan: Plan, client: Client, settings: Settings, info: Any, message: str, console: Console, options: Dict[str, Any]) -> Submission:
+    from ..transfer.upload import Uploader
+
+    uploader = Uploader(client, console, **options)
+    ids = uploader.upload_all(plan.named())
+    code_files = {f.path: ids[f.path] for f in plan.code}
+    model_files = {f.path: ids[f"{plan.model_directory}/{f.path}"] for f in plan.model}
+    try:
+        submission = client.create_submission(
+            info.competition_name,
+            info.user_id,
+            info.project_name,
+            message=message,
+            main_file_path=plan.main_file,
+            model_directory_path=plan.model_directory,
+            code_files=code_files,
+            model_files=model_files,
+        )
+    except BaseException as error:
+        uploader.cleanup()
+        if isinstance(error, CrunchError) and not hasattr(error, "code"):
+            raise SubmissionError(f"the submission could not be created: {error.message}; the uploads were cancelled") from None
+        raise
+    console.result(f"submission #{submission.number} successfully uploaded")
+    console.result(dashboard_url(settings, info.competition_name, info.user_id, info.project_name, submission.number))
+    return submission

@@ -1,0 +1,434 @@
+"""``crunch setup`` / ``crunch setup-notebook``: make a workspace from a setup token.
+
+Order of work, so that a failure never leaves a workspace that looks complete:
+
+1. check the options and the target folder (nothing written, the single-use token not spent);
+2. exchange the setup token (or look the project up with the API key) and check that it
+   belongs to COMPETITION;
+3. build the workspace: folders, ``.gitignore``, the push token, the code (the submission's,
+   or the quickstarter) fetched into a staging folder and moved into place, and
+   ``project.json`` last. If anything fails here, what this run created is removed and a
+   previous ``.crunchdao/`` (``--force``) is put back;
+4. download the data. The workspace is complete by then: a failure here says to run
+   ``crunch download``, which resumes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+from urllib.parse import quote
+
+from ..api import Client
+from ..api.models import Competition, ProjectToken, Quickstarter
+from ..console import Console
+from ..exceptions import (
+    ApiError,
+    ConfigurationError,
+    CrunchError,
+    NeverSubmittedError,
+    NoDataYetError,
+    ProjectNotFoundError,
+    TransferError,
+    WorkspaceError,
+)
+from ..fsutil import write_text_atomic
+from ..settings import Settings
+from ..workspace import DOT_DIR, ProjectInfo, Workspace
+
+API_KEY_TOKEN = "@api-key"
+COMPETITION_PLACEHOLDER = "{competitionName}"
+PROJECT_PLACEHOLDER = "{projectName}"
+DEFAULT_DIRECTORY = f"{COMPETITION_PLACEHOLDER}-{PROJECT_PLACEHOLDER}"
+STAGING_DIR = "setup-staging"
+
+STUB_MAIN = '''\
+"""Your model for the competition: the platform imports this file and calls train(), then infer().
+
+Both receive their arguments by name; ask only for the ones you need, in any order:
+  X_train, y_train, X_test         pandas DataFrames (for a TIMESERIES competition, train sees
+                                   the moons before the current one minus the embargo, and
+                                   infer sees the rows of the current moon)
+  number_of_features, embargo, moon / current_moon
+  id_column_name, moon_column_name, target_column_name(s), prediction_column_name(s), column_names
+  model_directory_path             a folder kept between runs: save your model there in train()
+  has_gpu, has_trained
+
+infer() returns a DataFrame with the id column, the moon column (TIMESERIES) and the
+prediction column(s). Try it locally with `crunch test`, submit with `crunch push -m "..."`.
+"""
+
+import os
+
+import pandas as pd
+
+
+def train(X_train: pd.DataFrame, y_train: pd.DataFrame, model_directory_path: str) -> None:
+    os.makedirs(model_directory_path, exist_ok=True)
+    # fit your model on X_train / y_train and save it under model_directory_path
+
+
+def infer(X_test: pd.DataFrame, model_directory_path: str, id_column_name: str, moon_column_name: str,
+          prediction_column_name: str) -> pd.DataFrame:
+    # load your model from model_directory_path and predict
+    prediction = X_test[[id_column_name, moon_column_name]].copy()
+    prediction[prediction_column_name] = 0.0
+    return prediction
+'''
+
+
+@dataclass
+class Access:
+    """Who the workspace acts as: a push token, or the API key."""
+
+    project_name: str
+    user_id: Any
+    competition_id: Any
+    push_token: Optional[str] = None
+    api_key: Optional[str] = None
+
+    def client(self, settings: Settings) -> Client:
+        if self.push_token:
+            return Client(settings.api_base_url, push_token=self.push_token)
+        return Client(settings.api_base_url, api_key=self.api_key)
+
+
+# -- option checks ----------------------------------------------------------------------------
+
+
+def parse_submission(value: Union[str, int, None]) -> Union[str, int]:
+    """``latest``, ``scratch`` or a positive submission number."""
+    if value is None:
+        return "latest"
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip().lower()
+        if text in ("latest", "scratch"):
+            return text
+        if not text.isdigit():
+            raise ConfigurationError(f"--submission must be latest, scratch or a number, not {value!r}")
+        number = int(text)
+    if number < 1:
+        raise ConfigurationError(f"--submission must be a submission number of 1 or more, not {number}")
+    return number
+
+
+def format_directory(directory: Optional[str], competition: str, project: Optional[str]) -> str:
+    text = directory or DEFAULT_DIRECTORY
+    text = text.replace(COMPETITION_PLACEHOLDER, competition)
+    if project is not None:
+        text = text.replace(PROJECT_PLACEHOLDER, project)
+    return os.path.normpath(text)
+
+
+def _check_model_directory(value: str) -> str:
+    from ..transfer.download import safe_relative_path
+
+    try:
+        return str(safe_relative_path(value, "model directory"))
+    except CrunchError:
+        raise ConfigurationError(f"--model-directory must be a folder inside the workspace, not {value!r}") from None
+
+
+def _check_target(path: Path, force: bool) -> None:
+    if path.exists() and not path.is_dir():
+        raise WorkspaceError(f"{path} exists and is not a folder: choose another DIRECTORY")
+    if not force and path.is_dir() and any(path.iterdir()):
+        raise WorkspaceError(
+            f"{path} is not empty: choose another DIRECTORY, or add --force to set up there anyway "
+            "(--force replaces .crunchdao/ and the files setup downloads, nothing else)"
+        )
+
+
+# -- token and project ------------------------------------------------------------------------
+
+
+def _exchange(settings: Settings, token: str) -> ProjectToken:
+    return Client(settings.api_base_url).upgrade_token(token)
+
+
+def _project_with_api_key(settings: Settings, competition: Competition, project: Optional[str]) -> Access:
+    """With ``--token @api-key`` the project is looked up by name for the key's owner (``@me``).
+
+    The lookup is ``GET /v3/competitions/{c}/projects/@me/{project}`` (as the public platform
+    serves it); a hub without that call gets ``userId: "@me"``, which project calls accept.
+    """
+    if not settings.api_key:
+        raise ConfigurationError(
+            "--token @api-key needs the CRUNCH_API_KEY variable (your API key, e.g. a notebook platform's secret)"
+        )
+    if not project:
+        raise ConfigurationError(
+            "--token @api-key needs the project name: run `crunch setup COMPETITION PROJECT . --notebook --token @api-key`"
+        )
+    client = Client(settings.api_base_url, api_key=settings.api_key)
+    try:
+        data = client.request("GET", f"/v3/competitions/{quote(str(competition.name))}/projects/@me/{quote(project)}")
+    except ProjectNotFoundError:
+        raise
+    except ApiError as error:
+        if error.status in (401, 403) or error.code == "AUTHORIZATION_DENIED":
+            raise
+        data = None
+    if isinstance(data, dict) and data.get("userId") is not None:
+        return Access(str(data.get("name") or project), data["userId"], competition.id, api_key=settings.api_key)
+    return Access(project, "@me", competition.id, api_key=settings.api_key)
+
+
+def _same_competition(token: ProjectToken, competition: Competition) -> bool:
+    wanted = token.project.competition_id
+    if wanted is None or wanted == "":
+        return True
+    return str(wanted) in {str(competition.id), str(competition.name)}
+
+
+# -- code -------------------------------------------------------------------------------------
+
+
+def _choose_quickstarter(quickstarters: List[Quickstarter], notebook: bool) -> Optional[Quickstarter]:
+    usable = [q for q in quickstarters if q.files]
+    if not usable:
+        return None
+    preferred = [q for q in usable if q.notebook == notebook]
+    return (preferred or usable)[0]
+
+
+def _code_files(
+    client: Client,
+    competition: Competition,
+    access: Access,
+    submission: Union[str, int],
+    no_model: bool,
+    notebook: bool,
+    console: Console,
+) -> Tuple[str, Dict[str, str]]:
+    """(what it is, {relative path: url}) of the code to start from."""
+    if submission != "scratch":
+        number = None if submission == "latest" else int(submission)
+        try:
+            urls = client.clone(competition.name, access.user_id, access.project_name, number, include_model=not no_model)
+            what = "your latest submission" if number is None else f"submission #{number}"
+            return what, urls
+        except NeverSubmittedError:
+            console.print("this project has never submitted: starting from the competition's quickstarter")
+    quickstarter = _choose_quickstarter(client.list_quickstarters(competition.name), notebook)
+    if quickstarter is None:
+        return "stub", {}
+    return f"the quickstarter {quickstarter.title or quickstarter.name!r}", {f.name: f.url for f in quickstarter.files}
+
+
+def _fetch_code(
+    urls: Dict[str, str],
+    staging: Path,
+    console: Console,
+) -> List[str]:
+    from ..transfer.download import Downloader, Remote, safe_relative_path
+
+    remotes = []
+    for path, url in sorted(urls.items()):
+        relative = safe_relative_path(path, "code file")
+        if relative.parts[0] == DOT_DIR:
+            from ..exceptions import UnsafePathError
+
+            raise UnsafePathError(f"refusing the code file path {path!r}: it would write into {DOT_DIR}/")
+        remotes.append(Remote(str(relative), url))
+    if remotes:
+        Downloader(console=console).fetch_all(remotes, staging, force=True)
+    return [remote.name for remote in remotes]
+
+
+def _move_into_place(staging: Path, root: Path, names: List[str], overwrite: bool, console: Console) -> List[str]:
+    placed = []
+    for name in names:
+        source = staging / name
+        target = root / name
+        if target.exists() and not overwrite:
+            console.print(f"kept your {name} (the quickstarter's is not written over it)")
+            continue
+        if target.is_dir():
+            raise WorkspaceError(f"cannot write {name}: a folder of that name is in the way")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+        placed.append(name)
+    return placed
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+class _Rollback:
+    """Undo what a failed setup created in ``root``; put a replaced ``.crunchdao/`` back."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.existed = root.exists()
+        self.before = {entry.name for entry in root.iterdir()} if self.existed else set()
+        self.backup: Optional[Path] = None
+
+    def set_aside_dot_dir(self) -> None:
+        dot = self.root / DOT_DIR
+        if dot.exists():
+            self.backup = self.root / f"{DOT_DIR}.previous-{os.getpid()}"
+            os.replace(dot, self.backup)
+            self.before.discard(DOT_DIR)
+
+    def undo(self) -> None:
+        if not self.existed:
+            shutil.rmtree(self.root, ignore_errors=True)
+            return
+        for entry in list(self.root.iterdir()):
+            if entry.name in self.before or entry == self.backup:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink()
+        if self.backup is not None:
+            os.replace(self.backup, self.root / DOT_DIR)
+
+    def commit(self) -> None:
+        if self.backup is not None:
+            shutil.rmtree(self.backup, ignore_errors=True)
+
+
+def run(
+    *,
+    settings: Settings,
+    console: Console,
+    competition: str,
+    project: Optional[str],
+    token: str,
+    directory: Optional[str] = None,
+    force: bool = False,
+    submission: Union[str, int, None] = "latest",
+    no_model: bool = False,
+    no_data: bool = False,
+    size: Optional[str] = "default",
+    model_directory: str = "resources",
+    notebook: bool = False,
+) -> Workspace:
+    from .download import ensure_data, normalize_size_variant
+
+    # 1. options and target folder: nothing written, the token not spent yet
+    choice = parse_submission(submission)
+    variant = normalize_size_variant(size or "default") or "DEFAULT"
+    model_directory = _check_model_directory(model_directory or "resources")
+    force = force or notebook
+    if notebook and directory is None:
+        directory = "."
+    planned = format_directory(directory, competition, project)
+    if PROJECT_PLACEHOLDER not in planned:
+        _check_target(Path(planned), force)
+    if not token or not token.strip():
+        raise ConfigurationError("the setup token is empty: copy the `crunch setup` command again from the Submit page")
+    token = token.strip()
+
+    # 2. who we are, and for which competition
+    api_key_mode = token == API_KEY_TOKEN
+    competition_info = Client(settings.api_base_url).get_competition(competition)  # before spending the token
+    if api_key_mode:
+        access = _project_with_api_key(settings, competition_info, project)
+    else:
+        upgraded = _exchange(settings, token)
+        if not _same_competition(upgraded, competition_info):
+            raise ConfigurationError(
+                f"this setup token is for another competition than {competition_info.name!r}: "
+                "copy the `crunch setup` command from that competition's Submit page"
+            )
+        name = upgraded.project.name or project
+        if not name:
+            raise ConfigurationError("the hub did not say which project this token is for: try again with a fresh setup token")
+        if project and name != project:
+            console.warn(f"this token is for the project {name!r}, not {project!r}: setting up {name!r}")
+        access = Access(name, upgraded.project.user_id, upgraded.project.competition_id, push_token=upgraded.plain)
+
+    root = Path(format_directory(directory, competition_info.name, access.project_name)).absolute()
+    _check_target(root, force)
+
+    # 3. the workspace, all or nothing
+    rollback = _Rollback(root)
+    workspace = Workspace(root)
+    client = access.client(settings)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        rollback.set_aside_dot_dir()
+        workspace.create_layout(model_directory)
+        if access.push_token:
+            workspace.write_token(access.push_token)
+        what, urls = _code_files(client, competition_info, access, choice, no_model, notebook, console)
+        staging = workspace.dot_dir / STAGING_DIR
+        names = _fetch_code(urls, staging, console)
+        from_submission = what.startswith(("your", "submission"))
+        placed = _move_into_place(staging, root, names, overwrite=from_submission, console=console)
+        shutil.rmtree(staging, ignore_errors=True)
+        if what == "stub":
+            if (root / "main.py").exists():
+                console.print("kept your main.py (the competition has no quickstarter)")
+            else:
+                write_text_atomic(root / "main.py", STUB_MAIN)
+                placed.append("main.py")
+            what = "a main.py with train() and infer() to fill in (the competition has no quickstarter)"
+        workspace.write_project(
+            ProjectInfo(
+                competition_name=competition_info.name,
+                project_name=access.project_name,
+                user_id=access.user_id,
+                size_variant=variant,
+                api_base_url=settings.api_base_url,
+                web_base_url=settings.web_base_url,
+                model_directory=model_directory,
+            )
+        )
+    except BaseException:
+        rollback.undo()
+        raise
+    rollback.commit()
+    shown = _shown_path(root)
+    console.print(f"workspace for {competition_info.name}/{access.project_name} is ready in {shown}")
+    console.print(f"code: {what}" + (f" ({len(placed)} file(s))" if placed else ""))
+
+    # 4. the data: the workspace is already whole, `crunch download` resumes a failure
+    if no_data:
+        console.print("data: not downloaded (--no-data); run `crunch download` when you need it")
+    else:
+        try:
+            ensure_data(workspace, settings, console, size_variant=variant)
+        except NoDataYetError as error:
+            console.print(f"data: {error.message}")
+        except CrunchError as error:
+            raise TransferError(
+                f"{error.message}. The workspace itself is ready: run `crunch download` in {shown} to finish the data"
+            ) from error
+        except KeyboardInterrupt:
+            console.print(f"\ninterrupted: the workspace is ready; run `crunch download` in {shown} to finish the data")
+            raise
+
+    _next_steps(console, shown, notebook)
+    return workspace
+
+
+def _shown_path(root: Path) -> str:
+    try:
+        relative = os.path.relpath(root)
+    except ValueError:
+        return str(root)
+    return relative if not relative.startswith("..") or len(relative) < len(str(root)) else str(root)
+
+
+def _next_steps(console: Console, shown: str, notebook: bool) -> None:
+    console.print("")
+    console.print("next steps:")
+    if notebook:
+        console.print("  in a cell:  import crunch; crunch_tools = crunch.load_notebook()")
+        console.print("              X_train, y_train, X_test = crunch_tools.load_data()")
+        console.print("  define train() and infer() in the notebook, then run crunch_tools.test()")
+        console.print("  download the notebook and submit it from the Submit page, or run `crunch push -m \"...\"`")
+        return
+    if shown not in (".", ""):
+        console.print(f"  cd {shown}")
+    console.print("  crunch test                  # run your train()/infer() locally, as the platform will")
+    console.print('  crunch push -m "my model"    # submit your code and model')

@@ -1,0 +1,43 @@
+"""``crunch update-token``: exchange a fresh setup token for the workspace's push token."""
+
+from __future__ import annotations
+
+from ..api import Client
+from ..console import Console
+from ..exceptions import ConfigurationError
+from ..settings import Settings
+from ..workspace import CACHE_COMPETITION, Workspace
+
+
+def run(*, settings: Settings, console: Console, token: str) -> Workspace:
+    workspace = Workspace.find()
+    info = workspace.project()
+    settings = settings.for_workspace(info.api_base_url, info.web_base_url)
+    token = (token or "").strip()
+    if not token:
+        raise ConfigurationError("the setup token is empty: copy it again from the competition's Submit page")
+    client = Client(settings.api_base_url)
+    cached = workspace.read_cache(CACHE_COMPETITION)
+    known = {info.competition_name}
+    if isinstance(cached, dict) and cached.get("name") == info.competition_name and cached.get("id") is not None:
+        known.add(str(cached["id"]))
+    else:
+        competition = client.get_competition(info.competition_name)
+        known.update({str(competition.id), competition.name})
+    upgraded = client.upgrade_token(token)
+    wanted = upgraded.project.competition_id
+    if wanted not in (None, "") and str(wanted) not in known:
+        raise ConfigurationError(
+            f"this setup token is for another competition than {info.competition_name!r}: "
+            "copy it from this competition's Submit page (the workspace's token was not changed)"
+        )
+    workspace.write_token(upgraded.plain)
+    name, user_id = upgraded.project.name or info.project_name, upgraded.project.user_id
+    if user_id is None:
+        user_id = info.user_id
+    if (name, str(user_id)) != (info.project_name, str(info.user_id)):
+        info.project_name, info.user_id = name, user_id
+        workspace.write_project(info)
+        console.print(f"the workspace now acts for the project {name!r}")
+    console.print("push token updated")
+    return workspace

@@ -1,0 +1,238 @@
+"""Which files a push sends: code files of the workspace and model files of the model directory.
+
+Code files are every file under the workspace root except hidden and tool files, the data and
+prediction folders, the model directory, and whatever the ``.gitignore`` files of the tree
+exclude (each relative to its own folder, deeper files winning, as git reads them). Model
+files are every file under the model directory except the same hidden files. A symbolic link
+is followed when it stays inside the workspace, and refused when it points outside.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence, Set, Tuple
+
+from .exceptions import SubmissionError, UnsafePathError
+from .fsutil import PathLike, human_size
+
+HIDDEN_PATTERNS: Tuple[str, ...] = (
+    ".git/",
+    ".crunchdao/",
+    "__pycache__/",
+    ".ipynb_checkpoints/",
+    ".env",
+    "*.pyc",
+    "__MACOSX",
+    ".DS_Store",
+)
+"""Never sent, in the workspace or in the model directory, whatever a ``.gitignore`` says."""
+
+CODE_PATTERNS: Tuple[str, ...] = ("/data/", "/prediction/")
+COLAB_PATTERNS: Tuple[str, ...] = ("/.config/", "/sample_data/")
+
+GB = 1000**3
+CODE_SIZE_LIMIT = 5 * GB
+MODEL_SIZE_LIMIT = 10 * GB
+CODE_LIMIT_VARIABLE = "CRUNCH_MAX_CODE_SIZE"
+MODEL_LIMIT_VARIABLE = "CRUNCH_MAX_MODEL_SIZE"
+
+
+@dataclass(frozen=True)
+class SelectedFile:
+    """A file to send: ``path`` is its name in the submission (POSIX, relative)."""
+
+    path: str
+    source: Optional[Path]
+    size: int
+    content: Optional[bytes] = None  # for files made in memory (the pinned requirements)
+
+    def open(self):  # type: ignore[no-untyped-def]
+        if self.content is not None:
+            import io
+
+            return io.BytesIO(self.content)
+        assert self.source is not None
+        return open(self.source, "rb")
+
+
+def in_colab() -> bool:
+    return "google.colab" in sys.modules or bool(os.environ.get("COLAB_RELEASE_TAG"))
+
+
+def _spec(lines: Iterable[str]):  # type: ignore[no-untyped-def]
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(list(lines))
+
+
+class _Rules:
+    """Fixed rules of the walk (always win) and the ``.gitignore`` files met on the way."""
+
+    def __init__(self, fixed: Sequence[str], use_gitignore: bool) -> None:
+        self.fixed = _spec(fixed)
+        self.use_gitignore = use_gitignore
+
+    def ignored(self, relative: str, is_dir: bool, gitignores: Sequence[Tuple[str, object]]) -> bool:
+        key = relative + "/" if is_dir else relative
+        if self.fixed.check_file(key).include:
+            return True
+        # The deepest .gitignore with a pattern matching the path decides, as in git.
+        for base, spec in reversed(gitignores):
+            sub = key[len(base) :]
+            decision = spec.check_file(sub).include  # type: ignore[attr-defined]
+            if decision is not None:
+                return decision
+        return False
+
+
+def _read_gitignore(folder: Path) -> Optional[object]:
+    path = folder / ".gitignore"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except OSError as error:
+        raise SubmissionError(f"cannot read {path}: {error.strerror}") from None
+    return _spec(text.splitlines())
+
+
+def _walk(
+    top: Path,
+    workspace: Path,
+    rules: _Rules,
+    prefix: str = "",
+    skip: Optional[Set[str]] = None,
+) -> List[SelectedFile]:
+    """Every file under ``top`` that the rules keep, named relative to ``top``."""
+    found: List[SelectedFile] = []
+    real_workspace = os.path.realpath(workspace)
+    visited: Set[str] = set()
+    skip = skip or set()
+
+    def outside(path: Path) -> bool:
+        real = os.path.realpath(path)
+        return os.path.commonpath([real, real_workspace]) != real_workspace
+
+    def visit(folder: Path, relative: str, gitignores: List[Tuple[str, object]]) -> None:
+        real = os.path.realpath(folder)
+        if real in visited:  # a link loop, or a folder reached twice through links
+            return
+        visited.add(real)
+        if rules.use_gitignore:
+            spec = _read_gitignore(folder)
+            if spec is not None:
+                gitignores = [*gitignores, (relative, spec)]
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as error:
+            raise SubmissionError(f"cannot list {folder}: {error.strerror}") from None
+        for entry in entries:
+            name = relative + entry.name
+            path = Path(entry.path)
+            link = entry.is_symlink()
+            try:
+                is_dir = entry.is_dir()  # follows links
+            except OSError:
+                is_dir = False
+            if rules.ignored(name, is_dir, gitignores):
+                continue
+            if skip and str(path.resolve()) in skip:
+                continue
+            if link and outside(path):
+                shown = prefix + name
+                raise UnsafePathError(
+                    f"{shown} is a symbolic link to {os.path.realpath(path)}, outside the workspace: "
+                    "copy the file into the workspace, or add the link to .gitignore"
+                )
+            if is_dir:
+                visit(path, name + "/", gitignores)
+                continue
+            try:
+                info = path.stat()
+            except OSError as error:
+                if link:
+                    raise SubmissionError(f"{prefix + name} is a broken symbolic link: remove it or add it to .gitignore") from None
+                raise SubmissionError(f"cannot read {prefix + name}: {error.strerror}") from None
+            if not entry.is_file():  # sockets, fifos, devices
+                continue
+            found.append(SelectedFile(path=name, source=path, size=info.st_size))
+
+    visit(top, "", [])
+    return found
+
+
+def check_model_directory(root: PathLike, model_directory: str) -> str:
+    """``model_directory`` as a clean POSIX path relative to ``root``, or an error."""
+    text = model_directory.replace("\\", "/").strip()
+    parts = [part for part in text.split("/") if part not in ("", ".")]
+    if not parts or os.path.isabs(model_directory) or ".." in parts:
+        raise SubmissionError(
+            f"the model directory {model_directory!r} must be a folder inside the workspace, such as resources"
+        )
+    return "/".join(parts)
+
+
+def list_code_files(
+    root: PathLike,
+    model_directory: str,
+    *,
+    colab: Optional[bool] = None,
+    exclude: Iterable[PathLike] = (),
+) -> List[SelectedFile]:
+    """The code files of the workspace at ``root``, sorted by path."""
+    top = Path(root)
+    model = check_model_directory(top, model_directory)
+    patterns = [*HIDDEN_PATTERNS, *CODE_PATTERNS, f"/{model}/"]
+    if in_colab() if colab is None else colab:
+        patterns.extend(COLAB_PATTERNS)
+    skip = {str(Path(p).resolve()) for p in exclude}
+    return _walk(top, top, _Rules(patterns, use_gitignore=True), skip=skip)
+
+
+def list_model_files(root: PathLike, model_directory: str, *, exclude: Iterable[PathLike] = ()) -> List[SelectedFile]:
+    """The model files, named relative to the model directory (empty when it does not exist)."""
+    top = Path(root)
+    model = check_model_directory(top, model_directory)
+    folder = top / model
+    if not folder.exists():
+        return []
+    if not folder.is_dir():
+        raise SubmissionError(f"the model directory {model} is a file: give a folder with --model-directory")
+    real_top = os.path.realpath(top)
+    if folder.is_symlink() and os.path.commonpath([os.path.realpath(folder), real_top]) != real_top:
+        raise UnsafePathError(f"the model directory {model} is a symbolic link outside the workspace: use a folder inside it")
+    skip = {str(Path(p).resolve()) for p in exclude}
+    return _walk(folder, top, _Rules(HIDDEN_PATTERNS, use_gitignore=False), prefix=model + "/", skip=skip)
+
+
+def size_limit(variable: str, default: int) -> int:
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SubmissionError(f"{variable}={value!r} is not a number of bytes") from None
+
+
+def check_limits(code: Sequence[SelectedFile], model: Sequence[SelectedFile], model_directory: str = "") -> None:
+    """Refuse a push whose code or model is over the hub's limits, naming the largest files."""
+    for files, limit, what, advice, prefix in (
+        (code, size_limit(CODE_LIMIT_VARIABLE, CODE_SIZE_LIMIT), "code files", "move large files out of the workspace, or add them to .gitignore", ""),
+        (model, size_limit(MODEL_LIMIT_VARIABLE, MODEL_SIZE_LIMIT), "model files", "remove old or unused model files", f"{model_directory}/" if model_directory else ""),
+    ):
+        total = sum(f.size for f in files)
+        if total > limit:
+            largest = sorted(files, key=lambda f: f.size, reverse=True)[:3]
+            names = ", ".join(f"{prefix}{f.path} ({human_size(f.size)})" for f in largest)
+            raise SubmissionError(
+                f"the {what} take {human_size(total)}, over the limit of {_limit_text(limit)}; "
+                f"the largest: {names}: {advice}"
+            )
+
+
+def _limit_text(limit: int) -> str:
+    return f"{limit // GB} GB" if limit >= GB and limit % GB == 0 else human_size(limit)

@@ -1,0 +1,122 @@
+"""Pin the requirements of a ``requirements.txt`` to the versions installed here.
+
+A requirement without a version (``pandas``, ``scikit-learn[all]; python_version >= "3.9"``)
+gets ``==<installed version>``; everything else is kept as written: comments, blank lines,
+option lines (``-r``, ``--index-url``, ``-e``), requirements with a version or a URL, paths.
+Installed versions come from ``importlib.metadata`` (:mod:`crunch.packages`), not from a
+``pip freeze`` subprocess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Tuple
+
+from .exceptions import SubmissionError
+from .packages import installed_version
+
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+_OPTIONS = re.compile(r"\s+--[A-Za-z]")
+
+
+@dataclass
+class FreezeResult:
+    """``text`` is the pinned file; ``pinned`` the (name, version) pairs added;
+    ``not_installed`` the names without a version that are not installed here (kept as they are)."""
+
+    text: str
+    pinned: List[Tuple[str, str]] = field(default_factory=list)
+    not_installed: List[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.pinned)
+
+
+def _logical_lines(text: str) -> List[Tuple[int, List[str]]]:
+    """(first line number, physical lines) with ``\\``-continued lines joined, endings kept."""
+    result: List[Tuple[int, List[str]]] = []
+    current: List[str] = []
+    start = 1
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        if not current:
+            start = number
+        current.append(line)
+        if not line.rstrip("\r\n").endswith("\\"):
+            result.append((start, current))
+            current = []
+    if current:
+        result.append((start, current))
+    return result
+
+
+def _looks_like_path_or_url(text: str) -> bool:
+    """A local path, archive or URL that pip accepts but that is not a named requirement."""
+    head = text.split(";")[0].strip()
+    return (
+        "://" in head
+        or head.startswith((".", "/", "~"))
+        or "/" in head
+        or "\\" in head
+        or head.endswith((".whl", ".zip", ".tar.gz", ".tar.bz2", ".tgz"))
+    )
+
+
+def pin_requirements(
+    text: str,
+    *,
+    version_of: Callable[[str], Optional[str]] = installed_version,
+    filename: str = "requirements.txt",
+) -> FreezeResult:
+    """Pin every requirement of ``text`` that has no version to its installed version.
+
+    Raises :class:`SubmissionError` naming the line when a requirement does not parse.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    out: List[str] = []
+    result = FreezeResult(text="")
+    for number, physical in _logical_lines(text):
+        raw = "".join(physical)
+        ending = raw[len(raw.rstrip("\r\n")) :]
+        logical = "".join(line.rstrip("\r\n")[:-1] if line.rstrip("\r\n").endswith("\\") else line.rstrip("\r\n") for line in physical)
+        comment_match = _COMMENT.search(logical)
+        comment = logical[comment_match.start() :] if comment_match else ""
+        body = logical[: comment_match.start()] if comment_match else logical
+        stripped = body.strip()
+        if not stripped or stripped.startswith("-") or _looks_like_path_or_url(stripped):
+            out.append(raw)
+            continue
+        options_match = _OPTIONS.search(stripped)
+        options = stripped[options_match.start() :].strip() if options_match else ""
+        spec = stripped[: options_match.start()] if options_match else stripped
+        try:
+            requirement = Requirement(spec)
+        except InvalidRequirement as error:
+            raise SubmissionError(
+                f"{filename} line {number}: {stripped!r} is not a valid requirement ({error}): "
+                "fix it, or push with --no-pip-freeze to send the file as it is"
+            ) from None
+        if requirement.url or requirement.specifier:
+            out.append(raw)
+            continue
+        version = version_of(requirement.name)
+        if version is None:
+            result.not_installed.append(requirement.name)
+            out.append(raw)
+            continue
+        pinned = requirement.name
+        if requirement.extras:
+            pinned += "[" + ",".join(sorted(requirement.extras)) + "]"
+        pinned += f"=={version}"
+        if requirement.marker is not None:
+            pinned += f"; {requirement.marker}"
+        if options:
+            pinned += " " + options
+        if comment:
+            pinned += comment if comment.startswith((" ", "\t")) else " " + comment
+        result.pinned.append((requirement.name, version))
+        out.append(pinned + ending)
+    result.text = "".join(out)
+    return result

@@ -1,0 +1,595 @@
+"""Resumable, verified downloads: a file in its destination folder is always whole.
+
+Each file is streamed to ``<name>.part`` through a bounded buffer, resumed with
+``Range: bytes=N-`` after a cut or a retry, checked against its announced size and sha256
+(hashed as it arrives; the bytes already on disk are hashed first when resuming), and only
+then renamed into place. A file whose size and sha256 already match is skipped. A file that
+does not verify is deleted and fetched once more from scratch, then reported; it is never
+left in place. Zips (``compressed``) are checked entry by entry before anything is extracted.
+
+Data URLs carry their own signatures: they are fetched with a plain session, never with the
+push token, and shown without their query string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import re
+import stat
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
+
+import requests
+
+from ..api.client import USER_AGENT, Backoff, default_timeout, describe_connection_error
+from ..console import Console
+from ..exceptions import CrunchError, IntegrityError, TransferError, UnsafePathError
+from ..fsutil import PathLike, human_size, is_within, write_text_atomic
+
+CHUNK_SIZE = 1 << 20  # at most this many bytes are read, hashed and written at a time
+PIPELINE_DEPTH = 4  # chunks waiting to be written and hashed: the buffer of a transfer is bounded
+HASH_BLOCK = 1 << 20
+DEFAULT_WORKERS = 3
+PART_SUFFIX = ".part"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_IGNORED_ZIP_ENTRIES = ("__MACOSX/",)
+
+
+@dataclass
+class Remote:
+    """A file to fetch: ``name`` is its path relative to the destination folder."""
+
+    name: str
+    url: str
+    size: Optional[int] = None
+    sha256: Optional[str] = None
+    compressed: bool = False
+
+    @property
+    def known_size(self) -> Optional[int]:
+        return self.size if self.size is not None and self.size >= 0 else None
+
+
+@dataclass
+class Outcome:
+    """What happened to one file: ``status`` is ``skipped``, ``downloaded`` or ``resumed``."""
+
+    name: str
+    path: Path
+    status: str
+    transferred: int = 0
+    resumed_from: int = 0
+    elapsed: float = 0.0
+    extracted: List[str] = field(default_factory=list)
+
+
+class Cancelled(CrunchError):
+    """The transfer was stopped by the person (Ctrl-C)."""
+
+    exit_code = 130
+
+
+class _Retry(Exception):
+    """A transient failure: the part on disk is kept and the transfer resumes from it."""
+
+    def __init__(self, reason: str, received: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.received = received
+
+
+@dataclass
+class _State:
+    hasher: Any
+
+
+class _Restart(Exception):
+    """The part on disk cannot be resumed (the server disagrees about it): start over."""
+
+
+# -- names ------------------------------------------------------------------------------------
+
+
+def check_file_name(name: str) -> str:
+    """A data file name must be one plain path component: no separator, no ``..``."""
+    if not isinstance(name, str) or not name.strip() or "\x00" in name or _DRIVE.match(name):
+        raise UnsafePathError(f"the hub gave an empty or malformed data file name {name!r}: nothing was downloaded")
+    if "/" in name or "\\" in name or ".." in name or name == ".":
+        raise UnsafePathError(
+            f"the hub gave a data file name with a path separator or '..': {name!r}; refusing it, "
+            "nothing was downloaded (tell the competition's organizers)"
+        )
+    return name
+
+
+def safe_relative_path(path: str, what: str = "file") -> PurePosixPath:
+    """``path`` as a relative POSIX path that cannot leave its folder, or UnsafePathError."""
+    text = str(path)
+    if not text or "\x00" in text or "\\" in text or text.startswith("/") or _DRIVE.match(text):
+        raise UnsafePathError(f"refusing the {what} path {path!r}: it is absolute or malformed")
+    parts = PurePosixPath(text).parts
+    if not parts or any(part in ("..", "") for part in parts):
+        raise UnsafePathError(f"refusing the {what} path {path!r}: it would escape its folder")
+    clean = [part for part in parts if part != "."]
+    if not clean:
+        raise UnsafePathError(f"refusing the {what} path {path!r}: it names no file")
+    return PurePosixPath(*clean)
+
+
+def describe_url(url: str) -> str:
+    """``url`` without its query (signatures) or credentials, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else parts.path
+
+
+def sha256_of(path: PathLike, hasher: Optional[Any] = None, cancel: Optional[threading.Event] = None) -> Any:
+    """Hash the file at ``path`` into ``hasher`` (a new sha256 by default), block by block."""
+    digest = hasher if hasher is not None else hashlib.sha256()
+    buffer = bytearray(HASH_BLOCK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("interrupted")
+            count = handle.readinto(buffer)
+            if not count:
+                break
+            digest.update(view[:count])
+    return digest
+
+
+# -- one file ---------------------------------------------------------------------------------
+
+
+class Downloader:
+    """Fetches :class:`Remote` files into a folder, several at once, verified and resumable."""
+
+    def __init__(
+        self,
+        *,
+        console: Optional[Console] = None,
+        backoff: Optional[Backoff] = None,
+        timeout: Optional[Tuple[float, float]] = None,
+        sleep: Callable[[float], None] = time.sleep,
+        chunk_size: int = CHUNK_SIZE,
+        pipeline_depth: int = PIPELINE_DEPTH,
+        session_factory: Optional[Callable[[], requests.Session]] = None,
+    ) -> None:
+        self.console = console or Console(quiet=True)
+        self.backoff = backoff or Backoff()
+        self.timeout = timeout or default_timeout()
+        self.chunk_size = chunk_size
+        self.pipeline_depth = pipeline_depth
+        self._sleep = sleep
+        self._session_factory = session_factory or _new_session
+        self._local = threading.local()
+        self.cancel = threading.Event()
+
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = self._session_factory()
+        return session
+
+    # -- public -------------------------------------------------------------------------------
+
+    def fetch(self, remote: Remote, folder: PathLike, *, force: bool = False, position: Optional[int] = None, label: Optional[str] = None) -> Outcome:
+        """Make ``folder/remote.name`` a whole, verified copy of ``remote``."""
+        relative = safe_relative_path(remote.name)
+        root = Path(folder)
+        target = root.joinpath(*relative.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not is_within(target.parent, root):
+            raise UnsafePathError(f"refusing to write {remote.name!r}: it would land outside {root}")
+        part = target.with_name(target.name + PART_SUFFIX)
+        label = label or str(relative)
+        size = remote.known_size
+        expected_sha = remote.sha256.lower() if remote.sha256 else None
+
+        if force:
+            _unlink(part)
+        elif target.is_file() and self._is_whole(target, size, expected_sha):
+            return Outcome(remote.name, target, "skipped")
+
+        started = time.monotonic()
+        first_offset = part.stat().st_size if part.is_file() else 0
+        if size is not None and first_offset > size:
+            _unlink(part)
+            first_offset = 0
+        transferred = 0
+        restarted = False
+        bar = self.console.progress(total=size, desc=label, position=position)
+        try:
+            delays = iter(self.backoff.delays())
+            while True:
+                if self.cancel.is_set():
+                    raise Cancelled("interrupted")
+                offset = part.stat().st_size if part.is_file() else 0
+                if size is not None and offset > size:
+                    _unlink(part)
+                    offset = 0
+                state = _State(hashlib.sha256() if expected_sha else None)
+                if offset and state.hasher is not None:
+                    sha256_of(part, state.hasher, self.cancel)
+                bar.reset(total=size)
+                bar.update(offset)
+                try:
+                    if size is None or offset < size:
+                        transferred += self._stream(remote.url, part, offset, state, bar, size)
+                    elif not part.exists():
+                        part.touch()
+                except _Retry as retry:
+                    transferred += retry.received
+                    if retry.received:
+                        delays = iter(self.backoff.delays())  # progress was made: a fresh budget
+                    delay = next(delays, None)
+                    if delay is None:
+                        have = part.stat().st_size if part.is_file() else 0
+                        raise TransferError(
+                            f"downloading {label} failed: {retry.reason}. "
+                            f"{human_size(have)} are kept in {part.name}: run the command again to resume"
+                        ) from None
+                    self._sleep(delay)
+                    continue
+                except _Restart:
+                    _unlink(part)
+                    continue
+                except OSError as error:
+                    if isinstance(error, requests.RequestException):
+                        raise
+                    raise TransferError(
+                        f"cannot write {part}: {error.strerror or error}. Free some disk space (or fix the folder's "
+                        "permissions), then run the command again to resume"
+                    ) from None
+                problem = self._verify(part, size, expected_sha, state.hasher)
+                if problem is None:
+                    os.replace(part, target)
+                    break
+                _unlink(part)
+                if not restarted:
+                    restarted = True
+                    self.console.warn(f"{label}: {problem}; downloading it again from the start")
+                    continue
+                raise IntegrityError(
+                    f"{label} did not verify twice ({problem}): it was deleted, nothing corrupt was kept. "
+                    "The file on the server may be damaged: try again later or tell the competition's organizers"
+                )
+        finally:
+            bar.close()
+        status = "resumed" if first_offset and not restarted else "downloaded"
+        return Outcome(remote.name, target, status, transferred, first_offset if status == "resumed" else 0, time.monotonic() - started)
+
+    def fetch_all(
+        self,
+        remotes: Sequence[Remote],
+        folder: PathLike,
+        *,
+        force: bool = False,
+        workers: int = DEFAULT_WORKERS,
+        label_prefix: str = "",
+        on_done: Optional[Callable[[Outcome], None]] = None,
+    ) -> List[Outcome]:
+        """Fetch every remote (a few at once); extract the zips; raise the first failure after all ran."""
+        for remote in remotes:
+            safe_relative_path(remote.name)
+        results: List[Optional[Outcome]] = [None] * len(remotes)
+        errors: List[BaseException] = []
+        lock = threading.Lock()
+
+        def one(index: int) -> None:
+            remote = remotes[index]
+            label = f"{label_prefix}{remote.name}"
+            try:
+                outcome = self.fetch(remote, folder, force=force, position=index, label=label)
+                if remote.compressed:
+                    outcome.extracted = extract_zip_once(outcome.path, Path(folder), remote, refresh=outcome.status != "skipped")
+            except BaseException as error:  # reported after the others finished
+                with lock:
+                    errors.append(error)
+                return
+            results[index] = outcome
+            if on_done is not None:
+                with lock:
+                    on_done(outcome)
+
+        if len(remotes) <= 1 or workers <= 1:
+            for index in range(len(remotes)):
+                one(index)
+        else:
+            pool = ThreadPoolExecutor(max_workers=min(workers, len(remotes)), thread_name_prefix="crunch-download")
+            futures = [pool.submit(one, index) for index in range(len(remotes))]
+            try:
+                while not all(future.done() for future in futures):
+                    wait(futures, timeout=0.2)  # short waits keep Ctrl-C responsive
+            except KeyboardInterrupt:
+                self.cancel.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
+        if errors:
+            first = next((e for e in errors if isinstance(e, KeyboardInterrupt)), None) or errors[0]
+            if isinstance(first, CrunchError) and len(errors) > 1:
+                raise type(first)(f"{first.message} (and {len(errors) - 1} other file(s) failed)") from None
+            raise first
+        return [r for r in results if r is not None]
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _is_whole(self, path: Path, size: Optional[int], sha: Optional[str]) -> bool:
+        try:
+            actual = path.stat().st_size
+        except OSError:
+            return False
+        if size is not None and actual != size:
+            return False
+        if sha is not None:
+            return sha256_of(path, cancel=self.cancel).hexdigest() == sha
+        return True
+
+    @staticmethod
+    def _verify(part: Path, size: Optional[int], sha: Optional[str], hasher: Any) -> Optional[str]:
+        actual = part.stat().st_size if part.is_file() else 0
+        if size is not None and actual != size:
+            return f"got {actual} bytes instead of {size}"
+        if sha is not None and hasher is not None and hasher.hexdigest() != sha:
+            return "its sha256 does not match the announced one"
+        return None
+
+    def _stream(self, url: str, part: Path, offset: int, state: "_State", bar: Any, size: Optional[int]) -> int:
+        """Append the bytes from ``offset`` to ``part``; return how many arrived."""
+        headers = {"Accept-Encoding": "identity"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        try:
+            response = self.session.get(url, headers=headers, stream=True, timeout=self.timeout, allow_redirects=True)
+        except requests.RequestException as error:
+            raise _Retry(describe_connection_error(error)) from None
+        received = 0
+        with response:
+            status = response.status_code
+            if status in RETRY_STATUSES:
+                raise _Retry(f"the server answered HTTP {status}")
+            if status == 416 and offset:
+                raise _Restart()
+            if status not in (200, 206):
+                hint = "the link may have expired: run the command again" if status in (401, 403) else "try again later"
+                raise TransferError(f"the server answered HTTP {status} for {describe_url(url)}: {hint}")
+            mode = "ab"
+            if status == 206:
+                start = _content_range_start(response.headers.get("Content-Range"))
+                if start != offset:
+                    raise _Restart()
+            elif offset:
+                # the server ignored the Range: the whole file comes again, hash it from scratch
+                mode = "wb"
+                bar.reset(total=size)
+                if state.hasher is not None:
+                    state.hasher = hashlib.sha256()
+                offset = 0
+            with open(part, mode) as handle:
+                sink = _Sink(handle, state.hasher, self.pipeline_depth)
+                try:
+                    for chunk in _body_chunks(response, self.chunk_size):
+                        if self.cancel.is_set():
+                            raise Cancelled("interrupted")
+                        sink.put(chunk)
+                        received += len(chunk)
+                        bar.update(len(chunk))
+                except (requests.RequestException, _urllib3_errors()) as error:
+                    sink.close()
+                    raise _Retry(describe_connection_error(error), received) from None
+                finally:
+                    sink.close()
+        announced = _int_or_none(response.headers.get("Content-Length"))
+        if (size is not None and offset + received < size) or (announced is not None and received < announced):
+            raise _Retry("the connection closed before the end of the file", received)
+        return received
+
+
+class _Sink:
+    """Writes and hashes the chunks in a second thread while the next ones arrive.
+
+    At most ``depth`` chunks wait in between, so memory stays bounded; a write error is
+    raised in the receiving thread at the next chunk or at :meth:`close`.
+    """
+
+    def __init__(self, handle: Any, hasher: Any, depth: int) -> None:
+        self.handle = handle
+        self.hasher = hasher
+        self.error: Optional[BaseException] = None
+        self.queue: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=max(1, depth))
+        self.thread = threading.Thread(target=self._work, name="crunch-download-sink", daemon=True)
+        self.thread.start()
+        self.closed = False
+
+    def _work(self) -> None:
+        write, hasher = self.handle.write, self.hasher
+        while True:
+            chunk = self.queue.get()
+            if chunk is None:
+                return
+            if self.error is not None:
+                continue
+            try:
+                write(chunk)
+                if hasher is not None:
+                    hasher.update(chunk)
+            except BaseException as error:  # raised in the receiving thread
+                self.error = error
+
+    def put(self, chunk: bytes) -> None:
+        if self.error is not None:
+            self.close()
+        self.queue.put(chunk)
+
+    def close(self) -> None:
+        """Wait until every chunk is written; raise a write error."""
+        if not self.closed:
+            self.closed = True
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+def _body_chunks(response: requests.Response, size: int) -> Iterable[bytes]:
+    """The body as it arrives, at most ``size`` bytes at a time.
+
+    ``read1`` hands over whatever the socket gave (so a cut loses nothing that arrived, and
+    no time is spent filling a buffer); ``iter_content`` is the fallback for old urllib3.
+    """
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None or not _URLLIB3_2 or getattr(getattr(raw, "_fp", None), "read1", None) is None:
+        yield from response.iter_content(size)
+        return
+    while True:
+        chunk = read1(size, decode_content=True)
+        if not chunk:
+            return
+        yield chunk
+
+
+def _int_or_none(value: Optional[str]) -> Optional[int]:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _urllib3_major() -> int:
+    import urllib3
+
+    try:
+        return int(urllib3.__version__.split(".")[0])
+    except (AttributeError, ValueError):
+        return 1
+
+
+_URLLIB3_2 = _urllib3_major() >= 2
+
+
+def _urllib3_errors() -> Any:
+    import urllib3.exceptions
+
+    return urllib3.exceptions.HTTPError
+
+
+def _content_range_start(value: Optional[str]) -> Optional[int]:
+    match = re.match(r"\s*bytes\s+(\d+)-", value or "")
+    return int(match.group(1)) if match else None
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+# -- zips -------------------------------------------------------------------------------------
+
+
+def plan_zip(archive: zipfile.ZipFile, folder: Path) -> List[Tuple[zipfile.ZipInfo, PurePosixPath]]:
+    """Check every entry of ``archive`` before anything is written; return the files to write."""
+    plan: List[Tuple[zipfile.ZipInfo, PurePosixPath]] = []
+    for info in archive.infolist():
+        name = info.filename
+        if name.startswith(_IGNORED_ZIP_ENTRIES) or name.rsplit("/", 1)[-1] == ".DS_Store":
+            continue
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise UnsafePathError(f"the archive holds a link ({name!r}): refusing to extract it; nothing was written")
+        try:
+            relative = safe_relative_path(name.rstrip("/") if info.is_dir() else name, "archive entry")
+        except UnsafePathError:
+            raise UnsafePathError(
+                f"the archive entry {name!r} would escape {folder.name}/: refusing to extract it; nothing was written"
+            ) from None
+        target = folder.joinpath(*relative.parts)
+        if not is_within(target, folder):
+            raise UnsafePathError(
+                f"the archive entry {name!r} would land outside {folder.name}/ (through a link): nothing was written"
+            )
+        if not info.is_dir():
+            plan.append((info, relative))
+    return plan
+
+
+def extract_zip(path: PathLike, folder: PathLike) -> List[str]:
+    """Extract the zip at ``path`` into ``folder``, each file written atomically; entries are checked first."""
+    root = Path(folder)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            plan = plan_zip(archive, root)
+            written: List[str] = []
+            for info, relative in plan:
+                target = root.joinpath(*relative.parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{target.name}.extracting")
+                try:
+                    with archive.open(info) as source, open(tmp, "wb") as sink:
+                        while True:
+                            block = source.read(CHUNK_SIZE)
+                            if not block:
+                                break
+                            sink.write(block)
+                    os.replace(tmp, target)
+                except BaseException:
+                    _unlink(tmp)
+                    raise
+                written.append(str(relative))
+            return written
+    except zipfile.BadZipFile as error:
+        raise IntegrityError(f"{Path(path).name} is not a valid zip archive ({error}): run the command again with --force") from None
+
+
+def extract_zip_once(path: Path, folder: Path, remote: Remote, refresh: bool) -> List[str]:
+    """Extract the archive unless a marker says this very archive was already extracted."""
+    marker = folder / f".{path.name}.extracted"
+    stamp = f"{remote.sha256 or ''}:{path.stat().st_size}"
+    if not refresh and marker.is_file():
+        lines = marker.read_text(encoding="utf-8").splitlines()
+        if lines and lines[0] == stamp and all((folder / line).is_file() for line in lines[1:]):
+            return []
+    written = extract_zip(path, folder)
+    write_text_atomic(marker, "\n".join([stamp, *written]) + "\n")
+    return written
+
+
+def summary(outcome: Outcome, label: str) -> str:
+    """One line for a file: what was done, how much, how fast."""
+    if outcome.status == "skipped":
+        line = f"{label}: already whole, skipped"
+    else:
+        rate = outcome.transferred / outcome.elapsed if outcome.elapsed > 0 else 0.0
+        verb = f"resumed at {human_size(outcome.resumed_from)}," if outcome.status == "resumed" else "downloaded"
+        line = f"{label}: {verb} {human_size(outcome.transferred)} in {outcome.elapsed:.1f} s ({human_size(rate)}/s)"
+    if outcome.extracted:
+        line += f", extracted {len(outcome.extracted)} file(s)"
+    return line
+
+
+def iter_labels(outcomes: Iterable[Outcome], prefix: str) -> Iterable[Tuple[Outcome, str]]:
+    for outcome in outcomes:
+        yield outcome, f"{prefix}{outcome.name}"

@@ -1,0 +1,266 @@
+"""The push command on a workspace built by hand, against the fake hub of test_push_upload."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+import tarfile
+import types
+from pathlib import Path
+
+import pytest
+import requests_mock as requests_mock_module
+from test_push_upload import API, FakeHub
+
+from crunch import exceptions as exc
+from crunch.commands import push
+from crunch.console import Console
+from crunch.packages import installed_version
+from crunch.settings import Settings
+
+TOKEN = "push-token-abcdef"
+
+
+def make_workspace(root: Path, files: dict) -> Path:
+    (root / ".crunchdao").mkdir(parents=True)
+    (root / ".crunchdao" / "project.json").write_text(
+        json.dumps({"competitionName": "demo", "projectName": "proj", "userId": 42, "apiBaseUrl": API, "webBaseUrl": "http://web.test/"})
+    )
+    token = root / ".crunchdao" / "token"
+    token.write_text(TOKEN + "\n")
+    token.chmod(0o600)
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return root
+
+
+FILES = {
+    "main.py": "def train(): pass\ndef infer(): pass\n",
+    "requirements.txt": "click\nnot-installed-anywhere\npandas>=1\n",
+    "utils/helper.py": "X = 1\n",
+    ".gitignore": "data/\nprediction/\n.crunchdao/\n*.log\n",
+    "run.log": "ignored",
+    "data/X_train.parquet": "data",
+    "resources/model.bin": bytes(range(256)) * 40,
+    "resources/sub/config.json": "{}",
+}
+
+
+@pytest.fixture()
+def workspace(tmp_path):
+    return make_workspace(tmp_path / "ws", FILES)
+
+
+@pytest.fixture()
+def hub():
+    fake = FakeHub(chunk_size=1000)
+    with requests_mock_module.Mocker() as mocker:
+        mocker.add_matcher(fake)
+        yield fake
+
+
+def console():
+    return Console(stream=io.StringIO(), err=io.StringIO())
+
+
+def settings():
+    return Settings.resolve(environ={})
+
+
+def call(workspace, out=None, **options):
+    out = out or console()
+    options.setdefault("message", "hello")
+    result = push.run(settings=settings(), console=out, start=workspace, uploader_options={"sleep": lambda s: None}, **options)
+    return result, out.stream.getvalue(), out.err.getvalue()
+
+
+def test_push_sends_code_model_and_pinned_requirements(workspace, hub):
+    submission, out, _ = call(workspace)
+    assert submission.number == 1
+    assert "submission #1 successfully uploaded" in out
+    assert "http://web.test/competitions/demo/projects/42/proj/submissions/1" in out
+    assert TOKEN not in out
+    body = hub.submissions[0]
+    assert body["message"] == "hello" and body["mainFilePath"] == "main.py" and body["modelDirectoryPath"] == "resources"
+    assert body["type"] == "CODE" and body["pushToken"] == TOKEN
+    assert sorted(body["codeFiles"]) == [".gitignore", "main.py", "requirements.original.txt", "requirements.txt", "utils/helper.py"]
+    assert sorted(body["modelFiles"]) == ["model.bin", "sub/config.json"]
+    sent = {name: hub.data(upload_id) for name, upload_id in body["codeFiles"].items()}
+    assert sent["requirements.txt"] == f"click=={installed_version('click')}\nnot-installed-anywhere\npandas>=1\n".encode()
+    assert sent["requirements.original.txt"] == FILES["requirements.txt"].encode()
+    assert sent["main.py"] == FILES["main.py"].encode()
+    assert hub.data(body["modelFiles"]["model.bin"]) == FILES["resources/model.bin"]
+    assert "not installed here, left unpinned: not-installed-anywhere" in out
+    assert hub.pending() == []
+
+
+def test_no_pip_freeze_sends_the_file_as_is(workspace, hub):
+    call(workspace, no_pip_freeze=True)
+    body = hub.submissions[0]
+    assert "requirements.original.txt" not in body["codeFiles"]
+    assert hub.data(body["codeFiles"]["requirements.txt"]) == FILES["requirements.txt"].encode()
+
+
+def test_message_too_long_is_refused_before_anything_is_sent(workspace, hub):
+    with pytest.raises(exc.SubmissionError) as info:
+        call(workspace, message="x" * 1001)
+    assert "1001 characters" in str(info.value)
+    assert hub.calls == []
+    call(workspace, message="x" * 1000)
+    assert len(hub.submissions) == 1
+
+
+def test_dry_run_lists_everything_and_sends_nothing(workspace, hub):
+    result, out, _ = call(workspace, dry=True)
+    assert result is None and hub.calls == []
+    assert "  main.py  " in out and "  resources/model.bin  10.0 KiB" in out and "  utils/helper.py" in out
+    assert "run.log" not in out and "X_train" not in out
+    assert f"  click=={installed_version('click')}" in out
+    assert "total: 7 files" in out
+    assert "dry run: nothing was sent" in out
+
+
+def test_export_writes_exactly_what_would_be_sent(workspace, hub):
+    target = workspace / "out" / "submission.tar.gz"
+    call(workspace, export=str(target))
+    call(workspace, export=str(target))  # a second export does not include the first
+    assert hub.calls == []
+    with tarfile.open(target) as tar:
+        names = sorted(tar.getnames())
+        assert names == [
+            ".gitignore", "main.py", "requirements.original.txt", "requirements.txt",
+            "resources/model.bin", "resources/sub/config.json", "utils/helper.py",
+        ]
+        assert tar.extractfile("resources/model.bin").read() == FILES["resources/model.bin"]
+        assert tar.extractfile("requirements.txt").read().startswith(b"click==")
+    assert [p.name for p in target.parent.iterdir()] == ["submission.tar.gz"]
+
+
+def test_limits_are_checked_before_upload(workspace, hub, monkeypatch):
+    monkeypatch.setenv("CRUNCH_MAX_MODEL_SIZE", "100")
+    with pytest.raises(exc.SubmissionError) as info:
+        call(workspace)
+    assert "resources/model.bin" in str(info.value)
+    assert hub.calls == []
+
+
+def test_refused_submission_cancels_the_uploads(workspace, hub):
+    hub.submission_error = {"code": "DAILY_SUBMISSION_LIMIT_EXCEEDED", "message": "limit"}
+    with pytest.raises(exc.DailySubmissionLimitError) as info:
+        call(workspace)
+    assert "tomorrow" in str(info.value)
+    assert hub.uploads == {} and hub.submissions == []
+
+
+def test_forbidden_library_names_the_packages(workspace, hub):
+    hub.submission_error = {"code": "FORBIDDEN_LIBRARY", "message": "no", "packages": ["evil-lib"]}
+    with pytest.raises(exc.ForbiddenLibraryError) as info:
+        call(workspace)
+    assert "evil-lib" in str(info.value)
+    assert hub.uploads == {}
+
+
+def test_upload_failing_for_good_leaves_nothing(workspace, hub, monkeypatch):
+    monkeypatch.setenv("CRUNCH_RETRIES", "2")
+    hub.faults = [502] * 100
+    with pytest.raises(exc.TransferError) as info:
+        call(workspace)
+    assert "nothing was submitted" in str(info.value)
+    assert hub.uploads == {} and hub.submissions == []
+
+
+def test_main_file_must_exist_and_be_sent(workspace, hub):
+    with pytest.raises(exc.SubmissionError) as info:
+        call(workspace, main_file="other.py", dry=True)
+    assert "other.py not found" in str(info.value)
+    (workspace / ".gitignore").write_text("main.py\n")
+    with pytest.raises(exc.SubmissionError) as info:
+        call(workspace, dry=True)
+    assert "excluded by a .gitignore" in str(info.value)
+
+
+def test_bad_requirements_name_the_line(workspace, hub):
+    (workspace / "requirements.txt").write_text("pandas\nnot valid!!\n")
+    with pytest.raises(exc.SubmissionError) as info:
+        call(workspace)
+    assert "requirements.txt line 2" in str(info.value)
+    assert hub.calls == []
+
+
+def test_other_model_directory(workspace, hub):
+    (workspace / "models").mkdir()
+    (workspace / "models" / "m.pkl").write_bytes(b"pickle")
+    call(workspace, model_directory="models")
+    body = hub.submissions[0]
+    assert body["modelDirectoryPath"] == "models"
+    assert list(body["modelFiles"]) == ["m.pkl"]
+    assert "resources/model.bin" in body["codeFiles"]
+
+
+# -- notebooks ---------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def notebook_workspace(tmp_path):
+    files = {k: v for k, v in FILES.items() if k not in ("main.py", "requirements.txt")}
+    files["main.ipynb"] = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    return make_workspace(tmp_path / "nb", files)
+
+
+def fake_convert(monkeypatch, calls):
+    module = types.ModuleType("crunch.convert")
+
+    @contextlib.contextmanager
+    def temporary_script(root, notebook_path, *, main_file, whitelist, freeze):
+        calls.append({"root": root, "notebook": notebook_path, "main_file": main_file, "freeze": freeze})
+        created = [root / main_file, root / "requirements.txt", root / "embedded.txt"]
+        created[0].write_text("def train(): pass\n")
+        created[1].write_text("click\n")
+        created[2].write_text("from a markdown cell\n")
+        try:
+            yield types.SimpleNamespace(warnings=["cell 3 commented out"]), created
+        finally:
+            for path in created:
+                path.unlink()
+            calls.append("cleaned")
+
+    module.temporary_script = temporary_script
+    monkeypatch.setitem(sys.modules, "crunch.convert", module)
+    import crunch
+
+    monkeypatch.setattr(crunch, "convert", module, raising=False)
+
+
+def test_notebook_is_converted_for_the_push_and_cleaned_up(notebook_workspace, hub, monkeypatch):
+    calls = []
+    fake_convert(monkeypatch, calls)
+    _, out, err = call(notebook_workspace)
+    assert calls[0]["notebook"] == notebook_workspace / "main.ipynb" and calls[0]["freeze"] is True
+    assert calls[-1] == "cleaned"
+    body = hub.submissions[0]
+    assert {"main.py", "requirements.txt", "requirements.original.txt", "embedded.txt", "main.ipynb"} <= set(body["codeFiles"])
+    assert hub.data(body["codeFiles"]["main.py"]) == b"def train(): pass\n"
+    assert not (notebook_workspace / "main.py").exists()
+    assert "cell 3 commented out" in err
+
+
+def test_notebook_temporary_files_removed_on_failure(notebook_workspace, hub, monkeypatch):
+    calls = []
+    fake_convert(monkeypatch, calls)
+    hub.submission_error = {"code": "RESTRICTED_PHASE_ACTION", "message": "closed"}
+    with pytest.raises(exc.RestrictedPhaseActionError):
+        call(notebook_workspace)
+    assert calls[-1] == "cleaned"
+    assert not (notebook_workspace / "main.py").exists()
+    assert not (notebook_workspace / "requirements.txt").exists()
+
+
+def test_notebook_without_converter_is_a_clear_error(notebook_workspace, hub, monkeypatch):
+    monkeypatch.setitem(sys.modules, "crunch.convert", None)
+    with pytest.raises(exc.SubmissionError) as info:
+        call(notebook_workspace, dry=True)
+    assert "crunch convert main.ipynb main.py" in str(info.value)
