@@ -78,7 +78,7 @@ def hub():
         )
         mocker.get(FILES + "qs/main.py", content=b"def train():\n    pass\n\ndef infer():\n    pass\n")
         mocker.get(FILES + "qs/requirements.txt", content=b"pandas\n")
-        mocker.get(API + "v1/competitions/demo/rounds/%40current", json={"id": 1, "number": 1})
+        mocker.get(API + "v1/competitions/demo/rounds/@current", json={"id": 1, "number": 1})
         mocker.get(API + "v2/competitions/demo/rounds/1/phases/submission/data-release", json=data_release())
         mocker.get(API + "v1/competitions/demo/checks", json=[{"function": "COLUMNS_NAME", "scope": "ROOT", "order": 1, "parameters": {}}])
         mocker.get(API + "v2/libraries", json={"content": [{"name": "pandas", "aliases": [], "standard": False, "language": "PYTHON"}]})
