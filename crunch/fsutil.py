@@ -17,8 +17,7 @@ def write_bytes_atomic(path: PathLike, data: bytes, mode: Optional[int] = None) 
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, default_mode() if mode is None else mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -31,6 +30,20 @@ def write_bytes_atomic(path: PathLike, data: bytes, mode: Optional[int] = None) 
             pass
         raise
     return target
+
+
+def _read_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()  # read once, at import: os.umask is process-wide, not thread-safe
+
+
+def default_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give: 0o666 less the umask."""
+    return 0o666 & ~_UMASK
 
 
 def write_text_atomic(path: PathLike, text: str, mode: Optional[int] = None) -> Path:

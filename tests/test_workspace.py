@@ -76,3 +76,10 @@ def test_cache_roundtrip_and_absent(workspace):
     assert workspace.read_cache("checks.json") is None
     workspace.write_cache("checks.json", [{"function": "NANS"}])
     assert workspace.read_cache("checks.json") == [{"function": "NANS"}]
+
+
+def test_atomic_writes_get_the_ordinary_mode(tmp_path):
+    from crunch.fsutil import default_mode, write_text_atomic
+
+    target = write_text_atomic(tmp_path / "a.txt", "x")
+    assert stat.S_IMODE(os.stat(target).st_mode) == default_mode()

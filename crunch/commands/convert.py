@@ -11,6 +11,7 @@ from typing import List, Optional, Tuple
 
 from ..console import Console
 from ..exceptions import ConversionError, CrunchError, NothingToDoError, UnsafePathError
+from ..fsutil import default_mode
 from ..settings import Settings
 
 WHITELIST_TIMEOUT = (2.0, 5.0)
@@ -139,6 +140,7 @@ def _write_all(outputs: List[Tuple[Path, str]]) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
             staged.append((tmp, target))
+            os.chmod(tmp, default_mode())
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
                 handle.write(content)
         for tmp, target in staged:

@@ -86,7 +86,12 @@ def run(*, settings: Settings, console: Console, directory: str = "crunch-demo")
 
     console.result("")
     console.result(f"demo finished in {time.perf_counter() - started:.1f} s; the hub has stopped. Next:")
-    console.result(f"  cd {target} && crunch test        # runs again, offline")
-    console.result("  crunch hub serve                   # keep a local hub up (http://127.0.0.1:8000/)")
-    console.result(f"  crunch hub token {COMPETITION} my-project   # then: crunch --env local setup {COMPETITION} my-project --token <token>")
+    lines = [
+        (f"cd {target} && crunch test", "runs again, offline"),
+        ("crunch hub serve", "keeps a local hub up at http://127.0.0.1:8000/"),
+        (f"crunch hub token {COMPETITION} {PROJECT}", f"a setup token for: crunch --env local setup {COMPETITION} {PROJECT} --token <token>"),
+    ]
+    width = max(len(command) for command, _ in lines)
+    for command, comment in lines:
+        console.result(f"  {command:<{width}}  # {comment}")
     return target

@@ -23,7 +23,7 @@ from ..console import Console
 from ..exceptions import CrunchError, SubmissionError
 from ..files import SelectedFile, check_limits, check_model_directory, list_code_files, list_model_files
 from ..freeze import FreezeResult, pin_requirements
-from ..fsutil import human_size
+from ..fsutil import default_mode, human_size
 from ..settings import Settings
 from ..workspace import Workspace
 
@@ -178,7 +178,7 @@ def export_plan(plan: Plan, destination: Path) -> Path:
             tar.close()
             raw.flush()
             os.fsync(raw.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, default_mode())
         os.replace(tmp, destination)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
