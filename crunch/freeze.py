@@ -94,8 +94,9 @@ def pin_requirements(
         try:
             requirement = Requirement(spec)
         except InvalidRequirement as error:
+            reason = str(error).splitlines()[0].strip() if str(error).strip() else "cannot be parsed"
             raise SubmissionError(
-                f"{filename} line {number}: {stripped!r} is not a valid requirement ({error}): "
+                f"{filename} line {number}: {stripped!r} is not a valid requirement ({reason}): "
                 "fix it, or push with --no-pip-freeze to send the file as it is"
             ) from None
         if requirement.url or requirement.specifier:

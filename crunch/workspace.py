@@ -139,6 +139,8 @@ class Workspace:
             ) from None
         except OSError as error:
             raise WorkspaceError(f"cannot read {self.project_file}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            text = ""  # not text: reported as corrupt below
         try:
             data = json.loads(text)
         except ValueError:

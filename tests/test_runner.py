@@ -17,7 +17,7 @@ from test_runner_support import MAIN_PY, REGULAR_MAIN_PY, make_workspace
 
 from crunch.commands import test as test_command
 from crunch.console import Console
-from crunch.exceptions import UserCodeError, WorkspaceError
+from crunch.exceptions import PredictionError, UserCodeError, WorkspaceError
 from crunch.settings import Settings
 
 CRUNCH = str(Path(sys.executable).parent / "crunch")
@@ -242,8 +242,10 @@ def test_infer_must_return_a_dataframe(ws):
 def test_non_deterministic_infer_fails_unless_the_check_is_off(ws):
     main = MAIN_PY.replace('"prediction": X_test["feature_0"] * 0.1 + mean,', '"prediction": __import__("numpy").random.random(len(X_test)),')
     make_workspace(ws, main=main)
-    ok, out, err = crunch_test()
-    assert not ok and "determinism: infer() is not deterministic: column `prediction` differs" in out
+    with pytest.raises(PredictionError, match=r"infer\(\) is not deterministic") as info:
+        crunch_test()
+    out = info.value.out  # type: ignore[attr-defined]
+    assert "determinism: infer() is not deterministic: column `prediction` differs" in out
     assert "prediction is valid" in out
     ok, out, err = crunch_test(no_determinism_check=True)
     assert ok and "determinism" not in out
@@ -258,8 +260,9 @@ def test_a_bad_prediction_fails_with_the_competitions_checks(ws):
         {"function": "FUTURE_CHECK", "scope": "ROOT", "order": 3, "parameters": {}},
     ]
     make_workspace(ws, main=main, checks=checks)
-    ok, out, err = crunch_test()
-    assert not ok
+    with pytest.raises(PredictionError, match=r"the prediction is not valid: 2 check failure\(s\)") as info:
+        crunch_test()
+    out, err = info.value.out, info.value.err  # type: ignore[attr-defined]
     assert "check CONSTANTS failed on column `prediction`: constant within 4 of 4 moon(s)" in out
     assert "check VALUES_BETWEEN failed on column `prediction`: 80 value(s) not between 10.0 and 20.0" in out
     assert "prediction is not valid: 2 check failure(s)" in out

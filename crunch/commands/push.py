@@ -226,6 +226,9 @@ def run(
     settings = settings.for_workspace(info.api_base_url, info.web_base_url)
     root = workspace.root
     model_dir = check_model_directory(root, model_directory or info.model_directory)
+    if model_directory and not (root / model_dir).is_dir():
+        what = "is a file, not a folder" if (root / model_dir).exists() else "does not exist"
+        raise SubmissionError(f"the model directory {model_directory} {what} in {root}: create it, or give another --model-directory")
     sending = not dry and not export
     export_path = Path(export).resolve() if export else None
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator, List, Optional, Tuple
 
 from ..console import Console
-from ..exceptions import UserCodeError, WorkspaceError
+from ..exceptions import PredictionError, UserCodeError, WorkspaceError
 from ..settings import Settings
 from ..workspace import Workspace
 
@@ -155,4 +155,15 @@ def run(
         )
     for line in outcome.report.lines():
         console.result(line)
+    report = outcome.report
+    if not report.valid:
+        raise PredictionError(
+            f"the prediction is not valid: {len(report.failures)} check failure(s), listed above; "
+            "fix infer() and run `crunch test` again"
+        )
+    if report.deterministic is False:
+        raise PredictionError(
+            "infer() is not deterministic (see above): give the same output for the same input, "
+            "or run `crunch test --no-determinism-check`"
+        )
     return outcome.ok

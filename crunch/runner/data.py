@@ -39,7 +39,53 @@ def _index_columns(schema: Any) -> List[str]:
     return [name for name in metadata.get("index_columns", []) if isinstance(name, str)]
 
 
+def _unreadable(path: os.PathLike, error: BaseException) -> Exception:
+    from ..exceptions import WorkspaceError
+
+    reason = " ".join(str(error).split()) or type(error).__name__
+    return WorkspaceError(
+        f"{os.path.basename(os.fspath(path))} is not a readable parquet file ({reason}): "
+        "run `crunch download --force` to get it again"
+    )
+
+
+def open_parquet(path: os.PathLike) -> Any:
+    """A ``pyarrow.parquet.ParquetFile`` of ``path``, or a WorkspaceError naming the file."""
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(os.fspath(path))
+    except (pyarrow.ArrowException, OSError, ValueError) as error:
+        raise _unreadable(path, error) from None
+
+
+def require_columns(path: os.PathLike, columns: Sequence[Optional[str]]) -> None:
+    """A WorkspaceError when the parquet file ``path`` lacks one of ``columns``."""
+    names = set(open_parquet(path).schema_arrow.names)
+    missing = [name for name in columns if name and name not in names]
+    if missing:
+        from ..exceptions import WorkspaceError
+
+        shown = ", ".join(f"`{name}`" for name in missing)
+        raise WorkspaceError(
+            f"{os.path.basename(os.fspath(path))} has no {shown} column: "
+            "the file is damaged or not this competition's; run `crunch download --force` to get it again"
+        )
+
+
 def read_frame(paths: Sequence[os.PathLike], sort_by: Optional[str] = None) -> "pandas.DataFrame":
+    """The rows of the parquet files ``paths`` one after the other, index 0..n (a WorkspaceError
+    naming the file when one cannot be read)."""
+    import pyarrow
+
+    try:
+        return _read_frame(paths, sort_by)
+    except (pyarrow.ArrowException, OSError) as error:
+        raise _unreadable(paths[0] if len(paths) == 1 else " or ".join(os.path.basename(os.fspath(p)) for p in paths), error) from None
+
+
+def _read_frame(paths: Sequence[os.PathLike], sort_by: Optional[str] = None) -> "pandas.DataFrame":
     """The rows of the parquet files ``paths`` one after the other, index 0..n.
 
     With ``sort_by``, rows are stably sorted by that column (nothing is moved when they already
@@ -50,7 +96,7 @@ def read_frame(paths: Sequence[os.PathLike], sort_by: Optional[str] = None) -> "
     import pyarrow
     import pyarrow.parquet as pq
 
-    files = [pq.ParquetFile(os.fspath(path)) for path in paths]
+    files = [open_parquet(path) for path in paths]
     names: List[str] = []
     types: Dict[str, Any] = {}
     for handle in files:
@@ -160,7 +206,10 @@ class MoonFrame:
 def file_moons(path: os.PathLike, moon_column: str) -> List[Any]:
     """The distinct moons of a parquet file, in order (the loop's keys when splits are absent)."""
     import numpy
-    import pyarrow.parquet as pq
+    import pyarrow
 
-    values = pq.ParquetFile(os.fspath(path)).read(columns=[moon_column]).column(0).to_numpy()
+    try:
+        values = open_parquet(path).read(columns=[moon_column]).column(0).to_numpy()
+    except (pyarrow.ArrowException, OSError, KeyError) as error:
+        raise _unreadable(path, error) from None
     return [value.item() if hasattr(value, "item") else value for value in numpy.unique(values)]

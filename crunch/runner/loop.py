@@ -163,11 +163,26 @@ class Loop:
     def _progress(self, total: int) -> Any:
         return self.console.progress(total=total, desc="moons", unit="moon")
 
+    def _require_columns(self, moon_column: Optional[str]) -> None:
+        """Every data file is readable parquet; with a moon column (timeseries), every file has
+        the id and moon columns and the y files the targets."""
+        from .data import require_columns
+
+        names = self.release.column_names
+        keys = [names.id, moon_column] if moon_column else []
+        targets = list(names.inputs) if moon_column else []
+        for path in (self.paths.x_train, self.paths.x_test):
+            require_columns(path, keys)
+        for path in (self.paths.y_train, self.paths.y_test):
+            if path is not None:
+                require_columns(path, keys + targets)
+
     def _timeseries(self) -> LoopResult:
         from .data import MoonFrame, file_moons
 
         moon_column = self.release.column_names.moon
         start = time.perf_counter()
+        self._require_columns(moon_column)
         x = MoonFrame.read([self.paths.x_train, self.paths.x_test], moon_column)
         y_paths = [self.paths.y_train] + ([self.paths.y_test] if self.paths.y_test else [])
         y = MoonFrame.read(y_paths, moon_column)
@@ -220,6 +235,7 @@ class Loop:
         from .data import read_frame
 
         start = time.perf_counter()
+        self._require_columns(None)
         x_train = read_frame([self.paths.x_train])
         y_train = read_frame([self.paths.y_train])
         x_test = read_frame([self.paths.x_test])

@@ -210,6 +210,7 @@ class Downloader:
             _unlink(part)
             first_offset = 0
         transferred = 0
+        best = first_offset
         restarted = False
         bar = self.console.progress(total=size, desc=label, position=position)
         try:
@@ -233,8 +234,10 @@ class Downloader:
                         part.touch()
                 except _Retry as retry:
                     transferred += retry.received
-                    if retry.received:
-                        delays = iter(self.backoff.delays())  # progress was made: a fresh budget
+                    have = part.stat().st_size if part.is_file() else 0
+                    if have > best:  # the file grew past its best: a fresh budget (not for a restart from 0)
+                        best = have
+                        delays = iter(self.backoff.delays())
                     delay = next(delays, None)
                     if delay is None:
                         have = part.stat().st_size if part.is_file() else 0

@@ -1,0 +1,597 @@
+"""Bad input, one row per case: every command refuses it with one clear line and changes nothing.
+
+Each row of :data:`CASES` builds a situation in a fresh copy of a real workspace (made once by
+``crunch setup`` against the module's local hub), runs one command line there, and asserts:
+
+- exit code 1, no ``Traceback (most recent call last)`` anywhere in the output (an error raised
+  by the person's ``main.py`` shows that code's own frames, as ``Traceback (your code, ...)``);
+- exactly one line of stderr starts with ``error:``, and it is the last line of stderr and
+  holds the row's expected fragment (case-insensitive);
+- no file or folder of the workspace (nor of the folder the command runs in) was created,
+  changed or removed, except the paths a row names in ``may_change`` (``crunch test`` writes
+  the model and the prediction it checks).
+
+Rows whose command line holds ``{fake}`` run against a small crafting proxy in front of the
+hub: it forwards every call to the hub except the ones the row answers itself (HTML instead of
+JSON, an unknown error code, a data file named ``../x``, a zip escaping ``data/``, a huge
+``Content-Length`` that never comes).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import http.client
+import io
+import json
+import os
+import shutil
+import stat
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import Hub, Result
+
+pytestmark = pytest.mark.e2e
+
+COMPETITION, PROJECT = "demo", "badinput"
+
+
+# -- the crafting proxy ------------------------------------------------------------------------
+
+
+Answer = Tuple[int, Dict[str, str], bytes]
+
+
+class CraftingProxy:
+    """An HTTP server on 127.0.0.1 that forwards to ``upstream`` unless a rule answers.
+
+    ``rules`` maps a path prefix to ``fn(method, path, forward) -> Answer | "hang" | None``;
+    ``forward()`` returns the hub's own answer (status, headers, body).
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = urlsplit(upstream)
+        self.rules: Dict[str, Callable[..., Any]] = {}
+        self.requests: List[Tuple[str, str, Dict[str, str]]] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                proxy.requests.append((self.command, self.path, dict(self.headers)))
+
+                def forward() -> Answer:
+                    return proxy.forward(self.command, self.path, dict(self.headers), body)
+
+                answer = None
+                for prefix, rule in proxy.rules.items():
+                    if self.path.split("?")[0].startswith(prefix):
+                        answer = rule(self.command, self.path, forward)
+                        break
+                if answer is None:
+                    answer = forward()
+                if answer == "hang":  # announce a huge body, send a little, then never finish
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(50 * 1024**3))
+                    self.end_headers()
+                    try:
+                        self.wfile.write(b"PAR1" + b"\0" * 1000)
+                        self.wfile.flush()
+                        time.sleep(8)
+                    except OSError:
+                        pass
+                    self.close_connection = True
+                    return
+                status, headers, payload = answer
+                self.send_response(status)
+                for name, value in headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def forward(self, method: str, path: str, headers: Dict[str, str], body: bytes) -> Answer:
+        connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
+        try:
+            sent = {k: v for k, v in headers.items() if k.lower() not in ("host", "connection", "content-length")}
+            connection.request(method, path, body=body or None, headers=sent)
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def html(status: int = 200) -> Callable[..., Answer]:
+    page = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
+    return lambda method, path, forward: (status, {"Content-Type": "text/html"}, page)
+
+
+def json_answer(status: int, value: Any) -> Callable[..., Answer]:
+    return lambda method, path, forward: (status, {"Content-Type": "application/json"}, json.dumps(value).encode())
+
+
+def edit_release(edit: Callable[[Dict[str, Any], str], None]) -> Callable[..., Answer]:
+    """The hub's data release, changed by ``edit(release, proxy_url)``."""
+
+    def rule(method: str, path: str, forward: Callable[[], Answer]) -> Answer:
+        status, headers, body = forward()
+        release = json.loads(body)
+        edit(release, PROXY_URL[0])
+        return status, {"Content-Type": "application/json"}, json.dumps(release).encode()
+
+    return rule
+
+
+PROXY_URL = [""]
+
+
+def _rename_file(name: str) -> Callable[[Dict[str, Any], str], None]:
+    def edit(release: Dict[str, Any], proxy: str) -> None:
+        release["dataFiles"]["X_test"]["name"] = name
+
+    return edit
+
+
+def _escaping_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("fine.txt", "fine")
+        archive.writestr("../escaped.txt", "out of data/")
+    return buffer.getvalue()
+
+
+ZIP = _escaping_zip()
+
+
+def _zip_release(release: Dict[str, Any], proxy: str) -> None:
+    release["dataFiles"]["extra"] = {
+        "name": "extra.zip",
+        "url": proxy + "_crafted/extra.zip",
+        "size": len(ZIP),
+        "signed": True,
+        "compressed": True,
+        "sha256": hashlib.sha256(ZIP).hexdigest(),
+    }
+
+
+def _huge_release(size: Optional[int]) -> Callable[[Dict[str, Any], str], None]:
+    def edit(release: Dict[str, Any], proxy: str) -> None:
+        release["dataFiles"]["extra"] = {
+            "name": "extra.parquet",
+            "url": proxy + "_crafted/huge",
+            "size": size,
+            "signed": True,
+            "compressed": False,
+            "sha256": None,
+        }
+
+    return edit
+
+
+RELEASE = "/v2/competitions/demo/rounds/"
+HUGE_RULES = {"/_crafted/huge": lambda m, p, f: "hang"}
+
+
+# -- the rows ----------------------------------------------------------------------------------
+
+
+def write(relative: str, content: Any) -> Callable[[Path], None]:
+    def build(ws: Path) -> None:
+        path = ws / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+
+    return build
+
+
+def remove(relative: str) -> Callable[[Path], None]:
+    def build(ws: Path) -> None:
+        path = ws / relative
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+    return build
+
+
+def steps(*builders: Callable[[Path], None]) -> Callable[[Path], None]:
+    def build(ws: Path) -> None:
+        for one in builders:
+            one(ws)
+
+    return build
+
+
+def notebook(*cells: Dict[str, Any], nbformat: int = 4) -> str:
+    return json.dumps({"cells": list(cells), "metadata": {}, "nbformat": nbformat, "nbformat_minor": 5})
+
+
+def code(source: str) -> Dict[str, Any]:
+    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
+
+
+def markdown(source: str) -> Dict[str, Any]:
+    return {"cell_type": "markdown", "metadata": {}, "source": source}
+
+
+NB3 = json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": []}]})
+GOOD_NB_CELL = code("import pandas as pd\n\ndef train(X_train, y_train, model_directory_path):\n    pass\n")
+
+
+def main_py(infer_body: str, train_body: str = "pass", extra: str = "") -> str:
+    return (
+        "import pandas as pd\nimport numpy as np\n" + extra + "\n\n"
+        "def train(X_train, y_train, model_directory_path):\n    " + train_body + "\n\n\n"
+        "def infer(X_test, model_directory_path):\n    " + infer_body.replace("\n", "\n    ") + "\n"
+    )
+
+
+def frame(expression: str) -> str:
+    return f"prediction = X_test[['id', 'moon']].copy()\nprediction['prediction'] = 0.0\n{expression}"
+
+
+def rewrite_parquet(name: str, change: Callable[[Any], Any]) -> Callable[[Path], None]:
+    def build(ws: Path) -> None:
+        import pandas
+
+        path = ws / "data" / name
+        change(pandas.read_parquet(path)).to_parquet(path, index=False)
+
+    return build
+
+
+def truncate(name: str, fraction: float) -> Callable[[Path], None]:
+    def build(ws: Path) -> None:
+        path = ws / "data" / name
+        data = path.read_bytes()
+        path.write_bytes(data[: int(len(data) * fraction)])
+
+    return build
+
+
+def chmod(relative: str, mode: int) -> Callable[[Path], None]:
+    return lambda ws: os.chmod(ws / relative, mode)
+
+
+def symlink(relative: str, target: str) -> Callable[[Path], None]:
+    def build(ws: Path) -> None:
+        outside = ws.parent / target
+        if target.endswith("/"):
+            outside.mkdir(exist_ok=True)
+            (outside / "secret.txt").write_text("outside")
+        else:
+            outside.write_text("outside the workspace")
+        os.symlink(outside, ws / relative)
+
+    return build
+
+
+TEST_WRITES = ("prediction/*", "resources/*")
+DOWNLOAD_WRITES = (".crunchdao/*.json", ".crunchdao/download.lock")
+
+
+@dataclass
+class Case:
+    id: str
+    build: Callable[[Path], None]
+    args: Tuple[str, ...]
+    expect: str
+    may_change: Tuple[str, ...] = ()
+    rules: Dict[str, Callable[..., Any]] = field(default_factory=dict)
+    env: Dict[str, str] = field(default_factory=dict)
+    outside: bool = False  # run in an empty folder beside the workspace (setup)
+
+
+def nothing(ws: Path) -> None:
+    pass
+
+
+CASES: List[Case] = [
+    # -- notebooks ------------------------------------------------------------------------------
+    Case("nb-invalid-json", write("nb.ipynb", '{"cells": [,]}'), ("convert", "nb.ipynb", "out.py"), "invalid JSON"),
+    Case("nb-empty-file", write("nb.ipynb", ""), ("convert", "nb.ipynb", "out.py"), "not a notebook"),
+    Case("nb-json-not-object", write("nb.ipynb", "[1, 2]"), ("convert", "nb.ipynb", "out.py"), "not a notebook"),
+    Case("nb-nbformat-3", write("nb.ipynb", NB3), ("convert", "nb.ipynb", "out.py"), "nbformat 3"),
+    Case("nb-binary-junk", write("nb.ipynb", bytes(range(256)) * 40), ("convert", "nb.ipynb", "out.py"), "not a notebook"),
+    Case("nb-cells-not-list", write("nb.ipynb", '{"cells": 5, "nbformat": 4}'), ("convert", "nb.ipynb", "out.py"), "cells"),
+    Case("nb-cell-not-object", write("nb.ipynb", notebook("x")), ("convert", "nb.ipynb", "out.py"), "is not a cell"),
+    Case("nb-cell-does-not-parse", write("nb.ipynb", notebook(GOOD_NB_CELL, code("def broken(:\n    return 1\n"))), ("convert", "nb.ipynb", "out.py"), "cell"),
+    Case(
+        "nb-embedded-escapes",
+        write("nb.ipynb", notebook(GOOD_NB_CELL, markdown("---\nfile: ../escaped.txt\n---\nhello\n"))),
+        ("convert", "nb.ipynb", "out.py", "--embedded-files"),
+        "outside the workspace",
+    ),
+    Case(
+        "nb-embedded-absolute",
+        write("nb.ipynb", notebook(GOOD_NB_CELL, markdown("---\nfile: /tmp/escaped.txt\n---\nhello\n"))),
+        ("convert", "nb.ipynb", "out.py", "--embedded-files"),
+        "relative path",
+    ),
+    Case("nb-missing", nothing, ("convert", "missing.ipynb", "out.py"), "no such notebook"),
+    Case("nb-script-exists", write("nb.ipynb", notebook(GOOD_NB_CELL)), ("convert", "nb.ipynb", "main.py"), "main.py"),
+    Case(
+        "nb-test-invalid-notebook",
+        steps(remove("main.py"), write("main.ipynb", "{not json")),
+        ("test",),
+        "invalid JSON",
+    ),
+    Case(
+        "nb-push-invalid-notebook",
+        steps(remove("main.py"), write("main.ipynb", "{not json")),
+        ("push", "-m", "notebook"),
+        "invalid JSON",
+    ),
+    # -- workspaces -----------------------------------------------------------------------------
+    Case("ws-project-json-missing", remove(".crunchdao/project.json"), ("test",), "not inside a crunch workspace"),
+    Case("ws-project-json-corrupt", write(".crunchdao/project.json", '{"competitionName": '), ("test",), "corrupt"),
+    Case("ws-project-json-list", write(".crunchdao/project.json", "[]"), ("push", "-m", "x"), "corrupt"),
+    Case("ws-project-json-binary", write(".crunchdao/project.json", b"\xff\xfe\x00junk"), ("download",), "corrupt"),
+    Case("ws-token-missing", remove(".crunchdao/token"), ("push", "-m", "x"), "no push token"),
+    Case("ws-token-missing-download", remove(".crunchdao/token"), ("download", "--force"), "no push token"),
+    Case("ws-token-too-open", chmod(".crunchdao/token", 0o644), ("push", "-m", "x"), "chmod 600"),
+    Case("ws-token-empty", write(".crunchdao/token", ""), ("push", "-m", "x"), "empty or unreadable"),
+    Case("ws-token-binary", steps(write(".crunchdao/token", b"\xff\xfe\xfa"), chmod(".crunchdao/token", 0o600)), ("push", "-m", "x"), "unreadable"),
+    Case("ws-token-is-folder", steps(remove(".crunchdao/token"), lambda ws: (ws / ".crunchdao/token").mkdir(mode=0o700)), ("push", "-m", "x"), "token"),
+    Case("data-truncated", truncate("X_train.parquet", 0.5), ("test",), "X_train", TEST_WRITES),
+    Case("data-empty", truncate("y_train.parquet", 0.0), ("test",), "y_train", TEST_WRITES),
+    Case("data-csv-instead", write("data/X_test.parquet", "id,moon,feature_0\n1,2,3\n"), ("test",), "X_test", TEST_WRITES),
+    Case("data-missing-moon-column", rewrite_parquet("X_train.parquet", lambda f: f.drop(columns=["moon"])), ("test",), "moon", TEST_WRITES),
+    Case("data-missing-target-column", rewrite_parquet("y_train.parquet", lambda f: f.drop(columns=["target"])), ("test",), "target", TEST_WRITES),
+    Case("data-missing-id-column", rewrite_parquet("X_test.parquet", lambda f: f.drop(columns=["id"])), ("test",), "id", TEST_WRITES),
+    Case("main-syntax-error", write("main.py", "def train(:\n    pass\n"), ("test",), "main.py", TEST_WRITES),
+    Case("main-missing", remove("main.py"), ("test",), "main.py not found", TEST_WRITES),
+    Case("main-import-error", write("main.py", "import no_such_module_here\n"), ("test",), "no_such_module_here", TEST_WRITES),
+    Case("main-no-train", write("main.py", "def infer(X_test, model_directory_path):\n    return X_test\n"), ("test",), "train", TEST_WRITES),
+    Case("main-no-infer", write("main.py", "def train(X_train, y_train, model_directory_path):\n    pass\n"), ("test",), "infer", TEST_WRITES),
+    Case("main-train-not-callable", write("main.py", "train = 5\n\ndef infer(X_test, model_directory_path):\n    return X_test\n"), ("test",), "train", TEST_WRITES),
+    Case("main-infer-list", write("main.py", main_py("return [0.0] * len(X_test)")), ("test",), "infer", TEST_WRITES),
+    Case("main-infer-series", write("main.py", main_py("return pd.Series(0.0, index=X_test.index)")), ("test",), "infer", TEST_WRITES),
+    Case("main-infer-none", write("main.py", main_py("pass")), ("test",), "infer", TEST_WRITES),
+    Case("main-infer-wrong-columns", write("main.py", main_py(frame("return prediction.rename(columns={'prediction': 'guess'})"))), ("test",), "prediction is not valid", TEST_WRITES),
+    Case("main-infer-nan", write("main.py", main_py(frame("prediction['prediction'] = np.nan\nreturn prediction"))), ("test",), "prediction is not valid", TEST_WRITES),
+    Case("main-infer-duplicated-ids", write("main.py", main_py(frame("return pd.concat([prediction, prediction.head(3)])"))), ("test",), "prediction is not valid", TEST_WRITES),
+    Case("main-infer-missing-rows", write("main.py", main_py(frame("return prediction.head(5)"))), ("test",), "prediction is not valid", TEST_WRITES),
+    Case("main-infer-out-of-range", write("main.py", main_py(frame("prediction['prediction'] = 7.0\nreturn prediction"))), ("test",), "prediction is not valid", TEST_WRITES),
+    Case("test-main-file-missing", nothing, ("test", "--main-file", "nope.py"), "nope.py not found", TEST_WRITES),
+    # -- push -----------------------------------------------------------------------------------
+    Case("push-message-too-long", nothing, ("push", "-m", "m" * 1001), "at most 1000"),
+    Case("push-symlink-file-out", symlink("leak.txt", "outside.txt"), ("push", "-m", "x"), "leak.txt"),
+    Case("push-symlink-dir-out", symlink("leakdir", "outside/"), ("push", "-m", "x"), "leakdir"),
+    Case("push-requirements-unparsable", write("requirements.txt", "pandas\nthis is not == a requirement!!\n"), ("push", "-m", "x"), "requirements.txt"),
+    Case("push-requirements-binary", write("requirements.txt", b"\xff\xfe\x00p\x00a"), ("push", "-m", "x"), "requirements.txt"),
+    Case("push-model-dir-missing", nothing, ("push", "-m", "x", "--model-directory", "no-such-dir"), "no-such-dir"),
+    Case("push-model-dir-is-file", write("model.bin", "x"), ("push", "-m", "x", "--model-directory", "model.bin"), "model.bin"),
+    Case("push-main-file-missing", nothing, ("push", "-m", "x", "--main-file", "nope.py"), "nope.py"),
+    Case("push-main-file-outside", nothing, ("push", "-m", "x", "--main-file", "../main.py"), "inside the workspace"),
+    # -- hub answers ----------------------------------------------------------------------------
+    Case("hub-html-200", nothing, ("--api-base-url", "{fake}", "download"), "JSON", rules={"/v1/competitions/": html(200)}),
+    Case("hub-html-502", nothing, ("--api-base-url", "{fake}", "download"), "502", rules={"/v1/competitions/": html(502)}),
+    Case(
+        "hub-unknown-error-code",
+        nothing,
+        ("--api-base-url", "{fake}", "download"),
+        "NEVER_SEEN_BEFORE",
+        rules={"/v1/competitions/": json_answer(409, {"code": "NEVER_SEEN_BEFORE", "message": "a code this client does not know"})},
+    ),
+    Case("hub-error-empty-json", nothing, ("--api-base-url", "{fake}", "download"), "500", rules={"/v1/competitions/": json_answer(500, {})}),
+    Case("hub-release-not-object", nothing, ("--api-base-url", "{fake}", "download"), "data release", rules={RELEASE: json_answer(200, ["x"])}),
+    Case("hub-data-name-dotdot", nothing, ("--api-base-url", "{fake}", "download"), "../evil.parquet", rules={RELEASE: edit_release(_rename_file("../evil.parquet"))}),
+    Case("hub-data-name-absolute", nothing, ("--api-base-url", "{fake}", "download"), "/tmp/evil.parquet", rules={RELEASE: edit_release(_rename_file("/tmp/evil.parquet"))}),
+    Case(
+        "hub-zip-escapes-data",
+        nothing,
+        ("--api-base-url", "{fake}", "download"),
+        "escaped.txt",
+        DOWNLOAD_WRITES + ("data/extra.zip",),
+        rules={RELEASE: edit_release(_zip_release), "/_crafted/extra.zip": lambda m, p, f: (200, {"Content-Type": "application/zip"}, ZIP)},
+    ),
+    Case(
+        "hub-huge-content-length",
+        nothing,
+        ("--api-base-url", "{fake}", "download"),
+        "extra.parquet",
+        DOWNLOAD_WRITES + ("data/extra.parquet*", "data/.extra.parquet*", "data/*.part"),
+        rules={RELEASE: edit_release(_huge_release(50 * 1024**3)), **HUGE_RULES},
+        env={"CRUNCH_TIMEOUT": "1"},
+    ),
+    Case(
+        "hub-setup-html",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "whatever-token"),
+        "JSON",
+        rules={"/v2/project-tokens/upgrade": html(200)},
+        outside=True,
+    ),
+    Case(
+        "hub-setup-unknown-code",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "whatever-token"),
+        "NEVER_SEEN_BEFORE",
+        rules={"/v2/project-tokens/upgrade": json_answer(418, {"code": "NEVER_SEEN_BEFORE", "message": "brewing"})},
+        outside=True,
+    ),
+]
+
+
+# -- snapshot ----------------------------------------------------------------------------------
+
+
+def snapshot(root: Path) -> Dict[str, str]:
+    """Every path under ``root``: a file's sha256, a link's target, or ``dir``."""
+    out: Dict[str, str] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder) / name
+            relative = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                out[relative] = "link:" + os.readlink(path)
+            elif path.is_dir():
+                out[relative] = "dir"
+            else:
+                mode = stat.S_IMODE(path.stat().st_mode)
+                try:
+                    out[relative] = hashlib.sha256(path.read_bytes()).hexdigest() + f" {mode:o}"
+                except OSError as error:
+                    out[relative] = f"unreadable {error.errno}"
+    return out
+
+
+def changes(before: Dict[str, str], after: Dict[str, str], allowed: Tuple[str, ...]) -> List[str]:
+    found = []
+    for path in sorted(set(before) | set(after)):
+        if before.get(path) == after.get(path):
+            continue
+        if after.get(path) == "dir" and before.get(path) is None and allowed and any(
+            fnmatch.fnmatch(path + "/x", pattern) for pattern in allowed
+        ):
+            continue
+        if any(fnmatch.fnmatch(path, pattern) for pattern in allowed):
+            continue
+        what = "created" if path not in before else "removed" if path not in after else "changed"
+        found.append(f"{path} {what}")
+    return found
+
+
+def assert_one_clear_error(result: Result, fragment: str) -> str:
+    assert result.returncode == 1, f"exit {result.returncode}\n{result.output}"
+    # the person's own traceback (`Traceback (your code, ...)`) is fine; crunch's never is
+    assert "Traceback (most recent call last)" not in result.output, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1] == errors[0], f"the error line is not the last line of stderr:\n{result.stderr}"
+    line = errors[0]
+    assert line.startswith("error: ") and len(line) > len("error: ") + 10, line
+    assert fragment.lower() in line.lower(), f"{fragment!r} not in {line!r}"
+    return line
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def template(shared_hub: Hub, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real workspace (small data, the quickstarter), made once."""
+    folder = tmp_path_factory.mktemp("badinput-template")
+    token = shared_hub.token(COMPETITION, PROJECT)
+    done = shared_hub.run(
+        "setup", COMPETITION, PROJECT, "ws", "--token", token, "--submission", "scratch", "--size", "small", cwd=folder
+    )
+    assert done.returncode == 0, done.output
+    return folder / "ws"
+
+
+@pytest.fixture(scope="module")
+def proxy(shared_hub: Hub) -> Any:
+    instance = CraftingProxy(shared_hub.url)
+    PROXY_URL[0] = instance.url
+    yield instance
+    instance.close()
+
+
+def _copy(template: Path, target: Path) -> Path:
+    shutil.copytree(template, target, symlinks=True)
+    os.chmod(target / ".crunchdao" / "token", 0o600)
+    return target
+
+
+def test_template_is_sound(template: Path, shared_hub: Hub, tmp_path: Path) -> None:
+    """The rows fail because of their bad input: the untouched workspace passes."""
+    ws = _copy(template, tmp_path / "ws")
+    env = shared_hub.env(PYTHONDONTWRITEBYTECODE="1")
+    tested = shared_hub.run("test", "--no-determinism-check", cwd=ws, env=env)
+    assert tested.returncode == 0, tested.output
+    assert "prediction is valid" in tested.stdout
+    dry = shared_hub.run("push", "-m", "x", "--dry", cwd=ws, env=env)
+    assert dry.returncode == 0, dry.output
+
+
+def test_table_size() -> None:
+    assert len(CASES) >= 50
+    assert len({case.id for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input(case: Case, template: Path, shared_hub: Hub, proxy: CraftingProxy, tmp_path: Path) -> None:
+    ws = _copy(template, tmp_path / "ws")
+    case.build(ws)
+    proxy.rules = dict(case.rules)
+    cwd = ws
+    if case.outside:
+        cwd = tmp_path / "elsewhere"
+        cwd.mkdir()
+    watched = tmp_path
+    before = snapshot(watched)
+    args = [arg.replace("{fake}", proxy.url) for arg in case.args]
+    env = shared_hub.env(PYTHONDONTWRITEBYTECODE="1", **case.env)
+    result = shared_hub.run(*args, cwd=cwd, env=env, timeout=120) if "--api-base-url" not in args else _run_plain(args, cwd, env)
+    assert_one_clear_error(result, case.expect)
+    allowed = tuple(("ws/" + pattern) for pattern in case.may_change)
+    assert changes(before, snapshot(watched), allowed) == []
+
+
+def _run_plain(args: List[str], cwd: Path, env: Dict[str, str]) -> Result:
+    from conftest import run_crunch
+
+    return run_crunch(*args, cwd=cwd, env=env, timeout=120)
+
+
+# -- valid but large notebooks: converted, fast ------------------------------------------------
+
+
+def test_ten_thousand_cells_convert(crunch: Any, tmp_path: Path) -> None:
+    cells = [GOOD_NB_CELL] + [code(f"value_{i} = {i}\nprint(value_{i})\n") if i % 2 else markdown(f"# part {i}") for i in range(10_000)]
+    (tmp_path / "big.ipynb").write_text(notebook(*cells))
+    started = time.perf_counter()
+    result = crunch("convert", "big.ipynb", "main.py", cwd=tmp_path)
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.output
+    script = (tmp_path / "main.py").read_text()
+    assert "def train(" in script and "#value_9999 = 9999" in script.replace("# ", "#")
+    assert elapsed < 30, f"10,000 cells took {elapsed:.1f} s"
+
+
+def test_fifty_megabyte_output_cell_converts(crunch: Any, tmp_path: Path) -> None:
+    cell = code("print('x' * 50_000_000)\n")
+    cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "x" * (50 * 1024 * 1024)}]
+    cell["execution_count"] = 1
+    (tmp_path / "heavy.ipynb").write_text(notebook(GOOD_NB_CELL, cell))
+    started = time.perf_counter()
+    result = crunch("convert", "heavy.ipynb", "main.py", cwd=tmp_path)
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.output
+    script = (tmp_path / "main.py").read_text()
+    assert "def train(" in script and len(script) < 10_000
+    assert elapsed < 20, f"a 50 MB output cell took {elapsed:.1f} s"
