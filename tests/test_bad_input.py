@@ -37,7 +37,6 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import Hub, Result
 
 pytestmark = pytest.mark.e2e

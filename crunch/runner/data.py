@@ -94,7 +94,6 @@ def _read_frame(paths: Sequence[os.PathLike], sort_by: Optional[str] = None) -> 
     import numpy
     import pandas
     import pyarrow
-    import pyarrow.parquet as pq
 
     files = [open_parquet(path) for path in paths]
     names: List[str] = []
