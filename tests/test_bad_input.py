@@ -404,7 +404,7 @@ CASES: List[Case] = [
         "NEVER_SEEN_BEFORE",
         rules={"/v1/competitions/": json_answer(409, {"code": "NEVER_SEEN_BEFORE", "message": "a code this client does not know"})},
     ),
-    Case("hub-error-empty-json", nothing, ("--api-base-url", "{fake}", "download"), "500", rules={"/v1/competitions/": json_answer(500, {})}),
+    Case("hub-error-empty-json", nothing, ("--api-base-url", "{fake}", "download"), "HTTP 500 with an error without a code", rules={"/v1/competitions/": json_answer(500, {})}),
     Case("hub-release-not-object", nothing, ("--api-base-url", "{fake}", "download"), "data release", rules={RELEASE: json_answer(200, ["x"])}),
     Case("hub-data-name-dotdot", nothing, ("--api-base-url", "{fake}", "download"), "../evil.parquet", rules={RELEASE: edit_release(_rename_file("../evil.parquet"))}),
     Case("hub-data-name-absolute", nothing, ("--api-base-url", "{fake}", "download"), "/tmp/evil.parquet", rules={RELEASE: edit_release(_rename_file("/tmp/evil.parquet"))}),

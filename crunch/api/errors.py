@@ -118,7 +118,12 @@ def error_from_response(status: int, body: bytes, content_type: str = "", what: 
             return cls(hint(message, extra), code=code, status=status, extra=extra)
         text = f"{code}: {message}" if message else code
         return exc.ApiError(f"the hub answered {text}", code=code, status=status, extra=extra)
-    kind = "an HTML page" if b"<html" in body[:512].lower() or "html" in content_type else "a body that is not JSON"
+    if payload is not None:
+        kind = "an error without a code"
+    elif b"<html" in body[:512].lower() or "html" in content_type:
+        kind = "an HTML page"
+    else:
+        kind = "a body that is not JSON"
     where = f" to {what}" if what else ""
     return exc.ApiError(
         f"the hub answered HTTP {status} with {kind}{where}: is --api-base-url right, and the hub up?",

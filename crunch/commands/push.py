@@ -227,8 +227,9 @@ def run(
     root = workspace.root
     model_dir = check_model_directory(root, model_directory or info.model_directory)
     if model_directory and not (root / model_dir).is_dir():
-        what = "is a file, not a folder" if (root / model_dir).exists() else "does not exist"
-        raise SubmissionError(f"the model directory {model_directory} {what} in {root}: create it, or give another --model-directory")
+        if (root / model_dir).exists():
+            raise SubmissionError(f"the model directory {model_directory} is a file, not a folder: give the folder of your model files with --model-directory")
+        raise SubmissionError(f"the model directory {model_directory} does not exist in {root}: create it, or give another --model-directory")
     sending = not dry and not export
     export_path = Path(export).resolve() if export else None
 
