@@ -29,6 +29,20 @@ import pytest
 CRUNCH = str(Path(sys.executable).with_name("crunch"))
 START_TIMEOUT = 60.0
 
+# Every secret a local hub mints in this session carries this marker (crunch/hub/store.py), so
+# that tests/test_zz_secrets.py can prove no token leaks into an output, a log, an error or a file.
+TOKEN_MARKER = "LEAKCHECK"
+os.environ.setdefault("CRUNCH_HUB_TOKEN_MARKER", TOKEN_MARKER)
+TOKEN_MARKER = os.environ["CRUNCH_HUB_TOKEN_MARKER"]
+
+
+class Recorded:
+    """What the session showed: outputs of ``crunch`` runs, CrunchError messages, test captures."""
+
+    results: list = []  # (argv, Result)
+    errors: list = []  # CrunchError messages raised in this process
+    captures: list = []  # (test id, captured text) holding the marker
+
 
 @dataclass
 class Result:
@@ -69,21 +83,24 @@ def run_crunch(*args: Any, cwd: Any = None, env: Optional[Dict[str, str]] = None
         text=True,
         timeout=timeout,
     )
-    return Result(completed.returncode, completed.stdout, completed.stderr)
+    result = Result(completed.returncode, completed.stdout, completed.stderr)
+    Recorded.results.append(([str(a) for a in args], result))
+    return result
 
 
 class Hub:
     """A ``crunch hub serve`` subprocess and helpers to drive it."""
 
-    def __init__(self, root: Path, *serve_args: Any) -> None:
+    def __init__(self, root: Path, *serve_args: Any, env: Optional[Dict[str, str]] = None) -> None:
         self.root = Path(root)
+        self.extra_env = dict(env or {})
         self.log_path = self.root.parent / (self.root.name + ".log")
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [CRUNCH, "hub", "serve", "--port", "0", "--root", str(self.root), *[str(a) for a in serve_args]],
             stdout=subprocess.PIPE,
             stderr=self._log,
-            env=crunch_env(),
+            env=crunch_env(self.extra_env),
         )
         self.url = self._wait_for_url()
         self.home = self.root.parent / (self.root.name + "-home")
@@ -193,7 +210,7 @@ class Hub:
     def restart(self, *serve_args: Any) -> None:
         """Stop and start again on the same root (a new port: read ``url`` again)."""
         self.stop()
-        self.__init__(self.root, *serve_args)  # type: ignore[misc]
+        self.__init__(self.root, *serve_args, env=self.extra_env)  # type: ignore[misc]
 
 
 @pytest.fixture
@@ -237,3 +254,28 @@ def hub_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def crunch() -> Any:
     """``crunch(*args, cwd=..., env=...)`` runs the installed executable without a hub."""
     return run_crunch
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_crunch_errors() -> Iterator[None]:
+    """Keep the message of every CrunchError raised in this process (checked for tokens)."""
+    from crunch import exceptions
+
+    original = exceptions.CrunchError.__init__
+
+    def init(self: Any, message: str) -> None:
+        original(self, message)
+        Recorded.errors.append(str(self))
+
+    exceptions.CrunchError.__init__ = init  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        exceptions.CrunchError.__init__ = original  # type: ignore[method-assign]
+
+
+def pytest_runtest_logreport(report: Any) -> None:
+    """Keep any captured output or failure text of a test that holds the token marker."""
+    for name, text in [*report.sections, ("longrepr", report.longreprtext or "")]:
+        if TOKEN_MARKER in text:
+            Recorded.captures.append((report.nodeid, name))

@@ -16,7 +16,8 @@ Admin calls (loopback clients only) under ``/_admin/``:
 - ``POST /_admin/tokens`` ``{"competition", "project", "user"}`` -> ``{"token"}``;
 - ``POST /_admin/api-keys`` ``{"user"}`` -> ``{"key"}``;
 - ``POST /_admin/uploads/expire`` ``{"uploadId"?}`` -> ``{"expired": n}``;
-- ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl"}``;
+- ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl",
+  "filesBaseUrl"}`` (``filesBaseUrl``: file and chunk links point there instead of at this hub);
 - ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished"}``.
 """
 
@@ -138,6 +139,7 @@ class HubApp:
         self.model_limit = MODEL_LIMIT
         self.check_libraries = False
         self.url_ttl = URL_TTL
+        self.files_base_url: Optional[str] = None  # another host for file and chunk links (tests)
         self.closed: Dict[int, Dict[str, bool]] = {}  # competition id -> {"phase": closed?, "data": unpublished?}
         self.url_map = Map([rule.empty() for rule in RULES], strict_slashes=False, merge_slashes=False)
 
@@ -220,7 +222,8 @@ class HubApp:
 
     def _link(self, request: Request, path: str) -> str:
         quoted = quote(path)
-        return f"{request.host_url.rstrip('/')}{quoted}?{self.store.signed_query(quoted, self.url_ttl)}"
+        base = self.files_base_url or request.host_url
+        return f"{base.rstrip('/')}{quoted}?{self.store.signed_query(quoted, self.url_ttl)}"
 
     def _competition_json(self, row: sqlite3.Row) -> Dict[str, Any]:
         return {
@@ -798,7 +801,8 @@ class HubApp:
 
     def on_admin_settings(self, request: Request) -> Response:
         """Settings of this running hub (in memory): ``dailyLimit``, ``codeLimit``, ``modelLimit``
-        (bytes), ``checkLibraries`` (bool), ``urlTtl`` (seconds a signed link stays valid)."""
+        (bytes), ``checkLibraries`` (bool), ``urlTtl`` (seconds a signed link stays valid),
+        ``filesBaseUrl`` (file and chunk links point at that base URL: a proxy on another host)."""
         body = self._body(request)
         fields = (
             ("dailyLimit", "daily_limit", int),
@@ -806,10 +810,11 @@ class HubApp:
             ("modelLimit", "model_limit", int),
             ("checkLibraries", "check_libraries", bool),
             ("urlTtl", "url_ttl", float),
+            ("filesBaseUrl", "files_base_url", lambda value: str(value) if value else None),
         )
         for field, attribute, kind in fields:
             if field in body:
-                setattr(self, attribute, kind(body[field]))
+                setattr(self, attribute, kind(body[field]))  # type: ignore[operator]
         return _json({field: getattr(self, attribute) for field, attribute, _ in fields})
 
 

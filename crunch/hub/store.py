@@ -103,6 +103,16 @@ def iso(timestamp: Optional[float]) -> Optional[str]:
     return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+TOKEN_MARKER_VARIABLE = "CRUNCH_HUB_TOKEN_MARKER"
+
+
+def _mint(prefix: str, size: int) -> str:
+    """A fresh secret: ``prefix`` and random text; with ``CRUNCH_HUB_TOKEN_MARKER`` set (tests that
+    prove no secret leaks), the marker stands at both ends of the random part."""
+    marker = "".join(c for c in os.environ.get(TOKEN_MARKER_VARIABLE, "") if c.isalnum())
+    return f"{prefix}{marker}{secrets.token_urlsafe(size)}{marker}"
+
+
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -342,7 +352,7 @@ class Store:
     def mint_clone_token(self, competition: str, project: str, user: str = "me", ttl: float = CLONE_TOKEN_TTL) -> str:
         """A fresh single-use setup token for the project (created on first use)."""
         row = self.ensure_project(competition, project, user)
-        token = "clone-" + secrets.token_urlsafe(24)
+        token = _mint("clone-", 24)
         now = self.clock()
         with self.tx() as db:
             db.execute(
@@ -352,7 +362,7 @@ class Store:
         return token
 
     def mint_api_key(self, user: str) -> str:
-        token = "key-" + secrets.token_urlsafe(24)
+        token = _mint("key-", 24)
         with self.tx() as db:
             db.execute("INSERT OR IGNORE INTO users (name) VALUES (?)", (user,))
             user_id = db.execute("SELECT id FROM users WHERE name = ?", (user,)).fetchone()["id"]
@@ -367,7 +377,7 @@ class Store:
             if row is None or row["used"] or (row["valid_until"] is not None and row["valid_until"] < now):
                 raise HubError(401, "INVALID_PROJECT_TOKEN", "the setup token is unknown, already used or expired")
             db.execute("UPDATE tokens SET used = 1 WHERE id = ?", (row["id"],))
-            plain = "push-" + secrets.token_urlsafe(32)
+            plain = _mint("push-", 32)
             db.execute(
                 "INSERT INTO tokens (project_id, kind, digest, valid_until, created_at) VALUES (?, 'PUSH', ?, NULL, ?)",
                 (row["project_id"], digest(plain), now),
