@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Iterator, List
 
 import pytest
-
 from conftest import TOKEN_MARKER, Hub, Recorded, Result, run_crunch
 from http_proxy import CraftingProxy
 
