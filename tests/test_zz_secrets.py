@@ -98,7 +98,7 @@ def test_files_and_chunks_go_to_another_host_without_the_token(debug_hub: Hub, f
 
     kinds = {(method, path.split("/")[1]) for method, path, _ in files_host.requests}
     assert {("GET", "data"), ("GET", "files"), ("PUT", "_upload")} <= kinds, kinds
-    for method, path, headers in files_host.requests:
+    for _method, path, headers in files_host.requests:
         assert "pushToken" not in path and "token=" not in path.lower(), path
         assert TOKEN_MARKER not in path, path
         assert not any(name.lower() in ("authorization", "x-api-key") for name in headers), (path, headers)
