@@ -207,7 +207,7 @@ def symlink(relative: str, target: str) -> Callable[[Path], None]:
     return build
 
 
-TEST_WRITES = ("prediction/*", "resources/*")
+PREDICTION_WRITTEN = ("prediction/prediction.parquet",)  # written, then checked and found wrong
 DOWNLOAD_WRITES = (".crunchdao/*.json", ".crunchdao/download.lock")
 
 
@@ -274,27 +274,27 @@ CASES: List[Case] = [
     Case("ws-token-empty", write(".crunchdao/token", ""), ("push", "-m", "x"), "empty or unreadable"),
     Case("ws-token-binary", steps(write(".crunchdao/token", b"\xff\xfe\xfa"), chmod(".crunchdao/token", 0o600)), ("push", "-m", "x"), "unreadable"),
     Case("ws-token-is-folder", steps(remove(".crunchdao/token"), lambda ws: (ws / ".crunchdao/token").mkdir(mode=0o700)), ("push", "-m", "x"), "token"),
-    Case("data-truncated", truncate("X_train.parquet", 0.5), ("test",), "X_train", TEST_WRITES),
-    Case("data-empty", truncate("y_train.parquet", 0.0), ("test",), "y_train", TEST_WRITES),
-    Case("data-csv-instead", write("data/X_test.parquet", "id,moon,feature_0\n1,2,3\n"), ("test",), "X_test", TEST_WRITES),
-    Case("data-missing-moon-column", rewrite_parquet("X_train.parquet", lambda f: f.drop(columns=["moon"])), ("test",), "moon", TEST_WRITES),
-    Case("data-missing-target-column", rewrite_parquet("y_train.parquet", lambda f: f.drop(columns=["target"])), ("test",), "target", TEST_WRITES),
-    Case("data-missing-id-column", rewrite_parquet("X_test.parquet", lambda f: f.drop(columns=["id"])), ("test",), "id", TEST_WRITES),
-    Case("main-syntax-error", write("main.py", "def train(:\n    pass\n"), ("test",), "main.py", TEST_WRITES),
-    Case("main-missing", remove("main.py"), ("test",), "main.py not found", TEST_WRITES),
-    Case("main-import-error", write("main.py", "import no_such_module_here\n"), ("test",), "no_such_module_here", TEST_WRITES),
-    Case("main-no-train", write("main.py", "def infer(X_test, model_directory_path):\n    return X_test\n"), ("test",), "train", TEST_WRITES),
-    Case("main-no-infer", write("main.py", "def train(X_train, y_train, model_directory_path):\n    pass\n"), ("test",), "infer", TEST_WRITES),
-    Case("main-train-not-callable", write("main.py", "train = 5\n\ndef infer(X_test, model_directory_path):\n    return X_test\n"), ("test",), "train", TEST_WRITES),
-    Case("main-infer-list", write("main.py", main_py("return [0.0] * len(X_test)")), ("test",), "infer", TEST_WRITES),
-    Case("main-infer-series", write("main.py", main_py("return pd.Series(0.0, index=X_test.index)")), ("test",), "infer", TEST_WRITES),
-    Case("main-infer-none", write("main.py", main_py("pass")), ("test",), "infer", TEST_WRITES),
-    Case("main-infer-wrong-columns", write("main.py", main_py(frame("return prediction.rename(columns={'prediction': 'guess'})"))), ("test",), "prediction is not valid", TEST_WRITES),
-    Case("main-infer-nan", write("main.py", main_py(frame("prediction['prediction'] = np.nan\nreturn prediction"))), ("test",), "prediction is not valid", TEST_WRITES),
-    Case("main-infer-duplicated-ids", write("main.py", main_py(frame("return pd.concat([prediction, prediction.head(3)])"))), ("test",), "prediction is not valid", TEST_WRITES),
-    Case("main-infer-missing-rows", write("main.py", main_py(frame("return prediction.head(5)"))), ("test",), "prediction is not valid", TEST_WRITES),
-    Case("main-infer-out-of-range", write("main.py", main_py(frame("prediction['prediction'] = 7.0\nreturn prediction"))), ("test",), "prediction is not valid", TEST_WRITES),
-    Case("test-main-file-missing", nothing, ("test", "--main-file", "nope.py"), "nope.py not found", TEST_WRITES),
+    Case("data-truncated", truncate("X_train.parquet", 0.5), ("test",), "X_train"),
+    Case("data-empty", truncate("y_train.parquet", 0.0), ("test",), "y_train"),
+    Case("data-csv-instead", write("data/X_test.parquet", "id,moon,feature_0\n1,2,3\n"), ("test",), "X_test"),
+    Case("data-missing-moon-column", rewrite_parquet("X_train.parquet", lambda f: f.drop(columns=["moon"])), ("test",), "moon"),
+    Case("data-missing-target-column", rewrite_parquet("y_train.parquet", lambda f: f.drop(columns=["target"])), ("test",), "target"),
+    Case("data-missing-id-column", rewrite_parquet("X_test.parquet", lambda f: f.drop(columns=["id"])), ("test",), "id"),
+    Case("main-syntax-error", write("main.py", "def train(:\n    pass\n"), ("test",), "main.py"),
+    Case("main-missing", remove("main.py"), ("test",), "main.py not found"),
+    Case("main-import-error", write("main.py", "import no_such_module_here\n"), ("test",), "no_such_module_here"),
+    Case("main-no-train", write("main.py", "def infer(X_test, model_directory_path):\n    return X_test\n"), ("test",), "train"),
+    Case("main-no-infer", write("main.py", "def train(X_train, y_train, model_directory_path):\n    pass\n"), ("test",), "infer"),
+    Case("main-train-not-callable", write("main.py", "train = 5\n\ndef infer(X_test, model_directory_path):\n    return X_test\n"), ("test",), "train"),
+    Case("main-infer-list", write("main.py", main_py("return [0.0] * len(X_test)")), ("test",), "infer"),
+    Case("main-infer-series", write("main.py", main_py("return pd.Series(0.0, index=X_test.index)")), ("test",), "infer"),
+    Case("main-infer-none", write("main.py", main_py("pass")), ("test",), "infer"),
+    Case("main-infer-wrong-columns", write("main.py", main_py(frame("return prediction.rename(columns={'prediction': 'guess'})"))), ("test",), "prediction is not valid", PREDICTION_WRITTEN),
+    Case("main-infer-nan", write("main.py", main_py(frame("prediction['prediction'] = np.nan\nreturn prediction"))), ("test",), "prediction is not valid", PREDICTION_WRITTEN),
+    Case("main-infer-duplicated-ids", write("main.py", main_py(frame("return pd.concat([prediction, prediction.head(3)])"))), ("test",), "prediction is not valid", PREDICTION_WRITTEN),
+    Case("main-infer-missing-rows", write("main.py", main_py(frame("return prediction.head(5)"))), ("test",), "prediction is not valid", PREDICTION_WRITTEN),
+    Case("main-infer-out-of-range", write("main.py", main_py(frame("prediction['prediction'] = 7.0\nreturn prediction"))), ("test",), "prediction is not valid", PREDICTION_WRITTEN),
+    Case("test-main-file-missing", nothing, ("test", "--main-file", "nope.py"), "nope.py not found"),
     # -- push -----------------------------------------------------------------------------------
     Case("push-message-too-long", nothing, ("push", "-m", "m" * 1001), "at most 1000"),
     Case("push-symlink-file-out", symlink("leak.txt", "outside.txt"), ("push", "-m", "x"), "leak.txt"),
