@@ -506,3 +506,25 @@ def test_fifty_megabyte_output_cell_converts(crunch: Any, tmp_path: Path) -> Non
     script = (tmp_path / "main.py").read_text()
     assert "def train(" in script and len(script) < 10_000
     assert elapsed < 20, f"a 50 MB output cell took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("case_id", ["ws-project-json-corrupt", "push-message-too-long", "data-truncated", "hub-html-200"])
+def test_debug_adds_the_traceback_and_keeps_the_line(case_id: str, template: Path, shared_hub: Hub, proxy: CraftingProxy, tmp_path: Path) -> None:
+    """With --debug the traceback comes first, the same one `error:` line last, exit 1."""
+    from conftest import run_crunch
+
+    case = next(c for c in CASES if c.id == case_id)
+    ws = _copy(template, tmp_path / "ws")
+    case.build(ws)
+    proxy.rules = dict(case.rules)
+    args = [arg.replace("{fake}", proxy.url) for arg in case.args]
+    if "--api-base-url" not in args:
+        args = ["--api-base-url", shared_hub.url, *args]
+    env = shared_hub.env(PYTHONDONTWRITEBYTECODE="1")
+    plain = run_crunch(*args, cwd=ws, env=env)
+    debug = run_crunch("--debug", *args, cwd=ws, env=env)
+    assert debug.returncode == plain.returncode == 1
+    assert "Traceback (most recent call last)" in debug.stderr and "Traceback" not in plain.stderr
+    last = [line for line in debug.stderr.splitlines() if line.strip()][-1]
+    expected = [line for line in plain.stderr.splitlines() if line.startswith("error:")][0]
+    assert last == expected
