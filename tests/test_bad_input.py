@@ -8,8 +8,9 @@ Each row of :data:`CASES` builds a situation in a fresh copy of a real workspace
 - exactly one line of stderr starts with ``error:``, and it is the last line of stderr and
   holds the row's expected fragment (case-insensitive);
 - no file or folder of the workspace (nor of the folder the command runs in) was created,
-  changed or removed, except the paths a row names in ``may_change`` (``crunch test`` writes
-  the model and the prediction it checks).
+  changed or removed, except the paths a row names in ``may_change``: ``crunch test`` writes
+  the prediction it then finds wrong (to look at), and a download that fails on a data file
+  has refreshed its metadata caches and keeps the bytes it got (to resume).
 
 Rows whose command line holds ``{fake}`` run against a small crafting proxy in front of the
 hub: it forwards every call to the hub except the ones the row answers itself (HTML instead of
