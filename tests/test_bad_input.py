@@ -338,6 +338,25 @@ CASES: List[Case] = [
         env={"CRUNCH_TIMEOUT": "1"},
     ),
     Case(
+        "hub-clone-path-escapes",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data"),
+        "../evil.py",
+        rules={"/v4/competitions/demo/projects/": json_answer(200, {"main.py": "http://127.0.0.1:9/x", "../evil.py": "http://127.0.0.1:9/y"})},
+        outside=True,
+    ),
+    Case(
+        "hub-clone-file-404",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data"),
+        "HTTP 404",
+        rules={
+            "/v4/competitions/demo/projects/": lambda m, p, f: json_answer(200, {"main.py": PROXY_URL[0] + "_crafted/gone"})(m, p, f),
+            "/_crafted/gone": json_answer(404, {"code": "NOT_FOUND", "message": "no such file"}),
+        },
+        outside=True,
+    ),
+    Case(
         "hub-setup-html",
         nothing,
         ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "whatever-token"),
@@ -466,6 +485,8 @@ def test_bad_input(case: Case, template: Path, shared_hub: Hub, proxy: CraftingP
     watched = tmp_path
     before = snapshot(watched)
     args = [arg.replace("{fake}", proxy.url) for arg in case.args]
+    if "{token}" in args:
+        args[args.index("{token}")] = shared_hub.token(COMPETITION, PROJECT)
     env = shared_hub.env(PYTHONDONTWRITEBYTECODE="1", **case.env)
     result = shared_hub.run(*args, cwd=cwd, env=env, timeout=120) if "--api-base-url" not in args else _run_plain(args, cwd, env)
     assert_one_clear_error(result, case.expect)
