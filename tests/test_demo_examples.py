@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import run_crunch
 
 pytestmark = pytest.mark.e2e

@@ -29,7 +29,6 @@ import os
 import socket
 import sqlite3
 import sys
-import tempfile
 import time
 import traceback
 from typing import Any, Dict, Iterable, Iterator, List, Optional
@@ -667,35 +666,32 @@ class HubApp:
         request.environ["crunch.hub.drop_after"] = None  # the drop (if any) is for this request body
         stream = request.environ["wsgi.input"]
         md5 = hashlib.md5()
-        folder = self.store.upload_dir(u)
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
+        # every chunk is written in place, at its offset of the upload's file: `complete` then
+        # only checks and renames, whatever the number of chunks
+        self.store.chunk_receiving(u, n)
+        part = self.store.part_path(u)
+        part.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
         received = 0
         try:
-            with os.fdopen(fd, "wb") as out:
-                while received < length:
-                    want = min(BLOCK, length - received)
-                    if drop is not None:
-                        want = min(want, drop - received)
-                        if want <= 0:
-                            self.faults.count_drop()
-                            _kill(request.environ)
-                            raise Dropped("fault injection: request body cut")
-                    block = stream.read(want)
-                    if not block:
-                        raise HubError(400, "VALIDATION_FAILED", "the body ended early", fieldErrors=[{"field": "body", "message": "too short"}])
-                    received += len(block)
-                    self.faults.received(request.path, len(block))
-                    md5.update(block)
-                    out.write(block)
+            while received < length:
+                want = min(BLOCK, length - received)
+                if drop is not None:
+                    want = min(want, drop - received)
+                    if want <= 0:
+                        self.faults.count_drop()
+                        _kill(request.environ)
+                        raise Dropped("fault injection: request body cut")
+                block = stream.read(want)
+                if not block:
+                    raise HubError(400, "VALIDATION_FAILED", "the body ended early", fieldErrors=[{"field": "body", "message": "too short"}])
+                self.faults.received(request.path, len(block))
+                md5.update(block)
+                os.pwrite(fd, block, chunk["offset"] + received)
+                received += len(block)
             etag = md5.hexdigest()
-            os.replace(tmp, self.store.chunk_path(u, n))
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        finally:
+            os.close(fd)
         self.store.chunk_received(u, n, etag)
         response = Response(b"", status=200)
         response.headers["ETag"] = f'"{etag}"'

@@ -469,8 +469,14 @@ class Store:
             raise HubError(404, "UPLOAD_CHUNK_NOT_FOUND", f"no chunk {number} in this upload")
         return upload, row
 
-    def chunk_path(self, upload_id: str, number: int) -> Path:
-        return self.upload_dir(upload_id) / f"{number}.chunk"
+    def part_path(self, upload_id: str) -> Path:
+        """The upload's file while its chunks arrive, each written at its offset."""
+        return self.upload_dir(upload_id) / "blob.part"
+
+    def chunk_receiving(self, upload_id: str, number: int) -> None:
+        """A chunk is being (re)sent: until it arrives whole, it counts as not received."""
+        with self.tx() as db:
+            db.execute("UPDATE upload_chunks SET etag = NULL, completed_at = NULL WHERE upload_id = ? AND number = ?", (upload_id, number))
 
     def chunk_received(self, upload_id: str, number: int, etag: str) -> None:
         with self.tx() as db:
@@ -505,11 +511,10 @@ class Store:
         if missing:
             raise HubError(409, "UPLOAD_CHUNKS_MISSING", f"chunks not confirmed yet: {missing}", missingChunks=missing)
         blob = self.upload_dir(upload_id) / "blob"
-        part = blob.with_suffix(".part")
-        if len(chunks) == 1 and chunks[0]["size"] > 0:  # one chunk: it is the file
-            os.replace(self.chunk_path(upload_id, 1), part)
-        else:
-            self._concatenate(upload_id, chunks, part)
+        part = self.part_path(upload_id)
+        if not part.exists():  # an empty file: no chunk wrote anything
+            part.parent.mkdir(parents=True, exist_ok=True)
+            part.touch()
         if part.stat().st_size != upload["size"]:
             part.unlink()
             raise HubError(409, "UPLOAD_SIZE_MISMATCH", "the chunks do not add up to the announced size: start a new upload")
@@ -517,14 +522,6 @@ class Store:
         self._remove_upload_files(upload_id, keep_blob=True)
         with self.tx() as db:
             db.execute("UPDATE uploads SET status = 'SUCCEEDED', status_message = NULL WHERE id = ?", (upload_id,))
-
-    def _concatenate(self, upload_id: str, chunks: List[sqlite3.Row], target: Path) -> None:
-        with open(target, "wb") as out:
-            for c in chunks:
-                if c["size"] == 0:
-                    continue
-                with open(self.chunk_path(upload_id, c["number"]), "rb") as fd:
-                    shutil.copyfileobj(fd, out, 1 << 20)
 
     def abort_upload(self, upload_id: str) -> None:
         upload = self.upload(upload_id)
