@@ -443,3 +443,23 @@ def test_path_is_a_path(tmp_path, server, data):
     outcome = downloader().fetch(remote(data, name="nested/dir/file.bin"), tmp_path)
     assert outcome.path == tmp_path / "nested" / "dir" / "file.bin"
     assert isinstance(outcome.path, Path)
+
+
+def test_verified_stamp_skips_hashing_until_the_file_changes(tmp_path, server, data, monkeypatch):
+    import crunch.transfer.download as module
+
+    stamps: dict = {}
+    first = Downloader(console=Console(quiet=True), verified=stamps).fetch(remote(data), tmp_path)
+    assert first.status == "downloaded" and str(first.path) in stamps
+    calls = []
+    original = module.sha256_of
+    monkeypatch.setattr(module, "sha256_of", lambda *a, **k: calls.append(a) or original(*a, **k))
+    again = Downloader(console=Console(quiet=True), verified=dict(stamps)).fetch(remote(data), tmp_path)
+    assert again.status == "skipped" and calls == []
+    # same size, other bytes, another mtime: hashed again, found wrong, downloaded again
+    path = tmp_path / "X_train.parquet"
+    path.write_bytes(b"\0" * len(data))
+    os.utime(path, ns=(1, 1))
+    third = Downloader(console=Console(quiet=True), verified=dict(stamps)).fetch(remote(data), tmp_path)
+    assert third.status == "downloaded" and calls
+    assert path.read_bytes() == data

@@ -17,6 +17,7 @@ from ..settings import Settings
 from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, DATA_DIR, Workspace
 
 LOCK_FILE = "download.lock"
+VERIFIED_FILE = "verified.json"  # stat stamps of data files whose sha256 was checked
 SIZE_VARIANTS = ("DEFAULT", "SMALL", "LARGE")
 
 
@@ -104,15 +105,19 @@ def ensure_data(
         console.print("another `crunch download` is running in this workspace: waiting for it to finish...")
         lock.acquire()
     try:
-        downloader = Downloader(console=console)
+        stamps = workspace.read_cache(VERIFIED_FILE)
+        downloader = Downloader(console=console, verified=stamps if isinstance(stamps, dict) else {})
         prefix = f"{DATA_DIR}/"
-        downloader.fetch_all(
-            remotes,
-            workspace.data_dir,
-            force=force,
-            label_prefix=prefix,
-            on_done=lambda outcome: console.print(summary(outcome, prefix + outcome.name)),
-        )
+        try:
+            downloader.fetch_all(
+                remotes,
+                workspace.data_dir,
+                force=force,
+                label_prefix=prefix,
+                on_done=lambda outcome: console.print(summary(outcome, prefix + outcome.name)),
+            )
+        finally:
+            workspace.write_cache(VERIFIED_FILE, downloader.verified)
     finally:
         lock.release()
     return release

@@ -24,7 +24,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 import requests
@@ -166,6 +166,7 @@ class Downloader:
         chunk_size: int = CHUNK_SIZE,
         pipeline_depth: int = PIPELINE_DEPTH,
         session_factory: Optional[Callable[[], requests.Session]] = None,
+        verified: Optional[Dict[str, Dict[str, Any]]] = None,
     ) -> None:
         self.console = console or Console(quiet=True)
         self.backoff = backoff or Backoff()
@@ -176,6 +177,8 @@ class Downloader:
         self._session_factory = session_factory or _new_session
         self._local = threading.local()
         self.cancel = threading.Event()
+        # path -> stat stamp of a file whose sha256 was verified: skips hashing it again
+        self.verified: Dict[str, Dict[str, Any]] = verified if verified is not None else {}
 
     @property
     def session(self) -> requests.Session:
@@ -257,6 +260,7 @@ class Downloader:
                 problem = self._verify(part, size, expected_sha, state.hasher)
                 if problem is None:
                     os.replace(part, target)
+                    self._remember(target, expected_sha)
                     break
                 _unlink(part)
                 if not restarted:
@@ -330,14 +334,27 @@ class Downloader:
 
     def _is_whole(self, path: Path, size: Optional[int], sha: Optional[str]) -> bool:
         try:
-            actual = path.stat().st_size
+            info = path.stat()
         except OSError:
             return False
-        if size is not None and actual != size:
+        if size is not None and info.st_size != size:
             return False
-        if sha is not None:
-            return sha256_of(path, cancel=self.cancel).hexdigest() == sha
+        if sha is None:
+            return True
+        if self.verified.get(str(path)) == _stamp(info, sha):
+            return True  # verified before and untouched since (same size, mtime and inode)
+        if sha256_of(path, cancel=self.cancel).hexdigest() != sha:
+            return False
+        self._remember(path, sha)
         return True
+
+    def _remember(self, path: Path, sha: Optional[str]) -> None:
+        if sha is None:
+            return
+        try:
+            self.verified[str(path)] = _stamp(path.stat(), sha)
+        except OSError:
+            pass
 
     @staticmethod
     def _verify(part: Path, size: Optional[int], sha: Optional[str], hasher: Any) -> Optional[str]:
@@ -400,47 +417,53 @@ class Downloader:
 
 
 class _Sink:
-    """Writes and hashes the chunks in a second thread while the next ones arrive.
+    """Writes the chunks in one thread and hashes them in another while the next ones arrive.
 
-    At most ``depth`` chunks wait in between, so memory stays bounded; a write error is
-    raised in the receiving thread at the next chunk or at :meth:`close`.
+    At most ``depth`` chunks wait for each worker (the chunks are shared, not copied), so
+    memory stays bounded; a write error is raised in the receiving thread at the next chunk
+    or at :meth:`close`.
     """
 
     def __init__(self, handle: Any, hasher: Any, depth: int) -> None:
-        self.handle = handle
-        self.hasher = hasher
         self.error: Optional[BaseException] = None
-        self.queue: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=max(1, depth))
-        self.thread = threading.Thread(target=self._work, name="crunch-download-sink", daemon=True)
-        self.thread.start()
         self.closed = False
+        self.queues: List["queue.Queue[Optional[bytes]]"] = []
+        self.threads: List[threading.Thread] = []
+        for action in (handle.write, hasher.update if hasher is not None else None):
+            if action is None:
+                continue
+            waiting: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=max(1, depth))
+            thread = threading.Thread(target=self._work, args=(waiting, action), name="crunch-download-sink", daemon=True)
+            thread.start()
+            self.queues.append(waiting)
+            self.threads.append(thread)
 
-    def _work(self) -> None:
-        write, hasher = self.handle.write, self.hasher
+    def _work(self, waiting: "queue.Queue[Optional[bytes]]", action: Callable[[bytes], Any]) -> None:
         while True:
-            chunk = self.queue.get()
+            chunk = waiting.get()
             if chunk is None:
                 return
             if self.error is not None:
                 continue
             try:
-                write(chunk)
-                if hasher is not None:
-                    hasher.update(chunk)
+                action(chunk)
             except BaseException as error:  # raised in the receiving thread
                 self.error = error
 
     def put(self, chunk: bytes) -> None:
         if self.error is not None:
             self.close()
-        self.queue.put(chunk)
+        for waiting in self.queues:
+            waiting.put(chunk)
 
     def close(self) -> None:
-        """Wait until every chunk is written; raise a write error."""
+        """Wait until every chunk is written and hashed; raise a write error."""
         if not self.closed:
             self.closed = True
-            self.queue.put(None)
-            self.thread.join()
+            for waiting in self.queues:
+                waiting.put(None)
+            for thread in self.threads:
+                thread.join()
         if self.error is not None:
             error, self.error = self.error, None
             raise error
@@ -487,6 +510,10 @@ def _urllib3_errors() -> Any:
     import urllib3.exceptions
 
     return urllib3.exceptions.HTTPError
+
+
+def _stamp(info: os.stat_result, sha: str) -> Dict[str, Any]:
+    return {"size": info.st_size, "mtimeNs": info.st_mtime_ns, "inode": info.st_ino, "sha256": sha}
 
 
 def _content_range_start(value: Optional[str]) -> Optional[int]:
