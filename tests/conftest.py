@@ -155,13 +155,19 @@ class Hub:
         """Limits: ``dailyLimit``, ``codeLimit``, ``modelLimit`` (bytes)."""
         return self.call("POST", "/_admin/settings", values)
 
+    def competition_state(self, competition: str = "demo", **values: bool) -> Dict[str, Any]:
+        """``phaseClosed=True`` (no current phase, submissions refused), ``dataUnpublished=True``."""
+        return self.call("POST", f"/_admin/competitions/{competition}", values)
+
     def expire_uploads(self, upload_id: Optional[str] = None) -> int:
         return self.call("POST", "/_admin/uploads/expire", {"uploadId": upload_id} if upload_id else {})["expired"]
 
     def client(self, push_token: Optional[str] = None, api_key: Optional[str] = None) -> Any:
+        """A :class:`crunch.api.Client` of this hub, with fast retries and short timeouts."""
         from crunch.api import Client
+        from crunch.api.client import Backoff
 
-        return Client(self.url, push_token=push_token, api_key=api_key)
+        return Client(self.url, push_token=push_token, api_key=api_key, timeout=(5, 10), backoff=Backoff(retries=4, base=0.02))
 
     # -- the crunch executable --------------------------------------------------------------------
 
@@ -208,6 +214,23 @@ def shared_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         yield instance
     finally:
         instance.stop()
+
+
+@pytest.fixture
+def hub_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """``hub_factory(*serve_args)`` starts a hub with flags (``"--fail-next", 2``...); all stop after."""
+    started = []
+
+    def start(*serve_args: Any) -> Hub:
+        instance = Hub(tmp_path_factory.mktemp("hub") / "root", *serve_args)
+        started.append(instance)
+        return instance
+
+    try:
+        yield start
+    finally:
+        for instance in started:
+            instance.stop()
 
 
 @pytest.fixture

@@ -375,6 +375,11 @@ def test_range_variants(client):
     assert suffix.status_code == 206 and suffix.data == whole[-10:]
     middle = client.get(path, query_string=query, headers={"Range": "bytes=5-9"})
     assert middle.data == whole[5:10] and middle.headers["Content-Range"] == f"bytes 5-9/{len(whole)}"
+    etag = middle.headers["ETag"]
+    same = client.get(path, query_string=query, headers={"Range": "bytes=5-9", "If-Range": etag})
+    assert same.status_code == 206
+    changed = client.get(path, query_string=query, headers={"Range": "bytes=5-9", "If-Range": '"other"'})
+    assert changed.status_code == 200 and changed.data == whole
     head = client.head(path, query_string=query)
     assert head.headers["Content-Length"] == str(len(whole)) and head.headers["Accept-Ranges"] == "bytes"
 
@@ -406,15 +411,15 @@ def test_host_folder(app, client, tmp_path):
 def test_forbidden_library(app, client, project):
     _, _, token = project
     requirements = upload(client, token, b"numpy==2.0\nscikit-learn>=1\n# comment\nsklearn\nevil-package==1.0\n-r other.txt\n")
-    refused = submit(client, project, code={"main.py": upload(client, token, b"x"), "requirements.txt": requirements})
-    assert refused.status_code == 400 and refused.json["code"] == "FORBIDDEN_LIBRARY"
-    assert refused.json["packages"] == ["evil-package"]
-    app.check_libraries = False
+    code = {"main.py": upload(client, token, b"x"), "requirements.txt": requirements}
+    assert submit(client, project, code=code).status_code == 200  # off by default
+    app.check_libraries = True
     try:
-        accepted = submit(client, project, code={"main.py": upload(client, token, b"x"), "requirements.txt": requirements})
-        assert accepted.status_code == 200
+        refused = submit(client, project, code=code)
+        assert refused.status_code == 400 and refused.json["code"] == "FORBIDDEN_LIBRARY"
+        assert refused.json["packages"] == ["evil-package"]
     finally:
-        app.check_libraries = True
+        app.check_libraries = False
 
 
 def test_links_expire(app, client):
@@ -435,3 +440,20 @@ def test_background_hub(tmp_path):
 
     with BackgroundHub(str(tmp_path / "root")) as hub:
         assert requests.get(hub.url + "v2/competitions", timeout=10).json()[0]["name"] == "demo"
+
+
+def test_closed_phase_and_unpublished_data(client, project):
+    path = "/v2/competitions/demo/rounds/@current/phases/@current/data-release"
+    try:
+        client.post("/_admin/competitions/demo", json={"phaseClosed": True}, environ_base=LOOPBACK)
+        assert client.get(path).json["code"] == "CURRENT_PHASE_NOT_FOUND"
+        assert client.get(path.replace("phases/@current", "phases/submission")).json["code"] == "CURRENT_PHASE_NOT_FOUND"
+        assert client.get("/v2/competitions/demo/rounds/1/phases/submission/data-release").status_code == 200
+        refused = submit(client, project)
+        assert refused.status_code == 403 and refused.json["code"] == "RESTRICTED_PHASE_ACTION"
+        answer = client.post("/_admin/competitions/demo", json={"phaseClosed": False, "dataUnpublished": True}, environ_base=LOOPBACK)
+        assert answer.json == {"phaseClosed": False, "dataUnpublished": True}
+        assert client.get(path).json["code"] == "CRUNCH_NOT_FOUND"
+    finally:
+        client.post("/_admin/competitions/demo", json={"phaseClosed": False, "dataUnpublished": False}, environ_base=LOOPBACK)
+    assert client.get(path).status_code == 200

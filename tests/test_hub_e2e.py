@@ -176,16 +176,14 @@ def test_chunk_put_cut_mid_body(hub):
     assert hub.stats()["pendingUploads"] == 0
 
 
-def test_delay_and_serve_flags(tmp_path):
-    from conftest import Hub
-
-    slow = Hub(tmp_path / "root", "--delay", "0.3", "--fail-next", "1")
-    try:
-        response = requests.get(slow.url + "v2/competitions", timeout=10)
-        assert response.status_code == 503 and response.elapsed.total_seconds() >= 0.3
-        assert requests.get(slow.url + "v2/competitions", timeout=10).status_code == 200
-    finally:
-        slow.stop()
+def test_delay_and_serve_flags(hub_factory):
+    slow = hub_factory("--delay", "0.3", "--fail-next", "1", "--daily-limit", "0")
+    response = requests.get(slow.url + "v2/competitions", timeout=10)
+    assert response.status_code == 503 and response.elapsed.total_seconds() >= 0.3
+    assert requests.get(slow.url + "v2/competitions", timeout=10).status_code == 200
+    client = slow.client(push_token=slow.push_token("demo", "zero", "zoe"))
+    with pytest.raises(exc.DailySubmissionLimitError):
+        client.create_submission("demo", "zoe", "zero", message="m", main_file_path="main.py", model_directory_path="resources", code_files={}, model_files={})
 
 
 def test_add_competition_command(hub, crunch, tmp_path):
@@ -214,3 +212,18 @@ def test_serve_refuses_a_busy_port(shared_hub, crunch, tmp_path):
     port = urlsplit(shared_hub.url).port
     result = crunch("hub", "serve", "--port", port, "--root", tmp_path / "root", timeout=60)
     assert result.returncode == 1 and "another --port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_names_that_need_quoting(shared_hub):
+    name = "my project é"
+    client = shared_hub.client(push_token=shared_hub.push_token("demo", name, "zoé"))
+    assert client.list_submissions("demo", "zoé", name) == []
+    upload = _send(client, b"print(1)\n", 1024)
+    client.create_submission(
+        "demo", "zoé", name, message="ünïcode ✓", main_file_path="main.py", model_directory_path="resources",
+        code_files={"main.py": upload.id, "dir with space/ü.py": upload.id}, model_files={},
+    )
+    files = client.clone("demo", "zoé", name)
+    assert set(files) == {"main.py", "dir with space/ü.py"}
+    assert requests.get(files["dir with space/ü.py"], timeout=10).content == b"print(1)\n"
+    assert client.list_submissions("demo", "zoé", name)[0].message == "ünïcode ✓"

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not PEER.exists(), reason="cru
 
 
 def peer(hub, *args, cwd):
-    env = {k: v for k, v in os.environ.items() if k not in ("API_BASE_URL", "WEB_BASE_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("API_BASE_URL", "WEB_BASE_URL", "PYTHONPATH", "PYTHONHOME")}
     completed = subprocess.run(
         [str(PEER), "--api-base-url", hub.url, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )

@@ -16,7 +16,8 @@ Admin calls (loopback clients only) under ``/_admin/``:
 - ``POST /_admin/tokens`` ``{"competition", "project", "user"}`` -> ``{"token"}``;
 - ``POST /_admin/api-keys`` ``{"user"}`` -> ``{"key"}``;
 - ``POST /_admin/uploads/expire`` ``{"uploadId"?}`` -> ``{"expired": n}``;
-- ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl"}``.
+- ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl"}``;
+- ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished"}``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional
 from urllib.parse import quote
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -46,12 +48,11 @@ from .store import (
     URL_TTL,
     HubError,
     Store,
-    chunk_layout,
     iso,
     validation,
 )
 
-BLOCK = 256 * 1024
+BLOCK = 1024 * 1024
 
 
 class Dropped(ConnectionAbortedError):
@@ -96,6 +97,7 @@ RULES = [
     Rule("/v1/competitions/<c>/checks", methods=["GET"], endpoint="checks"),
     Rule("/v2/libraries", methods=["GET"], endpoint="libraries"),
     Rule("/v2/competitions/<c>/quickstarters", methods=["GET"], endpoint="quickstarters"),
+    Rule("/v2/competitions/<c>/quickstarters/<q>", methods=["GET"], endpoint="quickstarter"),
     Rule("/v3/competitions/<c>/projects/<u>/<p>", methods=["GET"], endpoint="project"),
     Rule("/v4/competitions/<c>/projects/<u>/<p>/clone", methods=["GET"], endpoint="clone"),
     Rule("/v4/competitions/<c>/projects/<u>/<p>/submissions", methods=["POST"], endpoint="create_submission"),
@@ -120,6 +122,7 @@ RULES = [
     Rule("/_admin/api-keys", methods=["POST"], endpoint="admin_api_keys"),
     Rule("/_admin/uploads/expire", methods=["POST"], endpoint="admin_expire_uploads"),
     Rule("/_admin/settings", methods=["POST"], endpoint="admin_settings"),
+    Rule("/_admin/competitions/<c>", methods=["POST"], endpoint="admin_competition"),
     Rule("/", methods=["GET"], endpoint="index"),
 ]
 
@@ -133,8 +136,9 @@ class HubApp:
         self.daily_limit = daily_limit
         self.code_limit = CODE_LIMIT
         self.model_limit = MODEL_LIMIT
-        self.check_libraries = True
+        self.check_libraries = False
         self.url_ttl = URL_TTL
+        self.closed: Dict[int, Dict[str, bool]] = {}  # competition id -> {"phase": closed?, "data": unpublished?}
         self.url_map = Map([rule.empty() for rule in RULES], strict_slashes=False, merge_slashes=False)
 
     # -- WSGI -----------------------------------------------------------------------------------
@@ -399,10 +403,17 @@ class HubApp:
         self._check_phase(p)
         return _json(self._phase_json(round_))
 
+    def _state(self, competition: sqlite3.Row) -> Dict[str, bool]:
+        return self.closed.get(int(competition["id"]), {})
+
     def on_data_release(self, request: Request, c: str, r: str, p: str) -> Response:
         competition = self.store.competition(c)
         round_ = self.store.round(competition["id"], r)
         self._check_phase(p)
+        if self._state(competition).get("phase") and (p.startswith("@") or r.startswith("@")):
+            raise HubError(404, "CURRENT_PHASE_NOT_FOUND", "the competition has no open phase")
+        if self._state(competition).get("data"):
+            raise HubError(404, "CRUNCH_NOT_FOUND", "no data published for this round yet")
         variant = (request.args.get("sizeVariant") or "DEFAULT").upper()
         if variant not in ("DEFAULT", "SMALL", "LARGE"):
             raise validation("sizeVariant", "must be DEFAULT, SMALL or LARGE")
@@ -473,24 +484,31 @@ class HubApp:
             })
         return _json(self._page(items, page, size))
 
+    def _quickstarter_json(self, request: Request, row: sqlite3.Row) -> Dict[str, Any]:
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "title": row["title"],
+            "authors": [{"name": "local hub", "link": None}],
+            "language": "PYTHON",
+            "notebook": bool(row["notebook"]),
+            "files": [
+                {"name": f["name"], "url": self._link(request, "/files/" + f["path"]), "githubUrl": ""}
+                for f in json.loads(row["files"])
+            ],
+        }
+
     def on_quickstarters(self, request: Request, c: str) -> Response:
         competition = self.store.competition(c)
         rows = self.store.all("SELECT * FROM quickstarters WHERE competition_id = ? ORDER BY id", competition["id"])
-        return _json([
-            {
-                "id": row["id"],
-                "name": row["name"],
-                "title": row["title"],
-                "authors": [{"name": "local hub", "link": None}],
-                "language": "PYTHON",
-                "notebook": bool(row["notebook"]),
-                "files": [
-                    {"name": f["name"], "url": self._link(request, "/files/" + f["path"]), "githubUrl": ""}
-                    for f in json.loads(row["files"])
-                ],
-            }
-            for row in rows
-        ])
+        return _json([self._quickstarter_json(request, row) for row in rows])
+
+    def on_quickstarter(self, request: Request, c: str, q: str) -> Response:
+        competition = self.store.competition(c)
+        for row in self.store.all("SELECT * FROM quickstarters WHERE competition_id = ? ORDER BY id", competition["id"]):
+            if q in (row["name"], str(row["id"])):
+                return _json(self._quickstarter_json(request, row))
+        raise HubError(404, "QUICKSTARTER_NOT_FOUND", f"no quickstarter {q!r}")
 
     def on_project(self, request: Request, c: str, u: str, p: str) -> Response:
         return _json(self._project_json(self._project(request, c, u, p)))
@@ -521,6 +539,8 @@ class HubApp:
     def on_create_submission(self, request: Request, c: str, u: str, p: str) -> Response:
         body = self._body(request)
         project = self._project(request, c, u, p, body)
+        if self._state(self.store.competition(c)).get("phase"):
+            raise HubError(403, "RESTRICTED_PHASE_ACTION", "submissions are closed in the current phase")
         message = body.get("message", "")
         if not isinstance(message, str):
             raise validation("message", "must be a string")
@@ -688,10 +708,20 @@ class HubApp:
         path = self.store.path_of(rel)
         if not path.is_file():
             raise HubError(404, "NOT_FOUND", "no such file")
-        size = path.stat().st_size
+        info = path.stat()
+        size = info.st_size
+        etag = f'"{size:x}-{info.st_mtime_ns:x}"'
         start, stop, status = 0, size, 200
-        headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
+        headers = {
+            "Accept-Ranges": "bytes",
+            "Content-Type": "application/octet-stream",
+            "ETag": etag,
+            "Last-Modified": http_date(info.st_mtime),
+        }
         header = request.headers.get("Range")
+        if_range = request.headers.get("If-Range")
+        if header and if_range and if_range != etag and if_range != headers["Last-Modified"]:
+            header = None  # the file changed since the first part: send it whole
         if header:
             parsed = request.range
             if parsed is not None and len(parsed.ranges) == 1:
@@ -754,6 +784,18 @@ class HubApp:
         body = self._body(request)
         return _json({"expired": self.store.expire_uploads(body.get("uploadId"))})
 
+    def on_admin_competition(self, request: Request, c: str) -> Response:
+        """Close a competition's phase (``{"phaseClosed": true}``: no current phase, no submission)
+        or withdraw its data (``{"dataUnpublished": true}``), in memory."""
+        competition = self.store.competition(c)
+        body = self._body(request)
+        state = self.closed.setdefault(int(competition["id"]), {})
+        if "phaseClosed" in body:
+            state["phase"] = bool(body["phaseClosed"])
+        if "dataUnpublished" in body:
+            state["data"] = bool(body["dataUnpublished"])
+        return _json({"phaseClosed": state.get("phase", False), "dataUnpublished": state.get("data", False)})
+
     def on_admin_settings(self, request: Request) -> Response:
         """Settings of this running hub (in memory): ``dailyLimit``, ``codeLimit``, ``modelLimit``
         (bytes), ``checkLibraries`` (bool), ``urlTtl`` (seconds a signed link stays valid)."""
@@ -781,4 +823,4 @@ def make_app(root: str, *, daily_limit: int = 5, faults: Optional[Faults] = None
     return HubApp(store, faults=faults, daily_limit=daily_limit)
 
 
-__all__ = ["HubApp", "make_app", "chunk_layout"]
+__all__ = ["HubApp", "make_app"]

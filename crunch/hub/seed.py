@@ -214,11 +214,16 @@ def seed_if_needed(store: Store) -> bool:
     """Seed a fresh root; returns whether it did. A restart keeps the existing state."""
     if store.meta("seeded") == SEED_VERSION:
         return False
-    store.secret  # noqa: B018 - creates the signing secret
-    seed_libraries(store)
-    seed_demo(store)
-    seed_tabular(store)
-    store.set_meta("seeded", SEED_VERSION)
+    from filelock import FileLock
+
+    with FileLock(str(store.root / "seed.lock")):  # `hub serve` and `hub token` may start together
+        if store.meta("seeded") == SEED_VERSION:
+            return False
+        store.secret  # noqa: B018 - creates the signing secret
+        seed_libraries(store)
+        seed_demo(store)
+        seed_tabular(store)
+        store.set_meta("seeded", SEED_VERSION)
     return True
 
 

@@ -132,6 +132,7 @@ class Store:
         self.files.mkdir(parents=True, exist_ok=True)
         self.clock = clock
         self._lock = threading.RLock()
+        self._complete_lock = threading.Lock()
         self._db = sqlite3.connect(str(self.root / "hub.sqlite3"), timeout=30, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -490,6 +491,10 @@ class Store:
             db.execute("UPDATE upload_chunks SET completed_at = ? WHERE upload_id = ? AND number = ?", (self.clock(), upload_id, number))
 
     def complete_upload(self, upload_id: str) -> None:
+        with self._complete_lock:  # a retried `complete` may arrive while the first one runs
+            self._complete_upload(upload_id)
+
+    def _complete_upload(self, upload_id: str) -> None:
         upload = self.upload(upload_id)
         if upload["status"] == "SUCCEEDED":
             return
@@ -501,13 +506,10 @@ class Store:
             raise HubError(409, "UPLOAD_CHUNKS_MISSING", f"chunks not confirmed yet: {missing}", missingChunks=missing)
         blob = self.upload_dir(upload_id) / "blob"
         part = blob.with_suffix(".part")
-        with open(part, "wb") as out:
-            for c in chunks:
-                path = self.chunk_path(upload_id, c["number"])
-                if c["size"] == 0:
-                    continue
-                with open(path, "rb") as fd:
-                    shutil.copyfileobj(fd, out, 1 << 20)
+        if len(chunks) == 1 and chunks[0]["size"] > 0:  # one chunk: it is the file
+            os.replace(self.chunk_path(upload_id, 1), part)
+        else:
+            self._concatenate(upload_id, chunks, part)
         if part.stat().st_size != upload["size"]:
             part.unlink()
             raise HubError(409, "UPLOAD_SIZE_MISMATCH", "the chunks do not add up to the announced size: start a new upload")
@@ -515,6 +517,14 @@ class Store:
         self._remove_upload_files(upload_id, keep_blob=True)
         with self.tx() as db:
             db.execute("UPDATE uploads SET status = 'SUCCEEDED', status_message = NULL WHERE id = ?", (upload_id,))
+
+    def _concatenate(self, upload_id: str, chunks: List[sqlite3.Row], target: Path) -> None:
+        with open(target, "wb") as out:
+            for c in chunks:
+                if c["size"] == 0:
+                    continue
+                with open(self.chunk_path(upload_id, c["number"]), "rb") as fd:
+                    shutil.copyfileobj(fd, out, 1 << 20)
 
     def abort_upload(self, upload_id: str) -> None:
         upload = self.upload(upload_id)
