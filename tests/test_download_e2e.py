@@ -202,3 +202,17 @@ def test_setup_cut_by_faults_then_download_finishes(hub, tmp_path):
     finish = run_crunch("download", cwd=workspace, env=hub.env())
     assert finish.returncode == 0, finish.output
     assert len(list((workspace / "data").glob("*.parquet"))) == 5
+
+
+def test_no_data_yet_is_a_calm_message(hub, tmp_path):
+    hub.call("POST", "/_admin/competitions/demo", {"dataUnpublished": True})
+    result = hub.run("setup", "demo", "p1", "--token", hub.token("demo", "p1"), cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    assert "no data" in result.stdout and "crunch test" in result.stdout
+    workspace = tmp_path / "demo-p1"
+    later = run_crunch("download", cwd=workspace, env=hub.env())
+    assert later.returncode == 0, later.output
+    assert "no data" in later.output and "error" not in later.output
+    hub.call("POST", "/_admin/competitions/demo", {"dataUnpublished": False})
+    ready = run_crunch("download", cwd=workspace, env=hub.env())
+    assert ready.returncode == 0 and len(list((workspace / "data").glob("*.parquet"))) == 5
