@@ -21,7 +21,6 @@ import stat
 import threading
 import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -313,16 +312,36 @@ class Downloader:
             for index in range(len(remotes)):
                 one(index)
         else:
-            pool = ThreadPoolExecutor(max_workers=min(workers, len(remotes)), thread_name_prefix="crunch-download")
-            futures = [pool.submit(one, index) for index in range(len(remotes))]
+            # daemon threads: Ctrl-C stops the command at once; a .part is always a prefix of
+            # the file (the next run hashes it before resuming), so nothing is lost
+            todo: "queue.Queue[int]" = queue.Queue()
+            for index in range(len(remotes)):
+                todo.put(index)
+
+            def worker() -> None:
+                while not self.cancel.is_set():
+                    try:
+                        index = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    one(index)
+
+            threads = [
+                threading.Thread(target=worker, name="crunch-download", daemon=True)
+                for _ in range(min(workers, len(remotes)))
+            ]
+            for thread in threads:
+                thread.start()
             try:
-                while not all(future.done() for future in futures):
-                    wait(futures, timeout=0.2)  # short waits keep Ctrl-C responsive
+                for thread in threads:
+                    while thread.is_alive():
+                        thread.join(0.2)  # short waits keep Ctrl-C responsive
             except KeyboardInterrupt:
                 self.cancel.set()
-                pool.shutdown(wait=True, cancel_futures=True)
+                deadline = time.monotonic() + 2.0
+                for thread in threads:
+                    thread.join(max(0.0, deadline - time.monotonic()))
                 raise
-            pool.shutdown(wait=True)
         if errors:
             first = next((e for e in errors if isinstance(e, KeyboardInterrupt)), None) or errors[0]
             if isinstance(first, CrunchError) and len(errors) > 1:
