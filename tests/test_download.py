@@ -463,3 +463,25 @@ def test_verified_stamp_skips_hashing_until_the_file_changes(tmp_path, server, d
     third = Downloader(console=Console(quiet=True), verified=dict(stamps)).fetch(remote(data), tmp_path)
     assert third.status == "downloaded" and calls
     assert path.read_bytes() == data
+
+
+def test_expired_link_is_refreshed_once_and_the_part_kept(tmp_path, data):
+    fresh_url = "https://data.example.com/files/X_train.parquet?Signature=fresh"
+    with requests_mock.Mocker() as mocker:
+        old, fresh = FakeServer(data), FakeServer(data)
+        old.faults = [100_000, "status:403"]
+        mocker.get(URL, body=old)
+        mocker.get(fresh_url, body=fresh)
+        calls = []
+        item = remote(data, refresh=lambda: calls.append(1) or fresh_url)
+        downloader().fetch(item, tmp_path)
+    assert calls == [1]
+    assert fresh.requests[0].headers["Range"] == "bytes=100000-"
+    assert (tmp_path / "X_train.parquet").read_bytes() == data
+
+
+def test_expired_link_without_refresh_is_a_clear_error(tmp_path, server, data):
+    server.faults = ["status:403", "status:403"]
+    with pytest.raises(TransferError, match="expired"):
+        downloader().fetch(remote(data, refresh=lambda: URL), tmp_path)
+    assert len(server.requests) == 2  # refreshed once, then reported

@@ -256,3 +256,17 @@ def test_setup_after_a_push_gets_the_pushed_code_and_model(shared_hub, tmp_path)
     assert result.returncode == 0, result.output
     assert (third / "main.py").read_text() == "# one\n"
     assert not (third / "resources" / "model.bin").exists()
+
+
+def test_link_expired_during_a_resume_is_refreshed(hub, tmp_path):
+    workspace = setup(hub, tmp_path, "p1", "--no-data")
+    hub.settings(urlTtl=1)
+    path = data_path(hub.client().get_data_release("demo").data_files["X_train"].url)
+    size = (hub.root / "files" / path[len("/data/"):]).stat().st_size
+    hub.faults(drop_after=size // 2, path_prefix=path)
+    hub.reset_stats()
+    result = run_crunch("download", cwd=workspace, env=hub.env(CRUNCH_RETRY_BACKOFF="1.5"))
+    assert result.returncode == 0, result.output
+    assert hub.bytes_served(path) == size  # the half already there was not fetched again
+    assert hub.stats()["requestsByPath"][path] == 3  # cut, refused (expired), resumed with a fresh link
+    assert sha256(workspace / "data" / "X_train.parquet") == release(workspace)["dataFiles"]["X_train"]["sha256"]

@@ -90,7 +90,8 @@ def ensure_data(
     workspace.write_cache(CACHE_CHECKS, checks_raw if isinstance(checks_raw, list) else [])
     whitelist.refresh(workspace, client)
 
-    remotes = [Remote(f.name, f.url, f.size, f.sha256, f.compressed) for f in files]
+    refresher = _UrlRefresher(client, competition_name, round_.number or round_number, variant)
+    remotes = [Remote(f.name, f.url, f.size, f.sha256, f.compressed, refresher.for_key(f.key)) for f in files]
     if not remotes:
         console.print("the data release lists no files to download")
         return release
@@ -121,6 +122,33 @@ def ensure_data(
     finally:
         lock.release()
     return release
+
+
+class _UrlRefresher:
+    """Fresh signed data URLs, from one new data-release call shared by every file."""
+
+    def __init__(self, client: Client, competition: str, round_number: Any, variant: str) -> None:
+        import threading
+
+        self._client, self._args = client, (competition, round_number, variant)
+        self._lock = threading.Lock()
+        self._urls: Optional[dict] = None
+
+    def for_key(self, key: str) -> Any:
+        return lambda: self.url(key)
+
+    def url(self, key: str) -> Optional[str]:
+        from ..exceptions import CrunchError
+
+        with self._lock:
+            if self._urls is None:
+                competition, round_number, variant = self._args
+                try:
+                    release = self._client.get_data_release(competition, round_number, variant)
+                    self._urls = {k: f.url for k, f in release.data_files.items()}
+                except CrunchError:
+                    self._urls = {}
+            return self._urls.get(key)
 
 
 def run(

@@ -52,6 +52,8 @@ class Remote:
     size: Optional[int] = None
     sha256: Optional[str] = None
     compressed: bool = False
+    # gives a fresh URL when a signed one expired (401/403), e.g. from a new data release
+    refresh: Optional[Callable[[], Optional[str]]] = field(default=None, repr=False, compare=False)
 
     @property
     def known_size(self) -> Optional[int]:
@@ -89,6 +91,14 @@ class _Retry(Exception):
 @dataclass
 class _State:
     hasher: Any
+
+
+class _Expired(Exception):
+    """The server refused the link (401/403): a signed URL may have expired."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 class _Restart(Exception):
@@ -213,6 +223,7 @@ class Downloader:
             first_offset = 0
         transferred = 0
         restarted = False
+        url, refreshed = remote.url, False
         bar = self.console.progress(total=size, desc=label, position=position)
         try:
             delays = iter(self.backoff.delays())
@@ -230,7 +241,7 @@ class Downloader:
                 bar.update(offset)
                 try:
                     if size is None or offset < size:
-                        transferred += self._stream(remote.url, part, offset, state, bar, size)
+                        transferred += self._stream(url, part, offset, state, bar, size)
                     elif not part.exists():
                         part.touch()
                 except _Retry as retry:
@@ -248,6 +259,16 @@ class Downloader:
                     continue
                 except _Restart:
                     _unlink(part)
+                    continue
+                except _Expired as expired:
+                    fresh = remote.refresh() if remote.refresh is not None and not refreshed else None
+                    refreshed = True
+                    if not fresh:
+                        raise TransferError(
+                            f"the server answered HTTP {expired.status} for {describe_url(url)}: the link may have "
+                            "expired; run the command again (what was downloaded is kept)"
+                        ) from None
+                    url = fresh
                     continue
                 except OSError as error:
                     if isinstance(error, requests.RequestException):
@@ -400,9 +421,10 @@ class Downloader:
                 raise _Retry(f"the server answered HTTP {status}")
             if status == 416 and offset:
                 raise _Restart()
+            if status in (401, 403):
+                raise _Expired(status)
             if status not in (200, 206):
-                hint = "the link may have expired: run the command again" if status in (401, 403) else "try again later"
-                raise TransferError(f"the server answered HTTP {status} for {describe_url(url)}: {hint}")
+                raise TransferError(f"the server answered HTTP {status} for {describe_url(url)}: try again later")
             mode = "ab"
             if status == 206:
                 start = _content_range_start(response.headers.get("Content-Range"))
