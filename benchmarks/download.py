@@ -47,8 +47,10 @@ def write_big_parquet(path: Path, size_mib: int) -> None:
 def write_small_parquets(folder: Path) -> None:
     import pandas as pd
 
-    pd.DataFrame({"id": [1, 2, 3], "target": [0.1, 0.2, 0.3]}).to_parquet(folder / "y_train.parquet")
-    pd.DataFrame({"id": [4, 5], "blob": [b"a", b"b"]}).to_parquet(folder / "X_test.parquet")
+    if not (folder / "y_train.parquet").exists():
+        pd.DataFrame({"id": [1, 2, 3], "target": [0.1, 0.2, 0.3]}).to_parquet(folder / "y_train.parquet")
+    if not (folder / "X_test.parquet").exists():
+        pd.DataFrame({"id": [4, 5], "blob": [b"a", b"b"]}).to_parquet(folder / "X_test.parquet")
     pd.DataFrame({"id": [4, 5], "prediction": [0.0, 0.0]}).to_parquet(folder / "example_prediction.parquet")
 
 
@@ -77,11 +79,42 @@ def timed(command: list, cwd: Path, env: dict) -> tuple:
     return wall, int(match.group(1)) if match else -1
 
 
+def measure_three_at_once(work: Path, size_mib: int, env: dict) -> None:
+    """Peak memory of `crunch download` fetching three big files at once (its thread pool)."""
+    source = work / "three"
+    source.mkdir()
+    for name in ("X_train", "y_train", "X_test"):
+        write_big_parquet(source / f"{name}.parquet", size_mib)
+    write_small_parquets(source)
+    root = work / "hub3"
+    subprocess.run([CRUNCH, "hub", "add-competition", "three", str(source), "--root", str(root)], check=True, capture_output=True)
+    shutil.rmtree(source)
+    hub, url = start_hub(root, work / "hub3.log")
+    try:
+        token = subprocess.run([CRUNCH, "hub", "token", "three", "bench", "--root", str(root)], check=True, capture_output=True, text=True).stdout.strip()
+        subprocess.run(
+            [CRUNCH, "--api-base-url", url, "setup", "three", "bench", "--token", token, "--no-data", str(work / "ws3")],
+            check=True, capture_output=True, env=env,
+        )
+        os.sync()
+        wall, peak = timed([CRUNCH, "-q", "download"], work / "ws3", env)
+        print(f"three {size_mib} MiB files at once: {wall:.2f} s, crunch peak memory {peak / 1024:.1f} MiB")
+    finally:
+        hub.terminate()
+        hub.wait(timeout=10)
+        shutil.rmtree(work / "ws3", ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--memory-files", type=int, default=0, metavar="MIB",
+        help="then also measure the peak memory of three MIB-sized files downloaded at once (0: skip)",
+    )
     args = parser.parse_args()
     if not shutil.which("curl"):
         raise SystemExit("curl is needed")
@@ -133,6 +166,9 @@ def main() -> None:
                     crunch_times.append(wall)
                     peaks.append(peak)
             target.unlink()
+
+        if args.memory_files:
+            measure_three_at_once(work, args.memory_files, env)
 
         median_curl, median_crunch = statistics.median(curl_times), statistics.median(crunch_times)
         print(f"file: {size / MIB:.0f} MiB served by the local hub (Werkzeug, loopback), {args.rounds} rounds, alternating")

@@ -34,7 +34,7 @@ from ..exceptions import CrunchError, IntegrityError, TransferError, UnsafePathE
 from ..fsutil import PathLike, human_size, is_within, write_text_atomic
 
 CHUNK_SIZE = 1 << 20  # at most this many bytes are read, hashed and written at a time
-PIPELINE_DEPTH = 4  # chunks waiting to be written and hashed: the buffer of a transfer is bounded
+PIPELINE_DEPTH = 2  # chunks waiting to be written and hashed: the buffer of a transfer is bounded
 HASH_BLOCK = 1 << 20
 DEFAULT_WORKERS = 3
 PART_SUFFIX = ".part"
