@@ -485,3 +485,17 @@ def test_expired_link_without_refresh_is_a_clear_error(tmp_path, server, data):
     with pytest.raises(TransferError, match="expired"):
         downloader().fetch(remote(data, refresh=lambda: URL), tmp_path)
     assert len(server.requests) == 2  # refreshed once, then reported
+
+
+def test_inconsistent_range_answers_do_not_loop_forever(tmp_path, data):
+    def always_wrong(request, context):
+        context.status_code = 206
+        context.headers["Content-Range"] = f"bytes 7-{len(data) - 1}/{len(data)}"
+        return io.BytesIO(data[7:])
+
+    (tmp_path / "X_train.parquet.part").write_bytes(data[:100])
+    with requests_mock.Mocker() as mocker:
+        mocker.get(URL, body=always_wrong)
+        with pytest.raises(TransferError, match="range requests"):
+            downloader().fetch(remote(data), tmp_path)
+    assert not (tmp_path / "X_train.parquet").exists()

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from ..api import Client
 from ..api.models import DataRelease
 from ..console import Console
-from ..exceptions import NoDataYetError, NothingToDoError, WorkspaceError
+from ..exceptions import CrunchError, NoDataYetError, NothingToDoError, WorkspaceError
 from ..settings import Settings
 from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, DATA_DIR, Workspace
 
@@ -88,7 +88,10 @@ def ensure_data(
     workspace.write_cache(CACHE_COMPETITION, competition.raw)
     workspace.write_cache(CACHE_DATA_RELEASE, release_raw)
     workspace.write_cache(CACHE_CHECKS, checks_raw if isinstance(checks_raw, list) else [])
-    whitelist.refresh(workspace, client)
+    try:
+        whitelist.refresh(workspace, client)
+    except CrunchError as error:  # the data matters more: the cached whitelist (if any) stays
+        console.warn(f"the library whitelist could not be refreshed ({error.message})")
 
     refresher = _UrlRefresher(client, competition_name, round_.number or round_number, variant)
     remotes = [Remote(f.name, f.url, f.size, f.sha256, f.compressed, refresher.for_key(f.key)) for f in files]

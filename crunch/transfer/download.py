@@ -223,7 +223,7 @@ class Downloader:
             first_offset = 0
         transferred = 0
         restarted = False
-        url, refreshed = remote.url, False
+        url, refreshed, restarts = remote.url, False, 0
         bar = self.console.progress(total=size, desc=label, position=position)
         try:
             delays = iter(self.backoff.delays())
@@ -259,6 +259,12 @@ class Downloader:
                     continue
                 except _Restart:
                     _unlink(part)
+                    restarts += 1
+                    if restarts > 2:
+                        raise TransferError(
+                            f"the server at {describe_url(url)} does not answer range requests consistently: "
+                            f"{label} could not be downloaded; try again later"
+                        ) from None
                     continue
                 except _Expired as expired:
                     fresh = remote.refresh() if remote.refresh is not None and not refreshed else None
