@@ -499,3 +499,32 @@ def test_inconsistent_range_answers_do_not_loop_forever(tmp_path, data):
         with pytest.raises(TransferError, match="range requests"):
             downloader().fetch(remote(data), tmp_path)
     assert not (tmp_path / "X_train.parquet").exists()
+
+
+def test_disk_full_is_a_clear_error_and_keeps_what_was_written(tmp_path, server, data, monkeypatch):
+    import builtins
+    import errno
+
+    import crunch.transfer.download as module
+
+    class Full(io.FileIO):
+        written = 0
+
+        def write(self, chunk):
+            if Full.written + len(chunk) > 100_000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            Full.written += len(chunk)
+            return super().write(chunk)
+
+    def fake_open(path, mode="r", *args, **kwargs):
+        if str(path).endswith(".part") and "b" in mode and ("a" in mode or "w" in mode):
+            return Full(str(path), mode.replace("b", ""))
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(module, "open", fake_open, raising=False)
+    with pytest.raises(TransferError, match="No space left"):
+        downloader().fetch(remote(data), tmp_path)
+    part = tmp_path / "X_train.parquet.part"
+    assert 0 < part.stat().st_size <= 100_000
+    assert part.read_bytes() == data[: part.stat().st_size]
+    assert not (tmp_path / "X_train.parquet").exists()
