@@ -362,6 +362,9 @@ def test_download_round_and_size_options(tmp_path, monkeypatch, settings, consol
     download_command.run(settings=settings, console=console, round_number="4", size_variant="large")
     release = [r for r in hub.request_history if "data-release" in r.url][-1]
     assert "/rounds/4/" in release.url and "sizeVariant=LARGE" in release.url
+    assert json.loads((tmp_path / ".crunchdao" / "project.json").read_text())["sizeVariant"] == "LARGE"
+    download_command.run(settings=settings, console=console)  # keeps the variant
+    assert "sizeVariant=LARGE" in [r for r in hub.request_history if "data-release" in r.url][-1].url
 
 
 def test_download_waits_for_the_lock(tmp_path, monkeypatch, settings, console, hub, capsys):

@@ -85,6 +85,9 @@ def ensure_data(
     for data_file in files:  # every name is checked before anything is written
         check_file_name(data_file.name)
 
+    if variant != (info.size_variant or "DEFAULT").upper():
+        info.size_variant = variant  # the next download (and `crunch test`) keeps this variant
+        workspace.write_project(info)
     workspace.write_cache(CACHE_COMPETITION, competition.raw)
     workspace.write_cache(CACHE_DATA_RELEASE, release_raw)
     workspace.write_cache(CACHE_CHECKS, checks_raw if isinstance(checks_raw, list) else [])
