@@ -230,8 +230,9 @@ def test_force_replaces_crunchdao_and_keeps_the_rest(tmp_path, monkeypatch, sett
 def test_failure_midway_leaves_no_half_made_workspace(tmp_path, monkeypatch, settings, console, hub):
     monkeypatch.chdir(tmp_path)
     hub.get(FILES + "qs/requirements.txt", status_code=500)
-    with pytest.raises(TransferError):
+    with pytest.raises(TransferError) as error:
         do_setup(settings, console)
+    assert "Setup was undone" in error.value.message and "copy the `crunch setup` command again" in error.value.message
     assert list(tmp_path.iterdir()) == []
 
 

@@ -381,8 +381,15 @@ def run(
                 model_directory=model_directory,
             )
         )
-    except BaseException:
+    except BaseException as error:
         rollback.undo()
+        if isinstance(error, CrunchError):
+            hint = (
+                "the setup token is used up: copy the `crunch setup` command again from the Submit page"
+                if access.push_token
+                else "run the command again"
+            )
+            error.args = (f"{error.message}. Setup was undone, nothing was kept; {hint}",)
         raise
     rollback.commit()
     shown = _shown_path(root)
