@@ -176,3 +176,10 @@ def test_token_only_sent_to_the_api_host():
     client = make_client(push_token=TOKEN)
     assert client.is_api_url(BASE + "v1/x")
     assert not client.is_api_url("http://data.example/x")
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", '"text"', "42", '{"number": "not a number"}'])
+def test_answers_of_an_unexpected_shape(requests_mock, body):
+    requests_mock.get(BASE + "v1/competitions/demo/rounds/@current", text=body)
+    with pytest.raises(exc.ApiError, match="does not have the expected shape"):
+        make_client().get_round("demo")

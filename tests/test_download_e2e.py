@@ -115,7 +115,7 @@ def test_corrupted_file_is_never_left_in_data(hub, tmp_path):
 
 def test_two_downloads_at_once_do_not_corrupt_each_other(hub, tmp_path):
     workspace = setup(hub, tmp_path, "p1", "--no-data")
-    hub.faults(delay=0.3, path_prefix="/data/")
+    hub.faults(delay=1.0, path_prefix="/data/")
     env = hub.env()
     processes = [
         subprocess.Popen([CRUNCH, "download"], cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -27,10 +27,12 @@ USER_AGENT = f"crunch-cli/{__version__}"
 
 
 def _env_float(name: str, default: float) -> float:
+    """A number from the environment; a value that is not a finite, non-negative number is ignored."""
     try:
-        return float(os.environ.get(name, default))
+        value = float(os.environ.get(name, default))
     except ValueError:
         return default
+    return value if 0 <= value < 1e9 else default
 
 
 def default_timeout() -> Tuple[float, float]:
@@ -57,6 +59,23 @@ def describe_connection_error(error: BaseException) -> str:
 def _segment(value: Any) -> str:
     """A path segment: escaped, but ``@current``/``@last`` stay readable."""
     return quote(str(value), safe="@")
+
+
+def _parsed(call: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn an answer of an unexpected shape (a list for an object, text for a number) into an ApiError."""
+    import functools
+
+    @functools.wraps(call)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except (TypeError, ValueError, AttributeError, KeyError) as error:
+            raise exc.ApiError(
+                f"the hub's answer to {call.__name__.replace('_', ' ')} does not have the expected shape ({type(error).__name__}): "
+                "check --api-base-url, or try again later"
+            ) from None
+
+    return wrapper
 
 
 class Backoff:
@@ -170,6 +189,7 @@ class Client:
 
     # -- calls of API.md ------------------------------------------------------------------------
 
+    @_parsed
     def upgrade_token(self, clone_token: str) -> models.ProjectToken:
         register(clone_token)
         data = self.request("POST", "/v2/project-tokens/upgrade", json={"cloneToken": clone_token}, auth=False)
@@ -179,24 +199,30 @@ class Client:
             raise exc.ApiError("the hub did not return a push token: try again with a fresh setup token")
         return token
 
+    @_parsed
     def list_competitions(self) -> List[models.Competition]:
         return [models.Competition.from_dict(c) for c in self.request("GET", "/v2/competitions") or []]
 
+    @_parsed
     def get_competition(self, competition: str) -> models.Competition:
         return models.Competition.from_dict(self.request("GET", f"/v1/competitions/{_segment(competition)}"))
 
+    @_parsed
     def get_round(self, competition: str, round_number: Any = "@current") -> models.Round:
         return models.Round.from_dict(
             self.request("GET", f"/v1/competitions/{_segment(competition)}/rounds/{_segment(round_number)}")
         )
 
+    @_parsed
     def get_data_release(self, competition: str, round_number: Any = "@current", size_variant: str = "DEFAULT") -> models.DataRelease:
         path = f"/v2/competitions/{_segment(competition)}/rounds/{_segment(round_number)}/phases/submission/data-release"
         return models.DataRelease.from_dict(self.request("GET", path, params={"sizeVariant": size_variant.upper()}))
 
+    @_parsed
     def get_checks(self, competition: str) -> List[models.Check]:
         return [models.Check.from_dict(c) for c in self.request("GET", f"/v1/competitions/{_segment(competition)}/checks") or []]
 
+    @_parsed
     def list_libraries(self, name: Optional[str] = None, page_size: int = 500) -> List[models.Library]:
         libraries: List[models.Library] = []
         page = 0
@@ -211,25 +237,30 @@ class Client:
                 return libraries
             page += 1
 
+    @_parsed
     def clone(self, competition: str, user_id: Any, project: str, submission_number: Optional[int] = None, include_model: bool = True) -> Dict[str, str]:
         params: Dict[str, Any] = {"includeModel": "true" if include_model else "false"}
         if submission_number is not None:
             params["submissionNumber"] = submission_number
         return dict(self.request("GET", self._project_path("v4", competition, user_id, project) + "/clone", params=params) or {})
 
+    @_parsed
     def create_upload(self, name: str, size: int, preferred_chunk_size: Optional[int] = None) -> models.Upload:
         body: Dict[str, Any] = {"name": name, "size": size, "encrypted": False}
         if preferred_chunk_size:
             body["preferredChunkSize"] = preferred_chunk_size
         return models.Upload.from_dict(self.request("POST", "/v1/uploads", json=body))
 
+    @_parsed
     def chunk_request(self, upload_id: Any, number: int) -> models.ChunkRequest:
         return models.ChunkRequest.from_dict(self.request("GET", f"/v1/uploads/{_segment(upload_id)}/chunks/{number}/request"))
 
+    @_parsed
     def confirm_chunk(self, upload_id: Any, number: int, etag: str) -> models.Upload:
         data = self.request("POST", f"/v1/uploads/{_segment(upload_id)}/chunks/{number}/confirm", json={"hash": etag}, idempotent=True)
         return models.Upload.from_dict(data)
 
+    @_parsed
     def complete_upload(self, upload_id: Any) -> models.Upload:
         return models.Upload.from_dict(self.request("POST", f"/v1/uploads/{_segment(upload_id)}/complete", json={}, idempotent=True))
 
@@ -239,6 +270,7 @@ class Client:
     def delete_upload(self, upload_id: Any) -> None:
         self.request("DELETE", f"/v1/uploads/{_segment(upload_id)}")
 
+    @_parsed
     def create_submission(
         self,
         competition: str,
@@ -263,10 +295,12 @@ class Client:
         data = self.request("POST", self._project_path("v4", competition, user_id, project) + "/submissions", json=body)
         return models.Submission.from_dict(data)
 
+    @_parsed
     def list_submissions(self, competition: str, user_id: Any, project: str) -> List[models.Submission]:
         data = self.request("GET", self._project_path("v3", competition, user_id, project) + "/submissions") or []
         return [models.Submission.from_dict(s) for s in data]
 
+    @_parsed
     def list_quickstarters(self, competition: str) -> List[models.Quickstarter]:
         data = self.request("GET", f"/v2/competitions/{_segment(competition)}/quickstarters") or []
         return [models.Quickstarter.from_dict(q) for q in data]

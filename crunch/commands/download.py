@@ -14,25 +14,11 @@ from ..api.models import DataRelease
 from ..console import Console
 from ..exceptions import CrunchError, NoDataYetError, NothingToDoError, WorkspaceError
 from ..settings import Settings
-from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, DATA_DIR, Workspace
+from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, DATA_DIR, Workspace, hub_client
 
 LOCK_FILE = "download.lock"
 VERIFIED_FILE = "verified.json"  # stat stamps of data files whose sha256 was checked
 SIZE_VARIANTS = ("DEFAULT", "SMALL", "LARGE")
-
-
-def workspace_settings(workspace: Workspace, settings: Settings) -> Settings:
-    """The hub this workspace was set up against (unless one was chosen explicitly)."""
-    info = workspace.project()
-    return settings.for_workspace(info.api_base_url, info.web_base_url)
-
-
-def workspace_client(workspace: Workspace, settings: Settings) -> Client:
-    """A client for the workspace's hub, with its push token (or the API key when it has none)."""
-    settings = workspace_settings(workspace, settings)
-    if workspace.token_file.exists() or not settings.api_key:
-        return Client(settings.api_base_url, push_token=workspace.read_token())
-    return Client(settings.api_base_url, api_key=settings.api_key)
 
 
 def normalize_size_variant(value: Optional[str]) -> Optional[str]:
@@ -65,7 +51,7 @@ def ensure_data(
     from ..transfer.download import Downloader, Remote, check_file_name, summary
 
     info = workspace.project()
-    client = workspace_client(workspace, settings)
+    client = hub_client(workspace, settings)
     variant = normalize_size_variant(size_variant) or normalize_size_variant(info.size_variant) or "DEFAULT"
     competition_name = info.competition_name
 

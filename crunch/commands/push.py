@@ -25,7 +25,7 @@ from ..files import SelectedFile, check_limits, check_model_directory, list_code
 from ..freeze import FreezeResult, pin_requirements
 from ..fsutil import default_mode, human_size
 from ..settings import Settings
-from ..workspace import Workspace
+from ..workspace import Workspace, hub_client
 
 MESSAGE_LIMIT = 1000
 REQUIREMENTS = "requirements.txt"
@@ -231,7 +231,7 @@ def run(
 
     client: Optional[Client] = None
     if sending:
-        client = Client(settings.api_base_url, push_token=workspace.read_token(), api_key=settings.api_key)
+        client = hub_client(workspace, settings)
 
     context: Any = contextlib.nullcontext()
     if not (root / main_file).exists() and (root / NOTEBOOK).is_file():

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+from ..exceptions import ConfigurationError
+
 CLONE_TOKEN_TTL = 180.0
 UPLOAD_TTL = 24 * 3600.0
 URL_TTL = 24 * 3600.0
@@ -129,16 +131,23 @@ class Store:
     def __init__(self, root: os.PathLike | str, clock: Callable[[], float] = time.time) -> None:
         self.root = Path(root)
         self.files = self.root / "files"
-        self.files.mkdir(parents=True, exist_ok=True)
         self.clock = clock
         self._lock = threading.RLock()
         self._complete_lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.root / "hub.sqlite3"), timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        with self._lock:
-            self._db.executescript(SCHEMA)
+        try:
+            self.files.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.root / "hub.sqlite3"), timeout=30, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            with self._lock:
+                self._db.executescript(SCHEMA)
+        except OSError as error:
+            raise ConfigurationError(f"cannot use {self.root} as the hub's root: {error.strerror or error}") from None
+        except sqlite3.DatabaseError as error:
+            raise ConfigurationError(
+                f"{self.root / 'hub.sqlite3'} is not a usable hub database ({error}): give another --root, or remove that folder"
+            ) from None
 
     def close(self) -> None:
         with self._lock:
