@@ -212,6 +212,7 @@ class HubApp:
                         yield part
                         if key:
                             self.faults.served(key, len(part))
+                    self.faults.count_truncate()
                     return
                 if limit is not None and sent + len(block) > limit:
                     part = block[: limit - sent]

@@ -27,7 +27,7 @@ never to the admin calls under ``/_admin/``:
 
 Counters: requests received (by path), bytes of response bodies served and of request
 bodies received (by path, without the query string), connections dropped, 503s sent,
-bodies corrupted, stalls begun.
+bodies corrupted or truncated, stalls begun.
 """
 
 from __future__ import annotations
@@ -174,6 +174,7 @@ class Faults:
         self.failed = 0
         self.dropped = 0
         self.corrupted = 0
+        self.truncated = 0
         self.stalls = 0
         self.requests_by_path: Counter = Counter()
         self.bytes_served: Counter = Counter()
@@ -195,6 +196,10 @@ class Faults:
         with self._lock:
             self.corrupted += 1
 
+    def count_truncate(self) -> None:
+        with self._lock:
+            self.truncated += 1
+
     def count_stall(self) -> None:
         with self._lock:
             self.stalls += 1
@@ -207,6 +212,7 @@ class Faults:
                 "failedRequests": self.failed,
                 "droppedConnections": self.dropped,
                 "corruptedBodies": self.corrupted,
+                "truncatedBodies": self.truncated,
                 "stalls": self.stalls,
                 "bytesServed": dict(self.bytes_served),
                 "bytesReceived": dict(self.bytes_received),
