@@ -123,6 +123,11 @@ class FakeHub:
             number = len(self.submissions) + 1
             self.submissions.append(body)
             return create(request, json={"id": number, "number": number, "message": body["message"], "createdAt": "now"})
+        match = re.fullmatch(r"v3/competitions/([^/]+)/projects/([^/]+)/([^/]+)/submissions", tail)
+        if match and request.method == "GET":
+            return create(request, json=[
+                {"id": n, "number": n, "message": b["message"], "createdAt": "now"} for n, b in enumerate(self.submissions, 1)
+            ])
         return create(request, status_code=404, json={"code": "NOT_FOUND", "message": tail})
 
     def _put(self, request: Any, path: str) -> Any:
