@@ -290,6 +290,12 @@ def _send(plan: Plan, client: Client, settings: Settings, info: Any, message: st
         uploader.cleanup()
         landed = _landed(client, where, known, message) if isinstance(error, CrunchError) else None
         if landed is None:
+            if getattr(error, "read_timeout", False):
+                raise SubmissionError(
+                    f"the hub did not answer the submission's creation within {client.timeout[1]:g} s: the uploads "
+                    "were cancelled and the hub lists no new submission; push again (on a slow connection, set CRUNCH_TIMEOUT "
+                    "to more seconds)"
+                ) from None
             if isinstance(error, CrunchError) and not hasattr(error, "code"):
                 raise SubmissionError(f"the submission could not be created: {error.message}; the uploads were cancelled") from None
             raise
@@ -336,6 +342,7 @@ def _create_submission(
                 raise
             landed = _landed(client, where, known, message)
             if landed is not None:
+                console.print(f"the answer to the submission's creation was lost, but the hub lists it as #{landed.number}")
                 return landed
             if getattr(error, "read_timeout", False):
                 raise
@@ -343,4 +350,4 @@ def _create_submission(
             if delay is None:
                 raise
             console.print(f"creating the submission failed ({error.message}); trying again in {delay:g}s")
-            time.sleep(delay)
+            client._sleep(delay)
