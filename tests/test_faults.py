@@ -36,8 +36,8 @@ CHUNK = 256 * 1024  # every pushed file is a whole number of chunks: each PUT bo
 MAIN = (b"def train(X_train, y_train, model_directory_path):\n    pass\n\n\ndef infer(X_test):\n    pass\n")
 MAIN = MAIN + b"#" * (2 * CHUNK - len(MAIN) - 1) + b"\n"
 MODEL = os.urandom(4 * CHUNK)
-SLOW_TIMEOUT = 1.0  # CRUNCH_TIMEOUT of the "slow" case
-SLOW_DELAY = 2.5  # the hub's pause before answering, once
+SLOW_TIMEOUT = 2.0  # CRUNCH_TIMEOUT of the "slow" case (a busy machine answers every other call well within it)
+SLOW_DELAY = 4.0  # the hub's pause before answering, once
 
 CASES = ["drop at 10%", "drop at 50%", "drop at 90%", "503 three times", "slow answer", "truncated body", "corrupted bytes", "hub restarted"]
 COMMANDS = ["download", "clone", "chunk upload", "submission"]
