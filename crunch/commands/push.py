@@ -288,7 +288,7 @@ def _send(plan: Plan, client: Client, settings: Settings, info: Any, message: st
         ))
     except BaseException as error:
         uploader.cleanup()
-        landed = _landed(client, where, known, message) if isinstance(error, CrunchError) else None
+        landed = _landed(client, where, known, message) if _ambiguous(error) else None
         if landed is None:
             if getattr(error, "read_timeout", False):
                 raise SubmissionError(
