@@ -184,12 +184,17 @@ def run_with_fault(hub: Hub, args: List[Any], cwd: Path, fault: Dict[str, Any], 
         [CRUNCH, "--api-base-url", hub.url, *[str(a) for a in args]],
         cwd=str(cwd), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    deadline = time.monotonic() + 60
-    while hub.stats()["stalls"] < 1:
-        assert process.poll() is None and time.monotonic() < deadline, "the body never reached the stall"
-        time.sleep(0.05)
-    hub.restart(same_port=True, kill=True)
-    stdout, stderr = process.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 60
+        while hub.stats()["stalls"] < 1:
+            assert process.poll() is None and time.monotonic() < deadline, "the body never reached the stall"
+            time.sleep(0.05)
+        hub.restart(same_port=True, kill=True)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
     return Result(process.returncode, stdout, stderr)
 
 
@@ -241,7 +246,7 @@ def test_fault(world: World, case: str, command: str, tmp_path: Path) -> None:
     hub = world.hub
     fault = fault_of(world, case, command)
     env = env_of(hub, case)
-    project = f"f{abs(hash((case, command))) % 10**8}"
+    project = f"faults-{CASES.index(case)}-{COMMANDS.index(command)}"
 
     if command == "download":
         workspace = make_workspace(hub, tmp_path / "ws", project, code=False)
