@@ -8,6 +8,7 @@ The token is only ever sent to the API base URL, and never appears in a message.
 
 from __future__ import annotations
 
+import json as json_module
 import os
 import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
@@ -154,16 +155,33 @@ class Client:
             except requests.RequestException as error:
                 delay = next(delays, None)
                 if delay is None:
-                    raise exc.NetworkError(
+                    failure = exc.NetworkError(
                         f"cannot reach the hub at {self.base_url} ({describe_connection_error(error)}): "
                         "check your network connection or --api-base-url"
-                    ) from None
+                    )
+                    # the hub may still be working on a request it received: not safe to send again
+                    failure.read_timeout = isinstance(error, requests.ReadTimeout)  # type: ignore[attr-defined]
+                    raise failure from None
                 self._sleep(delay)
                 continue
             if response.status_code in RETRY_STATUSES:
                 delay = next(delays, None)
                 if delay is not None:
                     response.close()
+                    self._sleep(delay)
+                    continue
+            if expect_json and response.ok and response.status_code != 204 and response.content:
+                try:  # strict decoding: a damaged byte must not become U+FFFD inside a value
+                    return json_module.loads(response.content)
+                except ValueError:
+                    # a success whose body is cut or damaged: ask again when that is safe
+                    delay = next(delays, None)
+                    if delay is None:
+                        raise exc.ApiError(
+                            f"the hub answered {what} with a body that is not valid JSON (truncated or not a hub?): "
+                            "check --api-base-url and try again",
+                            status=response.status_code,
+                        ) from None
                     self._sleep(delay)
                     continue
             break
@@ -173,16 +191,7 @@ class Client:
             )
         if not expect_json:
             return response
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            raise exc.ApiError(
-                f"the hub answered {what} with a body that is not valid JSON (truncated or not a hub?): "
-                "check --api-base-url and try again",
-                status=response.status_code,
-            ) from None
+        return None
 
     def _project_path(self, version: str, competition: str, user_id: Any, project: str) -> str:
         return f"/{version}/competitions/{_segment(competition)}/projects/{_segment(user_id)}/{_segment(project)}"
