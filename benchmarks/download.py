@@ -6,7 +6,7 @@ usage: python benchmarks/download.py [--size-mib 1024] [--rounds 2] [--keep]
 Makes a regular competition whose X_train.parquet is SIZE MiB of incompressible bytes
 (written row group by row group), hosts it with `crunch hub add-competition`, serves it with
 `crunch hub serve --port 0`, sets a workspace up with `--no-data`, then alternates, ROUNDS
-times: `curl -o` of the signed data URL, and `crunch download --force` (the whole process,
+times: `curl -o` of the signed data URL, and `crunch download` of the deleted file (the whole process,
 under `/usr/bin/time -v` for its peak RSS). Prints wall times, throughputs, their ratio and
 crunch's peak memory. Goal: crunch at least as fast as curl, under 60 MiB peak. Every big
 file is deleted at the end (unless --keep).
@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,8 +47,10 @@ def write_big_parquet(path: Path, size_mib: int) -> None:
 def write_small_parquets(folder: Path) -> None:
     import pandas as pd
 
-    pd.DataFrame({"id": [1, 2, 3], "target": [0.1, 0.2, 0.3]}).to_parquet(folder / "y_train.parquet")
-    pd.DataFrame({"id": [4, 5], "blob": [b"a", b"b"]}).to_parquet(folder / "X_test.parquet")
+    if not (folder / "y_train.parquet").exists():
+        pd.DataFrame({"id": [1, 2, 3], "target": [0.1, 0.2, 0.3]}).to_parquet(folder / "y_train.parquet")
+    if not (folder / "X_test.parquet").exists():
+        pd.DataFrame({"id": [4, 5], "blob": [b"a", b"b"]}).to_parquet(folder / "X_test.parquet")
     pd.DataFrame({"id": [4, 5], "prediction": [0.0, 0.0]}).to_parquet(folder / "example_prediction.parquet")
 
 
@@ -76,11 +79,42 @@ def timed(command: list, cwd: Path, env: dict) -> tuple:
     return wall, int(match.group(1)) if match else -1
 
 
+def measure_three_at_once(work: Path, size_mib: int, env: dict) -> None:
+    """Peak memory of `crunch download` fetching three big files at once (its thread pool)."""
+    source = work / "three"
+    source.mkdir()
+    for name in ("X_train", "y_train", "X_test"):
+        write_big_parquet(source / f"{name}.parquet", size_mib)
+    write_small_parquets(source)
+    root = work / "hub3"
+    subprocess.run([CRUNCH, "hub", "add-competition", "three", str(source), "--root", str(root)], check=True, capture_output=True)
+    shutil.rmtree(source)
+    hub, url = start_hub(root, work / "hub3.log")
+    try:
+        token = subprocess.run([CRUNCH, "hub", "token", "three", "bench", "--root", str(root)], check=True, capture_output=True, text=True).stdout.strip()
+        subprocess.run(
+            [CRUNCH, "--api-base-url", url, "setup", "three", "bench", "--token", token, "--no-data", str(work / "ws3")],
+            check=True, capture_output=True, env=env,
+        )
+        os.sync()
+        wall, peak = timed([CRUNCH, "-q", "download"], work / "ws3", env)
+        print(f"three {size_mib} MiB files at once: {wall:.2f} s, crunch peak memory {peak / 1024:.1f} MiB")
+    finally:
+        hub.terminate()
+        hub.wait(timeout=10)
+        shutil.rmtree(work / "ws3", ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--memory-files", type=int, default=0, metavar="MIB",
+        help="then also measure the peak memory of three MIB-sized files downloaded at once (0: skip)",
+    )
     args = parser.parse_args()
     if not shutil.which("curl"):
         raise SystemExit("curl is needed")
@@ -113,24 +147,35 @@ def main() -> None:
         data_url = release["dataFiles"]["X_train"]["url"]
 
         curl_times, crunch_times, peaks, curl_peaks = [], [], [], []
-        for _ in range(args.rounds):
+        data_file = workspace / "data" / "X_train.parquet"
+        for round_ in range(args.rounds):
+            # both write a new 1 GiB file each time, starting with no dirty pages of the last run
             target = work / "curl.out"
-            wall, peak = timed(["curl", "-s", "-f", "-o", str(target), data_url], work, env)
-            assert target.stat().st_size == size
+            data_file.unlink()
+            os.sync()
+            runs = [("curl", ["curl", "-s", "-f", "-o", str(target), data_url], work), ("crunch", [CRUNCH, "-q", "download"], workspace)]
+            for name, command, cwd in runs if round_ % 2 == 0 else runs[::-1]:
+                os.sync()
+                wall, peak = timed(command, cwd, env)
+                if name == "curl":
+                    assert target.stat().st_size == size
+                    curl_times.append(wall)
+                    curl_peaks.append(peak)
+                else:
+                    assert data_file.stat().st_size == size
+                    crunch_times.append(wall)
+                    peaks.append(peak)
             target.unlink()
-            curl_times.append(wall)
-            curl_peaks.append(peak)
-            wall, peak = timed([CRUNCH, "-q", "download", "--force"], workspace, env)
-            assert (workspace / "data" / "X_train.parquet").stat().st_size == size
-            crunch_times.append(wall)
-            peaks.append(peak)
 
-        best_curl, best_crunch = min(curl_times), min(crunch_times)
-        print(f"file: {size / MIB:.0f} MiB served by the local hub (Werkzeug, loopback)")
-        print(f"curl -o        : {', '.join(f'{t:.2f}' for t in curl_times)} s  best {size / MIB / best_curl:.0f} MiB/s, peak {max(curl_peaks) / 1024:.1f} MiB")
-        print(f"crunch download: {', '.join(f'{t:.2f}' for t in crunch_times)} s  best {size / MIB / best_crunch:.0f} MiB/s, peak {max(peaks) / 1024:.1f} MiB")
-        print("  (crunch's time is the whole process: start, 5 API calls, the 5 files, sha256 verification)")
-        print(f"throughput ratio crunch/curl: {best_curl / best_crunch:.2f} (goal >= 1.0)")
+        if args.memory_files:
+            measure_three_at_once(work, args.memory_files, env)
+
+        median_curl, median_crunch = statistics.median(curl_times), statistics.median(crunch_times)
+        print(f"file: {size / MIB:.0f} MiB served by the local hub (Werkzeug, loopback), {args.rounds} rounds, alternating")
+        print(f"curl -o        : {', '.join(f'{t:.2f}' for t in curl_times)} s  median {size / MIB / median_curl:.0f} MiB/s, peak {max(curl_peaks) / 1024:.1f} MiB")
+        print(f"crunch download: {', '.join(f'{t:.2f}' for t in crunch_times)} s  median {size / MIB / median_crunch:.0f} MiB/s, peak {max(peaks) / 1024:.1f} MiB")
+        print("  (crunch's time is the whole process: start, the API calls, every file checked, sha256 verified)")
+        print(f"throughput ratio crunch/curl: median {median_curl / median_crunch:.2f}, best {min(curl_times) / min(crunch_times):.2f} (goal >= 1.0)")
         print(f"crunch peak memory: {max(peaks) / 1024:.1f} MiB (goal < 60 MiB)")
     finally:
         if hub is not None:

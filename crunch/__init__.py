@@ -15,8 +15,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["__version__", "is_inside_runner", "load_notebook"]
 
-#: True when the code runs inside the platform's runner (or ``crunch test``'s), False in a
-#: notebook or a plain script.
+#: True when the code runs inside the platform's runner, False locally (a notebook, a plain
+#: script, or ``crunch test``, which calls your code as the platform does).
 is_inside_runner: bool = os.environ.get("CRUNCH_INSIDE_RUNNER", "").lower() in ("1", "true", "yes")
 
 

@@ -174,7 +174,7 @@ def update_token(ctx: click.Context, token: Optional[str]) -> None:
 @cli.command()
 @click.option("--main-file", default="main.py", show_default=True, metavar="FILE", help="Your code; main.ipynb is converted when FILE is missing.")
 @click.option("--model-directory", default=None, metavar="DIR", help="Folder of the model files (default: the workspace's, resources).")
-@click.option("--no-force-first-train", is_flag=True, help="Do not train at the first moon unless the frequency says so.")
+@click.option("--no-force-first-train", is_flag=True, help="Do not force train() at the first moon: it runs when the frequency says so, or when the model directory is empty.")
 @click.option("--train-frequency", default=1, show_default=True, type=click.IntRange(min=0), help="Train every N moons (0: never, except the first).")
 @click.option("--round-number", default="@current", show_default=True, metavar="N", help="Round of the data.")
 @click.option("--gpu", is_flag=True, help="Tell your code it has a GPU (has_gpu=True).")

@@ -21,6 +21,8 @@ from .fsutil import PathLike, human_size
 HIDDEN_PATTERNS: Tuple[str, ...] = (
     ".git/",
     ".crunchdao/",
+    ".crunchdao.previous-*/",
+    ".crunch-hub/",
     "__pycache__/",
     ".ipynb_checkpoints/",
     ".env",

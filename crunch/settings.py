@@ -67,18 +67,18 @@ class Settings:
     debug: bool = False
     api_key: Optional[str] = None
     explicit: bool = False  # the hub was chosen by an option or a variable
+    explicit_web: bool = False  # the web URL was given by an option or a variable
 
     def for_workspace(self, api_base_url: Optional[str], web_base_url: Optional[str] = None) -> "Settings":
         """The hub a workspace was set up against, unless one was chosen explicitly."""
-        if self.explicit or not api_base_url:
-            return self
         from dataclasses import replace
 
-        return replace(
-            self,
-            api_base_url=normalize_base_url(api_base_url),
-            web_base_url=normalize_base_url(web_base_url) if web_base_url else self.web_base_url,
-        )
+        result = self
+        if not self.explicit and api_base_url:
+            result = replace(result, api_base_url=normalize_base_url(api_base_url))
+            if web_base_url and not self.explicit_web:
+                result = replace(result, web_base_url=normalize_base_url(web_base_url, "--web-base-url"))
+        return result
 
     @classmethod
     def resolve(
@@ -95,7 +95,14 @@ class Settings:
         name = normalize_environment(environment or env.get("CRUNCH_ENVIRONMENT") or PRODUCTION)
         default_api, default_web = ENVIRONMENTS[name]
         api = normalize_base_url(api_base_url or env.get("API_BASE_URL") or default_api, "--api-base-url")
-        web = normalize_base_url(web_base_url or env.get("WEB_BASE_URL") or default_web, "--web-base-url")
+        explicit_web = bool(web_base_url or env.get("WEB_BASE_URL"))
+        if explicit_web:
+            web = normalize_base_url(web_base_url or env.get("WEB_BASE_URL") or "", "--web-base-url")
+        elif api != default_api:
+            # an API URL of its own: the web pages of the environment it belongs to, else its own host
+            web = next((w for a, w in ENVIRONMENTS.values() if a == api), api)
+        else:
+            web = default_web
         api_key = env.get("CRUNCH_API_KEY") or None
         if api_key:
             from .secrets import register
@@ -104,6 +111,7 @@ class Settings:
         explicit = bool(environment or api_base_url or env.get("CRUNCH_ENVIRONMENT") or env.get("API_BASE_URL"))
         return cls(
             explicit=explicit,
+            explicit_web=explicit_web,
             api_base_url=api,
             web_base_url=web,
             environment=name,

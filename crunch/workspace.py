@@ -39,6 +39,7 @@ GITIGNORE = """\
 data/
 prediction/
 .crunchdao/
+.crunch-hub/
 """
 
 
@@ -74,6 +75,22 @@ class ProjectInfo:
         kwargs = {attr: data[key] for key, attr in cls._KEYS.items() if key in data and data[key] is not None}
         extra = {k: v for k, v in data.items() if k not in cls._KEYS}
         return cls(extra=extra, **kwargs)
+
+
+def hub_settings(workspace: "Workspace", settings: Any) -> Any:
+    """The hub ``workspace`` was set up against, unless an option or variable chose one."""
+    info = workspace.project()
+    return settings.for_workspace(info.api_base_url, info.web_base_url)
+
+
+def hub_client(workspace: "Workspace", settings: Any) -> Any:
+    """A client of the workspace's hub with its push token, or the API key when it has none."""
+    from .api import Client
+
+    settings = hub_settings(workspace, settings)
+    if workspace.token_file.exists() or not settings.api_key:
+        return Client(settings.api_base_url, push_token=workspace.read_token())
+    return Client(settings.api_base_url, api_key=settings.api_key)
 
 
 def find_root(start: Optional[PathLike] = None) -> Optional[Path]:

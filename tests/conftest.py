@@ -91,13 +91,13 @@ def run_crunch(*args: Any, cwd: Any = None, env: Optional[Dict[str, str]] = None
 class Hub:
     """A ``crunch hub serve`` subprocess and helpers to drive it."""
 
-    def __init__(self, root: Path, *serve_args: Any, env: Optional[Dict[str, str]] = None) -> None:
+    def __init__(self, root: Path, *serve_args: Any, port: int = 0, env: Optional[Dict[str, str]] = None) -> None:
         self.root = Path(root)
         self.extra_env = dict(env or {})
         self.log_path = self.root.parent / (self.root.name + ".log")
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [CRUNCH, "hub", "serve", "--port", "0", "--root", str(self.root), *[str(a) for a in serve_args]],
+            [CRUNCH, "hub", "serve", "--port", str(port), "--root", str(self.root), *[str(a) for a in serve_args]],
             stdout=subprocess.PIPE,
             stderr=self._log,
             env=crunch_env(self.extra_env),
@@ -147,8 +147,13 @@ class Hub:
         return self.call("POST", "/_admin/api-keys", {"user": user})["key"]
 
     def faults(self, reset: bool = False, **values: Any) -> Dict[str, Any]:
-        """Set faults: ``fail_next``, ``drop_after``, ``drop_times``, ``delay``, ``path_prefix``, ``method``."""
-        names = {"fail_next": "failNext", "drop_after": "dropAfter", "drop_times": "dropTimes", "path_prefix": "pathPrefix"}
+        """Set faults: ``fail_next``, ``drop_after``, ``drop_times``, ``delay``, ``delay_times``, ``truncate_at``,
+        ``truncate_times``, ``corrupt``, ``corrupt_at``, ``stall_after``, ``stall``, ``path_prefix``, ``method``."""
+        names = {
+            "fail_next": "failNext", "drop_after": "dropAfter", "drop_times": "dropTimes", "path_prefix": "pathPrefix",
+            "delay_times": "delayTimes", "truncate_at": "truncateAt", "truncate_times": "truncateTimes",
+            "corrupt_at": "corruptAt", "stall_after": "stallAfter",
+        }
         body = {names.get(k, k): v for k, v in values.items()}
         if reset:
             body["reset"] = True
@@ -207,10 +212,15 @@ class Hub:
             self.process.stdout.close()
         self._log.close()
 
-    def restart(self, *serve_args: Any) -> None:
-        """Stop and start again on the same root (a new port: read ``url`` again)."""
+    def restart(self, *serve_args: Any, same_port: bool = False, kill: bool = False) -> None:
+        """Stop (``kill``: SIGKILL, mid-request) and start again on the same root: on a new port
+        (read ``url`` again), or with ``same_port`` on this one, so links already handed out work."""
+        port = int(self.url.rstrip("/").rsplit(":", 1)[1]) if same_port else 0
+        if kill and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
         self.stop()
-        self.__init__(self.root, *serve_args, env=self.extra_env)  # type: ignore[misc]
+        self.__init__(self.root, *serve_args, port=port, env=self.extra_env)  # type: ignore[misc]
 
 
 @pytest.fixture

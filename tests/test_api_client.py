@@ -120,6 +120,23 @@ def test_truncated_json_success_body(requests_mock):
     assert "not valid JSON" in str(info.value)
 
 
+def test_damaged_json_answer_of_a_get_is_asked_again(requests_mock):
+    requests_mock.get(BASE + "v1/competitions/x", [
+        {"content": b'{"id": 1, "na', "status_code": 200},
+        {"content": b'{"id": 1, "name": "x\x80"}', "status_code": 200},  # a damaged byte: not U+FFFD
+        {"json": {"id": 1, "name": "x"}, "status_code": 200},
+    ])
+    assert make_client().get_competition("x").name == "x"
+    assert requests_mock.call_count == 3
+
+
+def test_damaged_json_answer_of_a_post_is_not_sent_again(requests_mock):
+    requests_mock.post(BASE + "v2/project-tokens/upgrade", content=b'{"plain": "tok', status_code=200)
+    with pytest.raises(exc.ApiError, match="not valid JSON"):
+        make_client().upgrade_token("clone-token-1234567")
+    assert requests_mock.call_count == 1
+
+
 def test_error_body_echoing_the_token_is_redacted(requests_mock):
     requests_mock.get(BASE + "v2/competitions", status_code=400, json={"code": "WHATEVER", "message": f"bad token {TOKEN}"})
     with pytest.raises(exc.ApiError) as info:
@@ -176,3 +193,10 @@ def test_token_only_sent_to_the_api_host():
     client = make_client(push_token=TOKEN)
     assert client.is_api_url(BASE + "v1/x")
     assert not client.is_api_url("http://data.example/x")
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", '"text"', "42", '{"number": "not a number"}'])
+def test_answers_of_an_unexpected_shape(requests_mock, body):
+    requests_mock.get(BASE + "v1/competitions/demo/rounds/@current", text=body)
+    with pytest.raises(exc.ApiError, match="does not have the expected shape"):
+        make_client().get_round("demo")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 
 from convert_helpers import code, notebook
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from crunch.convert import convert_notebook
@@ -70,7 +70,13 @@ def test_valid_cells_compile_and_keep_definitions(cells, as_lists):
         lines = [line for block in blocks for line in block]
         text = "\n".join(lines)
         sources.append(code([line + "\n" for line in lines]) if as_lists else code(text))
-    conversion = convert_notebook(notebook(*sources), whitelist=[], freeze=False)
+    try:
+        conversion = convert_notebook(notebook(*sources), whitelist=[], freeze=False)
+    except ConversionError as error:
+        # two random imports of one module may carry different versions: a real error, not this property's case
+        if "inconsistent versions" not in str(error):
+            raise
+        reject()
     ast.parse(conversion.script)
     out_lines = conversion.script.splitlines()
     position = 0

@@ -443,3 +443,88 @@ def test_path_is_a_path(tmp_path, server, data):
     outcome = downloader().fetch(remote(data, name="nested/dir/file.bin"), tmp_path)
     assert outcome.path == tmp_path / "nested" / "dir" / "file.bin"
     assert isinstance(outcome.path, Path)
+
+
+def test_verified_stamp_skips_hashing_until_the_file_changes(tmp_path, server, data, monkeypatch):
+    import crunch.transfer.download as module
+
+    stamps: dict = {}
+    first = Downloader(console=Console(quiet=True), verified=stamps).fetch(remote(data), tmp_path)
+    assert first.status == "downloaded" and str(first.path) in stamps
+    calls = []
+    original = module.sha256_of
+    monkeypatch.setattr(module, "sha256_of", lambda *a, **k: calls.append(a) or original(*a, **k))
+    again = Downloader(console=Console(quiet=True), verified=dict(stamps)).fetch(remote(data), tmp_path)
+    assert again.status == "skipped" and calls == []
+    # same size, other bytes, another mtime: hashed again, found wrong, downloaded again
+    path = tmp_path / "X_train.parquet"
+    path.write_bytes(b"\0" * len(data))
+    os.utime(path, ns=(1, 1))
+    third = Downloader(console=Console(quiet=True), verified=dict(stamps)).fetch(remote(data), tmp_path)
+    assert third.status == "downloaded" and calls
+    assert path.read_bytes() == data
+
+
+def test_expired_link_is_refreshed_once_and_the_part_kept(tmp_path, data):
+    fresh_url = "https://data.example.com/files/X_train.parquet?Signature=fresh"
+    with requests_mock.Mocker() as mocker:
+        old, fresh = FakeServer(data), FakeServer(data)
+        old.faults = [100_000, "status:403"]
+        mocker.get(URL, body=old)
+        mocker.get(fresh_url, body=fresh)
+        calls = []
+        item = remote(data, refresh=lambda: calls.append(1) or fresh_url)
+        downloader().fetch(item, tmp_path)
+    assert calls == [1]
+    assert fresh.requests[0].headers["Range"] == "bytes=100000-"
+    assert (tmp_path / "X_train.parquet").read_bytes() == data
+
+
+def test_expired_link_without_refresh_is_a_clear_error(tmp_path, server, data):
+    server.faults = ["status:403", "status:403"]
+    with pytest.raises(TransferError, match="expired"):
+        downloader().fetch(remote(data, refresh=lambda: URL), tmp_path)
+    assert len(server.requests) == 2  # refreshed once, then reported
+
+
+def test_inconsistent_range_answers_do_not_loop_forever(tmp_path, data):
+    def always_wrong(request, context):
+        context.status_code = 206
+        context.headers["Content-Range"] = f"bytes 7-{len(data) - 1}/{len(data)}"
+        return io.BytesIO(data[7:])
+
+    (tmp_path / "X_train.parquet.part").write_bytes(data[:100])
+    with requests_mock.Mocker() as mocker:
+        mocker.get(URL, body=always_wrong)
+        with pytest.raises(TransferError, match="range requests"):
+            downloader().fetch(remote(data), tmp_path)
+    assert not (tmp_path / "X_train.parquet").exists()
+
+
+def test_disk_full_is_a_clear_error_and_keeps_what_was_written(tmp_path, server, data, monkeypatch):
+    import builtins
+    import errno
+
+    import crunch.transfer.download as module
+
+    class Full(io.FileIO):
+        written = 0
+
+        def write(self, chunk):
+            if Full.written + len(chunk) > 100_000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            Full.written += len(chunk)
+            return super().write(chunk)
+
+    def fake_open(path, mode="r", *args, **kwargs):
+        if str(path).endswith(".part") and "b" in mode and ("a" in mode or "w" in mode):
+            return Full(str(path), mode.replace("b", ""))
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(module, "open", fake_open, raising=False)
+    with pytest.raises(TransferError, match="No space left"):
+        downloader().fetch(remote(data), tmp_path)
+    part = tmp_path / "X_train.parquet.part"
+    assert 0 < part.stat().st_size <= 100_000
+    assert part.read_bytes() == data[: part.stat().st_size]
+    assert not (tmp_path / "X_train.parquet").exists()

@@ -115,7 +115,7 @@ def test_corrupted_file_is_never_left_in_data(hub, tmp_path):
 
 def test_two_downloads_at_once_do_not_corrupt_each_other(hub, tmp_path):
     workspace = setup(hub, tmp_path, "p1", "--no-data")
-    hub.faults(delay=0.3, path_prefix="/data/")
+    hub.faults(delay=1.0, path_prefix="/data/")
     env = hub.env()
     processes = [
         subprocess.Popen([CRUNCH, "download"], cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -202,3 +202,71 @@ def test_setup_cut_by_faults_then_download_finishes(hub, tmp_path):
     finish = run_crunch("download", cwd=workspace, env=hub.env())
     assert finish.returncode == 0, finish.output
     assert len(list((workspace / "data").glob("*.parquet"))) == 5
+
+
+def test_no_data_yet_is_a_calm_message(hub, tmp_path):
+    hub.call("POST", "/_admin/competitions/demo", {"dataUnpublished": True})
+    result = hub.run("setup", "demo", "p1", "--token", hub.token("demo", "p1"), cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    assert "no data" in result.stdout and "crunch test" in result.stdout
+    workspace = tmp_path / "demo-p1"
+    later = run_crunch("download", cwd=workspace, env=hub.env())
+    assert later.returncode == 0, later.output
+    assert "no data" in later.output and "error" not in later.output
+    hub.call("POST", "/_admin/competitions/demo", {"dataUnpublished": False})
+    ready = run_crunch("download", cwd=workspace, env=hub.env())
+    assert ready.returncode == 0 and len(list((workspace / "data").glob("*.parquet"))) == 5
+
+
+def _upload(client, data: bytes) -> str:
+    import requests
+
+    created = client.create_upload("file", len(data))
+    for chunk in created.chunks:
+        target = client.chunk_request(created.id, chunk.number)
+        answer = requests.request(target.method, target.url, data=data[chunk.offset : chunk.offset + chunk.size], headers=target.headers, timeout=10)
+        answer.raise_for_status()
+        client.confirm_chunk(created.id, chunk.number, answer.headers["ETag"])
+    return client.complete_upload(created.id).id
+
+
+def test_setup_after_a_push_gets_the_pushed_code_and_model(shared_hub, tmp_path):
+    hub = shared_hub
+    (tmp_path / "one").mkdir()
+    first = setup(hub, tmp_path / "one", "pushed", "--no-data")
+    token = (first / ".crunchdao" / "token").read_text().strip()
+    client = hub.client(push_token=token)
+    info = json.loads((first / ".crunchdao" / "project.json").read_text())
+    model = bytes(range(256)) * 300
+    for message, code in (("first", b"# one\n"), ("second", b"# two\n")):
+        client.create_submission(
+            "demo", info["userId"], "pushed", message=message, main_file_path="main.py", model_directory_path="resources",
+            code_files={"main.py": _upload(client, code), "lib/util.py": _upload(client, b"X = 1\n")},
+            model_files={"model.bin": _upload(client, model)},
+        )
+    second = tmp_path / "two"
+    result = hub.run("setup", "demo", "pushed", str(second), "--token", hub.token("demo", "pushed"), "--no-data", cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    assert "latest submission" in result.stdout
+    assert (second / "main.py").read_text() == "# two\n"
+    assert (second / "lib" / "util.py").read_text() == "X = 1\n"
+    assert (second / "resources" / "model.bin").read_bytes() == model
+    third = tmp_path / "three"
+    result = hub.run("setup", "demo", "pushed", str(third), "--token", hub.token("demo", "pushed"), "--no-data", "--submission", "1", "--no-model", cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    assert (third / "main.py").read_text() == "# one\n"
+    assert not (third / "resources" / "model.bin").exists()
+
+
+def test_link_expired_during_a_resume_is_refreshed(hub, tmp_path):
+    workspace = setup(hub, tmp_path, "p1", "--no-data")
+    hub.settings(urlTtl=1)
+    path = data_path(hub.client().get_data_release("demo").data_files["X_train"].url)
+    size = (hub.root / "files" / path[len("/data/"):]).stat().st_size
+    hub.faults(drop_after=size // 2, path_prefix=path)
+    hub.reset_stats()
+    result = run_crunch("download", cwd=workspace, env=hub.env(CRUNCH_RETRY_BACKOFF="1.5"))
+    assert result.returncode == 0, result.output
+    assert hub.bytes_served(path) == size  # the half already there was not fetched again
+    assert hub.stats()["requestsByPath"][path] == 3  # cut, refused (expired), resumed with a fresh link
+    assert sha256(workspace / "data" / "X_train.parquet") == release(workspace)["dataFiles"]["X_train"]["sha256"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -354,7 +355,8 @@ def test_faults_match_prefix_and_count(app, client):
     assert stats["failedRequests"] >= 1 and stats["requestsByPath"]["/v1/competitions/demo"] >= 2
     assert "pendingUploads" in stats
     described = client.post("/_admin/faults", json={"delay": 0.01, "dropAfter": 5, "method": "put"}, environ_base=LOOPBACK).json
-    assert described == {"failNext": 0, "dropAfter": 5, "dropTimes": 1, "delay": 0.01, "pathPrefix": "/v1/competitions", "method": "PUT"}
+    expected = {"failNext": 0, "dropAfter": 5, "dropTimes": 1, "delay": 0.01, "pathPrefix": "/v1/competitions", "method": "PUT"}
+    assert {k: described[k] for k in expected} == expected
     assert client.post("/_admin/faults", json={"reset": True}, environ_base=LOOPBACK).json["dropAfter"] is None
 
 
@@ -365,6 +367,60 @@ def test_drop_after_without_socket_cuts_the_body(app, client):
     with pytest.raises(ConnectionError):
         client.get(path, query_string=query).get_data()
     assert client.get(path, query_string=query).data.__len__() == entry["size"]
+
+
+def test_truncate_sends_a_complete_answer_of_a_cut_body(app, client):
+    whole = client.get("/v1/competitions/demo").data
+    app.faults.configure({"truncateAt": 10, "pathPrefix": "/v1/competitions/"})
+    cut = client.get("/v1/competitions/demo")
+    assert cut.status_code == 200 and cut.headers["Content-Length"] == "10" and cut.data == whole[:10]
+    assert client.get("/v1/competitions/demo").data == whole  # once (truncateTimes 1)
+    assert client.get("/_admin/stats", environ_base=LOOPBACK).json["truncatedBodies"] == 1
+
+
+def test_corrupt_flips_one_byte_of_an_answer(app, client):
+    entry = client.get("/v2/competitions/demo/rounds/1/phases/submission/data-release").json["dataFiles"]["y_train"]
+    path, query = local(entry["url"])
+    whole = client.get(path, query_string=query).data
+    app.faults.configure({"corrupt": 1, "pathPrefix": "/data/"})
+    damaged = client.get(path, query_string=query).data
+    assert len(damaged) == len(whole) and damaged != whole
+    differ = [i for i in range(len(whole)) if whole[i] != damaged[i]]
+    assert differ == [len(whole) // 2] and whole[differ[0]] ^ damaged[differ[0]] == 0x80
+    assert hashlib.sha256(damaged).hexdigest() != entry["sha256"]
+    assert client.get(path, query_string=query).data == whole
+    app.faults.configure({"corrupt": 1, "corruptAt": 0, "pathPrefix": None})
+    assert client.get("/v1/competitions/demo").data[:1] == bytes([ord("{") ^ 0x80])
+
+
+def test_corrupt_on_a_chunk_put_gives_an_etag_the_confirm_refuses(app, client, project):
+    name, user, token = project
+    created = client.post("/v1/uploads", json={"name": "f", "size": 4, "encrypted": False}, query_string={"pushToken": token}).json
+    target = client.get(f"/v1/uploads/{created['id']}/chunks/1/request", query_string={"pushToken": token}).json
+    path, query = local(target["url"])
+    app.faults.configure({"corrupt": 1, "pathPrefix": "/_upload/"})
+    put = client.put(path, query_string=query, data=b"abcd")
+    assert put.status_code == 200 and put.headers["ETag"].strip('"') != hashlib.md5(b"abcd").hexdigest()
+    confirm = f"/v1/uploads/{created['id']}/chunks/1/confirm"
+    refused = client.post(confirm, json={"hash": put.headers["ETag"]}, query_string={"pushToken": token})
+    assert refused.status_code == 400 and refused.json["fieldErrors"][0]["field"] == "hash"
+    again = client.put(path, query_string=query, data=b"abcd")
+    assert client.post(confirm, json={"hash": again.headers["ETag"]}, query_string={"pushToken": token}).status_code == 200
+
+
+def test_delay_times_and_stall(app, client):
+    app.faults.configure({"delay": 0.2, "delayTimes": 1, "pathPrefix": "/v1/competitions/"})
+    started = time.monotonic()
+    client.get("/v1/competitions/demo")
+    middle = time.monotonic()
+    client.get("/v1/competitions/demo")
+    assert middle - started >= 0.2 and time.monotonic() - middle < 0.2
+    app.faults.configure({"stallAfter": 5, "stall": 0.2})
+    started = time.monotonic()
+    assert client.get("/v1/competitions/demo").json["name"] == "demo"
+    assert time.monotonic() - started >= 0.2
+    assert client.get("/_admin/stats", environ_base=LOOPBACK).json["stalls"] == 1
+    assert app.faults.describe()["stallAfter"] is None
 
 
 def test_range_variants(client):

@@ -264,3 +264,34 @@ def test_notebook_without_converter_is_a_clear_error(notebook_workspace, hub, mo
     with pytest.raises(exc.SubmissionError) as info:
         call(notebook_workspace, dry=True)
     assert "crunch convert main.ipynb main.py" in str(info.value)
+
+
+# -- submission creation whose outcome is unknown --------------------------------------------------
+
+
+def test_a_lost_answer_is_found_in_the_listing_not_sent_again(workspace, hub, monkeypatch):
+    monkeypatch.setenv("CRUNCH_RETRY_BACKOFF", "0")
+    hub.submission_faults = ["lose"]
+    submission, out, _ = call(workspace)
+    assert submission.number == 1 and len(hub.submissions) == 1
+    assert "the answer to the submission's creation was lost, but the hub lists it as #1" in out
+    assert sum(c.startswith("POST") and c.endswith("/submissions") for c in hub.calls) == 1
+    assert hub.pending() == []
+
+
+def test_gateway_errors_are_retried_after_a_look_at_the_listing(workspace, hub, monkeypatch):
+    monkeypatch.setenv("CRUNCH_RETRY_BACKOFF", "0")
+    hub.submission_faults = [503, 502]
+    submission, out, _ = call(workspace)
+    assert submission.number == 1 and len(hub.submissions) == 1
+    assert out.count("trying again") == 2
+
+
+def test_a_timed_out_creation_is_not_sent_again_and_its_uploads_are_cancelled(workspace, hub, monkeypatch):
+    monkeypatch.setenv("CRUNCH_RETRY_BACKOFF", "0")
+    hub.submission_faults = ["timeout"]
+    with pytest.raises(exc.SubmissionError) as info:
+        call(workspace)
+    assert "did not answer the submission's creation" in str(info.value)
+    assert hub.submissions == [] and hub.uploads == {}
+    assert sum(c.startswith("POST") and c.endswith("/submissions") for c in hub.calls) == 1

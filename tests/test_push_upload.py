@@ -31,10 +31,13 @@ class FakeHub:
         self.submissions: List[Dict[str, Any]] = []
         self.calls: List[str] = []
         self.put_offsets: List[tuple] = []
-        self.faults: List[Any] = []  # per PUT: None, an int status, "drop" or ("drop", n bytes)
+        self.faults: List[Any] = []  # per PUT: None, an int status, "drop", ("drop", n bytes) or "etag" (a wrong one)
         self.chunk_faults: Dict[int, List[Any]] = {}  # the same, per chunk number
         self.put_tokens: List[Optional[str]] = []
         self.submission_error: Optional[Dict[str, Any]] = None
+        # per submission POST: None, an int status (nothing created), "lose" (created, the answer
+        # lost), "timeout" (a read timeout, nothing created)
+        self.submission_faults: List[Any] = []
         self.create_error: Optional[Dict[str, Any]] = None
         self.lock = threading.Lock()
 
@@ -117,12 +120,24 @@ class FakeHub:
         if match and request.method == "POST":
             if self.submission_error:
                 return create(request, status_code=403, json=self.submission_error)
+            fault = self.submission_faults.pop(0) if self.submission_faults else None
+            if isinstance(fault, int):
+                return create(request, status_code=fault, json={"code": "SERVICE_UNAVAILABLE", "message": "later"})
+            if fault == "timeout":
+                raise requests.exceptions.ReadTimeout("read timed out")
             body = request.json()
             for upload_id in [*body["codeFiles"].values(), *body["modelFiles"].values()]:
                 assert self.uploads[upload_id]["status"] == "SUCCEEDED"
             number = len(self.submissions) + 1
             self.submissions.append(body)
+            if fault == "lose":
+                raise requests.exceptions.ConnectionError("connection reset by peer")
             return create(request, json={"id": number, "number": number, "message": body["message"], "createdAt": "now"})
+        match = re.fullmatch(r"v3/competitions/([^/]+)/projects/([^/]+)/([^/]+)/submissions", tail)
+        if match and request.method == "GET":
+            return create(request, json=[
+                {"id": n, "number": n, "message": b["message"], "createdAt": "now"} for n, b in enumerate(self.submissions, 1)
+            ])
         return create(request, status_code=404, json={"code": "NOT_FOUND", "message": tail})
 
     def _put(self, request: Any, path: str) -> Any:
@@ -155,6 +170,8 @@ class FakeHub:
         digest = hashlib.md5(bytes(received)).hexdigest()
         self.uploads[upload_id]["data"][number] = bytes(received)
         self.uploads[upload_id]["hashes"][number] = digest
+        if fault == "etag":
+            digest = "0" * 32
         return create(request, status_code=200, headers={"ETag": f'"{digest}"'})
 
 
@@ -199,6 +216,25 @@ def test_dropped_chunk_is_resent_from_its_offset(fake_hub, tmp_path):
     assert fake_hub.data(upload_id) == PAYLOAD
     third = [o for u, n, o in fake_hub.put_offsets if n == 3]
     assert third == [20, 20, 20, 20]  # three failures, then the chunk went through from offset 20
+
+
+def test_chunk_whose_confirm_does_not_match_is_sent_again(fake_hub, tmp_path):
+    file = make_file(tmp_path, "model.bin", PAYLOAD)
+    fake_hub.faults = [None, "etag", "etag"]
+    uploader = Uploader(make_client(), sleep=lambda s: None, chunk_size=10, chunk_workers=1)
+    upload_id = uploader.upload_file("model.bin", file)
+    assert fake_hub.data(upload_id) == PAYLOAD
+    assert [o for u, n, o in fake_hub.put_offsets if n == 2] == [10, 10, 10]
+
+
+def test_chunk_whose_confirm_never_matches_ends_the_upload(fake_hub, tmp_path):
+    file = make_file(tmp_path, "model.bin", PAYLOAD)
+    fake_hub.chunk_faults = {1: ["etag"] * 10}
+    uploader = Uploader(make_client(retries=2), sleep=lambda s: None, chunk_size=10, chunk_workers=1)
+    with pytest.raises(exc.TransferError) as info:
+        uploader.upload_all([("model.bin", file)])
+    assert "checksum did not match" in str(info.value) and "nothing was submitted" in str(info.value)
+    assert fake_hub.pending() == []
 
 
 def test_chunks_of_one_file_go_two_at_a_time_and_retry_independently(fake_hub, tmp_path):

@@ -44,3 +44,17 @@ def test_workspace_hub_used_unless_explicit():
     assert implicit.for_workspace("http://127.0.0.1:9999").api_base_url == "http://127.0.0.1:9999/"
     explicit = Settings.resolve(environment="prod", environ={})
     assert explicit.for_workspace("http://127.0.0.1:9999").api_base_url == "https://api.hub.crunchdao.com/"
+
+
+def test_web_url_follows_an_explicit_api_url():
+    assert Settings.resolve(api_base_url="http://127.0.0.1:8123", environ={}).web_base_url == "http://127.0.0.1:8123/"
+    staging = Settings.resolve(api_base_url="https://api.hub.crunchdao.io/", environ={})
+    assert staging.web_base_url == "https://hub.crunchdao.io/"
+
+
+def test_explicit_web_url_wins_inside_a_workspace():
+    settings = Settings.resolve(web_base_url="http://web.example/", environ={})
+    inside = settings.for_workspace("http://127.0.0.1:9999/", "http://127.0.0.1:9999/")
+    assert inside.api_base_url == "http://127.0.0.1:9999/" and inside.web_base_url == "http://web.example/"
+    plain = Settings.resolve(environ={}).for_workspace("http://127.0.0.1:9999/", "http://w.example/")
+    assert plain.web_base_url == "http://w.example/"

@@ -230,8 +230,9 @@ def test_force_replaces_crunchdao_and_keeps_the_rest(tmp_path, monkeypatch, sett
 def test_failure_midway_leaves_no_half_made_workspace(tmp_path, monkeypatch, settings, console, hub):
     monkeypatch.chdir(tmp_path)
     hub.get(FILES + "qs/requirements.txt", status_code=500)
-    with pytest.raises(TransferError):
+    with pytest.raises(TransferError) as error:
         do_setup(settings, console)
+    assert "Setup was undone" in error.value.message and "copy the `crunch setup` command again" in error.value.message
     assert list(tmp_path.iterdir()) == []
 
 
@@ -362,6 +363,9 @@ def test_download_round_and_size_options(tmp_path, monkeypatch, settings, consol
     download_command.run(settings=settings, console=console, round_number="4", size_variant="large")
     release = [r for r in hub.request_history if "data-release" in r.url][-1]
     assert "/rounds/4/" in release.url and "sizeVariant=LARGE" in release.url
+    assert json.loads((tmp_path / ".crunchdao" / "project.json").read_text())["sizeVariant"] == "LARGE"
+    download_command.run(settings=settings, console=console)  # keeps the variant
+    assert "sizeVariant=LARGE" in [r for r in hub.request_history if "data-release" in r.url][-1].url
 
 
 def test_download_waits_for_the_lock(tmp_path, monkeypatch, settings, console, hub, capsys):

@@ -8,6 +8,7 @@ The token is only ever sent to the API base URL, and never appears in a message.
 
 from __future__ import annotations
 
+import json as json_module
 import os
 import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
@@ -27,10 +28,12 @@ USER_AGENT = f"crunch-cli/{__version__}"
 
 
 def _env_float(name: str, default: float) -> float:
+    """A number from the environment; a value that is not a finite, non-negative number is ignored."""
     try:
-        return float(os.environ.get(name, default))
+        value = float(os.environ.get(name, default))
     except ValueError:
         return default
+    return value if 0 <= value < 1e9 else default
 
 
 def default_timeout() -> Tuple[float, float]:
@@ -57,6 +60,23 @@ def describe_connection_error(error: BaseException) -> str:
 def _segment(value: Any) -> str:
     """A path segment: escaped, but ``@current``/``@last`` stay readable."""
     return quote(str(value), safe="@")
+
+
+def _parsed(call: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn an answer of an unexpected shape (a list for an object, text for a number) into an ApiError."""
+    import functools
+
+    @functools.wraps(call)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except (TypeError, ValueError, AttributeError, KeyError) as error:
+            raise exc.ApiError(
+                f"the hub's answer to {call.__name__.replace('_', ' ')} does not have the expected shape ({type(error).__name__}): "
+                "check --api-base-url, or try again later"
+            ) from None
+
+    return wrapper
 
 
 class Backoff:
@@ -135,16 +155,33 @@ class Client:
             except requests.RequestException as error:
                 delay = next(delays, None)
                 if delay is None:
-                    raise exc.NetworkError(
+                    failure = exc.NetworkError(
                         f"cannot reach the hub at {self.base_url} ({describe_connection_error(error)}): "
                         "check your network connection or --api-base-url"
-                    ) from None
+                    )
+                    # the hub may still be working on a request it received: not safe to send again
+                    failure.read_timeout = isinstance(error, requests.ReadTimeout)  # type: ignore[attr-defined]
+                    raise failure from None
                 self._sleep(delay)
                 continue
             if response.status_code in RETRY_STATUSES:
                 delay = next(delays, None)
                 if delay is not None:
                     response.close()
+                    self._sleep(delay)
+                    continue
+            if expect_json and response.ok and response.status_code != 204 and response.content:
+                try:  # strict decoding: a damaged byte must not become U+FFFD inside a value
+                    return json_module.loads(response.content)
+                except ValueError:
+                    # a success whose body is cut or damaged: ask again when that is safe
+                    delay = next(delays, None)
+                    if delay is None:
+                        raise exc.ApiError(
+                            f"the hub answered {what} with a body that is not valid JSON (truncated or not a hub?): "
+                            "check --api-base-url and try again",
+                            status=response.status_code,
+                        ) from None
                     self._sleep(delay)
                     continue
             break
@@ -154,22 +191,14 @@ class Client:
             )
         if not expect_json:
             return response
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            raise exc.ApiError(
-                f"the hub answered {what} with a body that is not valid JSON (truncated or not a hub?): "
-                "check --api-base-url and try again",
-                status=response.status_code,
-            ) from None
+        return None
 
     def _project_path(self, version: str, competition: str, user_id: Any, project: str) -> str:
         return f"/{version}/competitions/{_segment(competition)}/projects/{_segment(user_id)}/{_segment(project)}"
 
     # -- calls of API.md ------------------------------------------------------------------------
 
+    @_parsed
     def upgrade_token(self, clone_token: str) -> models.ProjectToken:
         register(clone_token)
         data = self.request("POST", "/v2/project-tokens/upgrade", json={"cloneToken": clone_token}, auth=False)
@@ -179,24 +208,30 @@ class Client:
             raise exc.ApiError("the hub did not return a push token: try again with a fresh setup token")
         return token
 
+    @_parsed
     def list_competitions(self) -> List[models.Competition]:
         return [models.Competition.from_dict(c) for c in self.request("GET", "/v2/competitions") or []]
 
+    @_parsed
     def get_competition(self, competition: str) -> models.Competition:
         return models.Competition.from_dict(self.request("GET", f"/v1/competitions/{_segment(competition)}"))
 
+    @_parsed
     def get_round(self, competition: str, round_number: Any = "@current") -> models.Round:
         return models.Round.from_dict(
             self.request("GET", f"/v1/competitions/{_segment(competition)}/rounds/{_segment(round_number)}")
         )
 
+    @_parsed
     def get_data_release(self, competition: str, round_number: Any = "@current", size_variant: str = "DEFAULT") -> models.DataRelease:
         path = f"/v2/competitions/{_segment(competition)}/rounds/{_segment(round_number)}/phases/submission/data-release"
         return models.DataRelease.from_dict(self.request("GET", path, params={"sizeVariant": size_variant.upper()}))
 
+    @_parsed
     def get_checks(self, competition: str) -> List[models.Check]:
         return [models.Check.from_dict(c) for c in self.request("GET", f"/v1/competitions/{_segment(competition)}/checks") or []]
 
+    @_parsed
     def list_libraries(self, name: Optional[str] = None, page_size: int = 500) -> List[models.Library]:
         libraries: List[models.Library] = []
         page = 0
@@ -211,25 +246,30 @@ class Client:
                 return libraries
             page += 1
 
+    @_parsed
     def clone(self, competition: str, user_id: Any, project: str, submission_number: Optional[int] = None, include_model: bool = True) -> Dict[str, str]:
         params: Dict[str, Any] = {"includeModel": "true" if include_model else "false"}
         if submission_number is not None:
             params["submissionNumber"] = submission_number
         return dict(self.request("GET", self._project_path("v4", competition, user_id, project) + "/clone", params=params) or {})
 
+    @_parsed
     def create_upload(self, name: str, size: int, preferred_chunk_size: Optional[int] = None) -> models.Upload:
         body: Dict[str, Any] = {"name": name, "size": size, "encrypted": False}
         if preferred_chunk_size:
             body["preferredChunkSize"] = preferred_chunk_size
         return models.Upload.from_dict(self.request("POST", "/v1/uploads", json=body))
 
+    @_parsed
     def chunk_request(self, upload_id: Any, number: int) -> models.ChunkRequest:
         return models.ChunkRequest.from_dict(self.request("GET", f"/v1/uploads/{_segment(upload_id)}/chunks/{number}/request"))
 
+    @_parsed
     def confirm_chunk(self, upload_id: Any, number: int, etag: str) -> models.Upload:
         data = self.request("POST", f"/v1/uploads/{_segment(upload_id)}/chunks/{number}/confirm", json={"hash": etag}, idempotent=True)
         return models.Upload.from_dict(data)
 
+    @_parsed
     def complete_upload(self, upload_id: Any) -> models.Upload:
         return models.Upload.from_dict(self.request("POST", f"/v1/uploads/{_segment(upload_id)}/complete", json={}, idempotent=True))
 
@@ -239,6 +279,7 @@ class Client:
     def delete_upload(self, upload_id: Any) -> None:
         self.request("DELETE", f"/v1/uploads/{_segment(upload_id)}")
 
+    @_parsed
     def create_submission(
         self,
         competition: str,
@@ -263,10 +304,12 @@ class Client:
         data = self.request("POST", self._project_path("v4", competition, user_id, project) + "/submissions", json=body)
         return models.Submission.from_dict(data)
 
+    @_parsed
     def list_submissions(self, competition: str, user_id: Any, project: str) -> List[models.Submission]:
         data = self.request("GET", self._project_path("v3", competition, user_id, project) + "/submissions") or []
         return [models.Submission.from_dict(s) for s in data]
 
+    @_parsed
     def list_quickstarters(self, competition: str) -> List[models.Quickstarter]:
         data = self.request("GET", f"/v2/competitions/{_segment(competition)}/quickstarters") or []
         return [models.Quickstarter.from_dict(q) for q in data]

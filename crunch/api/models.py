@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 
+def _object(data: Any) -> None:
+    if not isinstance(data, dict):
+        raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+
+
 def _get(data: Any, key: str, default: Any = None) -> Any:
     return data.get(key, default) if isinstance(data, dict) else default
 
@@ -37,6 +42,7 @@ class ProjectInfo:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ProjectInfo":
+        _object(data)
         return cls(_get(data, "id"), _get(data, "name", ""), _get(data, "userId"), _get(data, "competitionId"))
 
 
@@ -49,6 +55,7 @@ class ProjectToken:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ProjectToken":
+        _object(data)
         return cls(
             plain=_get(data, "plain", ""),
             type=_get(data, "type", "PUSH"),
@@ -71,6 +78,7 @@ class Competition:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Competition":
+        _object(data)
         return cls(
             id=_get(data, "id"),
             name=_get(data, "name", ""),
@@ -90,6 +98,7 @@ class Round:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Round":
+        _object(data)
         return cls(_get(data, "id"), int(_get(data, "number", 0) or 0), _get(data, "start"), _get(data, "end"))
 
 
@@ -108,6 +117,7 @@ class ColumnNames:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ColumnNames":
+        _object(data)
         targets = [
             Target(name, _get(value, "input", name), _get(value, "output", "prediction"))
             for name, value in (_get(data, "targets") or {}).items()
@@ -131,6 +141,7 @@ class Split:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Split":
+        _object(data)
         return cls(_get(data, "key"), _get(data, "group", ""), _get(data, "reduced"))
 
 
@@ -177,6 +188,7 @@ class DataRelease:
 
     @classmethod
     def from_dict(cls, data: dict) -> "DataRelease":
+        _object(data)
         files = {key: DataFile.from_dict(key, value) for key, value in (_get(data, "dataFiles") or {}).items() if isinstance(value, dict)}
         return cls(
             id=_get(data, "id"),
@@ -206,6 +218,7 @@ class Check:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Check":
+        _object(data)
         return cls(_get(data, "function", ""), _get(data, "scope", "ROOT"), int(_get(data, "order", 0) or 0), dict(_get(data, "parameters") or {}))
 
 
@@ -218,6 +231,7 @@ class Library:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Library":
+        _object(data)
         return cls(_get(data, "name", ""), list(_get(data, "aliases") or []), bool(_get(data, "standard", False)), _get(data, "language", "PYTHON"))
 
 
@@ -231,6 +245,7 @@ class UploadChunk:
 
     @classmethod
     def from_dict(cls, data: dict) -> "UploadChunk":
+        _object(data)
         return cls(int(_get(data, "number", 1)), int(_get(data, "offset", 0)), int(_get(data, "size", 0)), bool(_get(data, "last", False)), bool(_get(data, "completed", False)))
 
 
@@ -246,6 +261,7 @@ class Upload:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Upload":
+        _object(data)
         return cls(
             id=_get(data, "id"),
             name=_get(data, "name", ""),
@@ -265,6 +281,7 @@ class ChunkRequest:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ChunkRequest":
+        _object(data)
         return cls(_get(data, "method", "PUT"), _get(data, "url", ""), dict(_get(data, "headers") or {}))
 
 
@@ -277,6 +294,7 @@ class Submission:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Submission":
+        _object(data)
         return cls(_get(data, "id"), int(_get(data, "number", 0) or 0), _get(data, "message", ""), _get(data, "createdAt"))
 
 
@@ -295,6 +313,7 @@ class Quickstarter:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Quickstarter":
+        _object(data)
         return cls(
             _get(data, "name", ""),
             _get(data, "title", ""),

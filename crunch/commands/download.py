@@ -12,26 +12,13 @@ from urllib.parse import quote
 from ..api import Client
 from ..api.models import DataRelease
 from ..console import Console
-from ..exceptions import NoDataYetError, NothingToDoError, WorkspaceError
+from ..exceptions import CrunchError, NoDataYetError, NothingToDoError, WorkspaceError
 from ..settings import Settings
-from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, DATA_DIR, Workspace
+from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, DATA_DIR, Workspace, hub_client
 
 LOCK_FILE = "download.lock"
+VERIFIED_FILE = "verified.json"  # stat stamps of data files whose sha256 was checked
 SIZE_VARIANTS = ("DEFAULT", "SMALL", "LARGE")
-
-
-def workspace_settings(workspace: Workspace, settings: Settings) -> Settings:
-    """The hub this workspace was set up against (unless one was chosen explicitly)."""
-    info = workspace.project()
-    return settings.for_workspace(info.api_base_url, info.web_base_url)
-
-
-def workspace_client(workspace: Workspace, settings: Settings) -> Client:
-    """A client for the workspace's hub, with its push token (or the API key when it has none)."""
-    settings = workspace_settings(workspace, settings)
-    if workspace.token_file.exists() or not settings.api_key:
-        return Client(settings.api_base_url, push_token=workspace.read_token())
-    return Client(settings.api_base_url, api_key=settings.api_key)
 
 
 def normalize_size_variant(value: Optional[str]) -> Optional[str]:
@@ -64,7 +51,7 @@ def ensure_data(
     from ..transfer.download import Downloader, Remote, check_file_name, summary
 
     info = workspace.project()
-    client = workspace_client(workspace, settings)
+    client = hub_client(workspace, settings)
     variant = normalize_size_variant(size_variant) or normalize_size_variant(info.size_variant) or "DEFAULT"
     competition_name = info.competition_name
 
@@ -84,12 +71,19 @@ def ensure_data(
     for data_file in files:  # every name is checked before anything is written
         check_file_name(data_file.name)
 
+    if variant != (info.size_variant or "DEFAULT").upper():
+        info.size_variant = variant  # the next download (and `crunch test`) keeps this variant
+        workspace.write_project(info)
     workspace.write_cache(CACHE_COMPETITION, competition.raw)
     workspace.write_cache(CACHE_DATA_RELEASE, release_raw)
     workspace.write_cache(CACHE_CHECKS, checks_raw if isinstance(checks_raw, list) else [])
-    whitelist.refresh(workspace, client)
+    try:
+        whitelist.refresh(workspace, client)
+    except CrunchError as error:  # the data matters more: the cached whitelist (if any) stays
+        console.warn(f"the library whitelist could not be refreshed ({error.message})")
 
-    remotes = [Remote(f.name, f.url, f.size, f.sha256, f.compressed) for f in files]
+    refresher = _UrlRefresher(client, competition_name, round_.number or round_number, variant)
+    remotes = [Remote(f.name, f.url, f.size, f.sha256, f.compressed, refresher.for_key(f.key)) for f in files]
     if not remotes:
         console.print("the data release lists no files to download")
         return release
@@ -104,18 +98,49 @@ def ensure_data(
         console.print("another `crunch download` is running in this workspace: waiting for it to finish...")
         lock.acquire()
     try:
-        downloader = Downloader(console=console)
+        stamps = workspace.read_cache(VERIFIED_FILE)
+        downloader = Downloader(console=console, verified=stamps if isinstance(stamps, dict) else {})
         prefix = f"{DATA_DIR}/"
-        downloader.fetch_all(
-            remotes,
-            workspace.data_dir,
-            force=force,
-            label_prefix=prefix,
-            on_done=lambda outcome: console.print(summary(outcome, prefix + outcome.name)),
-        )
+        try:
+            downloader.fetch_all(
+                remotes,
+                workspace.data_dir,
+                force=force,
+                label_prefix=prefix,
+                on_done=lambda outcome: console.print(summary(outcome, prefix + outcome.name)),
+            )
+        finally:
+            workspace.write_cache(VERIFIED_FILE, downloader.verified)
     finally:
         lock.release()
     return release
+
+
+class _UrlRefresher:
+    """Fresh signed data URLs, from one new data-release call shared by every file."""
+
+    def __init__(self, client: Client, competition: str, round_number: Any, variant: str) -> None:
+        import threading
+
+        self._client, self._args = client, (competition, round_number, variant)
+        self._lock = threading.Lock()
+        self._urls: Optional[dict] = None
+
+    def for_key(self, key: str) -> Any:
+        return lambda: self.url(key)
+
+    def url(self, key: str) -> Optional[str]:
+        from ..exceptions import CrunchError
+
+        with self._lock:
+            if self._urls is None:
+                competition, round_number, variant = self._args
+                try:
+                    release = self._client.get_data_release(competition, round_number, variant)
+                    self._urls = {k: f.url for k, f in release.data_files.items()}
+                except CrunchError:
+                    self._urls = {}
+            return self._urls.get(key)
 
 
 def run(

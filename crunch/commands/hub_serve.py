@@ -31,7 +31,9 @@ def run(
             f"the local hub needs Werkzeug ({error}): pip install 'crunch-cli[hub]'"
         ) from None
     from ..hub.faults import Faults
+    from ..hub.store import Store
 
+    Store(root).close()  # a root that cannot be used is said so before binding a port
     faults = Faults(fail_next=fail_next, drop_after=drop_after, delay=delay)
     try:
         server = make_server(host, port, root, faults=faults, daily_limit=daily_limit, debug=settings.debug)

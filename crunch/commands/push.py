@@ -20,12 +20,12 @@ from .. import whitelist as whitelist_module
 from ..api import Client
 from ..api.models import Submission
 from ..console import Console
-from ..exceptions import CrunchError, SubmissionError
+from ..exceptions import ApiError, CrunchError, NetworkError, SubmissionError
 from ..files import SelectedFile, check_limits, check_model_directory, list_code_files, list_model_files
 from ..freeze import FreezeResult, pin_requirements
 from ..fsutil import default_mode, human_size
 from ..settings import Settings
-from ..workspace import Workspace
+from ..workspace import Workspace, hub_client
 
 MESSAGE_LIMIT = 1000
 REQUIREMENTS = "requirements.txt"
@@ -235,7 +235,7 @@ def run(
 
     client: Optional[Client] = None
     if sending:
-        client = Client(settings.api_base_url, push_token=workspace.read_token(), api_key=settings.api_key)
+        client = hub_client(workspace, settings)
 
     context: Any = contextlib.nullcontext()
     if not (root / main_file).exists() and (root / NOTEBOOK).is_file():
@@ -279,22 +279,79 @@ def _send(plan: Plan, client: Client, settings: Settings, info: Any, message: st
     ids = uploader.upload_all(plan.named())
     code_files = {f.path: ids[f.path] for f in plan.code}
     model_files = {f.path: ids[f"{plan.model_directory}/{f.path}"] for f in plan.model}
+    where = (info.competition_name, info.user_id, info.project_name)
+    known: Optional[set] = None
     try:
-        submission = client.create_submission(
-            info.competition_name,
-            info.user_id,
-            info.project_name,
+        known = {s.number for s in client.list_submissions(*where)}
+        submission = _create_submission(client, where, known, message, console, dict(
             message=message,
             main_file_path=plan.main_file,
             model_directory_path=plan.model_directory,
             code_files=code_files,
             model_files=model_files,
-        )
+        ))
     except BaseException as error:
         uploader.cleanup()
-        if isinstance(error, CrunchError) and not hasattr(error, "code"):
-            raise SubmissionError(f"the submission could not be created: {error.message}; the uploads were cancelled") from None
-        raise
+        landed = _landed(client, where, known, message) if _ambiguous(error) else None
+        if landed is None:
+            if getattr(error, "read_timeout", False):
+                raise SubmissionError(
+                    f"the hub did not answer the submission's creation within {client.timeout[1]:g} s: the uploads "
+                    "were cancelled and the hub lists no new submission; push again (on a slow connection, set CRUNCH_TIMEOUT "
+                    "to more seconds)"
+                ) from None
+            if isinstance(error, CrunchError) and not hasattr(error, "code"):
+                raise SubmissionError(f"the submission could not be created: {error.message}; the uploads were cancelled") from None
+            raise
+        submission = landed  # the hub created it before the answer was lost
     console.result(f"submission #{submission.number} successfully uploaded")
     console.result(dashboard_url(settings, info.competition_name, info.user_id, info.project_name, submission.number))
     return submission
+
+
+def _ambiguous(error: BaseException) -> bool:
+    """Whether the hub may have created the submission although the call failed: the answer
+    was lost or damaged (a broken connection, a body that is not JSON), or a gateway error."""
+    if isinstance(error, NetworkError):
+        return True
+    if isinstance(error, ApiError):
+        return error.status in (502, 503, 504) or (error.code is None and (error.status is None or error.status < 300))
+    return False
+
+
+def _landed(client: Client, where: Tuple[Any, Any, Any], known: Optional[set], message: str) -> Optional[Submission]:
+    """The submission this push created, when the hub lists one that was not there before."""
+    if known is None:
+        return None
+    try:
+        found = [s for s in client.list_submissions(*where) if s.number not in known and s.message == message]
+    except CrunchError:
+        return None
+    return max(found, key=lambda s: s.number) if found else None
+
+
+def _create_submission(
+    client: Client, where: Tuple[Any, Any, Any], known: set, message: str, console: Console, fields: Dict[str, Any]
+) -> Submission:
+    """Create the submission; when the outcome is unknown, look at the project's submissions
+    before asking again, so that a lost answer never makes a second submission. A request
+    that timed out may still be running on the hub: it is not sent again (the caller cancels
+    the uploads, which stops it, then looks once more)."""
+    delays = iter(client.backoff.delays())
+    while True:
+        try:
+            return client.create_submission(*where, **fields)
+        except CrunchError as error:
+            if not _ambiguous(error):
+                raise
+            landed = _landed(client, where, known, message)
+            if landed is not None:
+                console.print(f"the answer to the submission's creation was lost, but the hub lists it as #{landed.number}")
+                return landed
+            if getattr(error, "read_timeout", False):
+                raise
+            delay = next(delays, None)
+            if delay is None:
+                raise
+            console.print(f"creating the submission failed ({error.message}); trying again in {delay:g}s")
+            client._sleep(delay)

@@ -205,20 +205,20 @@ def _code_files(
     no_model: bool,
     notebook: bool,
     console: Console,
-) -> Tuple[str, Dict[str, str]]:
-    """(what it is, {relative path: url}) of the code to start from."""
+) -> Tuple[str, str, Dict[str, str]]:
+    """(kind: submission|quickstarter|stub, what it is, {relative path: url}) of the code to start from."""
     if submission != "scratch":
         number = None if submission == "latest" else int(submission)
         try:
             urls = client.clone(competition.name, access.user_id, access.project_name, number, include_model=not no_model)
             what = "your latest submission" if number is None else f"submission #{number}"
-            return what, urls
+            return "submission", what, urls
         except NeverSubmittedError:
             console.print("this project has never submitted: starting from the competition's quickstarter")
     quickstarter = _choose_quickstarter(client.list_quickstarters(competition.name), notebook)
     if quickstarter is None:
-        return "stub", {}
-    return f"the quickstarter {quickstarter.title or quickstarter.name!r}", {f.name: f.url for f in quickstarter.files}
+        return "stub", "a main.py with train() and infer() to fill in (the competition has no quickstarter)", {}
+    return "quickstarter", f"the quickstarter {quickstarter.title or quickstarter.name!r}", {f.name: f.url for f in quickstarter.files}
 
 
 def _fetch_code(
@@ -359,19 +359,17 @@ def run(
         workspace.create_layout(model_directory)
         if access.push_token:
             workspace.write_token(access.push_token)
-        what, urls = _code_files(client, competition_info, access, choice, no_model, notebook, console)
+        kind, what, urls = _code_files(client, competition_info, access, choice, no_model, notebook, console)
         staging = workspace.dot_dir / STAGING_DIR
         names = _fetch_code(urls, staging, console)
-        from_submission = what.startswith(("your", "submission"))
-        placed = _move_into_place(staging, root, names, overwrite=from_submission, console=console)
+        placed = _move_into_place(staging, root, names, overwrite=kind == "submission", console=console)
         shutil.rmtree(staging, ignore_errors=True)
-        if what == "stub":
+        if kind == "stub":
             if (root / "main.py").exists():
                 console.print("kept your main.py (the competition has no quickstarter)")
             else:
                 write_text_atomic(root / "main.py", STUB_MAIN)
                 placed.append("main.py")
-            what = "a main.py with train() and infer() to fill in (the competition has no quickstarter)"
         workspace.write_project(
             ProjectInfo(
                 competition_name=competition_info.name,
@@ -383,8 +381,15 @@ def run(
                 model_directory=model_directory,
             )
         )
-    except BaseException:
+    except BaseException as error:
         rollback.undo()
+        if isinstance(error, CrunchError):
+            hint = (
+                "the setup token is used up: copy the `crunch setup` command again from the Submit page"
+                if access.push_token
+                else "run the command again"
+            )
+            error.args = (f"{error.message}. Setup was undone, nothing was kept; {hint}",)
         raise
     rollback.commit()
     shown = _shown_path(root)

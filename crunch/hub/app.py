@@ -11,6 +11,7 @@ confirm call accepts the hash with or without the quotes.
 Admin calls (loopback clients only) under ``/_admin/``:
 
 - ``GET|POST /_admin/faults``: read or set ``{"failNext", "dropAfter", "dropTimes", "delay",
+  "delayTimes", "truncateAt", "truncateTimes", "corrupt", "corruptAt", "stallAfter", "stall",
   "pathPrefix", "method", "reset"}`` (see :mod:`crunch.hub.faults`);
 - ``GET /_admin/stats`` (counters, ``pendingUploads``), ``POST /_admin/stats/reset``;
 - ``POST /_admin/tokens`` ``{"competition", "project", "user"}`` -> ``{"token"}``;
@@ -30,7 +31,6 @@ import os
 import socket
 import sqlite3
 import sys
-import tempfile
 import time
 import traceback
 from typing import Any, Dict, Iterable, Iterator, List, Optional
@@ -58,6 +58,13 @@ BLOCK = 1024 * 1024
 
 class Dropped(ConnectionAbortedError):
     """Raised after the hub cut a connection on purpose (fault injection)."""
+
+
+class _Cuts:
+    """The faults of one answer's body (byte offsets in the body)."""
+
+    def __init__(self, drop: Optional[int], truncate: Optional[int], corrupt: Optional[int], stall: Optional[tuple]) -> None:
+        self.drop, self.truncate, self.corrupt, self.stall = drop, truncate, corrupt, stall
 
 
 def _json(value: Any, status: int = 200) -> Response:
@@ -153,20 +160,61 @@ class HubApp:
         if decision["fail"]:
             response = _json({"code": "SERVICE_UNAVAILABLE", "message": "fault injection: try again"}, 503)
             return response(environ, start_response)
+        # faults on a body: the chunk PUT handler takes the ones meant for its request body
         environ["crunch.hub.drop_after"] = decision["drop_after"]
+        environ["crunch.hub.corrupt_at"] = decision["corrupt_at"]
+        environ["crunch.hub.stall"] = (decision["stall_after"], decision["stall"]) if decision["stall_after"] is not None else None
         response = self.dispatch(request)
-        drop = environ.get("crunch.hub.drop_after") if request.method != "HEAD" else None
+        body_faults = request.method != "HEAD"
+        drop = environ.get("crunch.hub.drop_after") if body_faults else None
+        truncate = decision["truncate_at"] if body_faults else None
+        corrupt = environ.get("crunch.hub.corrupt_at") if body_faults else None
+        stall = environ.get("crunch.hub.stall") if body_faults else None
         counted = environ.get("crunch.hub.count")
-        if drop is None and counted is None:
+        if drop is None and truncate is None and corrupt is None and stall is None and counted is None:
             return response(environ, start_response)
-        return self._stream(response(environ, start_response), environ, drop, counted)
+        length = response.content_length
+        if truncate is not None and length is not None and truncate < length:
+            response.headers["Content-Length"] = str(truncate)  # a complete answer, of a cut body
+        else:
+            truncate = None
+        if corrupt is not None and corrupt < 0:
+            corrupt = (length or 0) // 2
+        cuts = _Cuts(drop=drop, truncate=truncate, corrupt=corrupt, stall=stall)
+        return self._stream(response(environ, start_response), environ, cuts, counted)
 
-    def _stream(self, body: Iterable[bytes], environ: Dict[str, Any], limit: Optional[int], key: Optional[str]) -> Iterator[bytes]:
-        """Pass ``body`` on, counting the bytes sent under ``key``, cut after ``limit`` bytes."""
+    def _stream(self, body: Iterable[bytes], environ: Dict[str, Any], cuts: "_Cuts", key: Optional[str]) -> Iterator[bytes]:
+        """Pass ``body`` on, counting the bytes sent under ``key``, with the faults of ``cuts``:
+        cut the connection after ``drop`` bytes, end the body after ``truncate`` bytes, flip
+        the byte at ``corrupt``, pause ``stall[1]`` seconds after ``stall[0]`` bytes."""
         sent = 0
+        limit = cuts.drop
         try:
             yield b""  # the status line and headers, with the full Content-Length
             for block in body:
+                if cuts.stall is not None and sent + len(block) >= cuts.stall[0]:
+                    part, block = block[: cuts.stall[0] - sent], block[cuts.stall[0] - sent :]
+                    if part:
+                        yield part
+                        sent += len(part)
+                        if key:
+                            self.faults.served(key, len(part))
+                    self.faults.count_stall()
+                    time.sleep(cuts.stall[1])
+                    cuts.stall = None
+                if cuts.corrupt is not None and sent <= cuts.corrupt < sent + len(block):
+                    damaged = bytearray(block)
+                    damaged[cuts.corrupt - sent] ^= 0x80
+                    block = bytes(damaged)
+                    self.faults.count_corrupt()
+                if cuts.truncate is not None and sent + len(block) >= cuts.truncate:
+                    part = block[: cuts.truncate - sent]
+                    if part:
+                        yield part
+                        if key:
+                            self.faults.served(key, len(part))
+                    self.faults.count_truncate()
+                    return
                 if limit is not None and sent + len(block) > limit:
                     part = block[: limit - sent]
                     if part:
@@ -177,7 +225,8 @@ class HubApp:
                     _kill(environ)
                     raise Dropped("fault injection: connection cut")
                 sent += len(block)
-                yield block
+                if block:
+                    yield block
                 if key:
                     self.faults.served(key, len(block))
         finally:
@@ -667,41 +716,53 @@ class HubApp:
         if length != chunk["size"]:
             raise validation("body", f"chunk {n} is {chunk['size']} bytes, the body has {length}")
         drop = request.environ.get("crunch.hub.drop_after")
-        request.environ["crunch.hub.drop_after"] = None  # the drop (if any) is for this request body
+        stall = request.environ.get("crunch.hub.stall")
+        corrupt = request.environ.get("crunch.hub.corrupt_at") is not None
+        # the drop or stall (if any) is for this request body; a corruption, for the ETag
+        request.environ["crunch.hub.drop_after"] = request.environ["crunch.hub.stall"] = None
+        request.environ["crunch.hub.corrupt_at"] = None
         stream = request.environ["wsgi.input"]
         md5 = hashlib.md5()
-        folder = self.store.upload_dir(u)
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
+        # every chunk is written in place, at its offset of the upload's file: `complete` then
+        # only checks and renames, whatever the number of chunks
+        self.store.chunk_receiving(u, n)
+        part = self.store.part_path(u)
+        part.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
         received = 0
         try:
-            with os.fdopen(fd, "wb") as out:
-                while received < length:
-                    want = min(BLOCK, length - received)
-                    if drop is not None:
-                        want = min(want, drop - received)
-                        if want <= 0:
-                            self.faults.count_drop()
-                            _kill(request.environ)
-                            raise Dropped("fault injection: request body cut")
-                    block = stream.read(want)
-                    if not block:
-                        raise HubError(400, "VALIDATION_FAILED", "the body ended early", fieldErrors=[{"field": "body", "message": "too short"}])
-                    received += len(block)
-                    self.faults.received(request.path, len(block))
-                    md5.update(block)
-                    out.write(block)
+            while received < length:
+                want = min(BLOCK, length - received)
+                if stall is not None:
+                    if received >= stall[0]:
+                        self.faults.count_stall()
+                        time.sleep(stall[1])
+                        stall = None
+                    else:
+                        want = min(want, stall[0] - received)
+                if drop is not None:
+                    want = min(want, drop - received)
+                    if want <= 0:
+                        self.faults.count_drop()
+                        _kill(request.environ)
+                        raise Dropped("fault injection: request body cut")
+                block = stream.read(want)
+                if not block:
+                    raise HubError(400, "VALIDATION_FAILED", "the body ended early", fieldErrors=[{"field": "body", "message": "too short"}])
+                self.faults.received(request.path, len(block))
+                md5.update(block)
+                os.pwrite(fd, block, chunk["offset"] + received)
+                received += len(block)
             etag = md5.hexdigest()
-            os.replace(tmp, self.store.chunk_path(u, n))
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        finally:
+            os.close(fd)
         self.store.chunk_received(u, n, etag)
         response = Response(b"", status=200)
-        response.headers["ETag"] = f'"{etag}"'
+        if corrupt:  # the ETag arrives damaged: the confirm will not match
+            self.faults.count_corrupt()
+            response.headers["ETag"] = f'"{etag[:-1]}{"0" if etag[-1] != "0" else "1"}"'
+        else:
+            response.headers["ETag"] = f'"{etag}"'
         return response
 
     # -- files ----------------------------------------------------------------------------------

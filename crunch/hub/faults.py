@@ -11,10 +11,23 @@ never to the admin calls under ``/_admin/``:
     response body is sent up to N bytes (its full ``Content-Length`` announced), then the
     connection is closed.
 ``delay``
-    sleep S seconds before answering every matching request (until changed).
+    sleep S seconds before answering every matching request (until changed), or only the
+    next ``delay_times`` matching requests when that is given.
+``truncate_at``
+    for the next ``truncate_times`` matching answers (default 1), send only the first N
+    bytes of the body with a ``Content-Length`` of N: a complete HTTP answer whose body is
+    cut (a JSON answer that does not parse, a file shorter than announced elsewhere).
+``corrupt``
+    for the next K matching answers, flip one byte of the body (XOR 0x80, so text stops
+    being valid UTF-8) at ``corrupt_at`` (default: the middle of the body). A chunk ``PUT``,
+    whose answer has no body, gets a wrong ``ETag`` instead, so its confirm fails.
+``stall_after`` / ``stall``
+    for the next matching body (answer, or chunk ``PUT`` request), pause ``stall`` seconds
+    after N bytes; ``stalls`` in the counters says a stall began (to kill the hub mid-body).
 
 Counters: requests received (by path), bytes of response bodies served and of request
-bodies received (by path, without the query string), connections dropped, 503s sent.
+bodies received (by path, without the query string), connections dropped, 503s sent,
+bodies corrupted or truncated, stalls begun.
 """
 
 from __future__ import annotations
@@ -31,6 +44,13 @@ class Faults:
         self.drop_after = drop_after
         self.drop_times = 1 if drop_after is not None else 0
         self.delay = delay
+        self.delay_times: Optional[int] = None
+        self.truncate_at: Optional[int] = None
+        self.truncate_times = 0
+        self.corrupt = 0
+        self.corrupt_at: Optional[int] = None
+        self.stall_after: Optional[int] = None
+        self.stall = 0.0
         self.path_prefix: Optional[str] = None
         self.method: Optional[str] = None
         self.reset_counters()
@@ -42,6 +62,9 @@ class Faults:
         with self._lock:
             if values.get("reset"):
                 self.fail_next, self.drop_after, self.drop_times, self.delay = 0, None, 0, 0.0
+                self.delay_times = self.truncate_at = self.corrupt_at = self.stall_after = None
+                self.truncate_times = self.corrupt = 0
+                self.stall = 0.0
                 self.path_prefix = self.method = None
             if "failNext" in values:
                 self.fail_next = max(0, int(values["failNext"] or 0))
@@ -53,6 +76,22 @@ class Faults:
                 self.drop_times = int(values["dropTimes"])
             if "delay" in values:
                 self.delay = max(0.0, float(values["delay"] or 0))
+                self.delay_times = None
+            if "delayTimes" in values:
+                value = values["delayTimes"]
+                self.delay_times = None if value is None else max(0, int(value))
+            if "truncateAt" in values:
+                value = values["truncateAt"]
+                self.truncate_at = None if value is None else max(0, int(value))
+                self.truncate_times = int(values.get("truncateTimes", 1)) if self.truncate_at is not None else 0
+            if "corrupt" in values:
+                self.corrupt = max(0, int(values["corrupt"] or 0))
+                value = values.get("corruptAt")
+                self.corrupt_at = None if value is None else max(0, int(value))
+            if "stallAfter" in values:
+                value = values["stallAfter"]
+                self.stall_after = None if value is None else max(0, int(value))
+                self.stall = max(0.0, float(values.get("stall", 30.0) or 0))
             if "pathPrefix" in values:
                 self.path_prefix = values["pathPrefix"] or None
             if "method" in values:
@@ -65,6 +104,13 @@ class Faults:
                 "dropAfter": self.drop_after if self.drop_times > 0 else None,
                 "dropTimes": self.drop_times,
                 "delay": self.delay,
+                "delayTimes": self.delay_times,
+                "truncateAt": self.truncate_at if self.truncate_times > 0 else None,
+                "truncateTimes": self.truncate_times,
+                "corrupt": self.corrupt,
+                "corruptAt": self.corrupt_at,
+                "stallAfter": self.stall_after,
+                "stall": self.stall,
                 "pathPrefix": self.path_prefix,
                 "method": self.method,
             }
@@ -79,15 +125,22 @@ class Faults:
         return not (self.method and method.upper() != self.method)
 
     def on_request(self, method: str, path: str) -> Dict[str, Any]:
-        """Count the request and decide its faults: ``{"delay", "fail", "drop_after"}``."""
+        """Count the request and decide its faults: ``{"delay", "fail", "drop_after",
+        "truncate_at", "corrupt_at", "stall_after", "stall"}`` (``corrupt_at`` -1: the middle)."""
         with self._lock:
             if not path.startswith("/_admin/"):
                 self.requests += 1
                 self.requests_by_path[path] += 1
-            decision: Dict[str, Any] = {"delay": 0.0, "fail": False, "drop_after": None}
+            decision: Dict[str, Any] = {
+                "delay": 0.0, "fail": False, "drop_after": None, "truncate_at": None, "corrupt_at": None,
+                "stall_after": None, "stall": 0.0,
+            }
             if not self._matches(method, path):
                 return decision
-            decision["delay"] = self.delay
+            if self.delay and self.delay_times != 0:
+                decision["delay"] = self.delay
+                if self.delay_times is not None:
+                    self.delay_times -= 1
             if self.fail_next > 0:
                 self.fail_next -= 1
                 self.failed += 1
@@ -98,6 +151,20 @@ class Faults:
                 decision["drop_after"] = self.drop_after
                 if self.drop_times <= 0:
                     self.drop_after = None
+                return decision
+            if self.truncate_at is not None and self.truncate_times > 0:
+                self.truncate_times -= 1
+                decision["truncate_at"] = self.truncate_at
+                if self.truncate_times <= 0:
+                    self.truncate_at = None
+                return decision
+            if self.corrupt > 0:
+                self.corrupt -= 1
+                decision["corrupt_at"] = -1 if self.corrupt_at is None else self.corrupt_at
+                return decision
+            if self.stall_after is not None:
+                decision["stall_after"], decision["stall"] = self.stall_after, self.stall
+                self.stall_after = None
             return decision
 
     # -- counters -------------------------------------------------------------------------------
@@ -106,6 +173,9 @@ class Faults:
         self.requests = 0
         self.failed = 0
         self.dropped = 0
+        self.corrupted = 0
+        self.truncated = 0
+        self.stalls = 0
         self.requests_by_path: Counter = Counter()
         self.bytes_served: Counter = Counter()
         self.bytes_received: Counter = Counter()
@@ -122,6 +192,18 @@ class Faults:
         with self._lock:
             self.dropped += 1
 
+    def count_corrupt(self) -> None:
+        with self._lock:
+            self.corrupted += 1
+
+    def count_truncate(self) -> None:
+        with self._lock:
+            self.truncated += 1
+
+    def count_stall(self) -> None:
+        with self._lock:
+            self.stalls += 1
+
     def stats(self) -> Dict[str, Any]:
         with self._lock:
             return {
@@ -129,6 +211,9 @@ class Faults:
                 "requestsByPath": dict(self.requests_by_path),
                 "failedRequests": self.failed,
                 "droppedConnections": self.dropped,
+                "corruptedBodies": self.corrupted,
+                "truncatedBodies": self.truncated,
+                "stalls": self.stalls,
                 "bytesServed": dict(self.bytes_served),
                 "bytesReceived": dict(self.bytes_received),
                 "totalBytesServed": sum(self.bytes_served.values()),

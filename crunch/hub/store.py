@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+from ..exceptions import ConfigurationError
+
 CLONE_TOKEN_TTL = 180.0
 UPLOAD_TTL = 24 * 3600.0
 URL_TTL = 24 * 3600.0
@@ -139,16 +141,23 @@ class Store:
     def __init__(self, root: os.PathLike | str, clock: Callable[[], float] = time.time) -> None:
         self.root = Path(root)
         self.files = self.root / "files"
-        self.files.mkdir(parents=True, exist_ok=True)
         self.clock = clock
         self._lock = threading.RLock()
         self._complete_lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.root / "hub.sqlite3"), timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        with self._lock:
-            self._db.executescript(SCHEMA)
+        try:
+            self.files.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.root / "hub.sqlite3"), timeout=30, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            with self._lock:
+                self._db.executescript(SCHEMA)
+        except OSError as error:
+            raise ConfigurationError(f"cannot use {self.root} as the hub's root: {error.strerror or error}") from None
+        except sqlite3.DatabaseError as error:
+            raise ConfigurationError(
+                f"{self.root / 'hub.sqlite3'} is not a usable hub database ({error}): give another --root, or remove that folder"
+            ) from None
 
     def close(self) -> None:
         with self._lock:
@@ -479,8 +488,14 @@ class Store:
             raise HubError(404, "UPLOAD_CHUNK_NOT_FOUND", f"no chunk {number} in this upload")
         return upload, row
 
-    def chunk_path(self, upload_id: str, number: int) -> Path:
-        return self.upload_dir(upload_id) / f"{number}.chunk"
+    def part_path(self, upload_id: str) -> Path:
+        """The upload's file while its chunks arrive, each written at its offset."""
+        return self.upload_dir(upload_id) / "blob.part"
+
+    def chunk_receiving(self, upload_id: str, number: int) -> None:
+        """A chunk is being (re)sent: until it arrives whole, it counts as not received."""
+        with self.tx() as db:
+            db.execute("UPDATE upload_chunks SET etag = NULL, completed_at = NULL WHERE upload_id = ? AND number = ?", (upload_id, number))
 
     def chunk_received(self, upload_id: str, number: int, etag: str) -> None:
         with self.tx() as db:
@@ -515,11 +530,10 @@ class Store:
         if missing:
             raise HubError(409, "UPLOAD_CHUNKS_MISSING", f"chunks not confirmed yet: {missing}", missingChunks=missing)
         blob = self.upload_dir(upload_id) / "blob"
-        part = blob.with_suffix(".part")
-        if len(chunks) == 1 and chunks[0]["size"] > 0:  # one chunk: it is the file
-            os.replace(self.chunk_path(upload_id, 1), part)
-        else:
-            self._concatenate(upload_id, chunks, part)
+        part = self.part_path(upload_id)
+        if not part.exists():  # an empty file: no chunk wrote anything
+            part.parent.mkdir(parents=True, exist_ok=True)
+            part.touch()
         if part.stat().st_size != upload["size"]:
             part.unlink()
             raise HubError(409, "UPLOAD_SIZE_MISMATCH", "the chunks do not add up to the announced size: start a new upload")
@@ -527,14 +541,6 @@ class Store:
         self._remove_upload_files(upload_id, keep_blob=True)
         with self.tx() as db:
             db.execute("UPDATE uploads SET status = 'SUCCEEDED', status_message = NULL WHERE id = ?", (upload_id,))
-
-    def _concatenate(self, upload_id: str, chunks: List[sqlite3.Row], target: Path) -> None:
-        with open(target, "wb") as out:
-            for c in chunks:
-                if c["size"] == 0:
-                    continue
-                with open(self.chunk_path(upload_id, c["number"]), "rb") as fd:
-                    shutil.copyfileobj(fd, out, 1 << 20)
 
     def abort_upload(self, upload_id: str) -> None:
         upload = self.upload(upload_id)

@@ -144,9 +144,9 @@ def load_module(path: Path, root: Path, stream: Optional[TextIO] = None) -> type
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:
         raise
-    except BaseException as error:
+    except BaseException as error:  # SystemExit included: sys.exit() in main.py is a failure of it
         if previous is not None:
             sys.modules[name] = previous
         else:

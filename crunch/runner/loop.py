@@ -151,6 +151,10 @@ class Loop:
             raise UserCodeError(
                 f"infer(){where} returned {type(prediction).__name__}, expected a pandas DataFrame with the columns {expected}"
             )
+        repeated = sorted({str(name) for name in prediction.columns[prediction.columns.duplicated()]})
+        if repeated:
+            names = ", ".join(f"`{name}`" for name in repeated)
+            raise UserCodeError(f"infer(){where} returned a DataFrame with the column(s) {names} more than once: name each column once")
         return prediction
 
     # -- the loops -------------------------------------------------------------------------

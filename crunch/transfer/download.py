@@ -21,10 +21,9 @@ import stat
 import threading
 import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 import requests
@@ -35,7 +34,7 @@ from ..exceptions import CrunchError, IntegrityError, TransferError, UnsafePathE
 from ..fsutil import PathLike, human_size, is_within, write_text_atomic
 
 CHUNK_SIZE = 1 << 20  # at most this many bytes are read, hashed and written at a time
-PIPELINE_DEPTH = 4  # chunks waiting to be written and hashed: the buffer of a transfer is bounded
+PIPELINE_DEPTH = 2  # chunks waiting to be written and hashed: the buffer of a transfer is bounded
 HASH_BLOCK = 1 << 20
 DEFAULT_WORKERS = 3
 PART_SUFFIX = ".part"
@@ -53,6 +52,8 @@ class Remote:
     size: Optional[int] = None
     sha256: Optional[str] = None
     compressed: bool = False
+    # gives a fresh URL when a signed one expired (401/403), e.g. from a new data release
+    refresh: Optional[Callable[[], Optional[str]]] = field(default=None, repr=False, compare=False)
 
     @property
     def known_size(self) -> Optional[int]:
@@ -90,6 +91,14 @@ class _Retry(Exception):
 @dataclass
 class _State:
     hasher: Any
+
+
+class _Expired(Exception):
+    """The server refused the link (401/403): a signed URL may have expired."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 class _Restart(Exception):
@@ -166,6 +175,7 @@ class Downloader:
         chunk_size: int = CHUNK_SIZE,
         pipeline_depth: int = PIPELINE_DEPTH,
         session_factory: Optional[Callable[[], requests.Session]] = None,
+        verified: Optional[Dict[str, Dict[str, Any]]] = None,
     ) -> None:
         self.console = console or Console(quiet=True)
         self.backoff = backoff or Backoff()
@@ -176,6 +186,8 @@ class Downloader:
         self._session_factory = session_factory or _new_session
         self._local = threading.local()
         self.cancel = threading.Event()
+        # path -> stat stamp of a file whose sha256 was verified: skips hashing it again
+        self.verified: Dict[str, Dict[str, Any]] = verified if verified is not None else {}
 
     @property
     def session(self) -> requests.Session:
@@ -212,6 +224,7 @@ class Downloader:
         transferred = 0
         best = first_offset
         restarted = False
+        url, refreshed, restarts = remote.url, False, 0
         bar = self.console.progress(total=size, desc=label, position=position)
         try:
             delays = iter(self.backoff.delays())
@@ -229,7 +242,7 @@ class Downloader:
                 bar.update(offset)
                 try:
                     if size is None or offset < size:
-                        transferred += self._stream(remote.url, part, offset, state, bar, size)
+                        transferred += self._stream(url, part, offset, state, bar, size)
                     elif not part.exists():
                         part.touch()
                 except _Retry as retry:
@@ -249,6 +262,22 @@ class Downloader:
                     continue
                 except _Restart:
                     _unlink(part)
+                    restarts += 1
+                    if restarts > 2:
+                        raise TransferError(
+                            f"the server at {describe_url(url)} does not answer range requests consistently: "
+                            f"{label} could not be downloaded; try again later"
+                        ) from None
+                    continue
+                except _Expired as expired:
+                    fresh = remote.refresh() if remote.refresh is not None and not refreshed else None
+                    refreshed = True
+                    if not fresh:
+                        raise TransferError(
+                            f"the server answered HTTP {expired.status} for {describe_url(url)}: the link may have "
+                            "expired; run the command again (what was downloaded is kept)"
+                        ) from None
+                    url = fresh
                     continue
                 except OSError as error:
                     if isinstance(error, requests.RequestException):
@@ -260,6 +289,7 @@ class Downloader:
                 problem = self._verify(part, size, expected_sha, state.hasher)
                 if problem is None:
                     os.replace(part, target)
+                    self._remember(target, expected_sha)
                     break
                 _unlink(part)
                 if not restarted:
@@ -312,16 +342,36 @@ class Downloader:
             for index in range(len(remotes)):
                 one(index)
         else:
-            pool = ThreadPoolExecutor(max_workers=min(workers, len(remotes)), thread_name_prefix="crunch-download")
-            futures = [pool.submit(one, index) for index in range(len(remotes))]
+            # daemon threads: Ctrl-C stops the command at once; a .part is always a prefix of
+            # the file (the next run hashes it before resuming), so nothing is lost
+            todo: "queue.Queue[int]" = queue.Queue()
+            for index in range(len(remotes)):
+                todo.put(index)
+
+            def worker() -> None:
+                while not self.cancel.is_set():
+                    try:
+                        index = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    one(index)
+
+            threads = [
+                threading.Thread(target=worker, name="crunch-download", daemon=True)
+                for _ in range(min(workers, len(remotes)))
+            ]
+            for thread in threads:
+                thread.start()
             try:
-                while not all(future.done() for future in futures):
-                    wait(futures, timeout=0.2)  # short waits keep Ctrl-C responsive
+                for thread in threads:
+                    while thread.is_alive():
+                        thread.join(0.2)  # short waits keep Ctrl-C responsive
             except KeyboardInterrupt:
                 self.cancel.set()
-                pool.shutdown(wait=True, cancel_futures=True)
+                deadline = time.monotonic() + 2.0
+                for thread in threads:
+                    thread.join(max(0.0, deadline - time.monotonic()))
                 raise
-            pool.shutdown(wait=True)
         if errors:
             first = next((e for e in errors if isinstance(e, KeyboardInterrupt)), None) or errors[0]
             if isinstance(first, CrunchError) and len(errors) > 1:
@@ -333,14 +383,27 @@ class Downloader:
 
     def _is_whole(self, path: Path, size: Optional[int], sha: Optional[str]) -> bool:
         try:
-            actual = path.stat().st_size
+            info = path.stat()
         except OSError:
             return False
-        if size is not None and actual != size:
+        if size is not None and info.st_size != size:
             return False
-        if sha is not None:
-            return sha256_of(path, cancel=self.cancel).hexdigest() == sha
+        if sha is None:
+            return True
+        if self.verified.get(str(path)) == _stamp(info, sha):
+            return True  # verified before and untouched since (same size, mtime and inode)
+        if sha256_of(path, cancel=self.cancel).hexdigest() != sha:
+            return False
+        self._remember(path, sha)
         return True
+
+    def _remember(self, path: Path, sha: Optional[str]) -> None:
+        if sha is None:
+            return
+        try:
+            self.verified[str(path)] = _stamp(path.stat(), sha)
+        except OSError:
+            pass
 
     @staticmethod
     def _verify(part: Path, size: Optional[int], sha: Optional[str], hasher: Any) -> Optional[str]:
@@ -367,9 +430,10 @@ class Downloader:
                 raise _Retry(f"the server answered HTTP {status}")
             if status == 416 and offset:
                 raise _Restart()
+            if status in (401, 403):
+                raise _Expired(status)
             if status not in (200, 206):
-                hint = "the link may have expired: run the command again" if status in (401, 403) else "try again later"
-                raise TransferError(f"the server answered HTTP {status} for {describe_url(url)}: {hint}")
+                raise TransferError(f"the server answered HTTP {status} for {describe_url(url)}: try again later")
             mode = "ab"
             if status == 206:
                 start = _content_range_start(response.headers.get("Content-Range"))
@@ -403,47 +467,53 @@ class Downloader:
 
 
 class _Sink:
-    """Writes and hashes the chunks in a second thread while the next ones arrive.
+    """Writes the chunks in one thread and hashes them in another while the next ones arrive.
 
-    At most ``depth`` chunks wait in between, so memory stays bounded; a write error is
-    raised in the receiving thread at the next chunk or at :meth:`close`.
+    At most ``depth`` chunks wait for each worker (the chunks are shared, not copied), so
+    memory stays bounded; a write error is raised in the receiving thread at the next chunk
+    or at :meth:`close`.
     """
 
     def __init__(self, handle: Any, hasher: Any, depth: int) -> None:
-        self.handle = handle
-        self.hasher = hasher
         self.error: Optional[BaseException] = None
-        self.queue: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=max(1, depth))
-        self.thread = threading.Thread(target=self._work, name="crunch-download-sink", daemon=True)
-        self.thread.start()
         self.closed = False
+        self.queues: List["queue.Queue[Optional[bytes]]"] = []
+        self.threads: List[threading.Thread] = []
+        for action in (handle.write, hasher.update if hasher is not None else None):
+            if action is None:
+                continue
+            waiting: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=max(1, depth))
+            thread = threading.Thread(target=self._work, args=(waiting, action), name="crunch-download-sink", daemon=True)
+            thread.start()
+            self.queues.append(waiting)
+            self.threads.append(thread)
 
-    def _work(self) -> None:
-        write, hasher = self.handle.write, self.hasher
+    def _work(self, waiting: "queue.Queue[Optional[bytes]]", action: Callable[[bytes], Any]) -> None:
         while True:
-            chunk = self.queue.get()
+            chunk = waiting.get()
             if chunk is None:
                 return
             if self.error is not None:
                 continue
             try:
-                write(chunk)
-                if hasher is not None:
-                    hasher.update(chunk)
+                action(chunk)
             except BaseException as error:  # raised in the receiving thread
                 self.error = error
 
     def put(self, chunk: bytes) -> None:
         if self.error is not None:
             self.close()
-        self.queue.put(chunk)
+        for waiting in self.queues:
+            waiting.put(chunk)
 
     def close(self) -> None:
-        """Wait until every chunk is written; raise a write error."""
+        """Wait until every chunk is written and hashed; raise a write error."""
         if not self.closed:
             self.closed = True
-            self.queue.put(None)
-            self.thread.join()
+            for waiting in self.queues:
+                waiting.put(None)
+            for thread in self.threads:
+                thread.join()
         if self.error is not None:
             error, self.error = self.error, None
             raise error
@@ -490,6 +560,10 @@ def _urllib3_errors() -> Any:
     import urllib3.exceptions
 
     return urllib3.exceptions.HTTPError
+
+
+def _stamp(info: os.stat_result, sha: str) -> Dict[str, Any]:
+    return {"size": info.st_size, "mtimeNs": info.st_mtime_ns, "inode": info.st_ino, "sha256": sha}
 
 
 def _content_range_start(value: Optional[str]) -> Optional[int]:

@@ -159,13 +159,19 @@ class Uploader:
                     etag = etag.strip('"')
                     if not etag:
                         raise exc.UploadError(f"the hub's answer to {where} has no ETag header: is the hub up to date?")
-                    self.client.confirm_chunk(upload.id, chunk.number, etag)
-                    return
-                if response.status_code < 500:
+                    try:
+                        self.client.confirm_chunk(upload.id, chunk.number, etag)
+                        return
+                    except exc.ValidationFailedError:
+                        # the hub's hash of what it received is not the one its answer carried:
+                        # the chunk (or its ETag) was damaged on the way, send it again
+                        problem = "its checksum did not match at the confirm"
+                elif response.status_code < 500:
                     error = error_from_response(response.status_code, response.content, response.headers.get("Content-Type", ""), f"{request.method} {where}")
                     raise exc.UploadError(f"{where} was refused: {error.message}", code=error.code, status=response.status_code)
-                problem = f"the hub answered HTTP {response.status_code}"
-                response.close()
+                else:
+                    problem = f"the hub answered HTTP {response.status_code}"
+                    response.close()
             progress(-body.sent)
             delay = next(delays, None)
             if delay is None:
