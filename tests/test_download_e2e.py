@@ -268,5 +268,7 @@ def test_link_expired_during_a_resume_is_refreshed(hub, tmp_path):
     result = run_crunch("download", cwd=workspace, env=hub.env(CRUNCH_RETRY_BACKOFF="1.5"))
     assert result.returncode == 0, result.output
     assert hub.bytes_served(path) == size  # the half already there was not fetched again
-    assert hub.stats()["requestsByPath"][path] == 3  # cut, refused (expired), resumed with a fresh link
+    # cut, refused (expired), resumed with a fresh link; on a loaded machine the first link may
+    # already have expired before its first use: one more refusal, never a byte more
+    assert hub.stats()["requestsByPath"][path] in (3, 4)
     assert sha256(workspace / "data" / "X_train.parquet") == release(workspace)["dataFiles"]["X_train"]["sha256"]
