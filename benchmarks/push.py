@@ -6,10 +6,9 @@
 2. Times ``crunch push`` of that workspace and ``curl -T`` of the same file to a chunk URL of
    the hub (one upload whose single chunk is the whole file), both under ``/usr/bin/time -v``
    for wall time and peak memory, alternating ``--rounds`` times in the same run (the best
-   round of each is compared). On ``complete`` the hub assembles a chunked upload into one
-   file (a copy of the whole file, which a single-chunk upload such as curl's skips): the
-   upload of a push is also timed in this process with the transfer of the chunks apart
-   from that ``complete``.
+   round of each is compared). The upload of a push is also timed in this process, the
+   transfer of the chunks apart from the hub's ``complete`` (a check and a rename: the hub
+   writes each chunk in place at its offset).
 3. Times pinning a 200-line requirements.txt (the freeze step of a push, in a process that has
    loaded what ``crunch push`` loads) against ``pip freeze``.
 
