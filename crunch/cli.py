@@ -308,6 +308,8 @@ def main(argv: Optional[list] = None) -> None:
             click.echo(redact("".join(traceback.format_exc())), err=True)
         if error.exit_code == 0:
             click.echo(error.message, err=True)
+        elif error.exit_code == 130:  # stopped by Ctrl-C inside a command: said like any interruption
+            click.echo("\ninterrupted", err=True)
         else:
             _print_error(error.message)
         code = error.exit_code

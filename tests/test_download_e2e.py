@@ -272,3 +272,17 @@ def test_link_expired_during_a_resume_is_refreshed(hub, tmp_path):
     # already have expired before its first use: one more refusal, never a byte more
     assert hub.stats()["requestsByPath"][path] in (3, 4)
     assert sha256(workspace / "data" / "X_train.parquet") == release(workspace)["dataFiles"]["X_train"]["sha256"]
+
+
+def test_metadata_is_cached_only_with_the_files_it_describes(hub, tmp_path):
+    workspace = setup(hub, tmp_path, "p1", "--no-data")
+    cache = workspace / ".crunchdao" / "data_release.json"
+    assert not cache.exists()
+    hub.faults(fail_next=1000, path_prefix="/data/")
+    failed = run_crunch("download", cwd=workspace, env=hub.env(CRUNCH_RETRIES="1"))
+    assert failed.returncode == 1, failed.output
+    assert not cache.exists()  # `crunch test` cannot pair a new release with missing or old files
+    hub.reset_faults()
+    done = run_crunch("download", cwd=workspace, env=hub.env())
+    assert done.returncode == 0, done.output
+    assert cache.is_file()

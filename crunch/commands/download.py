@@ -71,12 +71,15 @@ def ensure_data(
     for data_file in files:  # every name is checked before anything is written
         check_file_name(data_file.name)
 
-    if variant != (info.size_variant or "DEFAULT").upper():
-        info.size_variant = variant  # the next download (and `crunch test`) keeps this variant
-        workspace.write_project(info)
-    workspace.write_cache(CACHE_COMPETITION, competition.raw)
-    workspace.write_cache(CACHE_DATA_RELEASE, release_raw)
-    workspace.write_cache(CACHE_CHECKS, checks_raw if isinstance(checks_raw, list) else [])
+    def save_metadata() -> None:
+        # written once the files verified: `crunch test` never pairs new metadata with old files
+        if variant != (info.size_variant or "DEFAULT").upper():
+            info.size_variant = variant  # the next download (and `crunch test`) keeps this variant
+            workspace.write_project(info)
+        workspace.write_cache(CACHE_COMPETITION, competition.raw)
+        workspace.write_cache(CACHE_DATA_RELEASE, release_raw)
+        workspace.write_cache(CACHE_CHECKS, checks_raw if isinstance(checks_raw, list) else [])
+
     try:
         whitelist.refresh(workspace, client)
     except CrunchError as error:  # the data matters more: the cached whitelist (if any) stays
@@ -85,6 +88,7 @@ def ensure_data(
     refresher = _UrlRefresher(client, competition_name, round_.number or round_number, variant)
     remotes = [Remote(f.name, f.url, f.size, f.sha256, f.compressed, refresher.for_key(f.key)) for f in files]
     if not remotes:
+        save_metadata()
         console.print("the data release lists no files to download")
         return release
 
@@ -109,6 +113,7 @@ def ensure_data(
                 label_prefix=prefix,
                 on_done=lambda outcome: console.print(summary(outcome, prefix + outcome.name)),
             )
+            save_metadata()
         finally:
             workspace.write_cache(VERIFIED_FILE, downloader.verified)
     finally:
