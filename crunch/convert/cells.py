@@ -291,18 +291,23 @@ def convert_code(source: str, describe: Callable[[], str], verbose: bool = False
         last = group[-1]
         units.append((False, group, group[0].lineno - 1, (last.end_lineno or last.lineno) - 1))
 
+    def scan_markers(mode: str, start: int, stop: int) -> str:
+        """The mode after the markers of lines ``start`` to ``stop - 1``."""
+        for line_index in range(start, stop):
+            found = marker_of(src.lines[line_index])
+            if found is not None:
+                mode = found
+                if decisions is not None:
+                    decisions.append(f"line {line_index + 1}: marker, now keeping {_MODE_WORDS[found]}")
+        return mode
+
     mode = NECESSARY
     cursor = 0  # first line not yet written
     for position, (compound, statements, first, last) in enumerate(units):
         leading = src.span(cursor, first - 1)
         if position == 0 and leading:
             # the header: visited for markers, always written as it is
-            for line_index in range(cursor, first):
-                found = marker_of(src.lines[line_index])
-                if found is not None:
-                    mode = found
-                    if decisions is not None:
-                        decisions.append(f"line {line_index + 1}: marker, now keeping {_MODE_WORDS[found]}")
+            mode = scan_markers(mode, cursor, first)
             out.append(leading)
             leading = ""
         if compound:
@@ -331,12 +336,7 @@ def convert_code(source: str, describe: Callable[[], str], verbose: bool = False
 
         # a logical line of small statements: its leading lines are visited first
         if leading:
-            for line_index in range(cursor, first):
-                found = marker_of(src.lines[line_index])
-                if found is not None:
-                    mode = found
-                    if decisions is not None:
-                        decisions.append(f"line {line_index + 1}: marker, now keeping {_MODE_WORDS[found]}")
+            mode = scan_markers(mode, cursor, first)
         line_text = src.span(first, last)
         if mode == NOTHING:
             out.append(_comment_out(leading + line_text))
