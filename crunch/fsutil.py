@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, BinaryIO, Iterator, Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def write_bytes_atomic(path: PathLike, data: bytes, mode: Optional[int] = None) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+@contextlib.contextmanager
+def atomic_file(path: PathLike, mode: Optional[int] = None) -> Iterator[BinaryIO]:
+    """A binary file to write that appears at ``path`` only once the block ends without error.
+
+    The bytes go to a temporary file beside ``path`` (flushed and synced), which is then
+    renamed into place; on any error it is removed and ``path`` is left as it was.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         os.chmod(tmp, default_mode() if mode is None else mode)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
@@ -29,7 +35,13 @@ def write_bytes_atomic(path: PathLike, data: bytes, mode: Optional[int] = None) 
         except FileNotFoundError:
             pass
         raise
-    return target
+
+
+def write_bytes_atomic(path: PathLike, data: bytes, mode: Optional[int] = None) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    with atomic_file(path, mode) as handle:
+        handle.write(data)
+    return Path(path)
 
 
 def _read_umask() -> int:

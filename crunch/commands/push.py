@@ -9,8 +9,6 @@ when anything fails the uploads are cancelled and no submission exists.
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +21,7 @@ from ..console import Console
 from ..exceptions import ApiError, CrunchError, NetworkError, SubmissionError
 from ..files import SelectedFile, check_limits, check_model_directory, list_code_files, list_model_files
 from ..freeze import FreezeResult, pin_requirements
-from ..fsutil import default_mode, human_size
+from ..fsutil import atomic_file, human_size
 from ..settings import Settings
 from ..workspace import Workspace, hub_client
 
@@ -164,26 +162,14 @@ def export_plan(plan: Plan, destination: Path) -> Path:
     import tarfile
 
     destination = destination.resolve()
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
-            for name, file in plan.named():
-                info = tarfile.TarInfo(name)
-                info.size = file.size
-                info.mode = 0o644
-                info.mtime = int(file.source.stat().st_mtime) if file.source is not None else int(time.time())
-                with file.open() as handle:
-                    tar.addfile(info, _Exact(handle, file.size, name))
-            tar.close()
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.chmod(tmp, default_mode())
-        os.replace(tmp, destination)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_file(destination) as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
+        for name, file in plan.named():
+            info = tarfile.TarInfo(name)
+            info.size = file.size
+            info.mode = 0o644
+            info.mtime = int(file.source.stat().st_mtime) if file.source is not None else int(time.time())
+            with file.open() as handle:
+                tar.addfile(info, _Exact(handle, file.size, name))
     return destination
 
 
