@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """`crunch download` of a big file next to `curl -o` of the same URL, from the local hub.
 
-usage: python benchmarks/download.py [--size-mib 1024] [--rounds 2] [--keep]
+usage: python benchmarks/download.py [--size-mib 1024] [--rounds 5] [--peer-python PY] [--keep]
 
 Makes a regular competition whose X_train.parquet is SIZE MiB of incompressible bytes
 (written row group by row group), hosts it with `crunch hub add-competition`, serves it with
-`crunch hub serve --port 0`, sets a workspace up with `--no-data`, then alternates, ROUNDS
-times: `curl -o` of the signed data URL, and `crunch download` of the deleted file (the whole process,
-under `/usr/bin/time -v` for its peak RSS). Prints wall times, throughputs, their ratio and
-crunch's peak memory. Goal: crunch at least as fast as curl, under 60 MiB peak. Every big
-file is deleted at the end (unless --keep).
+`crunch hub serve --port 0`, sets a workspace up with `--no-data`, then, ROUNDS times, in an
+order that alternates: `curl -o` of the signed data URL; `crunch download` of the deleted
+file (the whole process); crunch's download function alone (Downloader.fetch, timed inside
+its process); and, with --peer-python, the download function of the public crunch-cli 13
+(the figure the goal refers to). Every run is under `/usr/bin/time -v` for its peak RSS;
+before each one every output is deleted and the disk synced, so all start alike. crunch's
+modules are compiled to bytecode first, as an installation does. Prints wall times,
+throughputs, their ratios to curl's and crunch's peak memory. Goal: at least curl's
+throughput, under 60 MiB peak. Every big file is deleted at the end (unless --keep).
 """
 
 from __future__ import annotations
@@ -25,9 +29,29 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Dict, List
 
 CRUNCH = str(Path(sys.executable).with_name("crunch"))
 MIB = 1 << 20
+
+# crunch's download function (what `crunch download` runs for each file), timed alone
+CRUNCH_FUNCTION = """
+import sys, time
+from crunch.transfer.download import Downloader, Remote
+url, size, sha, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3] or None, sys.argv[4]
+start = time.perf_counter()
+Downloader().fetch(Remote("X_train.parquet", url, size, sha), folder, force=True)
+print(time.perf_counter() - start)
+"""
+
+# the download function of the public crunch-cli 13 (run with its own python), timed alone
+PEER_FUNCTION = """
+import sys, time
+from crunch.utils import download
+start = time.perf_counter()
+download(sys.argv[1], sys.argv[2], log=False, progress_bar=False)
+print(time.perf_counter() - start)
+"""
 
 
 def write_big_parquet(path: Path, size_mib: int) -> None:
@@ -54,6 +78,19 @@ def write_small_parquets(folder: Path) -> None:
     pd.DataFrame({"id": [4, 5], "prediction": [0.0, 0.0]}).to_parquet(folder / "example_prediction.parquet")
 
 
+def compile_package() -> None:
+    """Compile crunch's modules to bytecode, as installing a wheel does.
+
+    A source checkout run with PYTHONDONTWRITEBYTECODE would otherwise compile every module
+    at every start, a cost no installed copy pays.
+    """
+    import compileall
+
+    import crunch
+
+    compileall.compile_dir(str(Path(crunch.__file__).parent), quiet=1)
+
+
 def start_hub(root: Path, log: Path) -> tuple:
     process = subprocess.Popen(
         [CRUNCH, "hub", "serve", "--port", "0", "--root", str(root)],
@@ -68,15 +105,21 @@ def start_hub(root: Path, log: Path) -> tuple:
     return process, line.split(" ", 2)[2]
 
 
+def delete(paths: List[Path]) -> None:
+    for path in paths:
+        if path.exists():
+            path.unlink()
+
+
 def timed(command: list, cwd: Path, env: dict) -> tuple:
-    """(wall seconds, peak RSS in KiB) of ``command`` under /usr/bin/time -v."""
+    """(wall seconds, peak RSS in KiB, stdout) of ``command`` under /usr/bin/time -v."""
     start = time.perf_counter()
     result = subprocess.run(["/usr/bin/time", "-v", *command], cwd=cwd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"{command[0]} failed ({result.returncode}): {result.stdout[-1000:]} {result.stderr[-2000:]}")
     match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
-    return wall, int(match.group(1)) if match else -1
+    return wall, int(match.group(1)) if match else -1, result.stdout
 
 
 def measure_three_at_once(work: Path, size_mib: int, env: dict) -> None:
@@ -97,7 +140,7 @@ def measure_three_at_once(work: Path, size_mib: int, env: dict) -> None:
             check=True, capture_output=True, env=env,
         )
         os.sync()
-        wall, peak = timed([CRUNCH, "-q", "download"], work / "ws3", env)
+        wall, peak, _ = timed([CRUNCH, "-q", "download"], work / "ws3", env)
         print(f"three {size_mib} MiB files at once: {wall:.2f} s, crunch peak memory {peak / 1024:.1f} MiB")
     finally:
         hub.terminate()
@@ -109,8 +152,13 @@ def measure_three_at_once(work: Path, size_mib: int, env: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--peer-python", metavar="PYTHON",
+        help="the python of a virtual environment with the public crunch-cli 13 "
+        "(python3 -m venv /tmp/peer13 && /tmp/peer13/bin/pip install crunch-cli==13.0.1): also time its download function",
+    )
     parser.add_argument(
         "--memory-files", type=int, default=0, metavar="MIB",
         help="then also measure the peak memory of three MIB-sized files downloaded at once (0: skip)",
@@ -119,6 +167,7 @@ def main() -> None:
     if not shutil.which("curl"):
         raise SystemExit("curl is needed")
 
+    compile_package()
     work = Path(tempfile.mkdtemp(prefix="crunch-bench-download-"))
     hub = None
     try:
@@ -146,37 +195,66 @@ def main() -> None:
         release = json.loads((workspace / ".crunchdao" / "data_release.json").read_text())
         data_url = release["dataFiles"]["X_train"]["url"]
 
-        curl_times, crunch_times, peaks, curl_peaks = [], [], [], []
         data_file = workspace / "data" / "X_train.parquet"
+        entry = release["dataFiles"]["X_train"]
+        functions = work / "functions"
+        functions.mkdir()
+        runs = {
+            "curl -o": (["curl", "-s", "-f", "-o", str(work / "curl.out"), data_url], work, work / "curl.out"),
+            "crunch download": ([CRUNCH, "-q", "download"], workspace, data_file),
+            "crunch function": (
+                [sys.executable, "-c", CRUNCH_FUNCTION, data_url, str(size), entry.get("sha256") or "", str(functions)],
+                work, functions / "X_train.parquet",
+            ),
+        }
+        if args.peer_python:
+            runs["crunch-cli function"] = (
+                [args.peer_python, "-c", PEER_FUNCTION, data_url, str(functions / "peer.parquet")], work, functions / "peer.parquet",
+            )
+        outputs = [output for _, _, output in runs.values()]
+        walls: Dict[str, List[float]] = {name: [] for name in runs}
+        calls: Dict[str, List[float]] = {name: [] for name in runs if "function" in name}
+        peaks: Dict[str, List[int]] = {name: [] for name in runs}
+        names = list(runs)
         for round_ in range(args.rounds):
-            # both write a new 1 GiB file each time, starting with no dirty pages of the last run
-            target = work / "curl.out"
-            data_file.unlink()
-            os.sync()
-            runs = [("curl", ["curl", "-s", "-f", "-o", str(target), data_url], work), ("crunch", [CRUNCH, "-q", "download"], workspace)]
-            for name, command, cwd in runs if round_ % 2 == 0 else runs[::-1]:
+            for name in names if round_ % 2 == 0 else names[::-1]:
+                command, cwd, output = runs[name]
+                # each run starts alike: the last run's output is deleted (its memory is free
+                # again) and no dirty page is left to write back
+                delete(outputs)
                 os.sync()
-                wall, peak = timed(command, cwd, env)
-                if name == "curl":
-                    assert target.stat().st_size == size
-                    curl_times.append(wall)
-                    curl_peaks.append(peak)
-                else:
-                    assert data_file.stat().st_size == size
-                    crunch_times.append(wall)
-                    peaks.append(peak)
-            target.unlink()
+                wall, peak, stdout = timed(command, cwd, env)
+                assert output.stat().st_size == size, name
+                walls[name].append(wall)
+                peaks[name].append(peak)
+                if name in calls:
+                    calls[name].append(float(stdout.split()[-1]))
+        delete(outputs)
 
         if args.memory_files:
             measure_three_at_once(work, args.memory_files, env)
 
-        median_curl, median_crunch = statistics.median(curl_times), statistics.median(crunch_times)
-        print(f"file: {size / MIB:.0f} MiB served by the local hub (Werkzeug, loopback), {args.rounds} rounds, alternating")
-        print(f"curl -o        : {', '.join(f'{t:.2f}' for t in curl_times)} s  median {size / MIB / median_curl:.0f} MiB/s, peak {max(curl_peaks) / 1024:.1f} MiB")
-        print(f"crunch download: {', '.join(f'{t:.2f}' for t in crunch_times)} s  median {size / MIB / median_crunch:.0f} MiB/s, peak {max(peaks) / 1024:.1f} MiB")
-        print("  (crunch's time is the whole process: start, the API calls, every file checked, sha256 verified)")
-        print(f"throughput ratio crunch/curl: median {median_curl / median_crunch:.2f}, best {min(curl_times) / min(crunch_times):.2f} (goal >= 1.0)")
-        print(f"crunch peak memory: {max(peaks) / 1024:.1f} MiB (goal < 60 MiB)")
+        def line(name: str, times: List[float]) -> str:
+            median = statistics.median(times)
+            return (
+                f"{name:24}: {', '.join(f'{t:.2f}' for t in times)} s  median {median:.2f} s = "
+                f"{size / MIB / median:.0f} MiB/s"
+            )
+
+        curl = statistics.median(walls["curl -o"])
+        print(f"file: {size / MIB:.0f} MiB served by the local hub (Werkzeug, loopback), {args.rounds} rounds, order alternating")
+        print("whole processes (start, API calls, transfer, sha256 verified, exit):")
+        for name in runs:
+            print(f"  {line(name, walls[name])}, peak {max(peaks[name]) / 1024:.1f} MiB")
+        print("the download function alone, timed inside its process (fetch, sha256 verified, rename):")
+        for name in calls:
+            print(f"  {line(name, calls[name])}")
+        print("throughput next to curl -o (median curl time / median time; goal >= 1.0):")
+        print(f"  crunch download, whole process: {curl / statistics.median(walls['crunch download']):.2f}")
+        print(f"  crunch download function:       {curl / statistics.median(calls['crunch function']):.2f}")
+        if "crunch-cli function" in calls:
+            print(f"  crunch-cli 13 download function: {curl / statistics.median(calls['crunch-cli function']):.2f} (no verification)")
+        print(f"crunch download peak memory: {max(peaks['crunch download']) / 1024:.1f} MiB (goal < 60 MiB)")
     finally:
         if hub is not None:
             hub.terminate()

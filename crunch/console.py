@@ -40,22 +40,54 @@ class Console:
         print(f"warning: {redact(message)}", file=self.err, flush=True)
 
     def progress(self, total: Optional[float] = None, desc: str = "", unit: str = "B", **kwargs: Any) -> Any:
-        """A tqdm.auto bar: a widget in Jupyter, a bar in a terminal, nothing when quiet or piped."""
-        from tqdm.auto import tqdm
+        """A progress bar: a widget in Jupyter, a bar in a terminal, nothing when quiet or piped.
 
-        disable = self.quiet or (not _in_notebook() and not _isatty(self.err))
+        A bar that would not be shown is a :class:`NullBar`, so quiet and piped runs do not
+        import tqdm at all.
+        """
+        notebook = _in_notebook()
+        if self.quiet or (not notebook and not _isatty(self.err)):
+            return NullBar(total)
+        if notebook:
+            from tqdm.auto import tqdm
+        else:
+            from tqdm import tqdm
         return tqdm(
             total=total,
             desc=desc,
             unit=unit,
             unit_scale=unit == "B",
             unit_divisor=1024,
-            disable=disable,
             file=self.err,
             leave=False,
             dynamic_ncols=True,
             **kwargs,
         )
+
+
+class NullBar:
+    """A progress bar that shows nothing: counts, like tqdm's, for whoever reads them."""
+
+    def __init__(self, total: Optional[float] = None) -> None:
+        self.total = total
+        self.n: float = 0
+
+    def update(self, n: float = 1) -> None:
+        self.n += n
+
+    def reset(self, total: Optional[float] = None) -> None:
+        self.n = 0
+        if total is not None:
+            self.total = total
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "NullBar":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
 
 
 def _isatty(stream: TextIO) -> bool:

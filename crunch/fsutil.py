@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Optional, Union
@@ -62,8 +64,13 @@ def write_text_atomic(path: PathLike, text: str, mode: Optional[int] = None) -> 
     return write_bytes_atomic(path, text.encode("utf-8"), mode)
 
 
+def json_text(value: Any) -> str:
+    """``value`` as the JSON text crunch writes to its files."""
+    return json.dumps(value, indent=2, sort_keys=False) + "\n"
+
+
 def write_json_atomic(path: PathLike, value: Any, mode: Optional[int] = None) -> Path:
-    return write_text_atomic(path, json.dumps(value, indent=2, sort_keys=False) + "\n", mode)
+    return write_text_atomic(path, json_text(value), mode)
 
 
 def is_within(path: PathLike, root: PathLike) -> bool:
@@ -81,3 +88,42 @@ def human_size(size: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} TiB"  # pragma: no cover
+
+
+_FALLOC_FL_KEEP_SIZE = 1
+_fallocate: Any = None
+
+
+def reserve_space(fd: int, offset: int, length: int) -> bool:
+    """Reserve ``length`` bytes of disk at ``offset`` of the open file ``fd``, keeping its size.
+
+    The file's size does not change (Linux ``fallocate`` with ``FALLOC_FL_KEEP_SIZE``), so a
+    file that grows by appends still ends where its last byte was written; its blocks are
+    allocated at once, which makes the writes cheaper and reports a full disk before the
+    bytes arrive. Raises ``OSError`` (``ENOSPC``, ``EDQUOT``) when the space is not there;
+    returns False where it cannot be done (another system, a file system without it).
+    """
+    global _fallocate
+    if length <= 0 or not sys.platform.startswith("linux"):
+        return False
+    if _fallocate is None:
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)  # the C library the interpreter runs on
+            function = libc.fallocate
+            function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+            function.restype = ctypes.c_int
+            _fallocate = function
+        except (ImportError, OSError, AttributeError):
+            _fallocate = False
+    if _fallocate is False:
+        return False
+    import ctypes
+
+    if _fallocate(fd, _FALLOC_FL_KEEP_SIZE, offset, length) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        raise OSError(code, os.strerror(code))
+    return False  # EOPNOTSUPP, EINVAL, ENOSYS...: the writes will allocate as they go

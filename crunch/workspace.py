@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from .exceptions import NotInWorkspaceError, TokenError, WorkspaceError
-from .fsutil import PathLike, write_json_atomic, write_text_atomic
+from .fsutil import PathLike, json_text, write_json_atomic, write_text_atomic
 from .secrets import register
 
 DOT_DIR = ".crunchdao"
@@ -211,7 +211,15 @@ class Workspace:
             return None
 
     def write_cache(self, name: str, value: Any) -> None:
-        write_json_atomic(self.cache_path(name), value)
+        """Write the JSON ``name`` atomically; a cache that already holds ``value`` is left alone."""
+        path = self.cache_path(name)
+        text = json_text(value)
+        try:
+            if path.read_text(encoding="utf-8") == text:
+                return
+        except (OSError, ValueError):
+            pass
+        write_text_atomic(path, text)
 
     # -- layout ---------------------------------------------------------------------------
 

@@ -31,13 +31,19 @@ import requests
 from ..api.client import USER_AGENT, Backoff, default_timeout, describe_connection_error
 from ..console import Console
 from ..exceptions import CrunchError, IntegrityError, TransferError, UnsafePathError
-from ..fsutil import PathLike, human_size, is_within, write_text_atomic
+from ..fsutil import PathLike, human_size, is_within, reserve_space, write_text_atomic
 
-CHUNK_SIZE = 1 << 20  # at most this many bytes are read, hashed and written at a time
-PIPELINE_DEPTH = 2  # chunks waiting to be written and hashed: the buffer of a transfer is bounded
+CHUNK_SIZE = 1 << 20  # at most this many bytes are read and hashed at a time
+# Writes of at most this size: as fast as bigger ones, and on virtual machines whose free memory
+# goes back to the host (free page reporting), bigger writes get large page-cache folios from
+# memory the host must fault in again: 1 MiB writes took 0.18 to 1.8 s per GiB there, 256 KiB
+# ones 0.18 s every time (benchmarks/write_sizes.py)
+WRITE_BLOCK = 256 << 10
+PIPELINE_DEPTH = 4  # chunks waiting to be hashed: the buffer of a transfer is bounded
 HASH_BLOCK = 1 << 20
 DEFAULT_WORKERS = 3
 PART_SUFFIX = ".part"
+RESERVE_MIN = 8 << 20  # the disk space of a transfer at least this big is reserved before it starts
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _IGNORED_ZIP_ENTRIES = ("__MACOSX/",)
@@ -447,6 +453,9 @@ class Downloader:
                     state.hasher = hashlib.sha256()
                 offset = 0
             with open(part, mode) as handle:
+                remaining = size - offset if size is not None else _int_or_none(response.headers.get("Content-Length"))
+                if remaining is not None and remaining >= RESERVE_MIN:
+                    _reserve(handle, offset, remaining, part)
                 sink = _Sink(handle, state.hasher, self.pipeline_depth)
                 try:
                     for chunk in _body_chunks(response, self.chunk_size):
@@ -467,53 +476,57 @@ class Downloader:
 
 
 class _Sink:
-    """Writes the chunks in one thread and hashes them in another while the next ones arrive.
+    """Writes each chunk in the receiving thread and hashes it in a second one meanwhile.
 
-    At most ``depth`` chunks wait for each worker (the chunks are shared, not copied), so
-    memory stays bounded; a write error is raised in the receiving thread at the next chunk
-    or at :meth:`close`.
+    Receiving and writing are the kernel's work and hashing is the CPU's: on two threads they
+    keep two cores busy, with no hand-over between receiving and writing. At most ``depth``
+    chunks wait for the hasher (shared, not copied), so memory stays bounded; an error of
+    the hasher is raised in the receiving thread at the next chunk or at :meth:`close`.
     """
 
     def __init__(self, handle: Any, hasher: Any, depth: int) -> None:
+        self.handle = handle
         self.error: Optional[BaseException] = None
         self.closed = False
-        self.queues: List["queue.Queue[Optional[bytes]]"] = []
-        self.threads: List[threading.Thread] = []
-        for action in (handle.write, hasher.update if hasher is not None else None):
-            if action is None:
-                continue
-            waiting: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=max(1, depth))
-            thread = threading.Thread(target=self._work, args=(waiting, action), name="crunch-download-sink", daemon=True)
-            thread.start()
-            self.queues.append(waiting)
-            self.threads.append(thread)
+        self.waiting: Optional["queue.Queue[Optional[bytes]]"] = None
+        self.thread: Optional[threading.Thread] = None
+        if hasher is not None:
+            self.waiting = queue.Queue(maxsize=max(1, depth))
+            self.thread = threading.Thread(target=self._hash, args=(hasher,), name="crunch-download-hash", daemon=True)
+            self.thread.start()
 
-    def _work(self, waiting: "queue.Queue[Optional[bytes]]", action: Callable[[bytes], Any]) -> None:
+    def _hash(self, hasher: Any) -> None:
+        assert self.waiting is not None
         while True:
-            chunk = waiting.get()
+            chunk = self.waiting.get()
             if chunk is None:
                 return
             if self.error is not None:
                 continue
             try:
-                action(chunk)
+                hasher.update(chunk)
             except BaseException as error:  # raised in the receiving thread
                 self.error = error
 
     def put(self, chunk: bytes) -> None:
         if self.error is not None:
             self.close()
-        for waiting in self.queues:
-            waiting.put(chunk)
+        if self.waiting is not None:
+            self.waiting.put(chunk)
+        if len(chunk) <= WRITE_BLOCK:
+            self.handle.write(chunk)
+            return
+        view = memoryview(chunk)
+        for start in range(0, len(view), WRITE_BLOCK):
+            self.handle.write(view[start : start + WRITE_BLOCK])
 
     def close(self) -> None:
-        """Wait until every chunk is written and hashed; raise a write error."""
+        """Wait until every chunk is hashed; raise an error of the hasher."""
         if not self.closed:
             self.closed = True
-            for waiting in self.queues:
-                waiting.put(None)
-            for thread in self.threads:
-                thread.join()
+            if self.waiting is not None and self.thread is not None:
+                self.waiting.put(None)
+                self.thread.join()
         if self.error is not None:
             error, self.error = self.error, None
             raise error
@@ -535,6 +548,29 @@ def _body_chunks(response: requests.Response, size: int) -> Iterable[bytes]:
         if not chunk:
             return
         yield chunk
+
+
+def _reserve(handle: Any, offset: int, length: int, part: Path) -> None:
+    """Reserve the disk space of the bytes to come (the part keeps its size: it stays a prefix)."""
+    try:
+        reserve_space(handle.fileno(), offset, length)
+    except OSError as error:
+        free = _free_space(part.parent)
+        have = f" ({human_size(free)} free)" if free is not None else ""
+        raise TransferError(
+            f"not enough disk space for {part.name[: -len(PART_SUFFIX)]}: {human_size(length)} more are needed "
+            f"in {part.parent}{have} ({error.strerror}). Free some space, then run the command again "
+            "(what was downloaded is kept)"
+        ) from None
+
+
+def _free_space(folder: Path) -> Optional[int]:
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
 
 
 def _int_or_none(value: Optional[str]) -> Optional[int]:
