@@ -153,3 +153,23 @@ def test_outside_workspace_error(tmp_path):
     pytest.importorskip("crunch.commands.download")
     result = run("--api-base-url", "http://127.0.0.1:9/", "download", cwd=tmp_path)
     assert_one_line_error(result, "not inside a crunch workspace")
+
+
+def test_hidden_progress_bars_do_not_import_tqdm():
+    code = (
+        "import sys\n"
+        "from crunch.console import Console, NullBar\n"
+        "for console in (Console(quiet=True), Console()):\n"
+        "    bar = console.progress(total=10, desc='x')\n"
+        "    assert isinstance(bar, NullBar), bar\n"
+        "    bar.update(4); bar.update(2)\n"
+        "    assert bar.n == 6 and bar.total == 10\n"
+        "    bar.reset(total=20)\n"
+        "    assert bar.n == 0 and bar.total == 20\n"
+        "    with console.progress(total=1) as other:\n"
+        "        other.update()\n"
+        "print('TQDM', 'tqdm' in sys.modules)\n"
+    )
+    # stderr is a pipe here: not a terminal, so no bar is shown even without --quiet
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "TQDM False" in result.stdout, result.stdout + result.stderr

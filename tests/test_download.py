@@ -528,3 +528,73 @@ def test_disk_full_is_a_clear_error_and_keeps_what_was_written(tmp_path, server,
     assert 0 < part.stat().st_size <= 100_000
     assert part.read_bytes() == data[: part.stat().st_size]
     assert not (tmp_path / "X_train.parquet").exists()
+
+
+def test_big_transfer_reserves_its_space_and_the_part_stays_a_prefix(tmp_path, data, monkeypatch):
+    """The reservation keeps the part's size: a cut transfer still resumes from its end."""
+    import crunch.transfer.download as module
+    from crunch.fsutil import reserve_space
+
+    calls = []
+
+    def spy(fd, offset, length):
+        calls.append((offset, length))
+        return reserve_space(fd, offset, length)
+
+    monkeypatch.setattr(module, "RESERVE_MIN", 1)
+    monkeypatch.setattr(module, "reserve_space", spy)
+    fake = FakeServer(data)
+    fake.faults = [100_000]
+    with requests_mock.Mocker() as mocker:
+        mocker.get(URL, body=fake)
+        outcome = downloader().fetch(remote(data), tmp_path)
+    assert (tmp_path / "X_train.parquet").read_bytes() == data
+    assert outcome.transferred == len(data)
+    assert calls[0] == (0, len(data))
+    # the second request resumed where the first one's bytes ended, and reserved only the rest
+    resumed_at = calls[1][0]
+    assert 0 < resumed_at <= 100_000 and calls[1] == (resumed_at, len(data) - resumed_at)
+    assert fake.requests[1].headers["Range"] == f"bytes={resumed_at}-"
+
+
+def test_a_disk_too_small_is_reported_before_the_transfer(tmp_path, server, data, monkeypatch):
+    import errno
+
+    import crunch.transfer.download as module
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(module, "RESERVE_MIN", 1)
+    monkeypatch.setattr(module, "reserve_space", full)
+    with pytest.raises(TransferError, match=r"not enough disk space for X_train\.parquet: .* more are needed"):
+        downloader().fetch(remote(data), tmp_path)
+    assert not (tmp_path / "X_train.parquet").exists()
+    part = tmp_path / "X_train.parquet.part"
+    assert not part.exists() or part.stat().st_size == 0
+
+
+def test_writes_are_cut_into_blocks_and_hashing_sees_every_byte(tmp_path, data, monkeypatch):
+    import builtins
+
+    import crunch.transfer.download as module
+
+    sizes = []
+
+    class Recording(io.FileIO):
+        def write(self, chunk):
+            sizes.append(len(chunk))
+            return super().write(chunk)
+
+    def fake_open(path, mode="r", *args, **kwargs):
+        if str(path).endswith(".part") and "b" in mode and ("a" in mode or "w" in mode):
+            return Recording(str(path), mode.replace("b", ""))
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(module, "open", fake_open, raising=False)
+    monkeypatch.setattr(module, "WRITE_BLOCK", 5000)
+    with requests_mock.Mocker() as mocker:
+        mocker.get(URL, body=FakeServer(data))
+        downloader(chunk=64 * 1024).fetch(remote(data), tmp_path)
+    assert (tmp_path / "X_train.parquet").read_bytes() == data
+    assert sum(sizes) == len(data) and max(sizes) <= 5000

@@ -83,3 +83,29 @@ def test_atomic_writes_get_the_ordinary_mode(tmp_path):
 
     target = write_text_atomic(tmp_path / "a.txt", "x")
     assert stat.S_IMODE(os.stat(target).st_mode) == default_mode()
+
+
+def test_an_unchanged_cache_is_not_rewritten(workspace):
+    workspace.write_cache("checks.json", [{"function": "NANS"}])
+    before = workspace.cache_path("checks.json").stat()
+    workspace.write_cache("checks.json", [{"function": "NANS"}])
+    after = workspace.cache_path("checks.json").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    workspace.write_cache("checks.json", [{"function": "NANS"}, {"function": "COLUMNS_NAME"}])
+    assert workspace.read_cache("checks.json") == [{"function": "NANS"}, {"function": "COLUMNS_NAME"}]
+
+
+def test_reserve_space_keeps_the_size_and_allocates_the_blocks(tmp_path):
+    import sys
+
+    from crunch.fsutil import reserve_space
+
+    path = tmp_path / "f.part"
+    path.write_bytes(b"abc")
+    with open(path, "ab") as handle:
+        reserved = reserve_space(handle.fileno(), 3, 4 << 20)
+        handle.write(b"def")
+    assert path.read_bytes() == b"abcdef"  # the size is what was written, not what was reserved
+    if sys.platform.startswith("linux") and reserved:
+        assert path.stat().st_blocks * 512 >= 4 << 20
+    assert reserve_space(0, 0, 0) is False
