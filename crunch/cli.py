@@ -110,7 +110,10 @@ SUBMISSION_HELP = "Which submission to start from: latest (default), scratch (th
 @click.option("--no-model", is_flag=True, help="Do not download the model files of the submission.")
 @click.option("--no-data", is_flag=True, help="Do not download the data now (`crunch download` later).")
 @click.option("--size", type=click.Choice(["default", "small", "large"], case_sensitive=False), default="default", show_default=True, help="Size variant of the data.")
-@click.option("--model-directory", default="resources", show_default=True, metavar="DIR", help="Folder of the model files.")
+@click.option(
+    "--model-directory", default=None, metavar="DIR",
+    help="Folder of the model files (default: the one of the submission you start from, else resources).",
+)
 @click.option("--notebook", is_flag=True, help="Set up in the current directory for a notebook (implies --force).")
 @click.pass_context
 def setup(ctx: click.Context, **options: Any) -> None:
@@ -140,7 +143,7 @@ def setup_notebook(ctx: click.Context, competition: str, token: str, **options: 
         directory=".",
         token=token,
         force=True,
-        model_directory="resources",
+        model_directory=None,
         notebook=True,
         **options,
     )

@@ -101,6 +101,35 @@ def test_push_then_setup_round_trips(hub, tmp_path):
     assert (again / "requirements.txt").read_text() == f"# deps\npandas=={installed_version('pandas')}\nnumpy>=1\n"
 
 
+def test_setup_puts_the_model_files_in_the_model_directory(hub, tmp_path):
+    """A submission pushed from `models/` comes back in `models/`, or in --model-directory."""
+    files = {name.replace("resources/", "models/"): content for name, content in FILES.items()}
+    workspace = make_workspace(hub, tmp_path / "ws", files=files)
+    assert push(hub, workspace, "-m", "first", "--model-directory", "models").returncode == 0
+
+    def setup(name: str, *args: str) -> Path:
+        result = hub.run("setup", "demo", "p1", str(tmp_path / name), "--token", hub.token("demo", "p1", "alice"), "--no-data", *args, cwd=tmp_path)
+        assert result.returncode == 0, result.output
+        return tmp_path / name
+
+    same = setup("same")
+    assert (same / "models" / "model.bin").read_bytes() == MODEL
+    assert (same / "models" / "config" / "params.json").read_text() == '{"depth": 3}'
+    assert not (same / "resources").exists()
+    assert json.loads((same / ".crunchdao" / "project.json").read_text())["modelDirectory"] == "models"
+
+    other = setup("other", "--model-directory", "weights")
+    assert (other / "weights" / "model.bin").read_bytes() == MODEL
+    assert (other / "weights" / "config" / "params.json").read_text() == '{"depth": 3}'
+    assert not (other / "models").exists()
+    assert (other / "lib" / "features.py").read_text() == FILES["lib/features.py"]
+    assert json.loads((other / ".crunchdao" / "project.json").read_text())["modelDirectory"] == "weights"
+    # and a push from there sends them as the model files of weights/ again
+    dry = push(hub, other, "-m", "second", "--dry")
+    assert dry.returncode == 0, dry.output
+    assert "model files in weights/ (2," in dry.stdout and "  weights/model.bin" in dry.stdout
+
+
 def test_push_survives_two_dropped_chunk_connections(hub, tmp_path):
     # no empty file here: the hub spends a drop on a body shorter than dropAfter without cutting it
     files = {name: content for name, content in FILES.items() if name != "lib/empty.py"}

@@ -71,6 +71,7 @@ def hub():
             json={"plain": PUSH, "type": "PUSH", "validUntil": None, "project": {"id": 1, "name": "p1", "userId": 42, "competitionId": 7}},
         )
         mocker.get(API + "v4/competitions/demo/projects/42/p1/clone", status_code=400, json={"code": "NEVER_SUBMITTED", "message": "never"})
+        mocker.get(API + "v3/competitions/demo/projects/42/p1/submissions", json=[])
         mocker.get(
             API + "v2/competitions/demo/quickstarters",
             json=[{"name": "qs", "title": "Quick", "notebook": False, "files": [
@@ -418,3 +419,62 @@ def test_update_token_outside_a_workspace(tmp_path, monkeypatch, settings, conso
     with pytest.raises(WorkspaceError):
         update_token_command.run(settings=settings, console=console, token="x" * 10)
     assert os.listdir(tmp_path) == []
+
+
+def clone_of_models_submission(hub, model_directory="models"):
+    hub.get(API + "v4/competitions/demo/projects/42/p1/clone", json={
+        "main.py": FILES + "s/main.py", f"{model_directory}/model.bin": FILES + "s/model.bin", f"{model_directory}/sub/w.npy": FILES + "s/w.npy",
+    })
+    hub.get(API + "v3/competitions/demo/projects/42/p1/submissions", json=[
+        {"id": 1, "number": 1, "message": "old", "modelDirectoryPath": "resources"},
+        {"id": 2, "number": 2, "message": "new", "modelDirectoryPath": model_directory},
+    ])
+    hub.get(FILES + "s/main.py", content=b"# mine\n")
+    hub.get(FILES + "s/model.bin", content=b"\x00model")
+    hub.get(FILES + "s/w.npy", content=b"weights")
+
+
+def test_cloned_model_files_keep_the_submission_model_directory(tmp_path, monkeypatch, settings, console, hub):
+    monkeypatch.chdir(tmp_path)
+    clone_of_models_submission(hub)
+    do_setup(settings, console, no_data=True)
+    root = tmp_path / "demo-p1"
+    assert (root / "models" / "model.bin").read_bytes() == b"\x00model"
+    assert (root / "models" / "sub" / "w.npy").read_bytes() == b"weights"
+    assert not (root / "resources").exists()
+    assert json.loads((root / ".crunchdao" / "project.json").read_text())["modelDirectory"] == "models"
+
+
+def test_cloned_model_files_move_to_the_chosen_model_directory(tmp_path, monkeypatch, settings, console, hub, capsys):
+    monkeypatch.chdir(tmp_path)
+    clone_of_models_submission(hub)
+    do_setup(settings, console, no_data=True, model_directory="weights")
+    root = tmp_path / "demo-p1"
+    assert (root / "weights" / "model.bin").read_bytes() == b"\x00model"
+    assert (root / "weights" / "sub" / "w.npy").read_bytes() == b"weights"
+    assert (root / "main.py").read_text() == "# mine\n"
+    assert not (root / "models").exists()
+    assert json.loads((root / ".crunchdao" / "project.json").read_text())["modelDirectory"] == "weights"
+    assert "2 file(s) of the submission's models/ go to weights/" in capsys.readouterr().out
+
+
+def test_numbered_clone_uses_that_submission_model_directory(tmp_path, monkeypatch, settings, console, hub):
+    monkeypatch.chdir(tmp_path)
+    clone_of_models_submission(hub, model_directory="resources")  # submission 2 used resources/ too
+    hub.get(API + "v3/competitions/demo/projects/42/p1/submissions", json=[
+        {"id": 1, "number": 1, "message": "old", "modelDirectoryPath": "resources"},
+        {"id": 2, "number": 2, "message": "new", "modelDirectoryPath": "other"},
+    ])
+    do_setup(settings, console, no_data=True, submission="1", model_directory="weights")
+    root = tmp_path / "demo-p1"
+    assert (root / "weights" / "model.bin").read_bytes() == b"\x00model"
+
+
+def test_without_the_submission_list_the_clone_paths_are_kept(tmp_path, monkeypatch, settings, console, hub):
+    monkeypatch.chdir(tmp_path)
+    clone_of_models_submission(hub)
+    hub.get(API + "v3/competitions/demo/projects/42/p1/submissions", status_code=500, json={"code": "X", "message": "down"})
+    do_setup(settings, console, no_data=True)
+    root = tmp_path / "demo-p1"
+    assert (root / "models" / "model.bin").read_bytes() == b"\x00model"
+    assert json.loads((root / ".crunchdao" / "project.json").read_text())["modelDirectory"] == "resources"

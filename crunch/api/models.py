@@ -291,11 +291,19 @@ class Submission:
     number: int
     message: str
     created_at: Optional[str]
+    model_directory_path: Optional[str] = None
 
     @classmethod
     def from_dict(cls, data: dict) -> "Submission":
         _object(data)
-        return cls(_get(data, "id"), int(_get(data, "number", 0) or 0), _get(data, "message", ""), _get(data, "createdAt"))
+        model_directory = _get(data, "modelDirectoryPath")
+        return cls(
+            _get(data, "id"),
+            int(_get(data, "number", 0) or 0),
+            _get(data, "message", ""),
+            _get(data, "createdAt"),
+            model_directory if isinstance(model_directory, str) and model_directory.strip("/") else None,
+        )
 
 
 @dataclass

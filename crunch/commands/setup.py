@@ -37,7 +37,7 @@ from ..exceptions import (
 )
 from ..fsutil import write_text_atomic
 from ..settings import Settings
-from ..workspace import DOT_DIR, ProjectInfo, Workspace
+from ..workspace import DEFAULT_MODEL_DIR, DOT_DIR, ProjectInfo, Workspace
 
 API_KEY_TOKEN = "@api-key"
 COMPETITION_PLACEHOLDER = "{competitionName}"
@@ -221,6 +221,47 @@ def _code_files(
     return "quickstarter", f"the quickstarter {quickstarter.title or quickstarter.name!r}", {f.name: f.url for f in quickstarter.files}
 
 
+def _submission_model_directory(client: Client, competition: Competition, access: Access, choice: Union[str, int]) -> Optional[str]:
+    """The model directory the cloned submission was pushed with, when the hub says it."""
+    try:
+        submissions = client.list_submissions(competition.name, access.user_id, access.project_name)
+    except CrunchError:
+        return None
+    if not submissions:
+        return None
+    if choice == "latest":
+        submission = max(submissions, key=lambda s: s.number)
+    else:
+        submission = next((s for s in submissions if s.number == choice), None)
+    if submission is None or not submission.model_directory_path:
+        return None
+    try:
+        return _check_model_directory(submission.model_directory_path)
+    except CrunchError:
+        return None
+
+
+def _move_model_files(urls: Dict[str, str], source: str, target: str, console: Console) -> Dict[str, str]:
+    """The clone's paths, with the model files of ``source/`` moved under ``target/``."""
+    if source == target:
+        return urls
+    prefix = source + "/"
+    moved: Dict[str, str] = {}
+    count = 0
+    for path, url in urls.items():
+        if path.startswith(prefix):
+            new = target + "/" + path[len(prefix) :]
+            if new in urls:
+                console.warn(f"{path} stays where it is: {new} is a code file of the submission")
+            else:
+                path = new
+                count += 1
+        moved[path] = url
+    if count:
+        console.print(f"model files: {count} file(s) of the submission's {source}/ go to {target}/")
+    return moved
+
+
 def _fetch_code(
     urls: Dict[str, str],
     staging: Path,
@@ -308,7 +349,7 @@ def run(
     no_model: bool = False,
     no_data: bool = False,
     size: Optional[str] = "default",
-    model_directory: str = "resources",
+    model_directory: Optional[str] = None,
     notebook: bool = False,
 ) -> Workspace:
     from .download import ensure_data, normalize_size_variant
@@ -316,7 +357,7 @@ def run(
     # 1. options and target folder: nothing written, the token not spent yet
     choice = parse_submission(submission)
     variant = normalize_size_variant(size or "default") or "DEFAULT"
-    model_directory = _check_model_directory(model_directory or "resources")
+    chosen_model_directory = _check_model_directory(model_directory) if model_directory else None
     force = force or notebook
     if notebook and directory is None:
         directory = "."
@@ -356,10 +397,16 @@ def run(
     try:
         root.mkdir(parents=True, exist_ok=True)
         rollback.set_aside_dot_dir()
-        workspace.create_layout(model_directory)
         if access.push_token:
             workspace.write_token(access.push_token)
         kind, what, urls = _code_files(client, competition_info, access, choice, no_model, notebook, console)
+        model_directory = chosen_model_directory or DEFAULT_MODEL_DIR
+        if kind == "submission" and urls and not no_model:
+            source = _submission_model_directory(client, competition_info, access, choice)
+            if source is not None:
+                model_directory = chosen_model_directory or source
+                urls = _move_model_files(urls, source, model_directory, console)
+        workspace.create_layout(model_directory)
         staging = workspace.dot_dir / STAGING_DIR
         names = _fetch_code(urls, staging, console)
         placed = _move_into_place(staging, root, names, overwrite=kind == "submission", console=console)
