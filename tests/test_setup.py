@@ -478,3 +478,40 @@ def test_without_the_submission_list_the_clone_paths_are_kept(tmp_path, monkeypa
     root = tmp_path / "demo-p1"
     assert (root / "models" / "model.bin").read_bytes() == b"\x00model"
     assert json.loads((root / ".crunchdao" / "project.json").read_text())["modelDirectory"] == "resources"
+
+
+def test_failed_force_setup_puts_back_the_files_a_clone_replaced(tmp_path, monkeypatch, settings, console, hub):
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "demo-p1"
+    (root / "lib").mkdir(parents=True)
+    (root / "main.py").write_text("# my own work\n")
+    (root / "lib" / "keep.py").write_text("kept = 1\n")
+    hub.get(API + "v4/competitions/demo/projects/42/p1/clone", json={
+        "main.py": FILES + "s/main.py", "lib/new.py": FILES + "s/new.py", "resources/model.bin": FILES + "s/model.bin",
+    })
+    hub.get(FILES + "s/main.py", content=b"# cloned\n")
+    hub.get(FILES + "s/new.py", content=b"new = 1\n")
+    hub.get(FILES + "s/model.bin", content=b"\x00model")
+
+    def broken(self, info):
+        raise WorkspaceError("cannot write project.json")
+
+    monkeypatch.setattr(Workspace, "write_project", broken)
+    with pytest.raises(WorkspaceError, match="Setup was undone"):
+        do_setup(settings, console, force=True, no_data=True)
+    assert (root / "main.py").read_text() == "# my own work\n"
+    assert (root / "lib" / "keep.py").read_text() == "kept = 1\n"
+    assert not (root / "lib" / "new.py").exists()
+    assert sorted(p.name for p in root.iterdir()) == ["lib", "main.py"]
+
+
+def test_successful_force_setup_leaves_no_set_aside_files(tmp_path, monkeypatch, settings, console, hub):
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "demo-p1"
+    root.mkdir()
+    (root / "main.py").write_text("# my own work\n")
+    hub.get(API + "v4/competitions/demo/projects/42/p1/clone", json={"main.py": FILES + "s/main.py"})
+    hub.get(FILES + "s/main.py", content=b"# cloned\n")
+    do_setup(settings, console, force=True, no_data=True)
+    assert (root / "main.py").read_text() == "# cloned\n"
+    assert not [p for p in root.iterdir() if ".replaced-" in p.name or ".previous-" in p.name]

@@ -282,7 +282,7 @@ def _fetch_code(
     return [remote.name for remote in remotes]
 
 
-def _move_into_place(staging: Path, root: Path, names: List[str], overwrite: bool, console: Console) -> List[str]:
+def _move_into_place(staging: Path, root: Path, names: List[str], overwrite: bool, console: Console, rollback: "_Rollback") -> List[str]:
     placed = []
     for name in names:
         source = staging / name
@@ -293,6 +293,7 @@ def _move_into_place(staging: Path, root: Path, names: List[str], overwrite: boo
         if target.is_dir():
             raise WorkspaceError(f"cannot write {name}: a folder of that name is in the way")
         target.parent.mkdir(parents=True, exist_ok=True)
+        rollback.replacing(target)
         os.replace(source, target)
         placed.append(name)
     return placed
@@ -302,13 +303,20 @@ def _move_into_place(staging: Path, root: Path, names: List[str], overwrite: boo
 
 
 class _Rollback:
-    """Undo what a failed setup created in ``root``; put a replaced ``.crunchdao/`` back."""
+    """Undo what a failed setup did in ``root``: remove what it created, put back what it replaced.
+
+    A replaced ``.crunchdao/`` and every file of the person's that a cloned file replaced are
+    set aside (beside them, under ``root``) until the setup succeeds.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.existed = root.exists()
         self.before = {entry.name for entry in root.iterdir()} if self.existed else set()
         self.backup: Optional[Path] = None
+        self.aside = root / f"{DOT_DIR}.replaced-{os.getpid()}"
+        self.created: List[Path] = []
+        self.replaced: List[Tuple[Path, Path]] = []
 
     def set_aside_dot_dir(self) -> None:
         dot = self.root / DOT_DIR
@@ -317,10 +325,29 @@ class _Rollback:
             os.replace(dot, self.backup)
             self.before.discard(DOT_DIR)
 
+    def replacing(self, target: Path) -> None:
+        """``target`` is about to be written: keep the person's file, if any, until the end."""
+        if target.is_file() or target.is_symlink():
+            kept = self.aside / target.relative_to(self.root)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(target, kept)
+            self.replaced.append((target, kept))
+        else:
+            self.created.append(target)
+
     def undo(self) -> None:
         if not self.existed:
             shutil.rmtree(self.root, ignore_errors=True)
             return
+        for path in self.created:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+        for target, kept in reversed(self.replaced):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(kept, target)
+        shutil.rmtree(self.aside, ignore_errors=True)
         for entry in list(self.root.iterdir()):
             if entry.name in self.before or entry == self.backup:
                 continue
@@ -334,6 +361,7 @@ class _Rollback:
     def commit(self) -> None:
         if self.backup is not None:
             shutil.rmtree(self.backup, ignore_errors=True)
+        shutil.rmtree(self.aside, ignore_errors=True)
 
 
 def run(
@@ -409,12 +437,13 @@ def run(
         workspace.create_layout(model_directory)
         staging = workspace.dot_dir / STAGING_DIR
         names = _fetch_code(urls, staging, console)
-        placed = _move_into_place(staging, root, names, overwrite=kind == "submission", console=console)
+        placed = _move_into_place(staging, root, names, overwrite=kind == "submission", console=console, rollback=rollback)
         shutil.rmtree(staging, ignore_errors=True)
         if kind == "stub":
             if (root / "main.py").exists():
                 console.print("kept your main.py (the competition has no quickstarter)")
             else:
+                rollback.replacing(root / "main.py")
                 write_text_atomic(root / "main.py", STUB_MAIN)
                 placed.append("main.py")
         workspace.write_project(
