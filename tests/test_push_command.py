@@ -259,6 +259,17 @@ def test_notebook_temporary_files_removed_on_failure(notebook_workspace, hub, mo
     assert not (notebook_workspace / "requirements.txt").exists()
 
 
+def test_a_named_notebook_is_pushed_as_the_script_of_its_name(notebook_workspace, hub, monkeypatch):
+    calls = []
+    fake_convert(monkeypatch, calls)
+    (notebook_workspace / "main.ipynb").rename(notebook_workspace / "analysis.ipynb")
+    call(notebook_workspace, main_file="analysis.ipynb")
+    assert calls[0]["notebook"] == notebook_workspace / "analysis.ipynb" and calls[0]["main_file"] == "analysis.py"
+    body = hub.submissions[0]
+    assert body["mainFilePath"] == "analysis.py" and "analysis.py" in body["codeFiles"]
+    assert not (notebook_workspace / "analysis.py").exists()
+
+
 def test_notebook_without_converter_is_a_clear_error(notebook_workspace, hub, monkeypatch):
     monkeypatch.setitem(sys.modules, "crunch.convert", None)
     with pytest.raises(exc.SubmissionError) as info:

@@ -9,6 +9,7 @@ when anything fails the uploads are cancelled and no submission exists.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +23,14 @@ from ..exceptions import ApiError, CrunchError, NetworkError, SubmissionError
 from ..files import SelectedFile, check_limits, check_model_directory, list_code_files, list_model_files
 from ..freeze import FreezeResult, pin_requirements
 from ..fsutil import atomic_file, human_size
+from ..mainfile import MainFile
+from ..mainfile import resolve as resolve_main_file
 from ..settings import Settings
 from ..workspace import Workspace, hub_client
 
 MESSAGE_LIMIT = 1000
 REQUIREMENTS = "requirements.txt"
 REQUIREMENTS_ORIGINAL = "requirements.original.txt"
-NOTEBOOK = "main.ipynb"
 
 
 @dataclass
@@ -122,18 +124,20 @@ def make_plan(
 
 
 @contextlib.contextmanager
-def _notebook(root: Path, main_file: str, no_pip_freeze: bool, whitelist: Any, console: Console) -> Iterator[None]:
-    """Converts main.ipynb into temporary files for the push; removes them afterwards."""
+def _notebook(root: Path, main: MainFile, no_pip_freeze: bool, whitelist: Any, console: Console) -> Iterator[None]:
+    """Converts the notebook into temporary files for the push; removes them afterwards."""
+    assert main.notebook is not None
+    notebook = os.path.relpath(main.notebook, root)
     try:
         from ..convert import temporary_script  # type: ignore[attr-defined]
     except ImportError:
         raise SubmissionError(
-            f"{main_file} is missing and {NOTEBOOK} cannot be converted by this installation: "
-            f"run `crunch convert {NOTEBOOK} {main_file}` and push again"
+            f"{main.script} is missing and {notebook} cannot be converted by this installation: "
+            f"run `crunch convert {notebook} {main.script}` and push again"
         ) from None
-    with temporary_script(root, root / NOTEBOOK, main_file=main_file, whitelist=whitelist, freeze=not no_pip_freeze) as (conversion, created):
+    with temporary_script(root, main.notebook, main_file=main.script, whitelist=whitelist, freeze=not no_pip_freeze) as (conversion, created):
         names = ", ".join(sorted(str(Path(p).relative_to(root)) if Path(p).is_absolute() else str(p) for p in created or []))
-        console.print(f"converted {NOTEBOOK} for this push" + (f" ({names}, removed afterwards)" if names else ""))
+        console.print(f"converted {notebook} for this push" + (f" ({names}, removed afterwards)" if names else ""))
         for warning in getattr(conversion, "warnings", None) or []:
             console.warn(warning)
         yield
@@ -223,15 +227,16 @@ def run(
     if sending:
         client = hub_client(workspace, settings)
 
+    main = resolve_main_file(root, main_file)
     context: Any = contextlib.nullcontext()
-    if not (root / main_file).exists() and (root / NOTEBOOK).is_file():
+    if main.notebook is not None:
         whitelist = whitelist_module.load(workspace, client) if client is not None else whitelist_module.cached(workspace)
-        context = _notebook(root, main_file, no_pip_freeze, whitelist, console)
+        context = _notebook(root, main, no_pip_freeze, whitelist, console)
 
     with context:
         plan = make_plan(
             root,
-            main_file=main_file,
+            main_file=main.script,
             model_directory=model_dir,
             no_pip_freeze=no_pip_freeze,
             console=console,

@@ -27,41 +27,26 @@ def working_directory(path: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
-def _main_path(root: Path, main_file: str) -> Path:
-    given = Path(main_file)
-    if given.is_absolute():
-        return given
-    here = Path.cwd() / given
-    return here if here.exists() else root / given
-
-
 @contextlib.contextmanager
 def main_script(root: Path, main_file: str, console: Console) -> Iterator[Path]:
-    """The script to import: ``main_file``, or a temporary conversion of ``main.ipynb``."""
-    path = _main_path(root, main_file)
-    notebook: Optional[Path] = None
-    if path.suffix == ".ipynb" and path.is_file():
-        notebook = path
-    elif not path.is_file():
-        candidate = path.with_suffix(".ipynb") if path.suffix == ".py" else None
-        if candidate is None or not candidate.is_file():
-            candidate = root / "main.ipynb"
-        if candidate.is_file():
-            notebook = candidate
-        else:
+    """The script to import: ``main_file``, or a temporary conversion of its notebook."""
+    from ..mainfile import resolve
+
+    main = resolve(root, main_file)
+    if main.notebook is None:
+        if not main.exists:
             raise UserCodeError(f"{main_file} not found in {root}: write your train() and infer() there, or pass --main-file")
-    if notebook is None:
-        yield path
+        yield main.path
         return
     try:
         from ..convert import temporary_script  # type: ignore[attr-defined]
     except ImportError:
         raise WorkspaceError(
-            f"{notebook.name} needs converting but this crunch cannot: run `crunch convert {notebook.name} main.py` first"
+            f"{main.notebook.name} needs converting but this crunch cannot: run `crunch convert {main.notebook.name} {main.script}` first"
         ) from None
-    console.print(f"converting {notebook.name} into a temporary main.py")
-    with temporary_script(root, notebook, main_file="main.py") as (_conversion, _created):
-        yield root / "main.py"
+    console.print(f"converting {main.notebook.name} into a temporary {main.script}")
+    with temporary_script(root, main.notebook, main_file=main.script) as (_conversion, _created):
+        yield main.path
 
 
 def _requirement_names(text: str) -> Tuple[List[str], List[str]]:

@@ -1,0 +1,63 @@
+"""Where the code of a workspace is: ``--main-file`` as ``crunch test`` and ``crunch push`` read it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .exceptions import ConfigurationError
+
+NOTEBOOK = "main.ipynb"
+
+
+@dataclass(frozen=True)
+class MainFile:
+    """``script``: the path the platform runs, relative to the root (POSIX); ``notebook``: the
+    notebook to convert into it when the script is not there."""
+
+    root: Path
+    script: str
+    notebook: Optional[Path] = None
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.script
+
+    @property
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+
+def resolve(root: Path, main_file: str = "main.py") -> MainFile:
+    """Read ``main_file`` for the workspace at ``root``.
+
+    A relative path names a file from the current folder when one is there (inside the
+    workspace), else from the root; it must lie inside the workspace. A notebook stands for
+    the script of its name (``nb.ipynb`` is converted into ``nb.py``). A missing script is
+    converted from the notebook of its name beside it, else from the root's ``main.ipynb``.
+    """
+    text = (main_file or "main.py").replace("\\", "/")
+    given = Path(text)
+    if given.is_absolute():
+        path = given
+    else:
+        here = Path.cwd() / given
+        path = here if here.exists() and _inside(here, root) else root / given
+    if not _inside(path, root):
+        raise ConfigurationError(f"the main file {main_file} must be inside the workspace ({root}), such as main.py")
+    relative = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(root))).as_posix()
+    if path.suffix == ".ipynb":
+        return MainFile(root, str(Path(relative).with_suffix(".py").as_posix()), path if path.is_file() else None)
+    if path.is_file():
+        return MainFile(root, relative)
+    for notebook in (path.with_suffix(".ipynb"), root / NOTEBOOK):
+        if notebook.is_file():
+            return MainFile(root, relative, notebook)
+    return MainFile(root, relative)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    return relative != ".." and not relative.startswith("../") and not os.path.isabs(relative)

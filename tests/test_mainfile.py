@@ -1,0 +1,64 @@
+"""``--main-file`` as ``crunch test`` and ``crunch push`` both read it."""
+
+from __future__ import annotations
+
+import pytest
+
+from crunch.exceptions import ConfigurationError
+from crunch.mainfile import resolve
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def touch(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x")
+    return path
+
+
+def test_the_script_itself(root):
+    touch(root / "main.py")
+    main = resolve(root)
+    assert (main.script, main.notebook, main.exists) == ("main.py", None, True)
+
+
+def test_a_missing_script_comes_from_main_ipynb(root):
+    notebook = touch(root / "main.ipynb")
+    main = resolve(root, "main.py")
+    assert (main.script, main.notebook, main.exists) == ("main.py", notebook, False)
+
+
+def test_a_notebook_stands_for_the_script_of_its_name(root):
+    notebook = touch(root / "work" / "analysis.ipynb")
+    main = resolve(root, "work/analysis.ipynb")
+    assert (main.script, main.notebook) == ("work/analysis.py", notebook)
+
+
+def test_the_notebook_beside_a_missing_script_comes_first(root):
+    touch(root / "main.ipynb")
+    beside = touch(root / "entry.ipynb")
+    assert resolve(root, "entry.py").notebook == beside
+
+
+def test_nothing_there(root):
+    main = resolve(root, "nope.py")
+    assert (main.script, main.notebook, main.exists) == ("nope.py", None, False)
+
+
+def test_relative_to_the_current_folder_then_to_the_root(root, monkeypatch):
+    touch(root / "sub" / "entry.py")
+    touch(root / "main.py")
+    monkeypatch.chdir(root / "sub")
+    assert resolve(root, "entry.py").script == "sub/entry.py"
+    assert resolve(root, "main.py").script == "main.py"  # not in sub/: the root's
+    assert resolve(root, str(root / "sub" / "entry.py")).script == "sub/entry.py"
+
+
+@pytest.mark.parametrize("value", ["../main.py", "/etc/passwd", "sub/../../x.py"])
+def test_outside_the_workspace_is_refused(root, value):
+    with pytest.raises(ConfigurationError, match="must be inside the workspace"):
+        resolve(root, value)
