@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
 
 import pytest
-from conftest import run_crunch
+from conftest import Hub, run_crunch
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +32,20 @@ def test_demo_runs_the_whole_flow_and_leaves_a_working_workspace(tmp_path):
     again = run_crunch("test", cwd=workspace, timeout=120)
     assert again.returncode == 0, again.output
     assert "prediction is valid" in again.stdout
+    # the hub's data stayed in the workspace, which points at the local hub's usual address
+    project = json.loads((workspace / ".crunchdao" / "project.json").read_text())
+    assert project["apiBaseUrl"] == "http://127.0.0.1:8000/"
+    assert (workspace / ".crunch-hub" / "hub.sqlite3").is_file()
+    assert "crunch hub serve" in out and 'crunch push -m "again"' in out
+    # served again (on a free port here), it takes the next push with the same token
+    hub = Hub(workspace / ".crunch-hub")
+    try:
+        pushed = run_crunch("--api-base-url", hub.url, "push", "-m", "again", cwd=workspace, timeout=120)
+        assert pushed.returncode == 0, pushed.output
+        assert "submission #2 successfully uploaded" in pushed.stdout
+        assert "uploaded .crunch-hub/" not in pushed.stdout  # the hub's own files are never sent
+    finally:
+        hub.stop()
 
 
 def test_demo_refuses_a_non_empty_directory(tmp_path):

@@ -2,8 +2,11 @@
 
 It starts the hub in this process on a free loopback port with a temporary root, mints a
 setup token, then runs the real commands one after the other, as a person would type them:
-``crunch setup``, ``crunch test`` and ``crunch push``. The hub stops at the end; the
-workspace stays in DIRECTORY to explore (``crunch test`` works there again offline).
+``crunch setup``, ``crunch test`` and ``crunch push``. The hub stops at the end; its data
+(competition, token, the pushed submission) is kept in ``DIRECTORY/.crunch-hub/`` and the
+workspace then points at the local hub's usual address, so ``crunch hub serve`` run in
+DIRECTORY brings it back for ``crunch push`` and ``crunch download``; ``crunch test`` works
+there offline.
 """
 
 from __future__ import annotations
@@ -15,15 +18,17 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from ..console import Console
 from ..exceptions import ConfigurationError, CrunchError
-from ..settings import Settings
+from ..settings import ENVIRONMENTS, LOCAL, Settings
 
 COMPETITION = "demo"
 PROJECT = "my-project"
 USER = "demo-user"
+HUB_DIR = ".crunch-hub"  # where `crunch hub serve` looks by default
+LOCAL_URL = ENVIRONMENTS[LOCAL][0]  # where `crunch hub serve` listens by default
 
 
 @contextlib.contextmanager
@@ -46,7 +51,6 @@ def run(*, settings: Settings, console: Console, directory: str = "crunch-demo")
         from ..hub.server import BackgroundHub
     except ImportError as error:  # werkzeug missing
         raise ConfigurationError(f"the local hub needs {error.name}: pip install \"crunch-cli[hub]\"") from None
-    from . import push, setup, test
 
     target = Path(directory)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -56,27 +60,8 @@ def run(*, settings: Settings, console: Console, directory: str = "crunch-demo")
     root = tempfile.mkdtemp(prefix="crunch-demo-hub-")
     created = not target.exists()
     try:
-        with BackgroundHub(root) as hub:
-            console.result(f"a local hub is listening on {hub.url} (temporary, stops at the end of the demo)")
-            token = hub.app.store.mint_clone_token(COMPETITION, PROJECT, USER)
-            local = replace(settings, api_base_url=hub.url, web_base_url=hub.url, explicit=True, api_key=None)
-
-            _step(console, f"crunch setup {COMPETITION} {PROJECT} --token ******** {target}")
-            setup.run(
-                settings=local,
-                console=console,
-                competition=COMPETITION,
-                project=PROJECT,
-                token=token,
-                directory=str(target),
-            )
-            with _inside(target):
-                _step(console, f"cd {target} && crunch test")
-                passed = test.run(settings=local, console=console)
-                if passed is False:
-                    raise CrunchError("the demo's `crunch test` did not pass: see the report above")
-                _step(console, 'crunch push -m "demo"')
-                push.run(settings=local, console=console, message="demo")
+        _run_steps(BackgroundHub, root, target, settings, console)
+        _keep_hub(root, target)
     except BaseException:
         if created:
             shutil.rmtree(target, ignore_errors=True)
@@ -85,13 +70,44 @@ def run(*, settings: Settings, console: Console, directory: str = "crunch-demo")
         shutil.rmtree(root, ignore_errors=True)
 
     console.result("")
-    console.result(f"demo finished in {time.perf_counter() - started:.1f} s; the hub has stopped. Next:")
+    console.result(f"demo finished in {time.perf_counter() - started:.1f} s; the hub has stopped, its data is in {target}/{HUB_DIR}/. Next:")
     lines = [
         (f"cd {target} && crunch test", "runs again, offline"),
-        ("crunch hub serve", "keeps a local hub up at http://127.0.0.1:8000/"),
-        (f"crunch hub token {COMPETITION} {PROJECT}", f"a setup token for: crunch --env local setup {COMPETITION} {PROJECT} --token <token>"),
+        ("crunch hub serve", f"brings the demo's hub back at {LOCAL_URL} (from {target}/)"),
+        ('crunch push -m "again"', "then sends submission #2 to it"),
     ]
     width = max(len(command) for command, _ in lines)
     for command, comment in lines:
         console.result(f"  {command:<{width}}  # {comment}")
     return target
+
+
+def _keep_hub(root: str, target: Path) -> None:
+    """Move the hub's data into the workspace and point the workspace at the local hub's address."""
+    from ..workspace import Workspace
+
+    shutil.move(root, str(target / HUB_DIR))
+    workspace = Workspace(target)
+    info = workspace.project()
+    info.api_base_url = LOCAL_URL
+    info.web_base_url = LOCAL_URL
+    workspace.write_project(info)
+
+
+def _run_steps(background_hub: Any, root: str, target: Path, settings: Settings, console: Console) -> None:
+    from . import push, setup, test
+
+    with background_hub(root) as hub:
+        console.result(f"a local hub is listening on {hub.url} (temporary, stops at the end of the demo)")
+        token = hub.app.store.mint_clone_token(COMPETITION, PROJECT, USER)
+        local = replace(settings, api_base_url=hub.url, web_base_url=hub.url, explicit=True, api_key=None)
+
+        _step(console, f"crunch setup {COMPETITION} {PROJECT} --token ******** {target}")
+        setup.run(settings=local, console=console, competition=COMPETITION, project=PROJECT, token=token, directory=str(target))
+        with _inside(target):
+            _step(console, f"cd {target} && crunch test")
+            passed = test.run(settings=local, console=console)
+            if passed is False:
+                raise CrunchError("the demo's `crunch test` did not pass: see the report above")
+            _step(console, 'crunch push -m "demo"')
+            push.run(settings=local, console=console, message="demo")
