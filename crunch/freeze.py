@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 from .exceptions import SubmissionError
 from .packages import installed_version
@@ -63,6 +63,55 @@ def _looks_like_path_or_url(text: str) -> bool:
     )
 
 
+@dataclass
+class _Line:
+    """One logical line of a requirements file: ``spec`` is its named requirement, if any."""
+
+    number: int
+    raw: str  # the physical lines, endings kept
+    ending: str
+    stripped: str  # without comment and surrounding blanks
+    comment: str
+    spec: str = ""  # the requirement alone, without its per-requirement options
+    options: str = ""
+
+
+def _lines(text: str) -> Iterator[_Line]:
+    for number, physical in _logical_lines(text):
+        raw = "".join(physical)
+        ending = raw[len(raw.rstrip("\r\n")) :]
+        logical = "".join(line.rstrip("\r\n")[:-1] if line.rstrip("\r\n").endswith("\\") else line.rstrip("\r\n") for line in physical)
+        comment_match = _COMMENT.search(logical)
+        comment = logical[comment_match.start() :] if comment_match else ""
+        body = logical[: comment_match.start()] if comment_match else logical
+        stripped = body.strip()
+        line = _Line(number, raw, ending, stripped, comment)
+        if stripped and not stripped.startswith("-") and not _looks_like_path_or_url(stripped):
+            options_match = _OPTIONS.search(stripped)
+            line.options = stripped[options_match.start() :].strip() if options_match else ""
+            line.spec = stripped[: options_match.start()] if options_match else stripped
+        yield line
+
+
+def requirement_names(text: str) -> Tuple[List[str], List[str]]:
+    """The distribution names a requirements file asks for, and its lines that do not parse.
+
+    Option lines, paths and URLs name no distribution and are left out.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    names: List[str] = []
+    unreadable: List[str] = []
+    for line in _lines(text):
+        if not line.spec:
+            continue
+        try:
+            names.append(Requirement(line.spec).name)
+        except InvalidRequirement:
+            unreadable.append(line.stripped)
+    return names, unreadable
+
+
 def pin_requirements(
     text: str,
     *,
@@ -77,35 +126,25 @@ def pin_requirements(
 
     out: List[str] = []
     result = FreezeResult(text="")
-    for number, physical in _logical_lines(text):
-        raw = "".join(physical)
-        ending = raw[len(raw.rstrip("\r\n")) :]
-        logical = "".join(line.rstrip("\r\n")[:-1] if line.rstrip("\r\n").endswith("\\") else line.rstrip("\r\n") for line in physical)
-        comment_match = _COMMENT.search(logical)
-        comment = logical[comment_match.start() :] if comment_match else ""
-        body = logical[: comment_match.start()] if comment_match else logical
-        stripped = body.strip()
-        if not stripped or stripped.startswith("-") or _looks_like_path_or_url(stripped):
-            out.append(raw)
+    for line in _lines(text):
+        if not line.spec:
+            out.append(line.raw)
             continue
-        options_match = _OPTIONS.search(stripped)
-        options = stripped[options_match.start() :].strip() if options_match else ""
-        spec = stripped[: options_match.start()] if options_match else stripped
         try:
-            requirement = Requirement(spec)
+            requirement = Requirement(line.spec)
         except InvalidRequirement as error:
             reason = str(error).splitlines()[0].strip() if str(error).strip() else "cannot be parsed"
             raise SubmissionError(
-                f"{filename} line {number}: {stripped!r} is not a valid requirement ({reason}): "
+                f"{filename} line {line.number}: {line.stripped!r} is not a valid requirement ({reason}): "
                 "fix it, or push with --no-pip-freeze to send the file as it is"
             ) from None
         if requirement.url or requirement.specifier:
-            out.append(raw)
+            out.append(line.raw)
             continue
         version = version_of(requirement.name)
         if version is None:
             result.not_installed.append(requirement.name)
-            out.append(raw)
+            out.append(line.raw)
             continue
         pinned = requirement.name
         if requirement.extras:
@@ -113,11 +152,11 @@ def pin_requirements(
         pinned += f"=={version}"
         if requirement.marker is not None:
             pinned += f"; {requirement.marker}"
-        if options:
-            pinned += " " + options
-        if comment:
-            pinned += comment if comment.startswith((" ", "\t")) else " " + comment
+        if line.options:
+            pinned += " " + line.options
+        if line.comment:
+            pinned += line.comment if line.comment.startswith((" ", "\t")) else " " + line.comment
         result.pinned.append((requirement.name, version))
-        out.append(pinned + ending)
+        out.append(pinned + line.ending)
     result.text = "".join(out)
     return result

@@ -114,3 +114,24 @@ def test_installed_versions_match_importlib_metadata():
             assert installed_version(name) is not None
     assert installed_version("Click") == metadata.version("click")
     assert installed_version("no-such-distribution-here") is None
+
+
+def test_requirement_names_reads_the_file_as_the_pinning_does():
+    from crunch.freeze import requirement_names
+
+    text = (
+        "# comment\n"
+        "pandas  # inline comment\n"
+        "scikit-learn[all]>=1.2 ; python_version >= '3.9'\n"
+        "numpy \\\n"
+        "  ==2.0\n"
+        "-r other.txt\n"
+        "--index-url https://example.org/simple\n"
+        "./local/pkg\n"
+        "https://example.org/x.whl\n"
+        "torch --hash=sha256:abc\n"
+        "not valid!!\n"
+    )
+    names, unreadable = requirement_names(text)
+    assert names == ["pandas", "scikit-learn", "numpy", "torch"]
+    assert unreadable == ["not valid!!"]

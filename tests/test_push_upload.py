@@ -292,6 +292,15 @@ def test_chunk_refused_with_4xx_is_not_retried(fake_hub, tmp_path):
     assert fake_hub.uploads == {}
 
 
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_chunk_answered_busy_is_sent_again(fake_hub, tmp_path, status):
+    file = make_file(tmp_path, "a.bin", b"x" * 5)
+    fake_hub.faults = [status]
+    Uploader(make_client(), sleep=lambda s: None).upload_all([("a.bin", file)])
+    assert len(fake_hub.put_offsets) == 2
+    assert fake_hub.pending() == []
+
+
 def test_hub_refusal_keeps_its_type(fake_hub, tmp_path):
     file = make_file(tmp_path, "a.bin", b"x" * 5)
     fake_hub.create_error = {"code": "MODEL_TOO_BIG", "message": "too big"}

@@ -313,6 +313,26 @@ def test_missing_data_is_downloaded_with_ensure_data(ws, monkeypatch, tmp_path_f
     assert seen == {"round_number": "3", "size_variant": None, "force": False, "url": "http://127.0.0.1:9/"}
 
 
+def test_the_cached_round_is_used_offline_and_another_one_is_downloaded(ws, monkeypatch):
+    from crunch.api.models import DataRelease
+
+    make_workspace(ws)  # its cached release is of round 1, with every file
+    asked = []
+
+    def ensure_data(workspace_, settings, console, round_number, size_variant=None, force=False):
+        asked.append(round_number)
+        return DataRelease.from_dict(workspace_.read_cache("data_release.json"))
+
+    module = types.ModuleType("crunch.commands.download")
+    module.ensure_data = ensure_data
+    monkeypatch.setitem(sys.modules, "crunch.commands.download", module)
+    ok, out, err = crunch_test(round_number="1")
+    assert ok, out + err
+    assert asked == []  # round 1 is the cached one: nothing asked of the hub
+    ok, out, err = crunch_test(round_number="2")
+    assert asked == ["2"]
+
+
 def test_a_notebook_is_converted_to_a_temporary_script(ws, monkeypatch):
     make_workspace(ws, main=None)
     (ws / "main.ipynb").write_text("{}")

@@ -22,7 +22,9 @@ from ..secrets import register
 from . import models
 from .errors import error_from_response
 
-RETRY_STATUSES = frozenset({502, 503, 504})
+RETRY_STATUSES = frozenset({502, 503, 504})  # API calls: a gateway's answer, not the hub's
+# file links (data downloads, chunk uploads): storage busy, throttling or failing for a moment
+TRANSFER_RETRY_STATUSES = RETRY_STATUSES | {429, 500}
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 USER_AGENT = f"crunch-cli/{__version__}"
 

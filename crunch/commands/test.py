@@ -7,7 +7,7 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional
 
 from ..console import Console
 from ..exceptions import PredictionError, UserCodeError, WorkspaceError
@@ -49,22 +49,6 @@ def main_script(root: Path, main_file: str, console: Console) -> Iterator[Path]:
         yield main.path
 
 
-def _requirement_names(text: str) -> Tuple[List[str], List[str]]:
-    """The distribution names of a requirements file, and the lines that could not be read."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    names, unreadable = [], []
-    for raw in text.splitlines():
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith("#") or line.startswith("-"):
-            continue
-        try:
-            names.append(Requirement(line).name)
-        except InvalidRequirement:
-            unreadable.append(line)
-    return names, unreadable
-
-
 def check_libraries(workspace: Workspace, console: Console) -> List[str]:
     """Warn about requirements the competition's whitelist does not know; return their names."""
     path = workspace.root / REQUIREMENTS_FILE
@@ -79,7 +63,9 @@ def check_libraries(workspace: Workspace, console: Console) -> List[str]:
         console.warn(f"the competition's library whitelist is not cached: {REQUIREMENTS_FILE} not checked (`crunch download` caches it)")
         return []
     known = {canonicalize_name(name) for library in libraries for name in [library.name, *library.aliases]}
-    names, unreadable = _requirement_names(path.read_text(encoding="utf-8", errors="replace"))
+    from ..freeze import requirement_names
+
+    names, unreadable = requirement_names(path.read_text(encoding="utf-8", errors="replace"))
     for line in unreadable:
         console.warn(f"{REQUIREMENTS_FILE}: cannot read the line `{line}`")
     unknown = [name for name in names if canonicalize_name(name) not in known]

@@ -59,6 +59,13 @@ def _explicit_round(round_number: Any) -> bool:
     return round_number not in (None, "", "@current")
 
 
+def _is_round(release: Optional[DataRelease], round_number: Any) -> bool:
+    """The cached release is of round ``round_number`` (a number): no need to ask the hub."""
+    if release is None or release.number is None:
+        return False
+    return str(round_number).strip() == str(release.number)
+
+
 def data_file(workspace: Workspace, release: DataRelease, key: str) -> Optional[Path]:
     """The local path of a data file of ``release``, or ``None`` when the release has none."""
     entry = release.data_files.get(key)
@@ -87,7 +94,7 @@ def ensure_release(
     raw = workspace.read_cache(CACHE_DATA_RELEASE)
     release = DataRelease.from_dict(raw) if isinstance(raw, dict) else None
     missing = _missing(workspace, release) if release is not None else ["metadata"]
-    if missing or _explicit_round(round_number):
+    if missing or (_explicit_round(round_number) and not _is_round(release, round_number)):
         release = _download(workspace, settings, console, round_number, missing)
     assert release is not None
     still = _missing(workspace, release)

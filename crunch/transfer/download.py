@@ -28,7 +28,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..api.client import USER_AGENT, Backoff, default_timeout, describe_connection_error
+from ..api.client import (
+    TRANSFER_RETRY_STATUSES,
+    USER_AGENT,
+    Backoff,
+    default_timeout,
+    describe_connection_error,
+)
 from ..console import Console
 from ..exceptions import CrunchError, IntegrityError, TransferError, UnsafePathError
 from ..fsutil import PathLike, human_size, is_within, reserve_space, write_text_atomic
@@ -44,7 +50,6 @@ HASH_BLOCK = 1 << 20
 DEFAULT_WORKERS = 3
 PART_SUFFIX = ".part"
 RESERVE_MIN = 8 << 20  # the disk space of a transfer at least this big is reserved before it starts
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _IGNORED_ZIP_ENTRIES = ("__MACOSX/",)
 
@@ -432,7 +437,7 @@ class Downloader:
         received = 0
         with response:
             status = response.status_code
-            if status in RETRY_STATUSES:
+            if status in TRANSFER_RETRY_STATUSES:
                 raise _Retry(f"the server answered HTTP {status}")
             if status == 416 and offset:
                 raise _Restart()
