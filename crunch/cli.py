@@ -175,7 +175,10 @@ def update_token(ctx: click.Context, token: Optional[str]) -> None:
 
 
 @cli.command()
-@click.option("--main-file", default="main.py", show_default=True, metavar="FILE", help="Your code; main.ipynb is converted when FILE is missing.")
+@click.option(
+    "--main-file", default=None, metavar="FILE",
+    help="Your code (default: main.py at the workspace's root); a notebook of its name, else main.ipynb, is converted when FILE is missing.",
+)
 @click.option("--model-directory", default=None, metavar="DIR", help="Folder of the model files (default: the workspace's, resources).")
 @click.option("--no-force-first-train", is_flag=True, help="Do not force train() at the first moon: it runs when the frequency says so, or when the model directory is empty.")
 @click.option("--train-frequency", default=1, show_default=True, type=click.IntRange(min=0), help="Train every N moons (0: never, except the first).")
@@ -193,7 +196,10 @@ def test(ctx: click.Context, **options: Any) -> None:
 
 @cli.command()
 @click.option("-m", "--message", default=None, help="The submission's message (at most 1000 characters; asked when missing).")
-@click.option("--main-file", default="main.py", show_default=True, metavar="FILE", help="Your code; main.ipynb is converted when FILE is missing.")
+@click.option(
+    "--main-file", default=None, metavar="FILE",
+    help="Your code (default: main.py at the workspace's root); a notebook of its name, else main.ipynb, is converted when FILE is missing.",
+)
 @click.option("--model-directory", default=None, metavar="DIR", help="Folder of the model files (default: the workspace's, resources).")
 @click.option("--no-pip-freeze", is_flag=True, help="Send requirements.txt as it is, without pinning installed versions.")
 @click.option("--dry", is_flag=True, help="Show what would be sent, and send nothing.")

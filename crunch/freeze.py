@@ -96,17 +96,21 @@ def _lines(text: str) -> Iterator[_Line]:
 def requirement_names(text: str) -> Tuple[List[str], List[str]]:
     """The distribution names a requirements file asks for, and its lines that do not parse.
 
-    Option lines, paths and URLs name no distribution and are left out.
+    Option lines, plain paths and URLs name no distribution and are left out; ``name @ url``
+    names ``name``.
     """
     from packaging.requirements import InvalidRequirement, Requirement
 
     names: List[str] = []
     unreadable: List[str] = []
     for line in _lines(text):
-        if not line.spec:
+        spec = line.spec
+        if not spec and " @ " in line.stripped and not line.stripped.startswith("-"):
+            spec = _OPTIONS.split(line.stripped, 1)[0]  # `name @ url`: a named requirement too
+        if not spec:
             continue
         try:
-            names.append(Requirement(line.spec).name)
+            names.append(Requirement(spec).name)
         except InvalidRequirement:
             unreadable.append(line.stripped)
     return names, unreadable

@@ -111,7 +111,8 @@ def reserve_space(fd: int, offset: int, length: int) -> bool:
             import ctypes
 
             libc = ctypes.CDLL(None, use_errno=True)  # the C library the interpreter runs on
-            function = libc.fallocate
+            # fallocate64 takes 64-bit offsets on 32-bit systems too
+            function = getattr(libc, "fallocate64", None) or libc.fallocate
             function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
             function.restype = ctypes.c_int
             _fallocate = function

@@ -9,6 +9,7 @@ from typing import Optional
 
 from .exceptions import ConfigurationError
 
+DEFAULT = "main.py"
 NOTEBOOK = "main.ipynb"
 
 
@@ -30,21 +31,23 @@ class MainFile:
         return self.path.is_file()
 
 
-def resolve(root: Path, main_file: str = "main.py") -> MainFile:
-    """Read ``main_file`` for the workspace at ``root``.
+def resolve(root: Path, main_file: Optional[str] = None) -> MainFile:
+    """Read ``main_file`` for the workspace at ``root`` (``None``: ``main.py`` at the root).
 
     A relative path names a file from the current folder when one is there (inside the
     workspace), else from the root; it must lie inside the workspace. A notebook stands for
     the script of its name (``nb.ipynb`` is converted into ``nb.py``). A missing script is
     converted from the notebook of its name beside it, else from the root's ``main.ipynb``.
     """
-    text = (main_file or "main.py").replace("\\", "/")
-    given = Path(text)
-    if given.is_absolute():
-        path = given
+    if not main_file:
+        path = root / DEFAULT
     else:
-        here = Path.cwd() / given
-        path = here if here.exists() and _inside(here, root) else root / given
+        given = Path(main_file.replace("\\", "/"))
+        if given.is_absolute():
+            path = given
+        else:
+            here = Path.cwd() / given
+            path = here if here.exists() and _inside(here, root) else root / given
     if not _inside(path, root):
         raise ConfigurationError(f"the main file {main_file} must be inside the workspace ({root}), such as main.py")
     relative = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(root))).as_posix()
@@ -59,5 +62,8 @@ def resolve(root: Path, main_file: str = "main.py") -> MainFile:
 
 
 def _inside(path: Path, root: Path) -> bool:
-    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    try:
+        relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    except ValueError:  # another drive (Windows)
+        return False
     return relative != ".." and not relative.startswith("../") and not os.path.isabs(relative)

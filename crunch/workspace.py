@@ -33,6 +33,7 @@ CACHE_DATA_RELEASE = "data_release.json"
 CACHE_CHECKS = "checks.json"
 CACHE_LIBRARIES = "libraries.json"
 CACHE_COMPETITION = "competition.json"
+CACHE_ROUND = "round.json"  # the round whose data release is cached
 
 GITIGNORE = """\
 # crunch: data, predictions and the push token stay out of git

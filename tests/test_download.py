@@ -598,3 +598,19 @@ def test_writes_are_cut_into_blocks_and_hashing_sees_every_byte(tmp_path, data, 
         downloader(chunk=64 * 1024).fetch(remote(data), tmp_path)
     assert (tmp_path / "X_train.parquet").read_bytes() == data
     assert sum(sizes) == len(data) and max(sizes) <= 5000
+
+
+def test_a_transfer_cut_short_gives_its_reserved_space_back(tmp_path, data, monkeypatch):
+    import crunch.transfer.download as module
+
+    big = data * 20  # 6 MB: the reservation is well past what arrives
+    monkeypatch.setattr(module, "RESERVE_MIN", 1)
+    fake = FakeServer(big)
+    fake.faults = [100_000]
+    with requests_mock.Mocker() as mocker:
+        mocker.get(URL, body=fake)
+        with pytest.raises(TransferError, match="run the command again to resume"):
+            downloader(retries=0).fetch(remote(big), tmp_path)
+    part = tmp_path / "X_train.parquet.part"
+    assert 0 < part.stat().st_size <= 100_000
+    assert part.stat().st_blocks * 512 < 1_000_000  # not the 6 MB reserved for the whole file

@@ -130,8 +130,10 @@ def test_requirement_names_reads_the_file_as_the_pinning_does():
         "./local/pkg\n"
         "https://example.org/x.whl\n"
         "torch --hash=sha256:abc\n"
+        "mylib @ https://example.org/mylib-1.0.tar.gz\n"
+        "other @ git+https://example.org/other.git --no-deps\n"
         "not valid!!\n"
     )
     names, unreadable = requirement_names(text)
-    assert names == ["pandas", "scikit-learn", "numpy", "torch"]
+    assert names == ["pandas", "scikit-learn", "numpy", "torch", "mylib", "other"]
     assert unreadable == ["not valid!!"]

@@ -58,6 +58,15 @@ def test_relative_to_the_current_folder_then_to_the_root(root, monkeypatch):
     assert resolve(root, str(root / "sub" / "entry.py")).script == "sub/entry.py"
 
 
+def test_without_a_main_file_it_is_the_root_main_py_wherever_one_stands(root, monkeypatch):
+    touch(root / "main.py")
+    touch(root / "sub" / "main.py")
+    monkeypatch.chdir(root / "sub")
+    assert resolve(root).script == "main.py"
+    assert resolve(root, None).path == root / "main.py"
+    assert resolve(root, "main.py").script == "sub/main.py"  # named: from where one stands
+
+
 @pytest.mark.parametrize("value", ["../main.py", "/etc/passwd", "sub/../../x.py"])
 def test_outside_the_workspace_is_refused(root, value):
     with pytest.raises(ConfigurationError, match="must be inside the workspace"):

@@ -292,7 +292,7 @@ def test_chunk_refused_with_4xx_is_not_retried(fake_hub, tmp_path):
     assert fake_hub.uploads == {}
 
 
-@pytest.mark.parametrize("status", [429, 500, 503])
+@pytest.mark.parametrize("status", [429, 500, 503, 520])
 def test_chunk_answered_busy_is_sent_again(fake_hub, tmp_path, status):
     file = make_file(tmp_path, "a.bin", b"x" * 5)
     fake_hub.faults = [status]

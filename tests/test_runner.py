@@ -316,7 +316,8 @@ def test_missing_data_is_downloaded_with_ensure_data(ws, monkeypatch, tmp_path_f
 def test_the_cached_round_is_used_offline_and_another_one_is_downloaded(ws, monkeypatch):
     from crunch.api.models import DataRelease
 
-    make_workspace(ws)  # its cached release is of round 1, with every file
+    workspace = make_workspace(ws)  # every file of the cached release
+    workspace.write_cache("round.json", {"number": 1, "id": 1})  # which is of round 1
     asked = []
 
     def ensure_data(workspace_, settings, console, round_number, size_variant=None, force=False):
@@ -331,6 +332,10 @@ def test_the_cached_round_is_used_offline_and_another_one_is_downloaded(ws, monk
     assert asked == []  # round 1 is the cached one: nothing asked of the hub
     ok, out, err = crunch_test(round_number="2")
     assert asked == ["2"]
+    (workspace.dot_dir / "round.json").unlink()  # a cache of an older crunch: the hub is asked
+    asked.clear()
+    crunch_test(round_number="1")
+    assert asked == ["1"]
 
 
 def test_a_notebook_is_converted_to_a_temporary_script(ws, monkeypatch):

@@ -515,3 +515,55 @@ def test_successful_force_setup_leaves_no_set_aside_files(tmp_path, monkeypatch,
     do_setup(settings, console, force=True, no_data=True)
     assert (root / "main.py").read_text() == "# cloned\n"
     assert not [p for p in root.iterdir() if ".replaced-" in p.name or ".previous-" in p.name]
+
+
+def test_a_listing_that_does_not_match_the_clone_is_not_trusted(tmp_path, monkeypatch, settings, console, hub):
+    monkeypatch.chdir(tmp_path)
+    clone_of_models_submission(hub, model_directory="resources")
+    hub.get(API + "v3/competitions/demo/projects/42/p1/submissions", json=[
+        {"id": 2, "number": 2, "message": "new", "modelDirectoryPath": "models"},
+    ])
+    do_setup(settings, console, no_data=True)
+    root = tmp_path / "demo-p1"
+    assert (root / "resources" / "model.bin").read_bytes() == b"\x00model"
+    assert json.loads((root / ".crunchdao" / "project.json").read_text())["modelDirectory"] == "resources"
+
+
+def test_without_the_model_the_workspace_still_takes_its_directory(tmp_path, monkeypatch, settings, console, hub):
+    monkeypatch.chdir(tmp_path)
+    clone_of_models_submission(hub)
+    hub.get(API + "v4/competitions/demo/projects/42/p1/clone", json={"main.py": FILES + "s/main.py"})
+    do_setup(settings, console, no_data=True, no_model=True)
+    root = tmp_path / "demo-p1"
+    assert json.loads((root / ".crunchdao" / "project.json").read_text())["modelDirectory"] == "models"
+    assert (root / "models").is_dir() and not list((root / "models").iterdir())
+
+
+def test_failed_setup_puts_back_an_edited_gitignore_and_removes_new_folders(tmp_path, monkeypatch, settings, console, hub):
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "demo-p1"
+    (root / "lib").mkdir(parents=True)
+    (root / ".gitignore").write_text("*.log\n")
+    hub.get(API + "v4/competitions/demo/projects/42/p1/clone", json={"main.py": FILES + "s/main.py", "lib/deep/er/x.py": FILES + "s/x.py"})
+    hub.get(FILES + "s/main.py", content=b"# cloned\n")
+    hub.get(FILES + "s/x.py", content=b"x = 1\n")
+
+    def broken(self, info):
+        raise WorkspaceError("cannot write project.json")
+
+    monkeypatch.setattr(Workspace, "write_project", broken)
+    with pytest.raises(WorkspaceError):
+        do_setup(settings, console, force=True, no_data=True)
+    assert (root / ".gitignore").read_text() == "*.log\n"
+    assert not (root / "lib" / "deep").exists() and (root / "lib").is_dir()
+    assert sorted(p.name for p in root.iterdir()) == [".gitignore", "lib"]
+
+
+def test_a_cloned_gitignore_keeps_the_workspace_lines(tmp_path, monkeypatch, settings, console, hub):
+    monkeypatch.chdir(tmp_path)
+    hub.get(API + "v4/competitions/demo/projects/42/p1/clone", json={"main.py": FILES + "s/main.py", ".gitignore": FILES + "s/gi"})
+    hub.get(FILES + "s/main.py", content=b"# cloned\n")
+    hub.get(FILES + "s/gi", content=b"*.log\n")
+    do_setup(settings, console, no_data=True)
+    lines = (tmp_path / "demo-p1" / ".gitignore").read_text().splitlines()
+    assert "*.log" in lines and ".crunchdao/" in lines and "data/" in lines

@@ -23,10 +23,14 @@ from . import models
 from .errors import error_from_response
 
 RETRY_STATUSES = frozenset({502, 503, 504})  # API calls: a gateway's answer, not the hub's
-# file links (data downloads, chunk uploads): storage busy, throttling or failing for a moment
-TRANSFER_RETRY_STATUSES = RETRY_STATUSES | {429, 500}
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 USER_AGENT = f"crunch-cli/{__version__}"
+
+
+def transient_status(status: int) -> bool:
+    """An answer of a file link (data download, chunk upload) worth trying again: throttling
+    (429) or any server-side failure (5xx) of the storage or of a gateway in front of it."""
+    return status == 429 or 500 <= status <= 599
 
 
 def _env_float(name: str, default: float) -> float:

@@ -14,7 +14,15 @@ from ..api.models import DataRelease
 from ..console import Console
 from ..exceptions import CrunchError, NoDataYetError, NothingToDoError, WorkspaceError
 from ..settings import Settings
-from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, DATA_DIR, Workspace, hub_client
+from ..workspace import (
+    CACHE_CHECKS,
+    CACHE_COMPETITION,
+    CACHE_DATA_RELEASE,
+    CACHE_ROUND,
+    DATA_DIR,
+    Workspace,
+    hub_client,
+)
 
 LOCK_FILE = "download.lock"
 VERIFIED_FILE = "verified.json"  # stat stamps of data files whose sha256 was checked
@@ -78,6 +86,7 @@ def ensure_data(
             workspace.write_project(info)
         workspace.write_cache(CACHE_COMPETITION, competition.raw)
         workspace.write_cache(CACHE_DATA_RELEASE, release_raw)
+        workspace.write_cache(CACHE_ROUND, {"number": round_.number, "id": round_.id})
         workspace.write_cache(CACHE_CHECKS, checks_raw if isinstance(checks_raw, list) else [])
 
     try:
@@ -162,5 +171,7 @@ def run(
     except NoDataYetError as error:
         raise NothingToDoError(f"{error.message} (nothing to download)") from None
     files: List[str] = [f.name for f in release.data_files.values() if f.available]
-    console.print(f"data of round {release.number if release.number is not None else round_number} is ready in {DATA_DIR}/ ({len(files)} file(s))")
+    cached_round = workspace.read_cache(CACHE_ROUND)
+    number = cached_round.get("number") if isinstance(cached_round, dict) else None
+    console.print(f"data of round {number if number is not None else round_number} is ready in {DATA_DIR}/ ({len(files)} file(s))")
     return release

@@ -202,7 +202,7 @@ def run(
     settings: Settings,
     console: Console,
     message: Optional[str] = None,
-    main_file: str = "main.py",
+    main_file: Optional[str] = None,
     model_directory: Optional[str] = None,
     no_pip_freeze: bool = False,
     dry: bool = False,

@@ -292,7 +292,7 @@ def _move_into_place(staging: Path, root: Path, names: List[str], overwrite: boo
             continue
         if target.is_dir():
             raise WorkspaceError(f"cannot write {name}: a folder of that name is in the way")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        rollback.make_parents(target)
         rollback.replacing(target)
         os.replace(source, target)
         placed.append(name)
@@ -316,6 +316,7 @@ class _Rollback:
         self.backup: Optional[Path] = None
         self.aside = root / f"{DOT_DIR}.replaced-{os.getpid()}"
         self.created: List[Path] = []
+        self.folders: List[Path] = []
         self.replaced: List[Tuple[Path, Path]] = []
 
     def set_aside_dot_dir(self) -> None:
@@ -324,6 +325,24 @@ class _Rollback:
             self.backup = self.root / f"{DOT_DIR}.previous-{os.getpid()}"
             os.replace(dot, self.backup)
             self.before.discard(DOT_DIR)
+
+    def preserve(self, path: Path) -> None:
+        """``path`` may be edited in place: keep a copy of it to put back."""
+        if path.is_file() and not path.is_symlink():
+            kept = self.aside / "preserved" / path.relative_to(self.root)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, kept)
+            self.replaced.append((path, kept))
+
+    def make_parents(self, target: Path) -> None:
+        """Make the missing folders above ``target``, remembering them to remove."""
+        missing = []
+        parent = target.parent
+        while not parent.exists():
+            missing.append(parent)
+            parent = parent.parent
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.folders.extend(reversed(missing))
 
     def replacing(self, target: Path) -> None:
         """``target`` is about to be written: keep the person's file, if any, until the end."""
@@ -345,8 +364,15 @@ class _Rollback:
             except OSError:
                 pass
         for target, kept in reversed(self.replaced):
+            if target.is_dir() and not target.is_symlink():
+                continue
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(kept, target)
+        for folder in reversed(self.folders):  # deepest first; only those left empty
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
         shutil.rmtree(self.aside, ignore_errors=True)
         for entry in list(self.root.iterdir()):
             if entry.name in self.before or entry == self.backup:
@@ -429,16 +455,19 @@ def run(
             workspace.write_token(access.push_token)
         kind, what, urls = _code_files(client, competition_info, access, choice, no_model, notebook, console)
         model_directory = chosen_model_directory or DEFAULT_MODEL_DIR
-        if kind == "submission" and urls and not no_model:
+        if kind == "submission" and (urls or no_model):
             source = _submission_model_directory(client, competition_info, access, choice)
-            if source is not None:
+            # the listing is trusted when the clone's model files are where it says (or none came)
+            if source is not None and (no_model or any(path.startswith(source + "/") for path in urls)):
                 model_directory = chosen_model_directory or source
                 urls = _move_model_files(urls, source, model_directory, console)
+        rollback.preserve(root / ".gitignore")
         workspace.create_layout(model_directory)
         staging = workspace.dot_dir / STAGING_DIR
         names = _fetch_code(urls, staging, console)
         placed = _move_into_place(staging, root, names, overwrite=kind == "submission", console=console, rollback=rollback)
         shutil.rmtree(staging, ignore_errors=True)
+        workspace.create_layout(model_directory)  # a cloned .gitignore gets the workspace's lines back
         if kind == "stub":
             if (root / "main.py").exists():
                 console.print("kept your main.py (the competition has no quickstarter)")

@@ -28,14 +28,14 @@ def working_directory(path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def main_script(root: Path, main_file: str, console: Console) -> Iterator[Path]:
+def main_script(root: Path, main_file: Optional[str], console: Console) -> Iterator[Path]:
     """The script to import: ``main_file``, or a temporary conversion of its notebook."""
     from ..mainfile import resolve
 
     main = resolve(root, main_file)
     if main.notebook is None:
         if not main.exists:
-            raise UserCodeError(f"{main_file} not found in {root}: write your train() and infer() there, or pass --main-file")
+            raise UserCodeError(f"{main.script} not found in {root}: write your train() and infer() there, or pass --main-file")
         yield main.path
         return
     try:
@@ -78,7 +78,7 @@ def run(
     *,
     settings: Settings,
     console: Console,
-    main_file: str = "main.py",
+    main_file: Optional[str] = None,
     model_directory: Optional[str] = None,
     no_force_first_train: bool = False,
     train_frequency: int = 1,

@@ -18,7 +18,7 @@ from ..console import Console
 from ..exceptions import WorkspaceError
 from ..fsutil import write_bytes_atomic
 from ..settings import Settings
-from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, Workspace
+from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, CACHE_ROUND, Workspace
 from .checks import CheckFailure, default_checks, parse_checks, run_checks
 from .loader import FramePredicate
 from .loop import DataPaths, Loop, LoopOptions
@@ -59,11 +59,11 @@ def _explicit_round(round_number: Any) -> bool:
     return round_number not in (None, "", "@current")
 
 
-def _is_round(release: Optional[DataRelease], round_number: Any) -> bool:
+def _is_round(workspace: Workspace, round_number: Any) -> bool:
     """The cached release is of round ``round_number`` (a number): no need to ask the hub."""
-    if release is None or release.number is None:
-        return False
-    return str(round_number).strip() == str(release.number)
+    cached = workspace.read_cache(CACHE_ROUND)
+    number = cached.get("number") if isinstance(cached, dict) else None
+    return number is not None and str(round_number).strip() == str(number)
 
 
 def data_file(workspace: Workspace, release: DataRelease, key: str) -> Optional[Path]:
@@ -94,7 +94,7 @@ def ensure_release(
     raw = workspace.read_cache(CACHE_DATA_RELEASE)
     release = DataRelease.from_dict(raw) if isinstance(raw, dict) else None
     missing = _missing(workspace, release) if release is not None else ["metadata"]
-    if missing or (_explicit_round(round_number) and not _is_round(release, round_number)):
+    if missing or (_explicit_round(round_number) and not _is_round(workspace, round_number)):
         release = _download(workspace, settings, console, round_number, missing)
     assert release is not None
     still = _missing(workspace, release)

@@ -29,11 +29,11 @@ from urllib.parse import urlsplit
 import requests
 
 from ..api.client import (
-    TRANSFER_RETRY_STATUSES,
     USER_AGENT,
     Backoff,
     default_timeout,
     describe_connection_error,
+    transient_status,
 )
 from ..console import Console
 from ..exceptions import CrunchError, IntegrityError, TransferError, UnsafePathError
@@ -437,7 +437,7 @@ class Downloader:
         received = 0
         with response:
             status = response.status_code
-            if status in TRANSFER_RETRY_STATUSES:
+            if transient_status(status):
                 raise _Retry(f"the server answered HTTP {status}")
             if status == 416 and offset:
                 raise _Restart()
@@ -459,8 +459,9 @@ class Downloader:
                 offset = 0
             with open(part, mode) as handle:
                 remaining = size - offset if size is not None else _int_or_none(response.headers.get("Content-Length"))
+                reserved = False
                 if remaining is not None and remaining >= RESERVE_MIN:
-                    _reserve(handle, offset, remaining, part)
+                    reserved = _reserve(handle, offset, remaining, part, kept=offset if mode == "ab" else 0)
                 sink = _Sink(handle, state.hasher, self.pipeline_depth)
                 try:
                     for chunk in _body_chunks(response, self.chunk_size):
@@ -474,6 +475,8 @@ class Downloader:
                     raise _Retry(describe_connection_error(error), received) from None
                 finally:
                     sink.close()
+                    if reserved and (remaining is None or received < remaining):
+                        _unreserve(handle)  # cut short: the space past the bytes kept goes back
         announced = _int_or_none(response.headers.get("Content-Length"))
         if (size is not None and offset + received < size) or (announced is not None and received < announced):
             raise _Retry("the connection closed before the end of the file", received)
@@ -555,18 +558,29 @@ def _body_chunks(response: requests.Response, size: int) -> Iterable[bytes]:
         yield chunk
 
 
-def _reserve(handle: Any, offset: int, length: int, part: Path) -> None:
+def _reserve(handle: Any, offset: int, length: int, part: Path, kept: int) -> bool:
     """Reserve the disk space of the bytes to come (the part keeps its size: it stays a prefix)."""
+    free = _free_space(part.parent)
     try:
-        reserve_space(handle.fileno(), offset, length)
+        return reserve_space(handle.fileno(), offset, length)
     except OSError as error:
-        free = _free_space(part.parent)
+        _unreserve(handle)  # what a failed reservation allocated goes back too
         have = f" ({human_size(free)} free)" if free is not None else ""
+        what = f"; the {human_size(kept)} downloaded so far are kept" if kept else ""
         raise TransferError(
             f"not enough disk space for {part.name[: -len(PART_SUFFIX)]}: {human_size(length)} more are needed "
-            f"in {part.parent}{have} ({error.strerror}). Free some space, then run the command again "
-            "(what was downloaded is kept)"
+            f"in {part.parent}{have} ({error.strerror}). Free some space, then run the command again{what}"
         ) from None
+
+
+def _unreserve(handle: Any) -> None:
+    """Give back the reserved blocks past the end of the file (its size does not change)."""
+    try:
+        handle.flush()
+        fd = handle.fileno()
+        os.ftruncate(fd, os.fstat(fd).st_size)
+    except (OSError, ValueError):
+        pass
 
 
 def _free_space(folder: Path) -> Optional[int]:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import requests
 
 from .. import exceptions as exc
-from ..api.client import TRANSFER_RETRY_STATUSES, Backoff, Client, default_timeout, describe_connection_error
+from ..api.client import Backoff, Client, default_timeout, describe_connection_error, transient_status
 from ..api.errors import error_from_response
 from ..api.models import Upload, UploadChunk
 from ..console import Console
@@ -166,7 +166,7 @@ class Uploader:
                         # the hub's hash of what it received is not the one its answer carried:
                         # the chunk (or its ETag) was damaged on the way, send it again
                         problem = "its checksum did not match at the confirm"
-                elif response.status_code not in TRANSFER_RETRY_STATUSES:
+                elif not transient_status(response.status_code):
                     error = error_from_response(response.status_code, response.content, response.headers.get("Content-Type", ""), f"{request.method} {where}")
                     raise exc.UploadError(f"{where} was refused: {error.message}", code=error.code, status=response.status_code)
                 else:
