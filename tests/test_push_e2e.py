@@ -93,7 +93,13 @@ def test_push_then_setup_round_trips(hub, tmp_path):
     model = list_model_files(workspace, "resources")
     assert len(code) == 5 and len(model) == 2
     for file in code:
-        if file.path != "requirements.txt":
+        if file.path == ".gitignore":  # the person's, with the lines that keep the token out of git
+            from crunch.workspace import GITIGNORE
+
+            text = (again / file.path).read_text()
+            assert text.startswith(file.source.read_text())
+            assert all(line in text.splitlines() for line in GITIGNORE.splitlines()[1:])
+        elif file.path != "requirements.txt":
             assert (again / file.path).read_bytes() == file.source.read_bytes(), file.path
     for file in model:
         assert (again / "resources" / file.path).read_bytes() == file.source.read_bytes(), file.path
