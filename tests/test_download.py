@@ -480,11 +480,35 @@ def test_expired_link_is_refreshed_once_and_the_part_kept(tmp_path, data):
     assert (tmp_path / "X_train.parquet").read_bytes() == data
 
 
-def test_expired_link_without_refresh_is_a_clear_error(tmp_path, server, data):
+def test_expired_link_without_a_fresh_one_is_a_clear_error(tmp_path, server, data):
     server.faults = ["status:403", "status:403"]
     with pytest.raises(TransferError, match="expired"):
         downloader().fetch(remote(data, refresh=lambda: URL), tmp_path)
-    assert len(server.requests) == 2  # refreshed once, then reported
+    assert len(server.requests) == 1  # the "fresh" link is the same one: reported at once
+
+
+def test_a_link_expiring_again_later_is_refreshed_again(tmp_path, data):
+    links = [f"https://data.example.com/files/X_train.parquet?Signature=s{n}" for n in range(1, 6)]
+    with requests_mock.Mocker() as mocker:
+        servers = []
+        for index, link in enumerate([URL, *links]):
+            fake = FakeServer(data)
+            fake.faults = [60_000, "status:403"] if index < 3 else []  # cut, then refused when resumed
+            mocker.get(link, body=fake)
+            servers.append(fake)
+        given = iter(links)
+        downloader().fetch(remote(data, refresh=lambda: next(given)), tmp_path)
+    assert (tmp_path / "X_train.parquet").read_bytes() == data
+    assert [len(fake.requests) for fake in servers] == [2, 2, 2, 1, 0, 0]  # three refreshes, each after progress
+
+
+def test_refused_links_stop_after_a_few_refreshes(tmp_path, data):
+    links = iter(f"https://data.example.com/files/X_train.parquet?Signature=s{n}" for n in range(10))
+    with requests_mock.Mocker() as mocker:
+        mocker.get(re.compile(r"https://data\.example\.com/.*"), status_code=403)
+        with pytest.raises(TransferError, match="expired"):
+            downloader().fetch(remote(data, refresh=lambda: next(links)), tmp_path)
+        assert len(mocker.request_history) == 4  # the first link and three fresh ones
 
 
 def test_inconsistent_range_answers_do_not_loop_forever(tmp_path, data):

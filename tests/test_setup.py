@@ -567,3 +567,16 @@ def test_a_cloned_gitignore_keeps_the_workspace_lines(tmp_path, monkeypatch, set
     do_setup(settings, console, no_data=True)
     lines = (tmp_path / "demo-p1" / ".gitignore").read_text().splitlines()
     assert "*.log" in lines and ".crunchdao/" in lines and "data/" in lines
+
+
+def test_url_refresher_shares_one_call_and_asks_again_for_a_link_it_gave(hub):
+    from crunch.api import Client
+    from crunch.commands.download import _UrlRefresher
+
+    refresher = _UrlRefresher(Client(API), "demo", 1, "DEFAULT")
+    x_train, y_train = refresher.for_key("X_train"), refresher.for_key("y_train")
+    assert x_train() == FILES + "X_train.parquet?sig=abc"
+    assert y_train() == FILES + "y_train.parquet?sig=abc"
+    assert len([r for r in hub.request_history if "data-release" in r.url]) == 1  # one call for both
+    x_train()  # the link it was given was refused too: a newer call
+    assert len([r for r in hub.request_history if "data-release" in r.url]) == 2

@@ -131,7 +131,8 @@ def ensure_data(
 
 
 class _UrlRefresher:
-    """Fresh signed data URLs, from one new data-release call shared by every file."""
+    """Fresh signed data URLs, from new data-release calls shared by every file: a file asking
+    again with the link it was last given gets the one of a newer call."""
 
     def __init__(self, client: Client, competition: str, round_number: Any, variant: str) -> None:
         import threading
@@ -141,13 +142,21 @@ class _UrlRefresher:
         self._urls: Optional[dict] = None
 
     def for_key(self, key: str) -> Any:
-        return lambda: self.url(key)
+        given: List[str] = []
 
-    def url(self, key: str) -> Optional[str]:
+        def refresh() -> Optional[str]:
+            url = self.url(key, stale=given[-1] if given else None)
+            if url:
+                given.append(url)
+            return url
+
+        return refresh
+
+    def url(self, key: str, stale: Optional[str] = None) -> Optional[str]:
         from ..exceptions import CrunchError
 
         with self._lock:
-            if self._urls is None:
+            if self._urls is None or (stale is not None and self._urls.get(key) == stale):
                 competition, round_number, variant = self._args
                 try:
                     release = self._client.get_data_release(competition, round_number, variant)

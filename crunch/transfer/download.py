@@ -49,6 +49,7 @@ PIPELINE_DEPTH = 4  # chunks waiting to be hashed: the buffer of a transfer is b
 HASH_BLOCK = 1 << 20
 DEFAULT_WORKERS = 3
 PART_SUFFIX = ".part"
+MAX_REFRESHES = 3  # fresh links asked for one file when the server refuses the one it has
 RESERVE_MIN = 8 << 20  # the disk space of a transfer at least this big is reserved before it starts
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _IGNORED_ZIP_ENTRIES = ("__MACOSX/",)
@@ -235,7 +236,7 @@ class Downloader:
         transferred = 0
         best = first_offset
         restarted = False
-        url, refreshed, restarts = remote.url, False, 0
+        url, refreshes, restarts = remote.url, 0, 0
         bar = self.console.progress(total=size, desc=label, position=position)
         try:
             delays = iter(self.backoff.delays())
@@ -281,9 +282,10 @@ class Downloader:
                         ) from None
                     continue
                 except _Expired as expired:
-                    fresh = remote.refresh() if remote.refresh is not None and not refreshed else None
-                    refreshed = True
-                    if not fresh:
+                    # a signed link may expire more than once in a long or often cut transfer
+                    fresh = remote.refresh() if remote.refresh is not None and refreshes < MAX_REFRESHES else None
+                    refreshes += 1
+                    if not fresh or fresh == url:
                         raise TransferError(
                             f"the server answered HTTP {expired.status} for {describe_url(url)}: the link may have "
                             "expired; run the command again (what was downloaded is kept)"
