@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, FrozenSet, List, Optional
 
 from packaging.utils import canonicalize_name
 
@@ -67,13 +67,17 @@ def distributions_for_module(module: str) -> List[str]:
     return list(_module_map().get(module, []))
 
 
+@functools.cache
+def stdlib_names() -> FrozenSet[str]:
+    """The top-level modules of the standard library (a common subset on Python 3.9)."""
+    names = getattr(sys, "stdlib_module_names", None)
+    return frozenset(names) if names is not None else _STDLIB_FALLBACK
+
+
 def is_stdlib(module: str) -> bool:
     """True for a standard-library top-level module (and ``__future__``)."""
     top = module.split(".")[0]
-    names = getattr(sys, "stdlib_module_names", None)
-    if names is not None:
-        return top in names or top == "__future__"
-    return top in _STDLIB_FALLBACK
+    return top in stdlib_names() or top == "__future__"
 
 
 def clear_caches() -> None:

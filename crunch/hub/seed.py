@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -205,7 +204,9 @@ def seed_tabular(store: Store) -> None:
 def seed_libraries(store: Store) -> None:
     for name, aliases in LIBRARIES:
         store.add_library(name, aliases)
-    for name in sorted(getattr(sys, "stdlib_module_names", ())):
+    from ..packages import stdlib_names
+
+    for name in sorted(stdlib_names()):
         if not name.startswith("_"):
             store.add_library(name, [], standard=True)
 
