@@ -211,6 +211,11 @@ class Workspace:
         except (OSError, ValueError):
             return None
 
+    def cached_round_number(self) -> Any:
+        """The number of the round whose data release is cached, or ``None``."""
+        cached = self.read_cache(CACHE_ROUND)
+        return cached.get("number") if isinstance(cached, dict) else None
+
     def write_cache(self, name: str, value: Any) -> None:
         """Write the JSON ``name`` atomically; a cache that already holds ``value`` is left alone."""
         path = self.cache_path(name)

@@ -180,7 +180,6 @@ def run(
     except NoDataYetError as error:
         raise NothingToDoError(f"{error.message} (nothing to download)") from None
     files: List[str] = [f.name for f in release.data_files.values() if f.available]
-    cached_round = workspace.read_cache(CACHE_ROUND)
-    number = cached_round.get("number") if isinstance(cached_round, dict) else None
+    number = workspace.cached_round_number()
     console.print(f"data of round {number if number is not None else round_number} is ready in {DATA_DIR}/ ({len(files)} file(s))")
     return release

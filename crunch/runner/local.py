@@ -18,7 +18,7 @@ from ..console import Console
 from ..exceptions import WorkspaceError
 from ..fsutil import write_bytes_atomic
 from ..settings import Settings
-from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, CACHE_ROUND, Workspace
+from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, Workspace
 from .checks import CheckFailure, default_checks, parse_checks, run_checks
 from .loader import FramePredicate
 from .loop import DataPaths, Loop, LoopOptions
@@ -61,8 +61,7 @@ def _explicit_round(round_number: Any) -> bool:
 
 def _is_round(workspace: Workspace, round_number: Any) -> bool:
     """The cached release is of round ``round_number`` (a number): no need to ask the hub."""
-    cached = workspace.read_cache(CACHE_ROUND)
-    number = cached.get("number") if isinstance(cached, dict) else None
+    number = workspace.cached_round_number()
     return number is not None and str(round_number).strip() == str(number)
 
 

@@ -562,11 +562,11 @@ def _body_chunks(response: requests.Response, size: int) -> Iterable[bytes]:
 
 def _reserve(handle: Any, offset: int, length: int, part: Path, kept: int) -> bool:
     """Reserve the disk space of the bytes to come (the part keeps its size: it stays a prefix)."""
-    free = _free_space(part.parent)
     try:
         return reserve_space(handle.fileno(), offset, length)
     except OSError as error:
         _unreserve(handle)  # what a failed reservation allocated goes back too
+        free = _free_space(part.parent)
         have = f" ({human_size(free)} free)" if free is not None else ""
         what = f"; the {human_size(kept)} downloaded so far are kept" if kept else ""
         raise TransferError(
