@@ -462,12 +462,11 @@ def run(
                 model_directory = chosen_model_directory or source
                 urls = _move_model_files(urls, source, model_directory, console)
         rollback.preserve(root / ".gitignore")
-        workspace.create_layout(model_directory)
         staging = workspace.dot_dir / STAGING_DIR
         names = _fetch_code(urls, staging, console)
         placed = _move_into_place(staging, root, names, overwrite=kind == "submission", console=console, rollback=rollback)
         shutil.rmtree(staging, ignore_errors=True)
-        workspace.create_layout(model_directory)  # a cloned .gitignore gets the workspace's lines back
+        workspace.create_layout(model_directory)  # after the code: a cloned .gitignore gets the workspace's lines too
         if kind == "stub":
             if (root / "main.py").exists():
                 console.print("kept your main.py (the competition has no quickstarter)")
