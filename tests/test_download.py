@@ -525,11 +525,23 @@ def test_inconsistent_range_answers_do_not_loop_forever(tmp_path, data):
     assert not (tmp_path / "X_train.parquet").exists()
 
 
-def test_disk_full_is_a_clear_error_and_keeps_what_was_written(tmp_path, server, data, monkeypatch):
+def open_parts_with(monkeypatch, file_class) -> None:
+    """The downloader opens its ``.part`` files for writing as ``file_class`` (an io.FileIO)."""
     import builtins
-    import errno
 
     import crunch.transfer.download as module
+
+    def fake_open(path, mode="r", *args, **kwargs):
+        if str(path).endswith(".part") and "b" in mode and ("a" in mode or "w" in mode):
+            return file_class(str(path), mode.replace("b", ""))
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(module, "open", fake_open, raising=False)
+
+
+def test_disk_full_is_a_clear_error_and_keeps_what_was_written(tmp_path, server, data, monkeypatch):
+    import errno
+
 
     class Full(io.FileIO):
         written = 0
@@ -540,12 +552,7 @@ def test_disk_full_is_a_clear_error_and_keeps_what_was_written(tmp_path, server,
             Full.written += len(chunk)
             return super().write(chunk)
 
-    def fake_open(path, mode="r", *args, **kwargs):
-        if str(path).endswith(".part") and "b" in mode and ("a" in mode or "w" in mode):
-            return Full(str(path), mode.replace("b", ""))
-        return builtins.open(path, mode, *args, **kwargs)
-
-    monkeypatch.setattr(module, "open", fake_open, raising=False)
+    open_parts_with(monkeypatch, Full)
     with pytest.raises(TransferError, match="No space left"):
         downloader().fetch(remote(data), tmp_path)
     part = tmp_path / "X_train.parquet.part"
@@ -599,7 +606,6 @@ def test_a_disk_too_small_is_reported_before_the_transfer(tmp_path, server, data
 
 
 def test_writes_are_cut_into_blocks_and_hashing_sees_every_byte(tmp_path, data, monkeypatch):
-    import builtins
 
     import crunch.transfer.download as module
 
@@ -610,12 +616,7 @@ def test_writes_are_cut_into_blocks_and_hashing_sees_every_byte(tmp_path, data, 
             sizes.append(len(chunk))
             return super().write(chunk)
 
-    def fake_open(path, mode="r", *args, **kwargs):
-        if str(path).endswith(".part") and "b" in mode and ("a" in mode or "w" in mode):
-            return Recording(str(path), mode.replace("b", ""))
-        return builtins.open(path, mode, *args, **kwargs)
-
-    monkeypatch.setattr(module, "open", fake_open, raising=False)
+    open_parts_with(monkeypatch, Recording)
     monkeypatch.setattr(module, "WRITE_BLOCK", 5000)
     with requests_mock.Mocker() as mocker:
         mocker.get(URL, body=FakeServer(data))

@@ -291,6 +291,13 @@ def test_missing_data_needs_a_download(ws, monkeypatch):
         crunch_test()
 
 
+def replace_ensure_data(monkeypatch, ensure_data) -> None:
+    """`crunch test` downloads through ``ensure_data`` instead of the real one."""
+    module = types.ModuleType("crunch.commands.download")
+    module.ensure_data = ensure_data
+    monkeypatch.setitem(sys.modules, "crunch.commands.download", module)
+
+
 def test_missing_data_is_downloaded_with_ensure_data(ws, monkeypatch, tmp_path_factory):
     from test_runner_support import write_data
 
@@ -305,9 +312,7 @@ def test_missing_data_is_downloaded_with_ensure_data(ws, monkeypatch, tmp_path_f
         write_data(workspace_.data_dir)
         return DataRelease.from_dict(workspace_.read_cache("data_release.json"))
 
-    module = types.ModuleType("crunch.commands.download")
-    module.ensure_data = ensure_data
-    monkeypatch.setitem(sys.modules, "crunch.commands.download", module)
+    replace_ensure_data(monkeypatch, ensure_data)
     ok, out, err = crunch_test(round_number="3")
     assert ok, out + err
     assert seen == {"round_number": "3", "size_variant": None, "force": False, "url": "http://127.0.0.1:9/"}
@@ -324,9 +329,7 @@ def test_the_cached_round_is_used_offline_and_another_one_is_downloaded(ws, monk
         asked.append(round_number)
         return DataRelease.from_dict(workspace_.read_cache("data_release.json"))
 
-    module = types.ModuleType("crunch.commands.download")
-    module.ensure_data = ensure_data
-    monkeypatch.setitem(sys.modules, "crunch.commands.download", module)
+    replace_ensure_data(monkeypatch, ensure_data)
     ok, out, err = crunch_test(round_number="1")
     assert ok, out + err
     assert asked == []  # round 1 is the cached one: nothing asked of the hub

@@ -480,6 +480,15 @@ def test_without_the_submission_list_the_clone_paths_are_kept(tmp_path, monkeypa
     assert json.loads((root / ".crunchdao" / "project.json").read_text())["modelDirectory"] == "resources"
 
 
+def break_project_writes(monkeypatch) -> None:
+    """Writing project.json fails: setup fails after the code is in place."""
+
+    def broken(self, info):
+        raise WorkspaceError("cannot write project.json")
+
+    monkeypatch.setattr(Workspace, "write_project", broken)
+
+
 def test_failed_force_setup_puts_back_the_files_a_clone_replaced(tmp_path, monkeypatch, settings, console, hub):
     monkeypatch.chdir(tmp_path)
     root = tmp_path / "demo-p1"
@@ -493,10 +502,7 @@ def test_failed_force_setup_puts_back_the_files_a_clone_replaced(tmp_path, monke
     hub.get(FILES + "s/new.py", content=b"new = 1\n")
     hub.get(FILES + "s/model.bin", content=b"\x00model")
 
-    def broken(self, info):
-        raise WorkspaceError("cannot write project.json")
-
-    monkeypatch.setattr(Workspace, "write_project", broken)
+    break_project_writes(monkeypatch)
     with pytest.raises(WorkspaceError, match="Setup was undone"):
         do_setup(settings, console, force=True, no_data=True)
     assert (root / "main.py").read_text() == "# my own work\n"
@@ -548,10 +554,7 @@ def test_failed_setup_puts_back_an_edited_gitignore_and_removes_new_folders(tmp_
     hub.get(FILES + "s/main.py", content=b"# cloned\n")
     hub.get(FILES + "s/x.py", content=b"x = 1\n")
 
-    def broken(self, info):
-        raise WorkspaceError("cannot write project.json")
-
-    monkeypatch.setattr(Workspace, "write_project", broken)
+    break_project_writes(monkeypatch)
     with pytest.raises(WorkspaceError):
         do_setup(settings, console, force=True, no_data=True)
     assert (root / ".gitignore").read_text() == "*.log\n"
