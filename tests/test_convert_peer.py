@@ -1,7 +1,6 @@
-"""Differential tests against the public crunch-convert (skipped when it is not installed).
+"""Differential tests against the public crunch-convert.
 
-The peer runs in its own virtual environment (``CRUNCH_CONVERT_PEER``, default
-/tmp/peerconv); notebooks go to it as JSON on stdin, scripts come back as JSON.
+The peer runs in its own cached virtual environment (``tests/peers.py``); notebooks go to it as JSON on stdin, scripts come back as JSON.
 """
 
 from __future__ import annotations
@@ -13,18 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from convert_helpers import code, notebook
+from peers import crunch_convert
 
 from crunch.convert import convert_notebook
 from crunch.exceptions import ConversionError
 
-PEER = Path(os.environ.get("CRUNCH_CONVERT_PEER", "/tmp/peerconv"))
-PEER_PYTHON = PEER / "bin" / "python"
-PEER_CLI = PEER / "bin" / "crunch-convert"
 MAKE_NOTEBOOK = Path(os.environ.get("MAKE_NOTEBOOK", "/work/shared/tools/make_notebook.py"))
 
-pytestmark = pytest.mark.skipif(not PEER_PYTHON.exists(), reason=f"crunch-convert not installed at {PEER}")
 
 ORACLE = r"""
 import json, sys
@@ -77,7 +72,7 @@ def random_cell(rng: random.Random, index: int):
 
 
 def peer_convert(notebooks):
-    done = subprocess.run([str(PEER_PYTHON), "-c", ORACLE], input=json.dumps([nb["cells"] for nb in notebooks]), capture_output=True, text=True, timeout=300)
+    done = subprocess.run([str(crunch_convert() / "bin" / "python"), "-c", ORACLE], input=json.dumps([nb["cells"] for nb in notebooks]), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
@@ -103,7 +98,7 @@ def test_random_notebooks_match_the_peer_line_for_line():
 
 def test_the_benchmark_notebook_through_both_command_lines(tmp_path):
     subprocess.run([sys.executable, str(MAKE_NOTEBOOK), "120", "nb.ipynb"], cwd=tmp_path, check=True, capture_output=True)
-    peer = subprocess.run([str(PEER_CLI), "notebook", "nb.ipynb", "peer.py", "--override"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    peer = subprocess.run([str(crunch_convert() / "bin" / "crunch-convert"), "notebook", "nb.ipynb", "peer.py", "--override"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert peer.returncode == 0, peer.stderr
     crunch = Path(sys.executable).with_name("crunch")
     done = subprocess.run([str(crunch), "convert", "nb.ipynb", "ours.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)

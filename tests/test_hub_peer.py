@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
+from peers import crunch_cli_13
 
-PEER = Path(os.environ.get("CRUNCH_PEER13", "/tmp/peer13/bin/crunch"))
-
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not PEER.exists(), reason="crunch-cli 13 is not installed")]
+pytestmark = [pytest.mark.e2e]
 
 
 def peer(hub, *args, cwd):
     env = {k: v for k, v in os.environ.items() if k not in ("API_BASE_URL", "WEB_BASE_URL", "PYTHONPATH", "PYTHONHOME")}
     completed = subprocess.run(
-        [str(PEER), "--api-base-url", hub.url, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        [str(crunch_cli_13()), "--api-base-url", hub.url, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
     return completed
 

@@ -1,0 +1,75 @@
+"""The public tools used as oracles, each installed from the registry into a virtual
+environment of its own, cached by name and version (never imported by the tests).
+
+The cache lives in ``CRUNCH_PEER_CACHE`` (default ``~/.cache/crunch-test-peers``); a
+variable may point at an existing environment instead (``CRUNCH_PEER13``: the ``crunch``
+executable of crunch-cli 13.0.1; ``CRUNCH_CONVERT_PEER``: a crunch-convert environment).
+An environment is only used once its install completed (a marker file is written last),
+and two test processes installing the same one take turns.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from filelock import FileLock
+
+CRUNCH_CLI_13 = ("crunch-cli", "13.0.1")
+CRUNCH_CLI_3 = ("crunch-cli", "3.11.0")
+CRUNCH_CONVERT = ("crunch-convert", "0.12.3")
+
+_COMPLETE = ".installed"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("CRUNCH_PEER_CACHE") or Path.home() / ".cache" / "crunch-test-peers")
+
+
+def peer_environment(distribution: str, version: str, *extra: str) -> Path:
+    """The folder of a virtual environment holding ``distribution==version`` (installed on first use)."""
+    python = f"py{sys.version_info[0]}{sys.version_info[1]}"
+    folder = cache_root() / f"{distribution}-{version}-{python}"
+    marker = folder / _COMPLETE
+    if marker.exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock", timeout=900):
+        if marker.exists():
+            return folder
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, capture_output=True)
+        done = subprocess.run(
+            [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             f"{distribution}=={version}", *extra],
+            capture_output=True, text=True, timeout=900,
+        )
+        if done.returncode != 0:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise RuntimeError(f"could not install {distribution}=={version} for the peer tests:\n{done.stderr[-3000:]}")
+        marker.write_text(f"{distribution}=={version}\n")
+    return folder
+
+
+def crunch_cli_13() -> Path:
+    """The ``crunch`` executable of the public crunch-cli 13.0.1."""
+    if os.environ.get("CRUNCH_PEER13"):
+        return Path(os.environ["CRUNCH_PEER13"])
+    return peer_environment(*CRUNCH_CLI_13) / "bin" / "crunch"
+
+
+def crunch_cli_3() -> Path:
+    """The Python of an environment holding the public crunch-cli 3.11.0."""
+    if os.environ.get("CRUNCH_PEER3"):
+        return Path(os.environ["CRUNCH_PEER3"])
+    return peer_environment(*CRUNCH_CLI_3) / "bin" / "python"
+
+
+def crunch_convert() -> Path:
+    """The folder of an environment holding the public crunch-convert 0.12.3."""
+    if os.environ.get("CRUNCH_CONVERT_PEER"):
+        return Path(os.environ["CRUNCH_CONVERT_PEER"])
+    return peer_environment(*CRUNCH_CONVERT)
