@@ -294,6 +294,9 @@ def _print_error(message: str) -> None:
 
 def main(argv: Optional[list] = None) -> None:
     """Entry point of the ``crunch`` executable."""
+    from .interrupts import exit_code, install
+
+    install()
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args
     code = 0
@@ -301,12 +304,9 @@ def main(argv: Optional[list] = None) -> None:
         ctx_result = cli.main(args=args, prog_name="crunch", standalone_mode=False)
         if isinstance(ctx_result, int):
             code = ctx_result
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("\ninterrupted", err=True)
-        code = 130
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted", err=True)
-        code = 130
+        code = exit_code()
     except click.exceptions.Exit as exit_:
         code = exit_.exit_code
     except click.ClickException as error:
@@ -315,13 +315,14 @@ def main(argv: Optional[list] = None) -> None:
     except CrunchError as error:
         if debug or _debug_from_env():
             click.echo(redact("".join(traceback.format_exc())), err=True)
+        code = error.exit_code
         if error.exit_code == 0:
             click.echo(error.message, err=True)
-        elif error.exit_code == 130:  # stopped by Ctrl-C inside a command: said like any interruption
+        elif error.exit_code == 130:  # stopped by Ctrl-C (or SIGTERM) inside a command: said like any interruption
             click.echo("\ninterrupted", err=True)
+            code = exit_code()
         else:
             _print_error(error.message)
-        code = error.exit_code
     except BrokenPipeError:
         code = 1
     except Exception as error:  # a bug: say so in one line, traceback with --debug

@@ -347,10 +347,10 @@ def test_a_notebook_is_converted_to_a_temporary_script(ws, monkeypatch):
     used = []
 
     @contextmanager
-    def temporary_script(root, notebook_path, main_file="main.py"):
-        path = Path(root) / main_file
+    def temporary_script(root, notebook_path, main_file="main.py", script_path=None, requirements=True):
+        path = Path(script_path)
         path.write_text(textwrap.dedent(MAIN_PY))
-        used.append(Path(notebook_path).name)
+        used.append((Path(notebook_path).name, path.relative_to(ws).parts[:2], path.name, requirements))
         try:
             yield object(), [path]
         finally:
@@ -361,7 +361,9 @@ def test_a_notebook_is_converted_to_a_temporary_script(ws, monkeypatch):
     monkeypatch.setitem(sys.modules, "crunch.convert", module)
     ok, out, err = crunch_test()
     assert ok, out + err
-    assert used == ["main.ipynb"] and not (ws / "main.py").exists()
+    # converted under .crunchdao/, never as the main.py a later run would take for the person's
+    assert used == [("main.ipynb", (".crunchdao", "converted"), "main.py", False)]
+    assert not (ws / "main.py").exists() and not (ws / ".crunchdao" / "converted").exists()
     assert "converting main.ipynb" in out
 
 

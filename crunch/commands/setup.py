@@ -485,15 +485,17 @@ def run(
                 model_directory=model_directory,
             )
         )
-    except BaseException as error:
+    except BaseException as error:  # an error, Ctrl-C or SIGTERM (crunch/interrupts.py): all or nothing
         rollback.undo()
+        hint = (
+            "the setup token is used up: copy the `crunch setup` command again from the Submit page"
+            if access.push_token
+            else "run the command again"
+        )
         if isinstance(error, CrunchError):
-            hint = (
-                "the setup token is used up: copy the `crunch setup` command again from the Submit page"
-                if access.push_token
-                else "run the command again"
-            )
             error.args = (f"{error.message}. Setup was undone, nothing was kept; {hint}",)
+        elif isinstance(error, KeyboardInterrupt):
+            console.print(f"\nsetup was undone, nothing was kept; {hint}")
         raise
     rollback.commit()
     shown = _shown_path(root)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional, Tuple
 
 from ..console import Console
 from ..exceptions import PredictionError, UserCodeError, WorkspaceError
 from ..settings import Settings
-from ..workspace import Workspace
+from ..workspace import DOT_DIR, Workspace
 
 REQUIREMENTS_FILE = "requirements.txt"
 
@@ -27,16 +29,25 @@ def working_directory(path: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
+CONVERTED_DIR = "converted"  # under .crunchdao/: the scripts converted from notebooks for one run
+
+
 @contextlib.contextmanager
-def main_script(root: Path, main_file: Optional[str], console: Console) -> Iterator[Path]:
-    """The script to import: ``main_file``, or a temporary conversion of its notebook."""
+def main_script(root: Path, main_file: Optional[str], console: Console) -> Iterator[Tuple[Path, Path]]:
+    """(the script to import, the folder it runs from): ``main_file``, or a temporary conversion of
+    its notebook.
+
+    A conversion is written under ``.crunchdao/converted/`` (fresh for each run, removed after
+    it), never at the script's own place: a run stopped by a signal or a crash leaves nothing
+    that a later run could take for the person's script.
+    """
     from ..mainfile import resolve
 
     main = resolve(root, main_file)
     if main.notebook is None:
         if not main.exists:
             raise UserCodeError(f"{main.script} not found in {root}: write your train() and infer() there, or pass --main-file")
-        yield main.path
+        yield main.path, main.path.parent
         return
     try:
         from ..convert import temporary_script  # type: ignore[attr-defined]
@@ -44,9 +55,24 @@ def main_script(root: Path, main_file: Optional[str], console: Console) -> Itera
         raise WorkspaceError(
             f"{main.notebook.name} needs converting but this crunch cannot: run `crunch convert {main.notebook.name} {main.script}` first"
         ) from None
-    console.print(f"converting {main.notebook.name} into a temporary {main.script}")
-    with temporary_script(root, main.notebook, main_file=main.script) as (_conversion, _created):
-        yield main.path
+    console.print(f"converting {main.notebook.name} for this run (your folder gets no {main.script})")
+    parent = root / DOT_DIR / CONVERTED_DIR
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="run-", dir=parent))
+    except OSError as error:
+        raise WorkspaceError(
+            f"cannot write the conversion of {main.notebook.name} into {parent}: {error.strerror or error}; "
+            f"fix the folder's permissions, or run `crunch convert {main.notebook.name} {main.script}` first"
+        ) from None
+    try:
+        script = folder / Path(main.script).name
+        with temporary_script(root, main.notebook, main_file=main.script, script_path=script, requirements=False):
+            yield script, main.path.parent
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            parent.rmdir()  # only when no other run uses it
 
 
 def check_libraries(workspace: Workspace, console: Console) -> List[str]:
@@ -108,7 +134,7 @@ def run(
         has_gpu=gpu,
         determinism_check=not no_determinism_check,
     )
-    with main_script(root, main_file, console) as script, on_sys_path(script.parent), working_directory(root):
+    with main_script(root, main_file, console) as (script, folder), on_sys_path(folder), working_directory(root):
         module = load_module(script, root, console.err)
         where = script.name
         train = require_function(module, "train", where)

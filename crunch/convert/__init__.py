@@ -265,24 +265,28 @@ def temporary_script(
     main_file: str = "main.py",
     whitelist: Optional[list] = None,
     freeze: bool = True,
+    script_path: Optional[Union[str, "os.PathLike[str]"]] = None,
+    requirements: bool = True,
 ) -> Iterator[Tuple[Conversion, List[Path]]]:
     """Convert ``notebook_path`` and write ``main_file``, ``requirements.txt`` and the embedded
     files into ``root`` for the time of the ``with`` block.
 
     Only files that do not exist are written (a person's ``requirements.txt`` or embedded
     file is kept); exactly the files (and folders) written are removed on exit, also on error.
+    ``script_path`` writes the script there instead of ``root/main_file`` (a place no one takes
+    for the person's own file); ``requirements=False`` writes no ``requirements.txt``.
     Yields the conversion and the list of files written.
     """
     from ..fsutil import is_within, write_text_atomic
 
     base = Path(root)
     conversion = convert_notebook(Path(base, notebook_path), whitelist=whitelist, freeze=freeze)
-    main = base / main_file
+    main = Path(script_path) if script_path is not None else base / main_file
     if main.exists():
         raise ConversionError(f"{main} already exists: it would be replaced by the conversion of {notebook_path}")
     planned: List[Tuple[Path, str]] = [(main, conversion.script)]
     requirements_path = base / "requirements.txt"
-    if not requirements_path.exists():
+    if requirements and not requirements_path.exists():
         planned.append((requirements_path, conversion.requirements_txt))
     for relative, content in conversion.embedded_files.items():
         target = base / relative
