@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import threading
 import time
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Tuple
 from urllib.parse import urlsplit
@@ -12,10 +13,22 @@ from urllib.parse import urlsplit
 Answer = Tuple[int, Dict[str, str], bytes]
 
 
+@dataclass
+class Trickle:
+    """An answer whose headers come at once and whose body comes ``piece`` bytes every
+    ``interval`` seconds (its whole ``Content-Length`` announced), until sent or the client leaves."""
+
+    body: bytes
+    piece: int = 1
+    interval: float = 0.2
+    status: int = 200
+    headers: Dict[str, str] = field(default_factory=dict)
+
+
 class CraftingProxy:
     """An HTTP server on ``host`` (127.0.0.1) that forwards to ``upstream`` unless a rule answers.
 
-    ``rules`` maps a path prefix to ``fn(method, path, forward) -> Answer | "hang" | None``;
+    ``rules`` maps a path prefix to ``fn(method, path, forward) -> Answer | Trickle | "hang" | None``;
     ``forward()`` returns the upstream's own answer (status, headers, body). ``requests`` holds
     ``(method, path with query, headers)`` of every request received.
     """
@@ -56,6 +69,21 @@ class CraftingProxy:
                         self.wfile.write(b"PAR1" + b"\0" * 1000)
                         self.wfile.flush()
                         time.sleep(8)
+                    except OSError:
+                        pass
+                    self.close_connection = True
+                    return
+                if isinstance(answer, Trickle):
+                    self.send_response(answer.status)
+                    for name, value in answer.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(answer.body)))
+                    self.end_headers()
+                    try:
+                        for start in range(0, len(answer.body), answer.piece):
+                            self.wfile.write(answer.body[start : start + answer.piece])
+                            self.wfile.flush()
+                            time.sleep(answer.interval)
                     except OSError:
                         pass
                     self.close_connection = True

@@ -20,6 +20,7 @@ from .. import exceptions as exc
 from ..__version__ import __version__
 from ..secrets import register
 from . import models
+from .deadline import DeadlineExceeded, answer_seconds, read_body
 from .errors import error_from_response
 
 RETRY_STATUSES = frozenset({502, 503, 504})  # API calls: a gateway's answer, not the hub's
@@ -154,10 +155,16 @@ class Client:
         what = f"{method} /{path.lstrip('/').split('?')[0]}"
         delays = iter(self.backoff.delays() if retry else ())
         while True:
+            limit = answer_seconds(self.timeout[1])
             try:
-                response = self.session.request(
-                    method, url, params=params, json=json, headers=headers, timeout=self.timeout, **kwargs
-                )
+                response = self._send(method, url, limit, params=params, json=json, headers=headers, **kwargs)
+            except DeadlineExceeded:
+                # a server that trickles its answer: asking again would only wait as long again
+                raise exc.NetworkError(
+                    f"the hub at {self.base_url} did not finish its answer to {what} within {limit:g} s "
+                    "(it sends too slowly): check your network connection or --api-base-url; CRUNCH_TIMEOUT sets "
+                    "the seconds to wait (an answer may take twice that)"
+                ) from None
             except requests.RequestException as error:
                 delay = next(delays, None)
                 if delay is None:
@@ -198,6 +205,13 @@ class Client:
         if not expect_json:
             return response
         return None
+
+    def _send(self, method: str, url: str, limit: float, **kwargs: Any) -> requests.Response:
+        """One request whose answer, body included, must be whole within ``limit`` seconds."""
+        deadline = time.monotonic() + limit
+        response = self.session.request(method, url, timeout=self.timeout, stream=True, **kwargs)
+        response._content = read_body(response, deadline)  # requests' own cache of the body: .content works
+        return response
 
     def _project_path(self, version: str, competition: str, user_id: Any, project: str) -> str:
         return f"/{version}/competitions/{_segment(competition)}/projects/{_segment(user_id)}/{_segment(project)}"

@@ -35,6 +35,7 @@ from ..api.client import (
     describe_connection_error,
     transient_status,
 )
+from ..api.deadline import MIN_RATE, ProgressFloor, TooSlow, body_chunks
 from ..console import Console
 from ..exceptions import CrunchError, IntegrityError, TransferError, UnsafePathError
 from ..fsutil import PathLike, human_size, is_within, reserve_space, write_text_atomic
@@ -465,6 +466,7 @@ class Downloader:
                 if remaining is not None and remaining >= RESERVE_MIN:
                     reserved = _reserve(handle, offset, remaining, part, kept=offset if mode == "ab" else 0)
                 sink = _Sink(handle, state.hasher, self.pipeline_depth)
+                floor = ProgressFloor(self.timeout[1])  # a stream that trickles is cut, then resumed
                 try:
                     for chunk in _body_chunks(response, self.chunk_size):
                         if self.cancel.is_set():
@@ -472,9 +474,17 @@ class Downloader:
                         sink.put(chunk)
                         received += len(chunk)
                         bar.update(len(chunk))
+                        floor.update(len(chunk))
                 except (requests.RequestException, _urllib3_errors()) as error:
                     sink.close()
                     raise _Retry(describe_connection_error(error), received) from None
+                except TooSlow as slow:
+                    sink.close()
+                    raise _Retry(
+                        f"the server sent {human_size(slow.received)} in {slow.window:.0f} s, below the floor of "
+                        f"{human_size(MIN_RATE)}/s (CRUNCH_TIMEOUT sets the window)",
+                        received,
+                    ) from None
                 finally:
                     sink.close()
                     if reserved and (remaining is None or received < remaining):
@@ -543,21 +553,9 @@ class _Sink:
 
 
 def _body_chunks(response: requests.Response, size: int) -> Iterable[bytes]:
-    """The body as it arrives, at most ``size`` bytes at a time.
-
-    ``read1`` hands over whatever the socket gave (so a cut loses nothing that arrived, and
-    no time is spent filling a buffer); ``iter_content`` is the fallback for old urllib3.
-    """
-    raw = response.raw
-    read1 = getattr(raw, "read1", None)
-    if read1 is None or not _URLLIB3_2 or getattr(getattr(raw, "_fp", None), "read1", None) is None:
-        yield from response.iter_content(size)
-        return
-    while True:
-        chunk = read1(size, decode_content=True)
-        if not chunk:
-            return
-        yield chunk
+    """The body as it arrives, at most ``size`` bytes at a time (so a cut loses nothing that
+    arrived, and the progress floor is judged after each piece)."""
+    return body_chunks(response, size)
 
 
 def _reserve(handle: Any, offset: int, length: int, part: Path, kept: int) -> bool:
@@ -599,18 +597,6 @@ def _int_or_none(value: Optional[str]) -> Optional[int]:
         return int(value) if value is not None else None
     except ValueError:
         return None
-
-
-def _urllib3_major() -> int:
-    import urllib3
-
-    try:
-        return int(urllib3.__version__.split(".")[0])
-    except (AttributeError, ValueError):
-        return 1
-
-
-_URLLIB3_2 = _urllib3_major() >= 2
 
 
 def _urllib3_errors() -> Any:

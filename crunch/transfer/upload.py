@@ -21,6 +21,7 @@ import requests
 
 from .. import exceptions as exc
 from ..api.client import Backoff, Client, default_timeout, describe_connection_error, transient_status
+from ..api.deadline import DeadlineExceeded, answer_seconds, read_body
 from ..api.errors import error_from_response
 from ..api.models import Upload, UploadChunk
 from ..console import Console
@@ -139,6 +140,7 @@ class Uploader:
                 raise exc.TransferError(f"cannot read {name}: {error.strerror or error}") from None
             body = _ChunkBody(handle, name, chunk.offset, chunk.size, progress, self._cancelled)
             problem: str
+            limit = answer_seconds(self.timeout[1])
             try:
                 with handle:
                     response = self.session.request(
@@ -147,9 +149,14 @@ class Uploader:
                         data=body if chunk.size else b"",
                         headers=request.headers,
                         timeout=self.timeout,
+                        stream=True,
                     )
+                # the chunk is sent (each block within the timeout); its answer must then be whole in time
+                response._content = read_body(response, time.monotonic() + limit)
             except requests.RequestException as error:
                 problem = describe_connection_error(error)
+            except DeadlineExceeded:
+                problem = f"the answer did not arrive whole within {limit:g} s (the server sends too slowly)"
             else:
                 if response.ok:
                     etag = (response.headers.get("ETag") or "").strip()
