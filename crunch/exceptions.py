@@ -32,6 +32,11 @@ class WorkspaceError(CrunchError):
     """The workspace (``.crunchdao/``) is missing, incomplete or corrupt."""
 
 
+class SpecialFileError(CrunchError):
+    """A path crunch reads is a FIFO, a device or a socket, not a regular file: reading it
+    could wait for ever (or never end)."""
+
+
 class NotInWorkspaceError(WorkspaceError):
     def __init__(self, start: object) -> None:
         super().__init__(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
 from .exceptions import SubmissionError, UnsafePathError
-from .fsutil import PathLike, human_size
+from .fsutil import PathLike, human_size, open_regular, read_text, special_kind
 
 HIDDEN_PATTERNS: Tuple[str, ...] = (
     ".git/",
@@ -57,7 +57,7 @@ class SelectedFile:
 
             return io.BytesIO(self.content)
         assert self.source is not None
-        return open(self.source, "rb")
+        return open_regular(self.source)
 
 
 def in_colab() -> bool:
@@ -93,7 +93,7 @@ class _Rules:
 def _read_gitignore(folder: Path) -> Optional[object]:
     path = folder / ".gitignore"
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_text(path, errors="replace")
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
     except OSError as error:
@@ -158,8 +158,11 @@ def _walk(
                 if link:
                     raise SubmissionError(f"{prefix + name} is a broken symbolic link: remove it or add it to .gitignore") from None
                 raise SubmissionError(f"cannot read {prefix + name}: {error.strerror}") from None
-            if not entry.is_file():  # sockets, fifos, devices
-                continue
+            kind = special_kind(info.st_mode)
+            if kind is not None:  # reading it could wait for ever: it is neither sent nor left out silently
+                raise SubmissionError(
+                    f"{prefix + name} is {kind}, not a regular file: remove it, or add it to .gitignore"
+                )
             found.append(SelectedFile(path=name, source=path, size=info.st_size))
 
     visit(top, "", [])

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import json
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -71,6 +72,72 @@ def json_text(value: Any) -> str:
 
 def write_json_atomic(path: PathLike, value: Any, mode: Optional[int] = None) -> Path:
     return write_text_atomic(path, json_text(value), mode)
+
+
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def special_kind(mode: int) -> Optional[str]:
+    """What a file of ``mode`` is when it is neither a regular file nor a folder, else None."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return next((name for test, name in _SPECIAL_KINDS if test(mode)), "not a regular file")
+
+
+def _refuse(path: PathLike, mode: int) -> None:
+    from .exceptions import SpecialFileError
+
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+    kind = special_kind(mode)
+    if kind is not None:
+        raise SpecialFileError(
+            f"{os.fspath(path)} is {kind}, not a regular file: crunch does not read from it (that could wait "
+            "for ever); replace it with a regular file"
+        )
+
+
+def check_regular(path: PathLike) -> None:
+    """Raise unless ``path`` (links followed) is a regular file: the usual ``OSError`` when it is
+    missing (``IsADirectoryError`` for a folder), :class:`SpecialFileError` for a FIFO, a device
+    or a socket. For readers crunch does not open itself (pyarrow, pandas)."""
+    _refuse(path, os.stat(path).st_mode)
+
+
+def open_regular(path: PathLike) -> BinaryIO:
+    """``path`` opened for reading in binary, only when it is a regular file (see :func:`check_regular`).
+
+    Every file of a workspace is read through here. It is opened without waiting (a FIFO
+    would block ``open`` until a writer comes) and checked on the open descriptor, so a file
+    swapped in between cannot slip through.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        _refuse(path, os.fstat(fd).st_mode)
+        if getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path: PathLike) -> bytes:
+    """The bytes of the regular file ``path`` (see :func:`open_regular`)."""
+    with open_regular(path) as handle:
+        return handle.read()
+
+
+def read_text(path: PathLike, encoding: str = "utf-8", errors: str = "strict") -> str:
+    """The text of the regular file ``path``, newlines as ``open`` in text mode gives them."""
+    text = read_bytes(path).decode(encoding, errors)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def is_within(path: PathLike, root: PathLike) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from .exceptions import NotInWorkspaceError, TokenError, WorkspaceError
-from .fsutil import PathLike, json_text, write_json_atomic, write_text_atomic
+from .fsutil import PathLike, json_text, read_text, special_kind, write_json_atomic, write_text_atomic
 from .secrets import register
 
 DOT_DIR = ".crunchdao"
@@ -98,7 +98,8 @@ def find_root(start: Optional[PathLike] = None) -> Optional[Path]:
     """The nearest folder at or above ``start`` holding ``.crunchdao/project.json``."""
     here = Path(start or os.getcwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / DOT_DIR / PROJECT_FILE).is_file():
+        marker = folder / DOT_DIR / PROJECT_FILE
+        if marker.exists() and not marker.is_dir():  # a FIFO or a device there is reported by project()
             return folder
     return None
 
@@ -150,7 +151,7 @@ class Workspace:
 
     def project(self) -> ProjectInfo:
         try:
-            text = self.project_file.read_text(encoding="utf-8")
+            text = read_text(self.project_file)
         except FileNotFoundError:
             raise WorkspaceError(
                 f"{self.project_file} is missing: run `crunch setup ... --force` in {self.root} to repair the workspace"
@@ -181,13 +182,18 @@ class Workspace:
             mode = path.stat().st_mode
         except FileNotFoundError:
             raise TokenError(f"no push token in this workspace ({path}): run `crunch update-token` with a fresh setup token") from None
+        if special_kind(mode) is not None:
+            raise TokenError(
+                f"the token file {path} is {special_kind(mode)}, not a regular file: remove it, then run "
+                "`crunch update-token` with a fresh setup token"
+            )
         if sys.platform != "win32" and stat.S_IMODE(mode) & 0o077:
             raise TokenError(
                 f"the token file {path} can be read by other users (mode {stat.S_IMODE(mode):04o}): "
                 f"run `chmod 600 {path}`"
             )
         try:
-            token = path.read_text(encoding="utf-8").strip()
+            token = read_text(path).strip()
         except OSError as error:
             raise TokenError(f"cannot read the token file {path}: {error.strerror}") from None
         except UnicodeDecodeError:
@@ -207,7 +213,7 @@ class Workspace:
     def read_cache(self, name: str) -> Any:
         """The cached JSON ``name``, or ``None`` when absent or unreadable."""
         try:
-            return json.loads(self.cache_path(name).read_text(encoding="utf-8"))
+            return json.loads(read_text(self.cache_path(name)))
         except (OSError, ValueError):
             return None
 
@@ -221,7 +227,7 @@ class Workspace:
         path = self.cache_path(name)
         text = json_text(value)
         try:
-            if path.read_text(encoding="utf-8") == text:
+            if read_text(path) == text:
                 return
         except (OSError, ValueError):
             pass
@@ -236,7 +242,7 @@ class Workspace:
         if not gitignore.exists():
             write_text_atomic(gitignore, GITIGNORE)
         else:
-            text = gitignore.read_text(encoding="utf-8", errors="replace")
+            text = read_text(gitignore, errors="replace")
             missing = [line for line in GITIGNORE.splitlines()[1:] if line not in text.splitlines()]
             if missing:
                 sep = "" if text.endswith("\n") or not text else "\n"

@@ -208,6 +208,33 @@ def symlink(relative: str, target: str) -> Callable[[Path], None]:
     return build
 
 
+def fifo(relative: str) -> Callable[[Path], None]:
+    """``relative`` becomes a FIFO (a named pipe): opening it to read waits for a writer for ever."""
+
+    def build(ws: Path) -> None:
+        path = ws / relative
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            path.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(path)
+
+    return build
+
+
+def link_to(relative: str, target: str) -> Callable[[Path], None]:
+    """``relative`` becomes a symbolic link to ``target`` (relative to the workspace, or absolute)."""
+
+    def build(ws: Path) -> None:
+        path = ws / relative
+        if os.path.lexists(path):
+            path.unlink()
+        os.symlink(target, path)
+
+    return build
+
+
 PREDICTION_WRITTEN = ("prediction/prediction.parquet",)  # written, then checked and found wrong
 DOWNLOAD_WRITES = (".crunchdao/*.json", ".crunchdao/download.lock")
 
@@ -372,6 +399,20 @@ CASES: List[Case] = [
         rules={"/v2/project-tokens/upgrade": json_answer(418, {"code": "NEVER_SEEN_BEFORE", "message": "brewing"})},
         outside=True,
     ),
+    # -- special files where a file is read (a FIFO, a device): refused, naming the file, never a wait
+    Case("special-token-fifo", fifo(".crunchdao/token"), ("push", "-m", "x"), ".crunchdao/token"),
+    Case("special-token-fifo-download", fifo(".crunchdao/token"), ("download", "--force"), "FIFO"),
+    Case("special-project-json-fifo", fifo(".crunchdao/project.json"), ("test",), "project.json"),
+    Case("special-gitignore-fifo", fifo(".gitignore"), ("push", "-m", "x"), ".gitignore"),
+    Case("special-requirements-fifo-push", fifo("requirements.txt"), ("push", "-m", "x"), "requirements.txt"),
+    Case("special-requirements-fifo-test", fifo("requirements.txt"), ("test",), "requirements.txt"),
+    Case("special-requirements-link-to-fifo", steps(fifo("pipe"), link_to("requirements.txt", "pipe")), ("push", "-m", "x", "--dry"), "FIFO"),
+    Case("special-model-file-fifo", fifo("resources/model.bin"), ("push", "-m", "x"), "resources/model.bin"),
+    Case("special-notebook-fifo", fifo("nb.ipynb"), ("convert", "nb.ipynb", "out.py"), "nb.ipynb"),
+    Case("special-notebook-device", link_to("nb.ipynb", "/dev/zero"), ("convert", "nb.ipynb", "out.py"), "character device"),
+    Case("special-release-cache-fifo", fifo(".crunchdao/data_release.json"), ("test",), "data_release.json"),
+    # read once the prediction is made: the prediction and the trained model are kept (to look at)
+    Case("special-checks-cache-fifo", fifo(".crunchdao/checks.json"), ("test",), "checks.json", PREDICTION_WRITTEN + ("resources/*",)),
 ]
 
 
@@ -389,6 +430,8 @@ def snapshot(root: Path) -> Dict[str, str]:
                 out[relative] = "link:" + os.readlink(path)
             elif path.is_dir():
                 out[relative] = "dir"
+            elif not path.is_file():  # a FIFO or a device: never opened (that could wait for ever)
+                out[relative] = f"special {stat.S_IFMT(path.lstat().st_mode):o}"
             else:
                 mode = stat.S_IMODE(path.stat().st_mode)
                 try:

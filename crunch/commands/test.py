@@ -13,6 +13,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 from ..console import Console
 from ..exceptions import PredictionError, UserCodeError, WorkspaceError
+from ..fsutil import read_text
 from ..settings import Settings
 from ..workspace import DOT_DIR, Workspace
 
@@ -78,7 +79,7 @@ def main_script(root: Path, main_file: Optional[str], console: Console) -> Itera
 def check_libraries(workspace: Workspace, console: Console) -> List[str]:
     """Warn about requirements the competition's whitelist does not know; return their names."""
     path = workspace.root / REQUIREMENTS_FILE
-    if not path.is_file():
+    if not path.exists() or path.is_dir():
         return []
     from packaging.utils import canonicalize_name
 
@@ -91,7 +92,11 @@ def check_libraries(workspace: Workspace, console: Console) -> List[str]:
     known = {canonicalize_name(name) for library in libraries for name in [library.name, *library.aliases]}
     from ..freeze import requirement_names
 
-    names, unreadable = requirement_names(path.read_text(encoding="utf-8", errors="replace"))
+    try:
+        text = read_text(path, errors="replace")
+    except OSError as error:
+        raise UserCodeError(f"cannot read {path}: {error.strerror or error}") from None
+    names, unreadable = requirement_names(text)
     for line in unreadable:
         console.warn(f"{REQUIREMENTS_FILE}: cannot read the line `{line}`")
     unknown = [name for name in names if canonicalize_name(name) not in known]

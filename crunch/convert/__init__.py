@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from ..exceptions import ConversionError
+from ..fsutil import read_bytes
 from .cells import convert_code, source_of
 from .embedded import EmbeddedFile, read_markdown
 from .requirements import Requirement, requirements_txt, resolve
@@ -73,7 +74,7 @@ def load_notebook(notebook: NotebookInput) -> Tuple[Dict[str, Any], str]:
     else:
         name = os.fspath(notebook)  # type: ignore[arg-type]
         try:
-            data = Path(name).read_bytes()
+            data = read_bytes(name)
         except FileNotFoundError:
             raise ConversionError(f"{name}: no such notebook file") from None
         except IsADirectoryError:

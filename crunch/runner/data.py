@@ -54,7 +54,10 @@ def open_parquet(path: os.PathLike) -> Any:
     import pyarrow
     import pyarrow.parquet as pq
 
+    from ..fsutil import check_regular
+
     try:
+        check_regular(path)  # a FIFO would block the reader for ever
         return pq.ParquetFile(os.fspath(path))
     except (pyarrow.ArrowException, OSError, ValueError) as error:
         raise _unreadable(path, error) from None
