@@ -203,6 +203,24 @@ class Workspace:
         register(token)
         return token
 
+    def check_token_replaceable(self) -> None:
+        """Raise a TokenError unless :meth:`write_token` can replace the token file (a file
+        written beside it, then renamed over it): checked before a setup token is spent."""
+        import tempfile
+
+        path = self.token_file
+        if path.is_dir() and not path.is_symlink():
+            raise TokenError(f"the token file {path} is a folder: remove it, then run the command again")
+        try:
+            fd, probe = tempfile.mkstemp(prefix=f".{TOKEN_FILE}.", suffix=".check", dir=self.dot_dir)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as error:
+            raise TokenError(
+                f"the token file {path} cannot be replaced: {self.dot_dir} is not writable ({error.strerror or error}). "
+                f"Make it writable (chmod u+w {self.dot_dir}), then run the command again: the setup token was not used"
+            ) from None
+
     def write_token(self, token: str) -> None:
         register(token)
         self.dot_dir.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -235,6 +236,32 @@ def link_to(relative: str, target: str) -> Callable[[Path], None]:
     return build
 
 
+def read_only(relative: str) -> Callable[[Path], None]:
+    """The folder ``relative`` can no longer be written: ``chattr +i`` for root (whom modes do
+    not stop), mode 0o555 for others. :func:`writable` undoes it."""
+
+    def build(ws: Path) -> None:
+        path = ws / relative
+        path.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "+i", str(path)], check=True)
+        else:
+            os.chmod(path, 0o555)
+
+    return build
+
+
+def writable(*relatives: str) -> Callable[[Path], None]:
+    def undo(ws: Path) -> None:
+        for relative in relatives:
+            path = ws / relative
+            if os.geteuid() == 0:
+                subprocess.run(["chattr", "-i", str(path)], check=False)
+            os.chmod(path, 0o755)
+
+    return undo
+
+
 PREDICTION_WRITTEN = ("prediction/prediction.parquet",)  # written, then checked and found wrong
 DOWNLOAD_WRITES = (".crunchdao/*.json", ".crunchdao/download.lock")
 
@@ -249,6 +276,8 @@ class Case:
     rules: Dict[str, Callable[..., Any]] = field(default_factory=dict)
     env: Dict[str, str] = field(default_factory=dict)
     outside: bool = False  # run in an empty folder beside the workspace (setup)
+    undo: Optional[Callable[[Path], None]] = None  # after the run: what build did that rmtree cannot undo
+    unspent: bool = False  # the row's {token} still works afterwards: it was not spent
 
 
 def nothing(ws: Path) -> None:
@@ -413,6 +442,35 @@ CASES: List[Case] = [
     Case("special-release-cache-fifo", fifo(".crunchdao/data_release.json"), ("test",), "data_release.json"),
     # read once the prediction is made: the prediction and the trained model are kept (to look at)
     Case("special-checks-cache-fifo", fifo(".crunchdao/checks.json"), ("test",), "checks.json", PREDICTION_WRITTEN + ("resources/*",)),
+    # -- checks before the setup token is spent: the same token works afterwards -----------------
+    Case(
+        "token-setup-dir-under-a-file", nothing, ("setup", COMPETITION, PROJECT, "../ws/main.py/sub", "--token", "{token}", "--no-data"),
+        "a part of the path is a file", outside=True, unspent=True,
+    ),
+    Case(
+        "token-setup-dir-unwritable", read_only("locked"), ("setup", COMPETITION, PROJECT, "../ws/locked/sub", "--token", "{token}", "--no-data"),
+        "locked/sub", outside=True, undo=writable("locked"), unspent=True,
+    ),
+    Case(
+        "token-setup-force-into-read-only", read_only("locked"), ("setup", COMPETITION, PROJECT, "../ws/locked", "--force", "--token", "{token}", "--no-data"),
+        "locked", outside=True, undo=writable("locked"), unspent=True,
+    ),
+    Case(
+        "token-setup-dir-too-long", nothing, ("setup", COMPETITION, PROJECT, "d" * 300, "--token", "{token}", "--no-data"),
+        "too long for the file system", outside=True, unspent=True,
+    ),
+    Case(
+        "token-setup-parent-too-long", nothing, ("setup", COMPETITION, PROJECT, "p" * 300 + "/ws", "--token", "{token}", "--no-data"),
+        "too long for the file system", outside=True, unspent=True,
+    ),
+    Case(
+        "token-update-read-only-dot-dir", read_only(".crunchdao"), ("update-token", "{token}"),
+        "cannot be replaced", undo=writable(".crunchdao"), unspent=True,
+    ),
+    Case(
+        "token-update-read-only-workspace", steps(read_only(".crunchdao"), read_only(".")), ("update-token", "{token}"),
+        "cannot be replaced", undo=writable(".", ".crunchdao"), unspent=True,
+    ),
 ]
 
 
@@ -530,11 +588,19 @@ def test_bad_input(case: Case, template: Path, shared_hub: Hub, proxy: CraftingP
     args = [arg.replace("{fake}", proxy.url) for arg in case.args]
     if "{token}" in args:
         args[args.index("{token}")] = shared_hub.token(COMPETITION, PROJECT)
+    token = next((arg for arg in args if arg not in case.args), None) if "{token}" in case.args else None
     env = shared_hub.env(PYTHONDONTWRITEBYTECODE="1", **case.env)
-    result = shared_hub.run(*args, cwd=cwd, env=env, timeout=120) if "--api-base-url" not in args else _run_plain(args, cwd, env)
-    assert_one_clear_error(result, case.expect)
-    allowed = tuple(("ws/" + pattern) for pattern in case.may_change)
-    assert changes(before, snapshot(watched), allowed) == []
+    try:
+        result = shared_hub.run(*args, cwd=cwd, env=env, timeout=120) if "--api-base-url" not in args else _run_plain(args, cwd, env)
+        assert_one_clear_error(result, case.expect)
+        allowed = tuple(("ws/" + pattern) for pattern in case.may_change)
+        assert changes(before, snapshot(watched), allowed) == []
+    finally:
+        if case.undo is not None:
+            case.undo(ws)
+    if case.unspent:  # the single-use token was not spent: the hub still exchanges it
+        assert token is not None
+        assert shared_hub.client().upgrade_token(token).plain
     shutil.rmtree(ws)  # some rows leave the token readable by others on purpose
 
 

@@ -15,11 +15,13 @@ Order of work, so that a failure never leaves a workspace that looks complete:
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import quote
 
 from ..api import Client
@@ -134,14 +136,76 @@ def _check_model_directory(value: str) -> str:
         raise ConfigurationError(f"--model-directory must be a folder inside the workspace, not {value!r}") from None
 
 
+def _why(error: OSError) -> str:
+    """Why a folder cannot be made or written, for a person."""
+    reasons = {
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.ENAMETOOLONG: "the path is too long for the file system",
+        errno.EACCES: "permission denied (the folder is not writable)",
+        errno.EPERM: "not permitted (the folder is read-only or protected)",
+        errno.EROFS: "the file system is read-only",
+        errno.ENOSPC: "the disk is full",
+        errno.EEXIST: "something that is not a folder is in the way",
+    }
+    return reasons.get(error.errno or 0, error.strerror or str(error))
+
+
+def _unusable(path: Path, error: OSError) -> WorkspaceError:
+    shown = str(path) if len(str(path)) <= 160 else f"{str(path)[:100]}...{str(path)[-40:]}"
+    return WorkspaceError(
+        f"cannot set up a workspace in {shown}: {_why(error)}; choose another DIRECTORY "
+        "(the setup token was not used: the same command works once the folder can be made)"
+    )
+
+
 def _check_target(path: Path, force: bool) -> None:
-    if path.exists() and not path.is_dir():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+        non_empty = not force and is_dir and any(path.iterdir())
+    except OSError as error:
+        raise _unusable(path, error) from None
+    if exists and not is_dir:
         raise WorkspaceError(f"{path} exists and is not a folder: choose another DIRECTORY")
-    if not force and path.is_dir() and any(path.iterdir()):
+    if non_empty:
         raise WorkspaceError(
             f"{path} is not empty: choose another DIRECTORY, or add --force to set up there anyway "
             "(--force replaces .crunchdao/ and the files setup downloads, nothing else)"
         )
+
+
+def _make_target(path: Path) -> List[Path]:
+    """Make ``path`` (and the folders missing above it) and write a file in it, before the
+    single-use token is spent: a place where the workspace cannot be (under a file, not
+    writable, a name too long) fails here. Returns the folders made, outermost first."""
+    missing: List[Path] = []
+    folder = path
+    try:
+        while not os.path.lexists(folder) and folder != folder.parent:
+            missing.append(folder)
+            folder = folder.parent
+    except OSError as error:
+        raise _unusable(path, error) from None
+    made: List[Path] = []
+    try:
+        for folder in reversed(missing):
+            folder.mkdir()
+            made.append(folder)
+        fd, probe = tempfile.mkstemp(prefix=".crunch-setup-", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        _remove_made(made)
+        raise _unusable(path, error) from None
+    return made
+
+
+def _remove_made(made: List[Path]) -> None:
+    """Remove the folders :func:`_make_target` made (deepest first), when still empty."""
+    for folder in reversed(made):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 # -- token and project ------------------------------------------------------------------------
@@ -177,6 +241,24 @@ def _project_with_api_key(settings: Settings, competition: Competition, project:
     if isinstance(data, dict) and data.get("userId") is not None:
         return Access(str(data.get("name") or project), data["userId"], competition.id, api_key=settings.api_key)
     return Access(project, "@me", competition.id, api_key=settings.api_key)
+
+
+def _who(settings: Settings, token: str, api_key_mode: bool, competition: Competition, project: Optional[str], console: Console) -> Access:
+    """Exchange the setup token (spent from here on), or look the project up with the API key."""
+    if api_key_mode:
+        return _project_with_api_key(settings, competition, project)
+    upgraded = _exchange(settings, token)
+    if not _same_competition(upgraded, competition):
+        raise ConfigurationError(
+            f"this setup token is for another competition than {competition.name!r}: "
+            "copy the `crunch setup` command from that competition's Submit page"
+        )
+    name = upgraded.project.name or project
+    if not name:
+        raise ConfigurationError("the hub did not say which project this token is for: try again with a fresh setup token")
+    if project and name != project:
+        console.warn(f"this token is for the project {name!r}, not {project!r}: setting up {name!r}")
+    return Access(name, upgraded.project.user_id, upgraded.project.competition_id, push_token=upgraded.plain)
 
 
 def _same_competition(token: ProjectToken, competition: Competition) -> bool:
@@ -309,9 +391,10 @@ class _Rollback:
     set aside (beside them, under ``root``) until the setup succeeds.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, made: Sequence[Path] = ()) -> None:
         self.root = root
-        self.existed = root.exists()
+        self.existed = root.exists() and root not in made  # made by this run's early check: not the person's
+        self.made_above = [folder for folder in made if folder != root]
         self.before = {entry.name for entry in root.iterdir()} if self.existed else set()
         self.backup: Optional[Path] = None
         self.aside = root / f"{DOT_DIR}.replaced-{os.getpid()}"
@@ -357,6 +440,7 @@ class _Rollback:
     def undo(self) -> None:
         if not self.existed:
             shutil.rmtree(self.root, ignore_errors=True)
+            _remove_made(self.made_above)
             return
         for path in self.created:
             try:
@@ -425,27 +509,24 @@ def run(
     # 2. who we are, and for which competition
     api_key_mode = token == API_KEY_TOKEN
     competition_info = Client(settings.api_base_url).get_competition(competition)  # before spending the token
-    if api_key_mode:
-        access = _project_with_api_key(settings, competition_info, project)
-    else:
-        upgraded = _exchange(settings, token)
-        if not _same_competition(upgraded, competition_info):
-            raise ConfigurationError(
-                f"this setup token is for another competition than {competition_info.name!r}: "
-                "copy the `crunch setup` command from that competition's Submit page"
-            )
-        name = upgraded.project.name or project
-        if not name:
-            raise ConfigurationError("the hub did not say which project this token is for: try again with a fresh setup token")
-        if project and name != project:
-            console.warn(f"this token is for the project {name!r}, not {project!r}: setting up {name!r}")
-        access = Access(name, upgraded.project.user_id, upgraded.project.competition_id, push_token=upgraded.plain)
-
-    root = Path(format_directory(directory, competition_info.name, access.project_name)).absolute()
-    _check_target(root, force)
+    made: List[Path] = []
+    known = Path(os.path.abspath(format_directory(directory, competition_info.name, project)))
+    if PROJECT_PLACEHOLDER not in str(known):  # the folder is known before the exchange: make it now
+        _check_target(known, force)
+        made = _make_target(known)
+    try:
+        access = _who(settings, token, api_key_mode, competition_info, project, console)
+        root = Path(os.path.abspath(format_directory(directory, competition_info.name, access.project_name)))
+        _check_target(root, force)
+    except BaseException:
+        _remove_made(made)
+        raise
+    if root != known:  # the token is for another project: its folder is made in step 3
+        _remove_made(made)
+        made = []
 
     # 3. the workspace, all or nothing
-    rollback = _Rollback(root)
+    rollback = _Rollback(root, made)
     workspace = Workspace(root)
     client = access.client(settings)
     try:

@@ -16,6 +16,7 @@ def run(*, settings: Settings, console: Console, token: str) -> Workspace:
     token = (token or "").strip()
     if not token:
         raise ConfigurationError("the setup token is empty: copy it again from the competition's Submit page")
+    workspace.check_token_replaceable()  # before the single-use token is spent
     client = Client(settings.api_base_url)
     cached = workspace.read_cache(CACHE_COMPETITION)
     known = {info.competition_name}
