@@ -32,6 +32,12 @@ class WorkspaceError(CrunchError):
     """The workspace (``.crunchdao/``) is missing, incomplete or corrupt."""
 
 
+class FileWriteError(CrunchError, OSError):
+    """A file or folder of the workspace cannot be written or made: a file where a folder
+    should be (or the reverse), a read-only folder, a full disk. An ``OSError`` too, so that
+    code handling write errors goes on handling it."""
+
+
 class SpecialFileError(CrunchError):
     """A path crunch reads is a FIFO, a device or a socket, not a regular file: reading it
     could wait for ever (or never end)."""

@@ -23,21 +23,82 @@ def atomic_file(path: PathLike, mode: Optional[int] = None) -> Iterator[BinaryIO
     renamed into place; on any error it is removed and ``path`` is left as it was.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    ensure_folder(target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as error:
+        raise write_error(target, error) from None
     try:
         os.chmod(tmp, default_mode() if mode is None else mode)
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as error:
+            raise write_error(target, error) from None
     except BaseException:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
         raise
+
+
+def write_error(path: PathLike, error: OSError) -> OSError:
+    """A :class:`FileWriteError` naming ``path``, saying why it cannot be written and what to do."""
+    from .exceptions import FileWriteError
+
+    shown = os.fspath(path)
+    if isinstance(error, FileWriteError):
+        return error
+    if isinstance(error, IsADirectoryError) or (error.errno == errno.EEXIST and os.path.isdir(shown)):
+        why = f"{shown} is a folder, where a file is to be written: remove or rename it"
+    elif isinstance(error, (FileExistsError, NotADirectoryError)):
+        why = f"cannot write {shown}: a file stands where a folder of its path should be: remove or rename it"
+    elif isinstance(error, PermissionError) or error.errno == errno.EROFS:
+        why = f"cannot write {shown}: {error.strerror} (the folder is read-only): make it writable"
+    elif error.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = f"cannot write {shown}: {error.strerror}: free some space"
+    else:
+        why = f"cannot write {shown}: {error.strerror or error}"
+    failure = FileWriteError(f"{why}, then run the command again")
+    failure.errno = error.errno
+    return failure
+
+
+def ensure_folder(path: PathLike, writable: bool = False) -> Path:
+    """Make the folder ``path`` (and those above it) unless it is there; with ``writable``,
+    check that a file can be written in it. Raises :class:`FileWriteError` naming the path
+    (a file in the way, a read-only place) instead of a bare ``OSError``."""
+    from .exceptions import FileWriteError
+
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise FileWriteError(
+            f"{folder} is a file, where a folder is needed: remove or rename it, then run the command again"
+        ) from None
+    except OSError as error:
+        if isinstance(error, NotADirectoryError):
+            raise FileWriteError(
+                f"cannot make the folder {folder}: a file stands where a folder of its path should be; "
+                "remove or rename it, then run the command again"
+            ) from None
+        raise FileWriteError(f"cannot make the folder {folder}: {error.strerror or error}; fix its permissions, then run the command again") from None
+    if writable:
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".crunch-check.", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as error:
+            raise FileWriteError(
+                f"cannot write in {folder}: {error.strerror or error} (the folder is read-only): make it writable, "
+                "then run the command again"
+            ) from None
+    return folder
 
 
 def write_bytes_atomic(path: PathLike, data: bytes, mode: Optional[int] = None) -> Path:

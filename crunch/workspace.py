@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from .exceptions import NotInWorkspaceError, TokenError, WorkspaceError
-from .fsutil import PathLike, json_text, read_text, special_kind, write_json_atomic, write_text_atomic
+from .fsutil import (
+    PathLike,
+    ensure_folder,
+    json_text,
+    read_text,
+    special_kind,
+    write_json_atomic,
+    write_text_atomic,
+)
 from .secrets import register
 
 DOT_DIR = ".crunchdao"
@@ -223,7 +231,7 @@ class Workspace:
 
     def write_token(self, token: str) -> None:
         register(token)
-        self.dot_dir.mkdir(parents=True, exist_ok=True)
+        ensure_folder(self.dot_dir)
         write_text_atomic(self.token_file, token + "\n", mode=0o600)
 
     # -- caches ---------------------------------------------------------------------------
@@ -255,7 +263,7 @@ class Workspace:
 
     def create_layout(self, model_directory: str = DEFAULT_MODEL_DIR) -> None:
         for folder in (self.dot_dir, self.data_dir, self.prediction_dir, self.root / model_directory):
-            folder.mkdir(parents=True, exist_ok=True)
+            ensure_folder(folder)
         gitignore = self.root / ".gitignore"
         if not gitignore.exists():
             write_text_atomic(gitignore, GITIGNORE)

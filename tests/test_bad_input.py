@@ -471,6 +471,18 @@ CASES: List[Case] = [
         "token-update-read-only-workspace", steps(read_only(".crunchdao"), read_only(".")), ("update-token", "{token}"),
         "cannot be replaced", undo=writable(".", ".crunchdao"), unspent=True,
     ),
+    # -- the workspace's own folders are files, or read-only; a data file is a folder ------------
+    Case("folders-data-is-a-file", steps(remove("data"), write("data", "x")), ("download", "--force"), "data is a file"),
+    Case("folders-data-is-a-file-test", steps(remove("data"), write("data", "x")), ("test",), "data is a file", DOWNLOAD_WRITES),
+    Case("folders-prediction-is-a-file", steps(remove("prediction"), write("prediction", "x")), ("test",), "prediction is a file"),
+    Case("folders-resources-is-a-file", steps(remove("resources"), write("resources", "x")), ("test",), "resources is a file"),
+    Case("folders-x-train-is-a-folder", steps(remove("data/X_train.parquet"), lambda ws: (ws / "data/X_train.parquet").mkdir()), ("download",), "X_train.parquet is a folder", DOWNLOAD_WRITES),
+    Case("folders-x-train-is-a-folder-test", steps(remove("data/X_train.parquet"), lambda ws: (ws / "data/X_train.parquet").mkdir()), ("test",), "X_train.parquet is a folder", DOWNLOAD_WRITES),
+    Case("folders-lock-is-a-folder", steps(remove(".crunchdao/download.lock"), lambda ws: (ws / ".crunchdao/download.lock").mkdir()), ("download", "--force"), "download.lock", DOWNLOAD_WRITES),
+    Case("folders-data-read-only", read_only("data"), ("download", "--force"), "cannot write in", undo=writable("data")),
+    Case("folders-prediction-read-only", read_only("prediction"), ("test",), "prediction", undo=writable("prediction")),
+    Case("folders-resources-read-only", read_only("resources"), ("test",), "resources", undo=writable("resources")),
+    Case("folders-dot-dir-read-only", read_only(".crunchdao"), ("download", "--force"), ".crunchdao", undo=writable(".crunchdao")),
 ]
 
 

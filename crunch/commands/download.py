@@ -13,6 +13,7 @@ from ..api import Client
 from ..api.models import DataRelease
 from ..console import Console
 from ..exceptions import CrunchError, NoDataYetError, NothingToDoError, WorkspaceError
+from ..fsutil import ensure_folder, special_kind
 from ..settings import Settings
 from ..workspace import (
     CACHE_CHECKS,
@@ -103,13 +104,21 @@ def ensure_data(
 
     from filelock import FileLock, Timeout
 
-    workspace.data_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(workspace.cache_path(LOCK_FILE)))
+    # the folders written are checked before anything is transferred: a clear line, not a failure per file
+    ensure_folder(workspace.data_dir, writable=True)
+    ensure_folder(workspace.dot_dir, writable=True)
+    lock_path = workspace.cache_path(LOCK_FILE)
+    lock = FileLock(str(lock_path))
     try:
-        lock.acquire(timeout=0.5)
-    except Timeout:
-        console.print("another `crunch download` is running in this workspace: waiting for it to finish...")
-        lock.acquire()
+        try:
+            lock.acquire(timeout=0.5)
+        except Timeout:
+            console.print("another `crunch download` is running in this workspace: waiting for it to finish...")
+            lock.acquire()
+    except OSError as error:
+        kind = "a folder" if lock_path.is_dir() else (special_kind(lock_path.stat().st_mode) if lock_path.exists() else None)
+        what = f"it is {kind}: remove it" if kind else f"{error.strerror or error}: fix the permissions of {workspace.dot_dir}"
+        raise WorkspaceError(f"cannot take the download lock {lock_path}: {what}, then run the command again") from None
     try:
         stamps = workspace.read_cache(VERIFIED_FILE)
         downloader = Downloader(console=console, verified=stamps if isinstance(stamps, dict) else {})

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional
 from ..api.models import CompetitionFormat, DataRelease
 from ..console import Console
 from ..exceptions import WorkspaceError
-from ..fsutil import write_bytes_atomic
+from ..fsutil import ensure_folder, write_bytes_atomic
 from ..settings import Settings
 from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, Workspace
 from .checks import CheckFailure, default_checks, parse_checks, run_checks
@@ -153,7 +153,9 @@ def run_test(
     timeseries = fmt is CompetitionFormat.TIMESERIES
 
     model_dir = workspace.root / options.model_directory if options.model_directory else workspace.model_dir()
-    model_dir.mkdir(parents=True, exist_ok=True)
+    # both written by the run: checked before the person's code runs, not after a long train()
+    ensure_folder(model_dir, writable=True)
+    ensure_folder(workspace.prediction_dir, writable=True)
     cwd = Path.cwd().resolve()
     model_path = os.path.relpath(model_dir, cwd) if model_dir.resolve().is_relative_to(cwd) else str(model_dir)
 

@@ -38,7 +38,15 @@ from ..api.client import (
 from ..api.deadline import MIN_RATE, ProgressFloor, TooSlow, body_chunks
 from ..console import Console
 from ..exceptions import CrunchError, IntegrityError, TransferError, UnsafePathError
-from ..fsutil import PathLike, human_size, is_within, reserve_space, write_text_atomic
+from ..fsutil import (
+    PathLike,
+    ensure_folder,
+    human_size,
+    is_within,
+    reserve_space,
+    special_kind,
+    write_text_atomic,
+)
 
 CHUNK_SIZE = 1 << 20  # at most this many bytes are read and hashed at a time
 # Writes of at most this size: as fast as bigger ones, and on virtual machines whose free memory
@@ -216,7 +224,8 @@ class Downloader:
         relative = safe_relative_path(remote.name)
         root = Path(folder)
         target = root.joinpath(*relative.parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        ensure_folder(target.parent)
+        _check_destination(target)
         if not is_within(target.parent, root):
             raise UnsafePathError(f"refusing to write {remote.name!r}: it would land outside {root}")
         part = target.with_name(target.name + PART_SUFFIX)
@@ -330,8 +339,9 @@ class Downloader:
         on_done: Optional[Callable[[Outcome], None]] = None,
     ) -> List[Outcome]:
         """Fetch every remote (a few at once); extract the zips; raise the first failure after all ran."""
-        for remote in remotes:
-            safe_relative_path(remote.name)
+        for remote in remotes:  # every name and destination checked before any transfer
+            relative = safe_relative_path(remote.name)
+            _check_destination(Path(folder).joinpath(*relative.parts))
         results: List[Optional[Outcome]] = [None] * len(remotes)
         errors: List[BaseException] = []
         lock = threading.Lock()
@@ -618,6 +628,24 @@ def _new_session() -> requests.Session:
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     return session
+
+
+def _check_destination(target: Path) -> None:
+    """A FileWriteError when the file (or its ``.part``) cannot be put at ``target``: a folder
+    or a special file stands there."""
+    from ..exceptions import FileWriteError
+
+    for path in (target, target.with_name(target.name + PART_SUFFIX)):
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            continue
+        kind = "a folder" if stat.S_ISDIR(mode) else special_kind(mode)
+        if kind is not None:
+            raise FileWriteError(
+                f"{path} is {kind}, where the downloaded file is to be written: remove or rename it, "
+                "then run the command again"
+            )
 
 
 def _unlink(path: Path) -> None:
