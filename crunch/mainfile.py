@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from .exceptions import ConfigurationError
 
@@ -21,6 +21,7 @@ class MainFile:
     root: Path
     script: str
     notebook: Optional[Path] = None
+    removed: Tuple[str, ...] = ()  # files a killed run had converted, removed before resolving
 
     @property
     def path(self) -> Path:
@@ -39,6 +40,14 @@ def resolve(root: Path, main_file: Optional[str] = None) -> MainFile:
     the script of its name (``nb.ipynb`` is converted into ``nb.py``). A missing script is
     converted from the notebook of its name beside it, else from the root's ``main.ipynb``.
     """
+    from .leftovers import sweep
+
+    removed = tuple(sweep(root))  # a killed push's converted main.py is not the person's
+    main = _resolve(root, main_file)
+    return MainFile(main.root, main.script, main.notebook, removed) if removed else main
+
+
+def _resolve(root: Path, main_file: Optional[str]) -> MainFile:
     if not main_file:
         path = root / DEFAULT
     else:

@@ -71,3 +71,39 @@ def test_without_a_main_file_it_is_the_root_main_py_wherever_one_stands(root, mo
 def test_outside_the_workspace_is_refused(root, value):
     with pytest.raises(ConfigurationError, match="must be inside the workspace"):
         resolve(root, value)
+
+
+# -- files a killed run left -------------------------------------------------------------------
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_the_files_of_a_killed_run_are_removed_before_resolving(root):
+    import json
+
+    from crunch.leftovers import record, sweep
+
+    (root / ".crunchdao").mkdir(exist_ok=True)
+    touch(root / "main.ipynb")
+    (root / "main.py").write_text("converted\n")
+    (root / "extra.txt").write_text("embedded\n")
+    record(root, [root / "main.py", root / "extra.txt"])
+    [path] = list((root / ".crunchdao").glob("temporary-*.json"))
+    assert sweep(root) == []  # this process is alive: its files are its own
+    data = json.loads(path.read_text())
+    data["pid"] = _dead_pid()
+    path.unlink()
+    (root / ".crunchdao" / f"temporary-{data['pid']}.json").write_text(json.dumps(data))
+    (root / "extra.txt").write_text("edited by the person since\n")
+    main = resolve(root)
+    assert main.removed == ("main.py",) and main.notebook == root / "main.ipynb"
+    assert not (root / "main.py").exists()
+    assert (root / "extra.txt").read_text() == "edited by the person since\n"  # theirs now: kept
+    assert not list((root / ".crunchdao").glob("temporary-*.json"))

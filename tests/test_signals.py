@@ -179,3 +179,31 @@ def test_push_aborts_its_pending_uploads(signum: int, hub: Hub, tmp_path: Path) 
     info = json.loads((ws / ".crunchdao" / "project.json").read_text())
     push_token = (ws / ".crunchdao" / "token").read_text().strip()
     assert hub.client(push_token=push_token).list_submissions(COMPETITION, info["userId"], "p1") == []
+
+
+def test_a_killed_push_of_a_notebook_leaves_nothing_a_later_run_would_use(hub: Hub, tmp_path: Path) -> None:
+    """SIGKILL skips every cleanup: the push's converted main.py stays, recorded in .crunchdao/;
+    the next `crunch test` removes it and converts the notebook as it is now."""
+    token = hub.token(COMPETITION, "p1")
+    done = hub.run("setup", COMPETITION, "p1", "ws", "--token", token, "--submission", "scratch", "--size", "small", cwd=tmp_path)
+    assert done.returncode == 0, done.output
+    ws = tmp_path / "ws"
+    (ws / "main.py").unlink()
+    quick = SLOW_NOTEBOOK_TRAIN.replace("    time.sleep(120)\n", "    pass\n")
+    (ws / "main.ipynb").write_text(notebook(quick))
+    hub.faults(delay=30, path_prefix="/_upload/", method="PUT")
+    process = start(hub, "push", "-m", "killed", cwd=ws, env=hub.env(CRUNCH_TIMEOUT="5"))
+    wait_until(lambda: hub.stats()["pendingUploads"] > 0, process, "an upload is pending")
+    process.kill()
+    process.communicate()
+    hub.reset_faults()
+    leftover = (ws / "main.py").read_text()
+    assert "def train(" in leftover  # what the kill left: the push's conversion
+
+    edited = quick.replace("    pass\n", "    open(os.path.join(model_directory_path, 'edited'), 'w').close()\n")
+    (ws / "main.ipynb").write_text(notebook(edited))
+    tested = hub.run("test", "--no-determinism-check", cwd=ws)
+    assert tested.returncode == 0, tested.output
+    assert "removed main.py" in tested.stdout and "converting main.ipynb" in tested.stdout
+    assert (ws / "resources" / "edited").exists()  # the notebook as it is now ran, not the leftover
+    assert not (ws / "main.py").exists() and not list((ws / ".crunchdao").glob("temporary-*.json"))

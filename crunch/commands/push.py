@@ -135,12 +135,18 @@ def _notebook(root: Path, main: MainFile, no_pip_freeze: bool, whitelist: Any, c
             f"{main.script} is missing and {notebook} cannot be converted by this installation: "
             f"run `crunch convert {notebook} {main.script}` and push again"
         ) from None
-    with temporary_script(root, main.notebook, main_file=main.script, whitelist=whitelist, freeze=not no_pip_freeze) as (conversion, created):
-        names = ", ".join(sorted(str(Path(p).relative_to(root)) if Path(p).is_absolute() else str(p) for p in created or []))
-        console.print(f"converted {notebook} for this push" + (f" ({names}, removed afterwards)" if names else ""))
-        for warning in getattr(conversion, "warnings", None) or []:
-            console.warn(warning)
-        yield
+    from ..leftovers import record, release
+
+    try:
+        with temporary_script(root, main.notebook, main_file=main.script, whitelist=whitelist, freeze=not no_pip_freeze) as (conversion, created):
+            record(root, created or [])  # a kill before the removal: the next run removes them (crunch/leftovers.py)
+            names = ", ".join(sorted(str(Path(p).relative_to(root)) if Path(p).is_absolute() else str(p) for p in created or []))
+            console.print(f"converted {notebook} for this push" + (f" ({names}, removed afterwards)" if names else ""))
+            for warning in getattr(conversion, "warnings", None) or []:
+                console.warn(warning)
+            yield
+    finally:
+        release(root)  # the files are gone: forget them
 
 
 def _print_plan(plan: Plan, console: Console) -> None:
@@ -228,6 +234,8 @@ def run(
         client = hub_client(workspace, settings)
 
     main = resolve_main_file(root, main_file)
+    if main.removed:
+        console.print(f"removed {', '.join(main.removed)}: converted from the notebook by a run that was killed before cleaning up")
     context: Any = contextlib.nullcontext()
     if main.notebook is not None:
         whitelist = whitelist_module.load(workspace, client) if client is not None else whitelist_module.cached(workspace)

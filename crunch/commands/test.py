@@ -45,6 +45,8 @@ def main_script(root: Path, main_file: Optional[str], console: Console) -> Itera
     from ..mainfile import resolve
 
     main = resolve(root, main_file)
+    if main.removed:
+        console.print(f"removed {', '.join(main.removed)}: converted from the notebook by a run that was killed before cleaning up")
     if main.notebook is None:
         if not main.exists:
             raise UserCodeError(f"{main.script} not found in {root}: write your train() and infer() there, or pass --main-file")
