@@ -9,12 +9,11 @@ from humanfriendly import *  # noqa: F401,F403
 from humanfriendly import (  # noqa: F401
     coerce_boolean,
     coerce_seconds,
-    concatenate,
     format_number,
     format_size,
     format_timespan,
     parse_size,
     parse_timespan,
-    pluralize,
     round_number,
 )
+from humanfriendly.text import concatenate, pluralize  # noqa: F401
