@@ -57,7 +57,7 @@ ATTRIBUTES = [
     "crunch.unstructured.utils.delta_message", "crunch.utils.Tracer",
     "crunch.custom.ComparedSimilarity", "crunch.custom.RankableProject", "crunch.custom.RankPass",
     "crunch.custom.RankedProject", "crunch.custom.File",
-    "crunch.external.humanfriendly.format_size", "crunch.monkey_patches.SHOULD_PRINT_PREFIX_WHEN_POSSIBLE",
+    "crunch.monkey_patches.SHOULD_PRINT_PREFIX_WHEN_POSSIBLE",
 ]
 
 
