@@ -171,7 +171,7 @@ def check(submission_files: List[File], model_files: List[File]):
         report = find_file_by_path(submission_files, "REPORT.md")
         if report is None:
             raise ParticipantVisibleError("Missing `REPORT.md` file.")
-    max_size = 10
+    max_size = 100
     if report.size > max_size:
         raise ParticipantVisibleError(
             f"`{report.path}` is too big, maximum is {humanfriendly.format_size(max_size)} "
@@ -338,7 +338,7 @@ def test_submission_shaped_checks(tmp_path: Path) -> None:
     with pytest.raises(ParticipantVisibleError, match="still holds a TODO"):
         call_function(module.check, {"submission_files": [File.from_local(str(report), "report.md")], "model_files": []})
     report.write_text("x" * 1500)
-    with pytest.raises(ParticipantVisibleError, match=r"maximum is 10 bytes but file is 1.5 KB"):
+    with pytest.raises(ParticipantVisibleError, match=r"maximum is 100 bytes but file is 1.5 KB"):
         call_function(module.check, {"submission_files": [File.from_local(str(report), "report.md")], "model_files": []})
 
     module = load(NUMINOUS_SUBMISSION, tmp_path / "submission2.py")
