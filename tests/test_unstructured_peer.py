@@ -69,6 +69,60 @@ def test_peer_runs_demo_unstructured(shared_hub, tmp_path):
     assert prediction["prediction"].between(0, 1).all()
     assert (workspace / "resources" / "model.json").is_file()
 
+    # 13.0.1's organizer tools score the prediction with the hub's scoring.py, targets and metrics
+    source = {"CRUNCH_COMPETITIONS_SOURCE": "cache+" + shared_hub.url.rstrip("/")}
+    truth_folder = tmp_path / "truth"
+    truth_folder.mkdir()
+    shutil.copyfile(workspace / "data" / "y_test.reduced.parquet", truth_folder / "y_test.parquet")
+    folders = ["--data-directory", truth_folder, "--prediction-directory", workspace / "prediction"]
+    checked = peer(shared_hub, "organizer", "demo-unstructured", "test", "scoring", "check", *folders, cwd=workspace, env=source)
+    assert "Prediction is valid!" in checked.stdout, checked.stdout + checked.stderr
+    scored = peer(shared_hub, "organizer", "demo-unstructured", "test", "scoring", "score", *folders, cwd=workspace, env=source)
+    assert "Prediction is scorable!" in scored.stdout, scored.stdout + scored.stderr
+    row = next(line.split() for line in scored.stdout.splitlines() if line.strip().startswith("structural_breakpoint"))
+    assert row[1] == "roc-auc" and 0.5 < float(row[2]) <= 1.0
+    submission = ["organizer", "demo-unstructured", "test", "submission", "check", "--root-directory", workspace]
+    valid = peer(shared_hub, *submission, cwd=workspace, env=source)
+    assert "Submission is valid!" in valid.stdout, valid.stdout + valid.stderr
+    (workspace / "main.py").rename(workspace / "solution.py")
+    refused = peer(shared_hub, *submission, cwd=workspace, env=source)
+    assert "Submission is not valid: Missing `main.py` file" in refused.stdout, refused.stdout + refused.stderr
+
+
+PEER_TARGETS = """
+import json, sys
+from crunch.api import Client
+competition = Client(sys.argv[1], None).competitions.get(sys.argv[2])
+print(json.dumps({
+    "primary": competition.targets.primary.name,
+    "targets": [[t.id, t.name, [[m.id, m.name, m.weight, m.score, m.multiplier] for m in t.metrics.list()]] for t in competition.targets.list()],
+    "metrics": [[m.id, m.name, m.target.id] for m in competition.metrics.list()],
+}))
+"""
+
+
+def test_peer_api_client_reads_our_targets_and_metrics(shared_hub, crunch, tmp_path):
+    """13.0.1's own API client decodes the hub's targets and metrics into what ours returns."""
+    host_fixture(shared_hub, crunch, "per-dataset", tmp_path)
+    hosted = crunch(
+        "hub", "add-competition", "two-targets", tmp_path / "per-dataset-public", "--root", shared_hub.root, "--unstructured",
+        "--code", FIXTURES / "per-dataset", "--metric", "a:mse", "--metric", "b:accuracy", "--metric", "a:spearman",
+    )
+    assert hosted.returncode == 0, hosted.stderr
+    client = shared_hub.client()
+    for name in ("demo-unstructured", "two-targets"):
+        done = subprocess.run(
+            [str(crunch_cli_13().parent / "python"), "-c", PEER_TARGETS, shared_hub.url, name],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        theirs = json.loads(done.stdout)
+        ours = client.get_targets(name)
+        assert theirs["primary"] == next(t.name for t in ours if t.primary)
+        assert theirs["targets"] == [[t.id, t.name, [[m.id, m.name, m.weight, m.score, m.multiplier] for m in t.metrics]] for t in ours]
+        assert theirs["metrics"] == [[m.id, m.name, m.target.id] for m in client.get_metrics(name)]
+    assert [t.name for t in client.get_targets("two-targets")] == ["a", "b"]
+
 
 @pytest.mark.parametrize("name", ["generator-inference", "multi-split", "per-dataset"])
 def test_peer_runs_fixture_competition(shared_hub, crunch, tmp_path, name):
