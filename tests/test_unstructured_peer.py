@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Optional
 
 import pytest
 from peers import crunch_cli_13
@@ -45,12 +46,17 @@ def host_fixture(hub, crunch, name: str, tmp_path: Path) -> dict:
     return settings
 
 
-def setup_and_test(hub, competition: str, main: Path, tmp_path: Path):
+def setup_and_test(hub, competition: str, main: Optional[Path], tmp_path: Path):
+    """Set up with 13.0.1, put ``main`` in place (None: 13.0.1 applies the hub's quickstarter), run its test."""
     token = hub.token(competition, "peer", "paula")
     setup = peer(hub, "setup", competition, "peer", "--token", token, cwd=tmp_path)
     assert setup.returncode == 0, setup.stdout + setup.stderr
     workspace = tmp_path / f"{competition}-peer"
-    shutil.copyfile(main, workspace / "main.py")
+    if main is None:
+        applied = peer(hub, "quickstarter", "apply", "default", cwd=workspace)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+    else:
+        shutil.copyfile(main, workspace / "main.py")
     source = "cache+" + hub.url.rstrip("/")
     tested = peer(hub, "test", cwd=workspace, env={"CRUNCH_COMPETITIONS_SOURCE": source})
     return workspace, tested
@@ -59,7 +65,8 @@ def setup_and_test(hub, competition: str, main: Path, tmp_path: Path):
 def test_peer_runs_demo_unstructured(shared_hub, tmp_path):
     import pandas as pd
 
-    workspace, tested = setup_and_test(shared_hub, "demo-unstructured", QUICKSTARTER, tmp_path)
+    workspace, tested = setup_and_test(shared_hub, "demo-unstructured", None, tmp_path)
+    assert (workspace / "main.py").read_text() == QUICKSTARTER.read_text()
     output = tested.stdout + tested.stderr
     assert tested.returncode == 0, output
     assert "executing - command=train" in output and "determinism check: passed" in output
