@@ -636,7 +636,9 @@ class HubApp(PlatformRoutes):
 
     def on_submissions(self, request: Request, c: str, u: str, p: str) -> Response:
         project = self._project(request, c, u, p)
-        return _json([self._submission_json(r) for r in self.store.submissions(project["id"])])
+        # oldest first, as the public hub lists them (crunch-cli 13 reverses the list to show the newest first)
+        rows = sorted(self.store.submissions(project["id"]), key=lambda r: r["number"])
+        return _json([self._submission_json(r) for r in rows])
 
     # -- uploads --------------------------------------------------------------------------------
 
