@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
-import pytest
-from test_hub_app import LOOPBACK, app, client, project, submit, upload  # noqa: F401 - fixtures
+import itertools
 
-from crunch.hub.platform import filter_competitions, like, library_matches
+import pytest
+from test_hub_app import LOOPBACK, submit, upload
+from werkzeug.test import Client
+
+from crunch.hub.app import HubApp
+from crunch.hub.faults import Faults
+from crunch.hub.platform import filter_competitions, library_matches, like
+from crunch.hub.seed import seed_if_needed
+from crunch.hub.store import Store
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    store = Store(tmp_path_factory.mktemp("hub-platform"))
+    seed_if_needed(store)
+    return HubApp(store, Faults(), daily_limit=3)
+
+
+@pytest.fixture
+def client(app):
+    return Client(app)
+
+
+@pytest.fixture
+def project(app, client):
+    """(project name, user name, push token) of a fresh project of ``demo``."""
+    name, user = f"q{next(_names)}", "alice"
+    answer = client.post("/v2/project-tokens/upgrade", json={"cloneToken": app.store.mint_clone_token("demo", name, user)})
+    assert answer.status_code == 200, answer.json
+    return name, user, answer.json["plain"]
 
 
 @pytest.mark.parametrize(
