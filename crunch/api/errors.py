@@ -76,7 +76,7 @@ _CODES: dict[str, tuple[type[exc.ApiError], Hint]] = {
         lambda m, e: (
             "daily submission limit reached for this project"
             + (f" ({e['limit']} a day)" if isinstance(e.get("limit"), int) else "")
-            + ": push again after midnight UTC; `crunch quota` shows what is left"
+            + ": push again tomorrow (the count resets at midnight UTC); `crunch quota` shows what is left"
         ),
     ),
     "SUBMISSION_TOO_BIG": (
