@@ -371,13 +371,19 @@ class PlatformRoutes:
         if target not in names:
             raise validation("target", f"must be one of {', '.join(names)}")
         submission = body.get("submission")
-        with self.store.tx() as db:
-            db.execute(
-                "INSERT INTO scores (project_id, target, metric, value, submission_number, created_at) VALUES (?, ?, 'score', ?, ?, ?)",
-                (project["id"], target, float(score), submission if isinstance(submission, int) else None, self.store.clock()),
-            )
+        record_score(self.store, int(project["id"]), target, float(score), submission if isinstance(submission, int) else None)
         mine = next(e for e in self._ranking(competition["id"], target) if e["project_id"] == project["id"])
         return _json({"target": target, "score": float(score), "rank": mine["rank"]})
+
+
+def record_score(store: Store, project_id: int, target: str, value: float, submission_number: Optional[int] = None) -> None:
+    """Write a score of a project on ``target`` (what a scored run writes; the admin call until then)."""
+    ensure_schema(store)
+    with store.tx() as db:
+        db.execute(
+            "INSERT INTO scores (project_id, target, metric, value, submission_number, created_at) VALUES (?, ?, 'score', ?, ?, ?)",
+            (project_id, target, value, submission_number, store.clock()),
+        )
 
 
 def _change(unit: Dict[str, Any], current: Any, previous: Any, lower_is_better: bool = False) -> Dict[str, Any]:
@@ -396,4 +402,4 @@ def _json(value: Any, status: int = 200) -> Response:
     return Response(json.dumps(value), status=status, mimetype="application/json")
 
 
-__all__ = ["PLATFORM_RULES", "PlatformRoutes", "ensure_schema", "filter_competitions", "library_matches"]
+__all__ = ["PLATFORM_RULES", "PlatformRoutes", "ensure_schema", "filter_competitions", "library_matches", "record_score"]
