@@ -47,8 +47,8 @@ def _call(ctx: click.Context, module: str, **kwargs: Any) -> Any:
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="crunch", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks and more detail (also CRUNCH_DEBUG=1).")
-@click.option("--api-base-url", metavar="URL", help="Hub API URL (also API_BASE_URL). Overrides --environment.")
-@click.option("--web-base-url", metavar="URL", help="Hub web URL for links (also WEB_BASE_URL).")
+@click.option("--api-base-url", metavar="URL", help="Hub API URL (also API_BASE_URL, or CRUNCH_API_BASE_URL, also from .env). Overrides --environment.")
+@click.option("--web-base-url", metavar="URL", help="Hub web URL for links (also WEB_BASE_URL, or CRUNCH_WEB_BASE_URL, also from .env).")
 @click.option(
     "--environment",
     "--env",
