@@ -197,3 +197,16 @@ def test_peer_list_filters_and_init(shared_hub, tmp_path):
     assert init.returncode == 0, init.stdout + init.stderr
     ws = tmp_path / "demo-peerinit"
     assert json.loads(shared_hub.run("status", "--json", cwd=ws).stdout)["project"]["name"] == "peerinit"
+
+
+def test_peer_reads_the_daily_quota_and_is_refused_past_it(hub, tmp_path):
+    hub.settings(dailyLimit=1)
+    ws = our_workspace(hub, tmp_path, "daily")
+    assert hub.run("push", "-m", "only one today", "--no-pip-freeze", cwd=ws).returncode == 0
+    quota = peer(hub, "quota", cwd=ws)
+    assert quota.returncode == 0, quota.stdout + quota.stderr
+    assert "submissions per day: 1/1 (0 remaining for today)" in quota.stdout
+    refused = peer(hub, "push", "-m", "a second one", cwd=ws)
+    assert refused.returncode != 0
+    listed = json.loads(hub.run("submission", "list", "--json", cwd=ws).stdout)
+    assert [s["number"] for s in listed] == [1]
