@@ -47,8 +47,11 @@ def read_dotenv(folder: Optional[Path] = None) -> Dict[str, str]:
         return {}
 
 
+PREFIX = "CRUNCH_"  # only crunch's own variables come from .env: the file may serve the person's code too
+
+
 def environment_with_dotenv(environ: Optional[Mapping[str, str]] = None, folder: Optional[Path] = None) -> Dict[str, str]:
-    """The environment, completed by ``.env`` for the variables it does not set."""
-    merged = read_dotenv(folder)
+    """The environment, completed by the ``CRUNCH_*`` variables of ``.env`` it does not set."""
+    merged = {k: v for k, v in read_dotenv(folder).items() if k.startswith(PREFIX)}
     merged.update(os.environ if environ is None else environ)
     return merged

@@ -72,9 +72,10 @@ def test_parse_dotenv():
 
 
 def test_dotenv_never_replaces_a_variable(tmp_path):
-    (tmp_path / ".env").write_text("CRUNCH_API_BASE_URL=http://from-file/\nOTHER=x\n")
+    (tmp_path / ".env").write_text("CRUNCH_API_BASE_URL=http://from-file/\nCRUNCH_DEBUG=1\nAPI_BASE_URL=http://for-my-code/\n")
     merged = environment_with_dotenv({"CRUNCH_API_BASE_URL": "http://from-env/"}, tmp_path)
-    assert merged["CRUNCH_API_BASE_URL"] == "http://from-env/" and merged["OTHER"] == "x"
+    assert merged["CRUNCH_API_BASE_URL"] == "http://from-env/" and merged["CRUNCH_DEBUG"] == "1"
+    assert "API_BASE_URL" not in merged  # a .env that also serves the person's code: only CRUNCH_* is read
     assert environment_with_dotenv({}, tmp_path / "none") == {}
 
 
