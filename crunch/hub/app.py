@@ -19,7 +19,9 @@ Admin calls (loopback clients only) under ``/_admin/``:
 - ``POST /_admin/uploads/expire`` ``{"uploadId"?}`` -> ``{"expired": n}``;
 - ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl",
   "filesBaseUrl"}`` (``filesBaseUrl``: file and chunk links point there instead of at this hub);
-- ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished"}``.
+- ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished"}``;
+- ``POST /_admin/scores`` ``{"competition", "project", "user", "score", "target"?}`` (see
+  :mod:`crunch.hub.platform`, which serves the calls after the push).
 """
 
 from __future__ import annotations
