@@ -210,3 +210,17 @@ def test_peer_reads_the_daily_quota_and_is_refused_past_it(hub, tmp_path):
     assert refused.returncode != 0
     listed = json.loads(hub.run("submission", "list", "--json", cwd=ws).stdout)
     assert [s["number"] for s in listed] == [1]
+
+
+def test_we_test_and_push_in_a_peer_workspace(shared_hub, tmp_path):
+    ws = peer_workspace(shared_hub, tmp_path, "peerpush")
+    env = {"CRUNCH_API_BASE_URL": shared_hub.url}
+    assert ours(shared_hub, "quickstarter", "apply", "default", cwd=ws, **env).returncode == 0
+    assert ours(shared_hub, "download", cwd=ws, **env).returncode == 0
+    tested = ours(shared_hub, "test", "--no-determinism-check", cwd=ws, **env)
+    assert tested.returncode == 0, tested.output
+    pushed = ours(shared_hub, "push", "-m", "ours in the peer's workspace", "--no-pip-freeze", cwd=ws, **env)
+    assert pushed.returncode == 0, pushed.output
+    oracle = peer(shared_hub, "submission", "list", cwd=ws)
+    assert oracle.returncode == 0, oracle.stdout + oracle.stderr
+    assert "ours in the peer" in oracle.stdout
