@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
+from .exceptions import CrunchError
 from .settings import Settings
 from .workspace import Workspace, find_root, hub_settings
 
@@ -16,5 +17,5 @@ def settings_here(settings: Settings) -> Tuple[Settings, Optional[Workspace]]:
     workspace = Workspace(root)
     try:
         return hub_settings(workspace, settings), workspace
-    except Exception:  # a damaged project.json does not stop a command that needs no project
+    except CrunchError:  # a damaged project.json does not stop a command that needs no project
         return settings, workspace
