@@ -158,8 +158,8 @@ def _refuse(path: PathLike, mode: int) -> None:
     kind = special_kind(mode)
     if kind is not None:
         raise SpecialFileError(
-            f"{os.fspath(path)} is {kind}, not a regular file: crunch does not read from it (that could wait "
-            "for ever); replace it with a regular file"
+            f"{os.fspath(path)} is {kind}, not a regular file: crunch does not read from it (reading it could "
+            "wait, or go on, for ever); replace it with a regular file"
         )
 
 
