@@ -1,5 +1,7 @@
 """Signals sent to the real ``crunch`` process in the middle of its work: SIGTERM (``timeout``, a
-CI runner, a notebook's interrupt-then-kill) cleans up exactly as Ctrl-C does.
+CI runner, a notebook's interrupt-then-kill) cleans up exactly as Ctrl-C does, in ``test`` (on
+a notebook), ``setup``, ``push`` and ``download``; SIGKILL, which nothing can handle, leaves
+nothing a later run would take for the person's code.
 
 Each test starts the installed ``crunch`` executable, waits until it is busy (the person's
 ``train()`` running, the hub holding an answer back with a fault ``delay``), sends the signal,
@@ -9,6 +11,7 @@ what is left on disk and on the hub.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,6 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import CRUNCH, TOKEN_MARKER, Hub, Recorded, Result
@@ -207,3 +211,28 @@ def test_a_killed_push_of_a_notebook_leaves_nothing_a_later_run_would_use(hub: H
     assert "removed main.py" in tested.stdout and "converting main.ipynb" in tested.stdout
     assert (ws / "resources" / "edited").exists()  # the notebook as it is now ran, not the leftover
     assert not (ws / "main.py").exists() and not list((ws / ".crunchdao").glob("temporary-*.json"))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_download_keeps_its_part_and_the_next_run_resumes(signum: int, hub: Hub, tmp_path: Path) -> None:
+    """Interrupted while the hub holds a data file's body back: no file in data/ that is not
+    whole, the bytes that came kept in the .part, and the next run completes."""
+    token = hub.token(COMPETITION, "p1")
+    done = hub.run("setup", COMPETITION, "p1", "ws", "--token", token, "--submission", "scratch", "--no-data", cwd=tmp_path)
+    assert done.returncode == 0, done.output
+    ws = tmp_path / "ws"
+    release = hub.client().get_data_release(COMPETITION)
+    target = max((f for f in release.data_files.values() if f.available), key=lambda f: f.size or 0)
+    hub.faults(stall_after=1000, stall=30, path_prefix=urlsplit(target.url).path, method="GET")
+    args = ["download"]
+    process = start(hub, *args, cwd=ws)
+    part = ws / "data" / (target.name + ".part")
+    wait_until(lambda: hub.stats().get("stalls", 0) > 0 and part.exists() and part.stat().st_size > 0, process, "the transfer stalled")
+    result = interrupt(process, signum, args)
+    hub.reset_faults()
+    assert_interrupted(result, signum)
+    assert not (ws / "data" / target.name).exists() and part.stat().st_size > 0
+    again = hub.run("download", cwd=ws)
+    assert again.returncode == 0, again.output
+    assert "resumed" in again.stdout
+    assert hashlib.sha256((ws / "data" / target.name).read_bytes()).hexdigest() == target.sha256
