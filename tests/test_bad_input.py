@@ -466,6 +466,10 @@ CASES: List[Case] = [
         "too long for the file system", outside=True, unspent=True,
     ),
     Case(
+        "token-setup-force-data-is-a-file", steps(remove("data"), write("data", "x")), ("setup", COMPETITION, PROJECT, ".", "--force", "--token", "{token}", "--no-data"),
+        "data is a file", unspent=True,
+    ),
+    Case(
         "token-update-read-only-dot-dir", read_only(".crunchdao"), ("update-token", "{token}"),
         "cannot be replaced", undo=writable(".crunchdao"), unspent=True,
     ),

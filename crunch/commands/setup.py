@@ -39,7 +39,7 @@ from ..exceptions import (
 )
 from ..fsutil import write_text_atomic
 from ..settings import Settings
-from ..workspace import DEFAULT_MODEL_DIR, DOT_DIR, ProjectInfo, Workspace
+from ..workspace import DATA_DIR, DEFAULT_MODEL_DIR, DOT_DIR, PREDICTION_DIR, ProjectInfo, Workspace
 
 API_KEY_TOKEN = "@api-key"
 COMPETITION_PLACEHOLDER = "{competitionName}"
@@ -166,6 +166,14 @@ def _check_target(path: Path, force: bool) -> None:
         raise _unusable(path, error) from None
     if exists and not is_dir:
         raise WorkspaceError(f"{path} exists and is not a folder: choose another DIRECTORY")
+    if is_dir and force:  # the folders setup makes: a file of that name would stop it after the exchange
+        for name in (DATA_DIR, PREDICTION_DIR, DEFAULT_MODEL_DIR):
+            folder = path / name
+            if folder.exists() and not folder.is_dir():
+                raise WorkspaceError(
+                    f"{folder} is a file, where setup makes the folder {name}/: remove or rename it, then run the "
+                    "command again (the setup token was not used)"
+                )
     if non_empty:
         raise WorkspaceError(
             f"{path} is not empty: choose another DIRECTORY, or add --force to set up there anyway "
