@@ -12,6 +12,7 @@ from typing import Dict, List, Sequence, Union
 
 from ..console import Console
 from ..exceptions import ConfigurationError, UnsafePathError
+from ..fsutil import ensure_folder
 from ..project_context import open_project
 from ..settings import Settings
 from ..submissions import find_submission, parse_identifier
@@ -77,7 +78,7 @@ def run(*, settings: Settings, console: Console, submission: Union[str, int], fi
             Downloader(console=console).fetch_all(remotes, staging, force=True)
         for remote in remotes:  # every file arrived: now they go into place
             target = root / remote.name
-            target.parent.mkdir(parents=True, exist_ok=True)
+            ensure_folder(target.parent)  # a file in the way: one line naming it
             os.replace(staging / remote.name, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
