@@ -168,7 +168,15 @@ class Workspace:
                 f"{self.project_file} is corrupt (expected JSON with competitionName and projectName): "
                 "run `crunch setup ... --force` to repair the workspace"
             )
-        return ProjectInfo.from_dict(data)
+        info = ProjectInfo.from_dict(data)
+        from .modeldir import check_name
+
+        info.model_directory = check_name(
+            info.model_directory,
+            given_as=f"the modelDirectory of {self.project_file}",
+            error=WorkspaceError,
+        )
+        return info
 
     def write_project(self, info: ProjectInfo) -> None:
         write_json_atomic(self.project_file, info.to_dict())

@@ -125,13 +125,14 @@ def format_directory(directory: Optional[str], competition: str, project: Option
     return os.path.normpath(text)
 
 
-def _check_model_directory(value: str) -> str:
-    from ..transfer.download import safe_relative_path
+def _check_model_directory(value: str, root: Optional[Path] = None) -> str:
+    """``--model-directory`` (or a cloned submission's), checked by its text, then, once the
+    target folder is known, by where its links lead (see :mod:`crunch.modeldir`)."""
+    from .. import modeldir
 
-    try:
-        return str(safe_relative_path(value, "model directory"))
-    except CrunchError:
-        raise ConfigurationError(f"--model-directory must be a folder inside the workspace, not {value!r}") from None
+    if root is None:
+        return modeldir.check_name(value, given_as="--model-directory")
+    return modeldir.check(root, value, given_as="--model-directory")
 
 
 def _check_target(path: Path, force: bool) -> None:
@@ -418,6 +419,8 @@ def run(
     planned = format_directory(directory, competition, project)
     if PROJECT_PLACEHOLDER not in planned:
         _check_target(Path(planned), force)
+        if model_directory:
+            _check_model_directory(model_directory, Path(planned).absolute())  # links in an existing folder
     if not token or not token.strip():
         raise ConfigurationError("the setup token is empty: copy the `crunch setup` command again from the Submit page")
     token = token.strip()
@@ -443,6 +446,8 @@ def run(
 
     root = Path(format_directory(directory, competition_info.name, access.project_name)).absolute()
     _check_target(root, force)
+    if model_directory:
+        _check_model_directory(model_directory, root)
 
     # 3. the workspace, all or nothing
     rollback = _Rollback(root)
