@@ -21,7 +21,7 @@ from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
 from .exceptions import SubmissionError, UnsafePathError
 from .fsutil import PathLike, human_size
-from .modeldir import Protected
+from .modeldir import SECRET_PREFIX, Protected
 
 HIDDEN_PATTERNS: Tuple[str, ...] = (
     ".git/",
@@ -261,6 +261,8 @@ def _walk(
             except OSError:
                 is_dir = False
             if rules.ignored(name, is_dir, gitignores):
+                continue
+            if is_dir and entry.name.casefold().startswith(SECRET_PREFIX):  # any workspace's, in any case
                 continue
             if skip and str(path.resolve()) in skip:
                 continue
