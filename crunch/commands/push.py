@@ -208,6 +208,8 @@ def check_export_not_sent(plan: Plan, destination: Path) -> None:
         except OSError:
             continue
         if info is not None and (info.st_dev, info.st_ino) == (target.st_dev, target.st_ino):
+            if file.content is not None and file.path in (REQUIREMENTS, REQUIREMENTS_ORIGINAL):
+                name = REQUIREMENTS  # the person's file, which both stand for
             raise SubmissionError(
                 f"cannot export to {destination}: it is {name}, one of the files the submission holds; "
                 "choose a FILE that is not part of the submission"
