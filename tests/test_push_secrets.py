@@ -21,6 +21,15 @@ from test_push_e2e import make_workspace, push
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture()
+def workspace(hub, tmp_path):
+    """A workspace of the hub; removed afterwards, since some tests copy its token elsewhere
+    (the session's last test looks for token bytes in every file left)."""
+    folder = make_workspace(hub, tmp_path / "ws")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def stored_paths(hub) -> List[str]:
     """Every path of every submission the hub stored (model files under their directory)."""
     db = sqlite3.connect(f"file:{hub.root / 'hub.sqlite3'}?mode=ro", uri=True)
@@ -79,8 +88,7 @@ def links_everywhere(workspace: Path) -> None:
     (workspace / "lib" / "holder-link").symlink_to(Path("..") / "holder")
 
 
-def test_links_and_nested_folders_to_crunchdao_are_not_sent(hub, tmp_path):
-    workspace = make_workspace(hub, tmp_path / "ws")
+def test_links_and_nested_folders_to_crunchdao_are_not_sent(hub, workspace):
     links_everywhere(workspace)
     result = push(hub, workspace, "-m", "links")
     assert result.returncode == 0, result.output
@@ -92,8 +100,7 @@ def test_links_and_nested_folders_to_crunchdao_are_not_sent(hub, tmp_path):
     assert_nothing_secret_stored(hub, workspace)
 
 
-def test_a_model_directory_with_links_to_crunchdao_is_not_sent(hub, tmp_path):
-    workspace = make_workspace(hub, tmp_path / "ws")
+def test_a_model_directory_with_links_to_crunchdao_is_not_sent(hub, workspace):
     (workspace / "models").mkdir()
     (workspace / "models" / "m.bin").write_bytes(b"weights")
     (workspace / "models" / "all").symlink_to(Path("..") / ".crunchdao")
@@ -107,8 +114,7 @@ def test_a_model_directory_with_links_to_crunchdao_is_not_sent(hub, tmp_path):
 @pytest.mark.parametrize(
     "model_directory", [".crunchdao", ".crunchdao/", "./.crunchdao", ".crunchdao/sub", ".CrunchDAO", "weights", "data", "../elsewhere"]
 )
-def test_model_directories_reaching_crunchdao_are_refused(hub, tmp_path, model_directory):
-    workspace = make_workspace(hub, tmp_path / "ws")
+def test_model_directories_reaching_crunchdao_are_refused(hub, workspace, tmp_path, model_directory):
     (workspace / ".crunchdao" / "sub").mkdir()
     (workspace / ".crunchdao" / "sub" / "cache.json").write_text("{}")
     (workspace / "weights").symlink_to(".crunchdao")
@@ -122,8 +128,7 @@ def test_model_directories_reaching_crunchdao_are_refused(hub, tmp_path, model_d
     assert_nothing_secret_stored(hub, workspace)
 
 
-def test_a_recorded_model_directory_in_crunchdao_is_refused_by_every_command(hub, tmp_path):
-    workspace = make_workspace(hub, tmp_path / "ws")
+def test_a_recorded_model_directory_in_crunchdao_is_refused_by_every_command(hub, workspace, tmp_path):
     project = json.loads((workspace / ".crunchdao" / "project.json").read_text())
     project["modelDirectory"] = ".crunchdao"
     (workspace / ".crunchdao" / "project.json").write_text(json.dumps(project))
