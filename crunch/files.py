@@ -223,9 +223,9 @@ def _walk(
     if protected.holds(top):
         raise UnsafePathError(f"{prefix.rstrip('/') or top} leads into .crunchdao/, which holds your push token: it is never sent")
 
-    def secret(path: Path, is_dir: bool, shown: str) -> bool:
+    def secret(entry: "os.DirEntry[str]", is_dir: bool, shown: str) -> bool:
         try:
-            info = path.stat()
+            info = entry.stat()  # links followed; cached by the entry for the size below
         except OSError:
             return False
         identity = (info.st_dev, info.st_ino)
@@ -266,7 +266,7 @@ def _walk(
                 continue
             if skip and str(path.resolve()) in skip:
                 continue
-            if secret(path, is_dir, prefix + name):
+            if secret(entry, is_dir, prefix + name):
                 continue
             if link and outside(path):
                 shown = prefix + name
@@ -278,7 +278,7 @@ def _walk(
                 visit(path, name + "/", gitignores)
                 continue
             try:
-                info = path.stat()
+                info = entry.stat()
             except OSError as error:
                 if link:
                     raise SubmissionError(f"{prefix + name} is a broken symbolic link: remove it or add it to .gitignore") from None
