@@ -384,6 +384,8 @@ CASES: List[Case] = [
     Case("export-over-token", nothing, ("push", "--export", ".crunchdao/token", "--overwrite"), ".crunchdao/"),
     Case("export-into-crunchdao", nothing, ("push", "--export", ".crunchdao/submission.tar.gz"), ".crunchdao/"),
     Case("export-through-link", link("t.tar.gz", ".crunchdao/token"), ("push", "--export", "t.tar.gz", "--overwrite"), ".crunchdao/"),
+    Case("export-under-a-file", nothing, ("push", "--export", "main.py/out.tar.gz"), "is a file"),
+    Case("export-unwritable-folder", nothing, ("push", "--export", "/proc/out.tar.gz"), "cannot write"),
     # -- a data release or a clone naming one file twice ----------------------------------------
     Case("release-same-name-twice", nothing, ("--api-base-url", "{fake}", "download"), "X_train.parquet", rules={RELEASE: edit_release(_rename_file("X_train.parquet"))}),
     Case("release-names-differ-by-case", nothing, ("--api-base-url", "{fake}", "download"), "x_train.parquet", rules={RELEASE: edit_release(_rename_file("x_train.PARQUET"))}),

@@ -176,6 +176,11 @@ def check_export(root: Path, export: str, overwrite: bool) -> Path:
         raise SubmissionError(
             f"cannot export to {export}: it is inside .crunchdao/, which holds your push token; choose a FILE elsewhere"
         )
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise SubmissionError(f"cannot export to {export}: {parent} is a file, not a folder; choose another FILE")
+        if parent.is_dir():
+            break
     if os.path.lexists(path):
         if os.path.isdir(path):
             raise SubmissionError(f"cannot export to {export}: it is a folder; give the path of a .tar.gz file")
@@ -307,7 +312,12 @@ def run(
             return None
         if export_path is not None:
             _report_freeze(plan.freeze, console)
-            export_plan(plan, export_path)
+            try:
+                export_plan(plan, export_path)
+            except OSError as error:
+                raise SubmissionError(
+                    f"cannot write {export}: {error.strerror or error}; choose a FILE in a folder you can write to"
+                ) from None
             console.result(
                 f"wrote {export_path} ({len(plan.code)} code files, {len(plan.model)} model files, "
                 f"{human_size(plan.code_size + plan.model_size)} before compression): nothing was sent"
