@@ -30,3 +30,21 @@ def test_one_file_named_twice_is_refused(first, second):
 def test_distinct_names_pass():
     check_distinct([(n, n) for n in ("X_train.parquet", "X_test.parquet", "lib/a.py", "lib/b.py", "library.py")], "x", "y")
     assert same_file_key("A/./B.txt") == same_file_key("a/b.TXT")
+
+
+def test_an_archive_naming_one_file_twice_is_refused_before_extracting(tmp_path):
+    import io
+    import zipfile
+
+    from crunch.transfer.download import extract_zip
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("X.parquet", "first")
+        archive.writestr("x.PARQUET", "second")
+    (tmp_path / "a.zip").write_bytes(buffer.getvalue())
+    (tmp_path / "out").mkdir()
+    with pytest.raises(exc.UnsafePathError) as info:
+        extract_zip(tmp_path / "a.zip", tmp_path / "out")
+    assert "X.parquet" in str(info.value) and "x.PARQUET" in str(info.value)
+    assert list((tmp_path / "out").iterdir()) == []

@@ -670,6 +670,9 @@ def plan_zip(archive: zipfile.ZipFile, folder: Path) -> List[Tuple[zipfile.ZipIn
             )
         if not info.is_dir():
             plan.append((info, relative))
+    from .names import check_distinct
+
+    check_distinct([(info.filename, str(relative)) for info, relative in plan], "the archive", "tell the competition's organizers")
     return plan
 
 
