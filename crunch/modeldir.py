@@ -162,3 +162,12 @@ class Protected:
                 return True
             parent = parent.parent
         return False
+
+
+def lands_in_secret_folder(root: PathLike, relative: str, protected: Optional[Protected] = None) -> bool:
+    """Whether writing ``relative`` under ``root`` would land in a ``.crunchdao*/`` folder: by
+    its first part (in any case), or through a link of the workspace leading there."""
+    first = str(relative).replace("\\", "/").lstrip("/").split("/", 1)[0]
+    if first.casefold().startswith(SECRET_PREFIX):
+        return True
+    return (protected or Protected(root)).holds(Path(root, relative))

@@ -376,6 +376,14 @@ CASES: List[Case] = [
         "--model-directory",
         outside=True,
     ),
+    Case(
+        "secret-clone-path-case-changed",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data"),
+        ".CrunchDAO/token",
+        rules={"/v4/competitions/demo/projects/": json_answer(200, {"main.py": "http://127.0.0.1:9/x", ".CrunchDAO/token": "http://127.0.0.1:9/y"})},
+        outside=True,
+    ),
     # -- push --export never destroys a file ----------------------------------------------------
     Case("export-existing-file", write("../out.tar.gz", "mine"), ("push", "--export", "../out.tar.gz"), "--overwrite"),
     Case("export-over-requirements", write("requirements.txt", "pandas\n"), ("push", "--export", "requirements.txt"), "--overwrite"),

@@ -351,3 +351,13 @@ def test_names_the_hub_refuses(name, reason):
     message = str(info.value)
     assert reason in message and "\n" not in message and "\t" not in message and "\x1b" not in message
     assert problem("dir/é ok (1).py") is None
+
+
+def test_paths_landing_in_crunchdao(tree):
+    from crunch.modeldir import lands_in_secret_folder
+
+    os.symlink(tree / ".crunchdao", tree / "weights")
+    for relative in (".crunchdao/token", ".CrunchDAO/token", ".crunchdao.previous-1/x", "weights/token"):
+        assert lands_in_secret_folder(tree, relative), relative
+    for relative in ("main.py", "resources/model.bin", "crunchdao/x", "new/folder/file.txt"):
+        assert not lands_in_secret_folder(tree, relative), relative

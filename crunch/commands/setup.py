@@ -267,13 +267,16 @@ def _fetch_code(
     urls: Dict[str, str],
     staging: Path,
     console: Console,
+    root: Path,
 ) -> List[str]:
+    from ..modeldir import Protected, lands_in_secret_folder
     from ..transfer.download import Downloader, Remote, safe_relative_path
 
     remotes = []
+    protected = Protected(root)
     for path, url in sorted(urls.items()):
         relative = safe_relative_path(path, "code file")
-        if relative.parts[0] == DOT_DIR:
+        if lands_in_secret_folder(root, str(relative), protected):
             from ..exceptions import UnsafePathError
 
             raise UnsafePathError(f"refusing the code file path {path!r}: it would write into {DOT_DIR}/")
@@ -480,7 +483,7 @@ def run(
                 urls = _move_model_files(urls, source, model_directory, console)
         rollback.preserve(root / ".gitignore")
         staging = workspace.dot_dir / STAGING_DIR
-        names = _fetch_code(urls, staging, console)
+        names = _fetch_code(urls, staging, console, root)
         placed = _move_into_place(staging, root, names, overwrite=kind == "submission", console=console, rollback=rollback)
         shutil.rmtree(staging, ignore_errors=True)
         workspace.create_layout(model_directory)  # after the code: a cloned .gitignore gets the workspace's lines too
