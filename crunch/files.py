@@ -98,13 +98,13 @@ def _compiles(line: str) -> bool:
 
 def _as_git_reads(line: str) -> Optional[str]:
     """``line`` as a pattern that matches what git's wildmatch matches, or ``None`` for a line
-    git never matches with (a lone ``!``, a trailing backslash...).
+    git never matches with (a lone ``!``, a trailing backslash, a ``[`` never closed...).
 
     A reversed range in brackets (``[z-a]``) is an error for Python's regular expressions;
     git matches its first character alone (``[z-a]`` is ``[z]``), so it is rewritten so. The
     character classes of letters and digits (``[[:alpha:]]``...) are spelled out as ranges."""
     fixed = _brackets_as_git_reads(line) if "[" in line else line
-    return fixed if _compiles(fixed) else None
+    return fixed if fixed is not None and _compiles(fixed) else None
 
 
 _CLASSES = {
@@ -119,7 +119,7 @@ _CLASSES = {
 }
 
 
-def _brackets_as_git_reads(line: str) -> str:
+def _brackets_as_git_reads(line: str) -> Optional[str]:
     out: List[str] = []
     i, n = 0, len(line)
     while i < n:
@@ -150,25 +150,49 @@ def _brackets_as_git_reads(line: str) -> str:
                 members.append(line[j])
                 j += 1
             first = False
-        if j >= n:  # no closing bracket: left as it is
-            out.append(line[i:])
-            break
-        kept: List[str] = []
-        k = 0
-        while k < len(members):
-            if k + 2 < len(members) and members[k + 1] == "-" and _last(members[k]) > _last(members[k + 2]):
-                kept.append(members[k])  # the start character alone, as git matches it
-                k += 3
-                continue
-            kept.append(_CLASSES.get(members[k], members[k]))
-            k += 1
-        out.append(line[i : i + 1 + (1 if i + 1 < n and line[i + 1] in "!^" else 0)] + "".join(kept) + "]")
+        if j >= n:  # no closing bracket: git's wildmatch gives up, the line never matches
+            return None
+        negated = line[i + 1] in "!^"
+        body = _bracket_body(members)
+        if body == "^" and not negated:
+            out.append("\\^")  # the one character, escaped outside brackets
+        else:
+            out.append(("[!" if negated else "[") + body + "]")
         i = j + 1
     return "".join(out)
 
 
-def _last(member: str) -> str:
-    return member[-1]
+def _bracket_body(members: List[str]) -> str:
+    """The members of a bracket expression (``\\x`` escapes, ``a-z`` ranges, classes) spelled
+    so that pathspec's reading, which knows no escapes there, matches what git matches."""
+    singles: List[str] = []
+    spans: List[str] = []
+    k = 0
+    while k < len(members):
+        member = members[k]
+        if member in _CLASSES:
+            spans.append(_CLASSES[member])
+            k += 1
+            continue
+        if k + 2 < len(members) and members[k + 1] == "-" and members[k + 2] not in _CLASSES:
+            low, high = member[-1], members[k + 2][-1]
+            if low <= high:
+                spans.append(f"{low}-{high}")
+            else:
+                singles.append(low)  # a reversed range: git matches its start alone
+            k += 3
+            continue
+        singles.append(member[-1])  # "\\x" is x
+        k += 1
+    first = "]" if "]" in singles else ""
+    last = "-" if "-" in singles else ""
+    middle = [c for c in singles if c not in "]-^"] + spans
+    middle.sort(key=lambda text: text.startswith("^"))  # a leading ^ would negate
+    caret = "^" if "^" in singles else ""
+    body = first + "".join(middle) + caret + last
+    if body.startswith("^") and len(body) > 1:  # "^-": "-^", where "-" comes first and is a character
+        body = body[1:] + "^"
+    return body
 
 
 class _Rules:

@@ -285,25 +285,30 @@ def test_a_model_directory_link_to_a_folder_holding_crunchdao_is_refused(tree):
 GIT_PATTERNS = [
     "[z-a]", "!", "\\", "foo\\", "a[", "[]", "[!]", "[!z-a]x", "*.[z-a]", "[a-cz-a]", "[]z-a]", "[--a]", "[b-a]*",
     "x[z-a]y", "!x", "\\!x", "[[:alpha:]]", "[[:digit:]z-a]", "**/[y-b]", "a/**/[z-a]", "[[:upper:]]*",
+    "[", "[[:digit:]", "a[b-a", "[\\]]", "\\[z-a]", "[a\\-z]", "[\\^-]", "[!\\^]", "[\\]-a]", "[\\\\]", "[a-c\\-]",
+    "[-a]", "[a-]", "[!]a]",
 ]
 GIT_NAMES = [
     "z", "a", "b", "y", "x", "zx", "ax", "bx", "f.z", "f.a", "c", "-", "]", "[]", "!", "!x", "a[", "foo", "xzy", "xay",
-    "1", "Q", "Qx", "d/z", "a/b/z", "a/z", "q/y", "q/b",
+    "1", "Q", "Qx", "d/z", "a/b/z", "a/z", "q/y", "q/b", "[", "[z-a]", "\\", "^",
 ]
 
 
 def git_ignored(repo: Path, pattern: str) -> set:
+    """The names of GIT_NAMES that `git check-ignore` says ``pattern`` ignores (NUL-separated
+    input and output: names are never quoted)."""
     import subprocess
 
     (repo / ".gitignore").write_text(pattern + "\n")
     out = subprocess.run(
-        ["git", "check-ignore", "--no-index", "--stdin", "-v", "-n"],
-        cwd=repo, input="\n".join(GIT_NAMES) + "\n", capture_output=True, text=True, check=False,
+        ["git", "check-ignore", "--no-index", "--stdin", "-z", "-v", "-n"],
+        cwd=repo, input="\0".join(GIT_NAMES) + "\0", capture_output=True, text=True, check=False,
     ).stdout
+    fields = out.split("\0")
     ignored = set()
-    for line in out.splitlines():
-        source, name = line.split("\t", 1)
-        if source != "::" and not source.split(":", 2)[2].startswith("!"):
+    for index in range(0, len(fields) - 3, 4):
+        source, _line, matched, name = fields[index : index + 4]
+        if source and not matched.startswith("!"):
             ignored.add(name)
     return ignored
 
