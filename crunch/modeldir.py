@@ -13,6 +13,7 @@ nested folder) is one of ``.crunchdao/``'s, so that a push never sends it.
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 from typing import Optional, Set, Tuple, Type
 
@@ -50,6 +51,10 @@ def check_name(
     """
     if not isinstance(value, str):
         raise error(f"{given_as} must be a folder name such as resources, not {value!r}")
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+        from .submission_names import shown
+
+        raise error(f"{given_as} '{shown(value)}' holds a control character or bytes that are not UTF-8: give a plain folder name, such as resources")
     text = value.replace("\\", "/").strip()
     parts = [part for part in text.split("/") if part not in ("", ".")]
     if not parts or text.startswith("/") or os.path.isabs(value) or ".." in parts or (len(text) > 1 and text[1] == ":"):

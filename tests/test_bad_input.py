@@ -358,6 +358,7 @@ CASES: List[Case] = [
     Case("secret-project-json-model-dir", set_model_directory(".crunchdao"), ("push", "-m", "x"), "modelDirectory"),
     Case("secret-project-json-model-dir-test", set_model_directory(".crunchdao/cache"), ("test",), "modelDirectory"),
     Case("secret-project-json-model-dir-data", set_model_directory("data"), ("push", "--dry"), "modelDirectory"),
+    Case("secret-project-json-model-dir-nul", set_model_directory("res\u0000ources"), ("push", "-m", "x"), "control character"),
     Case("secret-project-json-model-dir-outside", set_model_directory("../elsewhere"), ("push", "-m", "x"), "modelDirectory"),
     Case("secret-test-model-dir-crunchdao", nothing, ("test", "--model-directory", ".crunchdao"), ".crunchdao/"),
     Case("secret-test-model-dir-link", link("weights", ".crunchdao"), ("test", "--model-directory", "weights"), "leads into .crunchdao/"),

@@ -366,3 +366,10 @@ def test_paths_landing_in_crunchdao(tree):
         assert lands_in_secret_folder(tree, relative), relative
     for relative in ("main.py", "resources/model.bin", "crunchdao/x", "new/folder/file.txt"):
         assert not lands_in_secret_folder(tree, relative), relative
+
+
+@pytest.mark.parametrize("bad", ["a\tb", "a\x00b", "x\udcff", "new\nline"])
+def test_model_directory_names_with_control_characters_are_refused(tree, bad):
+    with pytest.raises(exc.SubmissionError) as info:
+        check_model_directory(tree, bad)
+    assert "control character" in str(info.value) and "\n" not in str(info.value) and "\x00" not in str(info.value)
