@@ -429,6 +429,7 @@ CASES: List[Case] = [
     Case("gitignore-class", write(".gitignore", "[[:alpha:]]ain.py\n[\n"), ("push", "-m", "x"), "excluded by a .gitignore"),
     # -- embedded files: text that cannot be saved, paths that collide ---------------------------
     Case("nb-embedded-lone-surrogate", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("notes.txt", "bad \ud800 text"))), ("convert", "nb.ipynb", "out.py", "--embedded-files"), "UTF-8"),
+    Case("nb-embedded-name-control-character", write("nb.ipynb", notebook(GOOD_NB_CELL, embed('"notes\\tfile.md"'))), ("convert", "nb.ipynb", "out.py", "--embedded-files"), "control character"),
     Case("nb-embedded-over-folder", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("resources"))), ("convert", "nb.ipynb", "out.py", "--embedded-files", "--overwrite"), "folder"),
     Case("nb-embedded-under-file", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("main.py/notes.md"))), ("convert", "nb.ipynb", "out.py", "--embedded-files", "--overwrite"), "main.py"),
     Case("nb-embedded-is-the-script", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("./out.py"))), ("convert", "nb.ipynb", "out.py", "--embedded-files"), "written twice"),
