@@ -253,7 +253,7 @@ def _walk(
         except OSError:
             return False
         identity = (info.st_dev, info.st_ino)
-        if identity in (protected.folders if is_dir else protected.files):
+        if info.st_ino and identity in (protected.folders if is_dir else protected.files):
             if left_out is not None:
                 left_out.append(shown)
             return True

@@ -109,6 +109,8 @@ def _identity(path: PathLike) -> Optional[Tuple[int, int]]:
         info = os.stat(path)
     except (OSError, ValueError):
         return None
+    if not info.st_ino:  # a file system without inode numbers: identity tells nothing there
+        return None
     return info.st_dev, info.st_ino
 
 
