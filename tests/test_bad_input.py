@@ -430,6 +430,9 @@ CASES: List[Case] = [
     # -- embedded files: text that cannot be saved, paths that collide ---------------------------
     Case("nb-embedded-lone-surrogate", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("notes.txt", "bad \ud800 text"))), ("convert", "nb.ipynb", "out.py", "--embedded-files"), "UTF-8"),
     Case("nb-embedded-name-control-character", write("nb.ipynb", notebook(GOOD_NB_CELL, embed('"notes\\tfile.md"'))), ("convert", "nb.ipynb", "out.py", "--embedded-files"), "control character"),
+    Case("nb-script-over-token", write("nb.ipynb", notebook(GOOD_NB_CELL)), ("convert", "nb.ipynb", ".crunchdao/token", "--overwrite"), ".crunchdao/"),
+    Case("nb-script-through-link-to-token", steps(write("nb.ipynb", notebook(GOOD_NB_CELL)), link("t.py", ".crunchdao/token")), ("convert", "nb.ipynb", "t.py", "--overwrite"), ".crunchdao/"),
+    Case("nb-embedded-into-crunchdao", write("nb.ipynb", notebook(GOOD_NB_CELL, embed(".crunchdao/project.json"))), ("convert", "nb.ipynb", "out.py", "--embedded-files", "--overwrite"), ".crunchdao/"),
     Case("nb-embedded-over-folder", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("resources"))), ("convert", "nb.ipynb", "out.py", "--embedded-files", "--overwrite"), "folder"),
     Case("nb-embedded-under-file", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("main.py/notes.md"))), ("convert", "nb.ipynb", "out.py", "--embedded-files", "--overwrite"), "main.py"),
     Case("nb-embedded-is-the-script", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("./out.py"))), ("convert", "nb.ipynb", "out.py", "--embedded-files"), "written twice"),

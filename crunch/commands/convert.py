@@ -59,8 +59,13 @@ def run(
             labels.append(f"the embedded file `{relative}`")
 
     from ..convert.outputs import check_outputs
+    from ..workspace import find_root
 
-    check_outputs([(path, text, label) for (path, text), label in zip(outputs, labels)], reserved=[(Path(notebook), "the notebook")])
+    check_outputs(
+        [(path, text, label) for (path, text), label in zip(outputs, labels)],
+        reserved=[(Path(notebook), "the notebook")],
+        workspace=find_root(Path(os.path.abspath(folder))),
+    )
 
     existing = [path for path, _ in outputs if path.exists()]
     if existing and not overwrite:

@@ -296,7 +296,7 @@ def temporary_script(
         if target.is_file() and not target.is_symlink():
             continue  # the person's own file is kept
         planned.append((target, content, f"the embedded file `{relative}`"))
-    check_outputs(planned, reserved=[(Path(base, notebook_path), "the notebook")])
+    check_outputs(planned, reserved=[(Path(base, notebook_path), "the notebook")], workspace=base)
 
     created: List[Path] = []
     folders: List[Path] = []

@@ -33,15 +33,21 @@ def check_text(text: str, what: str) -> None:
         raise ConversionError(f"{what} cannot be saved as UTF-8: it holds {where}; remove it from the notebook (nothing was written)")
 
 
-def check_outputs(outputs: Sequence[Output], reserved: Iterable[Tuple[Path, str]] = ()) -> None:
+def check_outputs(outputs: Sequence[Output], reserved: Iterable[Tuple[Path, str]] = (), workspace: Optional[Path] = None) -> None:
     """Refuse ``outputs`` before anything is written (see the module); ``reserved`` are
-    files no output may land on, such as the notebook itself."""
+    files no output may land on, such as the notebook itself; nothing lands in the
+    ``.crunchdao/`` of ``workspace`` (the push token), by name or through a link."""
+    from ..modeldir import Protected, lands_in_secret_folder
+
+    protected = Protected(workspace) if workspace is not None else None
     seen: Dict[str, str] = {}
     for path, what in reserved:
         seen[same_file_key(os.path.abspath(path))] = what
     for path, text, label in outputs:
         check_text(text, label)
         what = label if f"`{path}`" in label else f"{label} ({path})"
+        if workspace is not None and lands_in_secret_folder(workspace, os.path.relpath(os.path.abspath(path), workspace), protected):
+            raise ConversionError(f"{what} would be written into .crunchdao/, which holds your push token: choose another name (nothing was written)")
         key = same_file_key(os.path.abspath(path))
         if key in seen:
             raise ConversionError(f"{what} and {seen[key]} are one file, which would be written twice: rename one of them (nothing was written)")
