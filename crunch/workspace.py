@@ -198,11 +198,12 @@ class Workspace:
         info = ProjectInfo.from_dict(data)
         from .modeldir import check_name
 
-        info.model_directory = check_name(
-            info.model_directory,
-            given_as=f"the modelDirectory of {self.project_file}",
-            error=WorkspaceError,
-        )
+        try:
+            info.model_directory = check_name(
+                info.model_directory, given_as=f"the modelDirectory of {self.project_file}", error=WorkspaceError
+            )
+        except WorkspaceError as error:
+            raise WorkspaceError(f"{error.message}, and write it as modelDirectory in that file") from None
         return info
 
     def write_project(self, info: ProjectInfo) -> None:
