@@ -275,3 +275,40 @@ def require_function(module: types.ModuleType, name: str) -> Any:
             "its code is not what crunch expects; run `crunch download` to fetch it again"
         )
     return function
+
+
+# -- a workspace's code ------------------------------------------------------------------------------
+
+
+def workspace_source(workspace: Any, settings: Any) -> Tuple[str, bool]:
+    """The source for ``workspace`` and whether it was given explicitly."""
+    project = workspace.project()
+    api = project.api_base_url
+    if settings is not None and getattr(settings, "explicit", False):
+        api = settings.api_base_url
+    return choose_source(getattr(settings, "competitions_source", None), api)
+
+
+def update_workspace(workspace: Any, settings: Any, console: Any) -> None:
+    """Fetch the competition's files into the workspace's cache (``crunch setup``/``download``);
+    a source that cannot be reached only warns (the cached copies stay)."""
+    source, _explicit = workspace_source(workspace, settings)
+    cache = CodeCache(workspace.dot_dir)
+    try:
+        for warning in refresh(cache, workspace.project().competition_name, source):
+            console.warn(warning)
+    except UnreachableError as error:
+        console.warn(error.message)
+
+
+def code_file(workspace: Any, settings: Any, file: str, console: Any) -> Optional[Path]:
+    """The cached path of the competition's ``file`` (``runner``...), or ``None`` when the source
+    has none. An explicit source (option or variable) is read again; otherwise the cache is used,
+    and fetched only when it never was."""
+    source, explicit = workspace_source(workspace, settings)
+    cache = CodeCache(workspace.dot_dir)
+    if explicit or cache.known(file) is None:
+        for warning in refresh(cache, workspace.project().competition_name, source, (file,)):
+            console.warn(warning)
+    known = cache.known(file)
+    return cache.path(file) if known else None

@@ -23,6 +23,7 @@ class CompetitionFormat(str, enum.Enum):
     TIMESERIES = "TIMESERIES"
     DAG = "DAG"
     REGULAR = "REGULAR"
+    UNSTRUCTURED = "UNSTRUCTURED"  # the competition ships its own runner.py, scoring.py...
 
     @classmethod
     def parse(cls, value: Any) -> "CompetitionFormat":
@@ -30,6 +31,8 @@ class CompetitionFormat(str, enum.Enum):
             return cls.TIMESERIES
         if value == "DAG":
             return cls.DAG
+        if value == "UNSTRUCTURED":
+            return cls.UNSTRUCTURED
         return cls.REGULAR
 
 

@@ -89,6 +89,8 @@ def run(
 ) -> bool:
     """Run the local test; True when the code ran and the prediction passed every check."""
     from ..runner.loader import files_under, load_module, on_sys_path, require_function
+    from ..runner.competition_test import CompetitionOptions
+    from ..runner.family import COMPETITION_CODE, family_of_workspace
     from ..runner.local import TestOptions, ensure_release, run_test
 
     started = time.perf_counter()
@@ -100,6 +102,21 @@ def run(
         check_libraries(workspace, console)
 
     root = workspace.root
+    if family_of_workspace(workspace) == COMPETITION_CODE:
+        return _run_competition_code(
+            workspace,
+            settings,
+            console,
+            main_file=main_file,
+            options=CompetitionOptions(
+                model_directory=model_directory,
+                force_first_train=not no_force_first_train,
+                train_frequency=train_frequency,
+                has_gpu=gpu,
+                determinism_check=not no_determinism_check,
+            ),
+            started=started,
+        )
     options = TestOptions(
         model_directory=model_directory,
         force_first_train=not no_force_first_train,
@@ -138,3 +155,29 @@ def run(
             "or run `crunch test --no-determinism-check`"
         )
     return outcome.ok
+
+
+def _run_competition_code(
+    workspace: Workspace,
+    settings: Settings,
+    console: Console,
+    *,
+    main_file: Optional[str],
+    options: Any,
+    started: float,
+) -> bool:
+    """An UNSTRUCTURED competition: its runner.py calls the code, its scoring.py scores it."""
+    from ..runner.competition import USER_MODULE_NAME
+    from ..runner.competition_test import require_runner, run_competition_test
+    from ..runner.loader import load_module, on_sys_path
+
+    root = workspace.root
+    runner = require_runner(workspace, settings, console)
+    with main_script(root, main_file, console) as script, on_sys_path(script.parent), working_directory(root):
+        module = load_module(script, root, console.err, name=USER_MODULE_NAME)
+        outcome = run_competition_test(
+            workspace, settings, console, module, script.name, runner, options, started=started
+        )
+    for line in outcome.lines:
+        console.result(line)
+    return True

@@ -73,9 +73,23 @@ def data_file(workspace: Workspace, release: DataRelease, key: str) -> Optional[
     return workspace.data_dir / entry.name
 
 
+def cached_format(workspace: Workspace) -> Optional[CompetitionFormat]:
+    """The competition's format as the last download cached it, or ``None``."""
+    raw = workspace.read_cache(CACHE_COMPETITION)
+    if isinstance(raw, dict) and "format" in raw:
+        return CompetitionFormat.parse(raw.get("format"))
+    return None
+
+
 def _missing(workspace: Workspace, release: DataRelease) -> List[str]:
+    """The keys of the needed files that are not in data/: X_train, y_train and X_test, or
+    every file of the release for a competition that runs its own code."""
+    if cached_format(workspace) is CompetitionFormat.UNSTRUCTURED:
+        keys: Any = [key for key, entry in release.data_files.items() if entry.available]
+    else:
+        keys = REQUIRED_FILES
     missing = []
-    for key in REQUIRED_FILES:
+    for key in keys:
         path = data_file(workspace, release, key)
         if path is None or not path.is_file():
             missing.append(key)
@@ -123,9 +137,9 @@ def _download(workspace: Workspace, settings: Optional[Settings], console: Conso
 
 
 def competition_format(workspace: Workspace, release: DataRelease, console: Console) -> CompetitionFormat:
-    raw = workspace.read_cache(CACHE_COMPETITION)
-    if isinstance(raw, dict) and "format" in raw:
-        return CompetitionFormat.parse(raw.get("format"))
+    cached = cached_format(workspace)
+    if cached is not None:
+        return cached
     guess = CompetitionFormat.TIMESERIES if release.test_keys else CompetitionFormat.REGULAR
     console.warn(
         f"the competition's format is not cached ({workspace.cache_path(CACHE_COMPETITION)}): "
