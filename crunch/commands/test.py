@@ -88,9 +88,9 @@ def run(
     no_determinism_check: bool = False,
 ) -> bool:
     """Run the local test; True when the code ran and the prediction passed every check."""
-    from ..runner.loader import files_under, load_module, on_sys_path, require_function
     from ..runner.competition_test import CompetitionOptions
     from ..runner.family import COMPETITION_CODE, family_of_workspace
+    from ..runner.loader import files_under, load_module, on_sys_path, require_function
     from ..runner.local import TestOptions, ensure_release, run_test
 
     started = time.perf_counter()

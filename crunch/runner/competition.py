@@ -22,15 +22,11 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, TextIO
 
 from ..competition_code import CompetitionCodeError, require_function
-from ..exceptions import CrunchError, UserCodeError
+from ..exceptions import CrunchError, ParticipantVisibleError, UserCodeError
 from .tracing import RunnerTracer, to_execute_span_attributes
 
 USER_MODULE_NAME = "user_code"
 DATA_DIRECTORY = "data"
-
-
-class ParticipantVisibleError(CrunchError):
-    """A competition file rejected the participant's work with a message meant for them."""
 
 
 @dataclass
@@ -133,7 +129,7 @@ def _main_pickles_from(user_module: types.ModuleType) -> Iterator[None]:
     pandas and joblib use)."""
     import pickle
 
-    unpickler = getattr(pickle, "_Unpickler")
+    unpickler = pickle._Unpickler
     original = unpickler.find_class
 
     def find_class(self: Any, module: str, name: str) -> Any:

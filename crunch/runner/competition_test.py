@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from ..competition_code import CompetitionCodeError, CodeCache, code_file, load_module, workspace_source
+from ..competition_code import CodeCache, CompetitionCodeError, code_file, load_module, workspace_source
 from ..console import Console
 from ..fsutil import human_size
 from ..settings import Settings
@@ -146,7 +146,19 @@ def run_competition_test(
     outcome = CompetitionOutcome(lines, run.deterministic, files)
 
     if options.score:
-        scoring = load_competition_file(workspace, settings, "scoring", console)
+        try:
+            scoring = load_competition_file(workspace, settings, "scoring", console)
+        except CompetitionCodeError as error:
+            missing = error.__cause__
+            if not isinstance(missing, ModuleNotFoundError):
+                raise
+            for line in outcome.lines:
+                console.result(line)
+            outcome.lines = [
+                f"local score skipped: the competition's scoring.py imports {missing.name}, which is not installed "
+                f"(install it to score locally)"
+            ]
+            return outcome
         if scoring is None:
             outcome.lines.append("local score skipped: the competition has no scoring.py")
         else:

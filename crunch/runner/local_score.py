@@ -19,7 +19,7 @@ import tempfile
 import types
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from ..competition_code import CompetitionCodeError
 from ..exceptions import PredictionError
@@ -74,17 +74,6 @@ def data_view(data_dir: Path) -> Iterator[Path]:
         shutil.rmtree(view, ignore_errors=True)
 
 
-def _group(metrics: List[Any]) -> List[Tuple[Any, List[Any]]]:
-    groups: Dict[Any, Tuple[Any, List[Any]]] = {}
-    for metric in metrics:
-        target = metric.target
-        key = target.id if target is not None else None
-        if key not in groups:
-            groups[key] = (target, [])
-        groups[key][1].append(metric)
-    return list(groups.values())
-
-
 def metrics_from_cache(raw: Any) -> List[Any]:
     from ..api import Metric, Target
 
@@ -129,10 +118,11 @@ def score_locally(
     Raises :class:`PredictionError` when ``check()`` rejects the prediction.
     """
     from ..api import PhaseType
+    from ..unstructured.utils import group_metrics_by_target
     from ..utils import smart_call
 
     file = Path(scoring.__file__ or "scoring.py").name
-    groups = _group(metrics)
+    groups = group_metrics_by_target([metric for metric in metrics if metric.target is not None])
     with data_view(data_dir) as view:
         values = {
             "phase_type": PhaseType.SUBMISSION,
