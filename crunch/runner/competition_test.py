@@ -128,7 +128,7 @@ def run_competition_test(
     elapsed = time.perf_counter() - started
     lines.append(f"duration - time={time.strftime('%H:%M:%S', time.gmtime(elapsed))} ({elapsed:.3f} s)")
     memory_after = current_rss_bytes()
-    peak = peak_rss_bytes()
+    peak = max(filter(None, (peak_rss_bytes(), memory_after)), default=None)
     before = human_size(memory_before) if memory_before else "unknown"
     after = human_size(memory_after) if memory_after else "unknown"
     lines.append(f"memory - before={before} after={after} peak={human_size(peak) if peak else 'unknown'}")
