@@ -490,3 +490,25 @@ def test_bare_import_crunch_binds_the_api_lazily() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[] SUBMISSION False"
+
+
+def test_submission_check_values_parse_requirements_on_demand(tmp_path: Path) -> None:
+    from crunch_convert.requirements_txt import NamedRequirement
+
+    from crunch.unstructured.requirements import submission_check_values
+
+    (tmp_path / "requirements.txt").write_text("pandas==2.2\nCrunch-Numinous\n")
+    (tmp_path / "main.py").write_text("x = 1\n")
+    files = [File.from_local(str(tmp_path / "requirements.txt"), "requirements.txt"), File("main.py", str(tmp_path / "main.py"), 6)]
+    values, lazy = submission_check_values(SubmissionType.CODE, files, [])
+
+    def check(python_requirements, r_requirements, submission_type):
+        return python_requirements, r_requirements, submission_type
+
+    python, r, kind = call_function(check, values, lazy_values=lazy)
+    assert kind is SubmissionType.CODE and r is None
+    assert all(isinstance(requirement, NamedRequirement) for requirement in python)
+    assert find_requirement_by_name(python, "crunch-numinous").name == "Crunch-Numinous"
+    (tmp_path / "requirements.txt").write_text("-e .\n")
+    values, lazy = submission_check_values(SubmissionType.CODE, [File("requirements.txt", str(tmp_path / "requirements.txt"), 4)], [])
+    assert call_function(check, values, lazy_values=lazy)[0] is None  # does not parse: None, as the platform
