@@ -230,7 +230,6 @@ def refresh(cache: CodeCache, competition: str, source: str, files: Tuple[str, .
             results[file] = (None, None)
         except UnreachableError as error:
             if cache.known(file) is None:
-                cache.store(results)
                 raise UnreachableError(
                     f"the competition's {file}.py could not be fetched and none is cached: {error.message}; "
                     f"check the network or the competitions source ({ENV_VARIABLE} / --competitions), then run `crunch download`"
