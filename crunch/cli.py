@@ -290,9 +290,14 @@ def hub_token(ctx: click.Context, **options: Any) -> None:
 @click.option("--id-column", default="id", show_default=True)
 @click.option("--moon-column", default="moon", show_default=True)
 @click.option("--target", "targets", multiple=True, metavar="INPUT:OUTPUT", help="A target column and its prediction column (default target:prediction).")
+@click.option("--unstructured", is_flag=True, help="An UNSTRUCTURED competition: every file of DATA_DIR, run by the competition's own code (--code).")
+@click.option("--code", "code_dir", type=click.Path(exists=True, file_okay=False), help="UNSTRUCTURED: the folder of scoring/runner.py, scoring.py, submission.py...")
+@click.option("--metric", "metrics", multiple=True, metavar="TARGET:METRIC", help="UNSTRUCTURED: a target and one of its metrics (repeat; the first target is primary).")
+@click.option("--private-data", type=click.Path(exists=True, file_okay=False), help="UNSTRUCTURED: files kept by the hub, never sent to participants.")
 @click.pass_context
 def hub_add_competition(ctx: click.Context, **options: Any) -> None:
-    """Host a competition NAME from DATA_DIR's X_train, y_train, X_test, [y_test,] example_prediction parquet files."""
+    """Host a competition NAME from DATA_DIR's X_train, y_train, X_test, [y_test,] example_prediction parquet files
+    (or, with --unstructured, every file of DATA_DIR and the competition's code)."""
     _call(ctx, "hub_add_competition", **options)
 
 

@@ -94,10 +94,10 @@ def submit(client, project, code=None, model=None, message="m", **extra):
 
 def test_competitions_rounds_phases(client):
     listing = client.get("/v2/competitions").json
-    assert [c["name"] for c in listing] == ["demo", "demo-tabular"]
-    assert listing[1]["format"] == "REGULAR"
+    assert [c["name"] for c in listing] == ["demo", "demo-tabular", "demo-unstructured"]
+    assert listing[1]["format"] == "REGULAR" and listing[2]["format"] == "UNSTRUCTURED"
     paged = client.get("/v2/competitions", query_string={"page": 0, "size": 1}).json
-    assert paged["pageSize"] == 1 and len(paged["content"]) == 1 and paged["totalElements"] == 2
+    assert paged["pageSize"] == 1 and len(paged["content"]) == 1 and paged["totalElements"] == 3
     assert client.get("/v1/competitions/1").json["name"] == "demo"
     for number in ("@current", "@last", "1"):
         assert client.get(f"/v1/competitions/demo/rounds/{number}").json["number"] == 1

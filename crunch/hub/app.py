@@ -103,6 +103,12 @@ RULES = [
     Rule("/v2/competitions/<c>/rounds/<r>/phases/<p>", methods=["GET"], endpoint="phase"),
     Rule("/v2/competitions/<c>/rounds/<r>/phases/<p>/data-release", methods=["GET"], endpoint="data_release"),
     Rule("/v1/competitions/<c>/checks", methods=["GET"], endpoint="checks"),
+    Rule("/v1/competitions/<c>/targets", methods=["GET"], endpoint="targets"),
+    Rule("/v1/competitions/<c>/targets/<t>", methods=["GET"], endpoint="target"),
+    Rule("/v1/competitions/<c>/targets/<t>/metrics", methods=["GET"], endpoint="target_metrics"),
+    Rule("/v1/competitions/<c>/targets/<t>/metrics/<m>", methods=["GET"], endpoint="target_metric"),
+    Rule("/v1/competitions/<c>/metrics", methods=["GET"], endpoint="metrics"),
+    Rule("/competitions/<c>/scoring/<path:f>", methods=["GET", "HEAD"], endpoint="code_file"),
     Rule("/v2/libraries", methods=["GET"], endpoint="libraries"),
     Rule("/v2/competitions/<c>/quickstarters", methods=["GET"], endpoint="quickstarters"),
     Rule("/v2/competitions/<c>/quickstarters/<q>", methods=["GET"], endpoint="quickstarter"),
@@ -495,6 +501,75 @@ class HubApp:
 
     def on_checks(self, request: Request, c: str) -> Response:
         return _json(json.loads(self.store.competition(c)["checks"]))
+
+    # -- UNSTRUCTURED competitions: targets, metrics and code ---------------------------------
+
+    def _target_json(self, row: sqlite3.Row) -> Dict[str, Any]:
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "displayName": row["display_name"],
+            "virtual": bool(row["virtual"]),
+            "primary": bool(row["is_primary"]),
+        }
+
+    def _metric_json(self, row: sqlite3.Row, target: Optional[sqlite3.Row] = None) -> Dict[str, Any]:
+        answer = {
+            "id": row["id"],
+            "name": row["name"],
+            "displayName": row["display_name"],
+            "unit": json.loads(row["unit"]),
+            "weight": row["weight"],
+            "score": bool(row["score"]),
+            "multiplier": row["multiplier"],
+        }
+        if target is not None:
+            answer["target"] = self._target_json(target)
+        return answer
+
+    def _target(self, c: str, t: str) -> sqlite3.Row:
+        competition = self.store.competition(c)
+        rows = self.store.targets(competition["id"], t)
+        if not rows:
+            raise HubError(404, "TARGET_NOT_FOUND", f"no target {t!r} in competition {competition['name']!r}")
+        return rows[0]
+
+    def on_targets(self, request: Request, c: str) -> Response:
+        competition = self.store.competition(c)
+        rows = self.store.targets(competition["id"], request.args.get("name") or None)
+        virtual = request.args.get("virtual")
+        if virtual is not None and virtual.lower() in ("true", "false"):
+            rows = [row for row in rows if bool(row["virtual"]) == (virtual.lower() == "true")]
+        return _json([self._target_json(row) for row in rows])
+
+    def on_target(self, request: Request, c: str, t: str) -> Response:
+        return _json(self._target_json(self._target(c, t)))
+
+    def on_target_metrics(self, request: Request, c: str, t: str) -> Response:
+        return _json([self._metric_json(row) for row in self.store.metrics(self._target(c, t)["id"])])
+
+    def on_target_metric(self, request: Request, c: str, t: str, m: str) -> Response:
+        for row in self.store.metrics(self._target(c, t)["id"]):
+            if row["name"] == m:
+                return _json(self._metric_json(row))
+        raise HubError(404, "METRIC_NOT_FOUND", f"no metric {m!r} for target {t!r}")
+
+    def on_metrics(self, request: Request, c: str) -> Response:
+        competition = self.store.competition(c)
+        answer = []
+        for target in self.store.targets(competition["id"]):
+            answer.extend(self._metric_json(row, target) for row in self.store.metrics(target["id"]))
+        return _json(answer)
+
+    def on_code_file(self, request: Request, c: str, f: str) -> Response:
+        """A competition's code file, public and unsigned, at the layout of the public code cache."""
+        folder = self.store.code_dir(c).resolve()
+        path = (folder / f).resolve()
+        if not str(path).startswith(str(folder) + os.sep) or not path.is_file():
+            raise HubError(404, "NOT_FOUND", f"no file {f!r} in the code of competition {c!r}")
+        response = Response(path.read_bytes(), mimetype="text/x-python" if path.suffix == ".py" else "application/octet-stream")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
     def _paging(self, request: Request) -> tuple:
         try:
