@@ -116,6 +116,7 @@ def main() -> None:
     parser.add_argument("--reduced", type=int, default=100)
     parser.add_argument("--length", type=int, default=2500)
     parser.add_argument("--peer", default="/tmp/peer13/bin/crunch")
+    parser.add_argument("--keep", metavar="DIR", help="Keep the hub and both workspaces in DIR (and leave the hub running).")
     args = parser.parse_args()
 
     peer = args.peer
@@ -126,7 +127,8 @@ def main() -> None:
         peer = str(crunch_cli_13())
 
     data = make_data(args.train, args.reduced, args.length)
-    work = Path(tempfile.mkdtemp(prefix="crunch-bench-unstructured-"))
+    work = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="crunch-bench-unstructured-"))
+    work.mkdir(parents=True, exist_ok=True)
     hub, url = start_hub(work / "hub")
     try:
         env = clean_env()
@@ -172,9 +174,12 @@ def main() -> None:
         print(f"best wall:   ours {best['ours']:.2f} s, crunch-cli 13.0.1 {best['peer']:.2f} s -> {best['ours'] / best['peer']:.2f}")
         print(f"median peak: ours {peak['ours']:.0f} MiB, crunch-cli 13.0.1 {peak['peer']:.0f} MiB -> {peak['ours'] / peak['peer']:.2f} (goal <= 1.0)")
     finally:
-        hub.terminate()
-        hub.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept in {work}; the hub {url} (pid {hub.pid}) is still running")
+        else:
+            hub.terminate()
+            hub.wait()
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

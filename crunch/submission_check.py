@@ -49,7 +49,7 @@ def check_submission(workspace: Workspace, settings: Optional[Settings], plan: A
     check = getattr(module, "check", None) if module is not None else None
     if not callable(check):
         return False
-    with tempfile.TemporaryDirectory(prefix="crunch-submission-check-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="submission-check-", dir=str(workspace.dot_dir)) as scratch:
         code = _files(plan.code, Path(scratch))
         model = _files(plan.model, Path(scratch))
         values, lazy = submission_check_values(SubmissionType.CODE, code, model)

@@ -102,7 +102,7 @@ class CompetitionRun:
         run = require_function(self.runner_module, "run")
         self.log("running local test")
         self.log("internet access isn't restricted, no check will be done", important=True)
-        with self.tracer.span("executing runner script"), _main_pickles_from(self.user_module):
+        with self.tracer.span("executing runner script"), _main_pickles_from(self.user_module), _notebook_display():
             smart_call(
                 run,
                 {
@@ -120,6 +120,21 @@ class CompetitionRun:
                 self.log("determinism check: passed")
             else:
                 self.log("determinism check: failed", error=True)
+
+
+@contextlib.contextmanager
+def _notebook_display() -> Iterator[None]:
+    """``display(...)`` (a notebook's) prints, while the run lasts, when nothing defines it."""
+    import builtins
+
+    if hasattr(builtins, "display"):
+        yield
+        return
+    builtins.display = print  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        del builtins.display  # type: ignore[attr-defined]
 
 
 @contextlib.contextmanager

@@ -168,5 +168,5 @@ def run_competition_test(
                 console.result(line)
             outcome.lines = []
             metrics = metrics_from_cache(workspace.read_cache(CACHE_METRICS))
-            outcome.scores = score_locally(scoring, metrics, workspace.data_dir, str(prediction_dir), console.result)
+            outcome.scores = score_locally(scoring, metrics, workspace.data_dir, str(prediction_dir), console.result, workspace.dot_dir)
     return outcome

@@ -48,9 +48,12 @@ def _local_splits(data: Any) -> Any:
 
 
 @contextmanager
-def data_view(data_dir: Path) -> Iterator[Path]:
-    """A temporary folder showing ``data_dir`` with the local truth under the platform's names."""
-    view = Path(tempfile.mkdtemp(prefix="crunch-score-"))
+def data_view(data_dir: Path, parent: Optional[Path] = None) -> Iterator[Path]:
+    """A temporary folder (in ``parent``, by default the system's) showing ``data_dir`` with the
+    local truth under the platform's names."""
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    view = Path(tempfile.mkdtemp(prefix="score-view-", dir=str(parent) if parent is not None else None))
     try:
         names = {entry.name for entry in data_dir.iterdir()} if data_dir.is_dir() else set()
         for name in sorted(names):
@@ -112,6 +115,7 @@ def score_locally(
     data_dir: Path,
     prediction_dir: str,
     say: Callable[[str], None],
+    scratch: Optional[Path] = None,
 ) -> Optional[Dict[Any, Any]]:
     """Run ``check()`` then ``score()``; print each metric; ``None`` when skipped.
 
@@ -123,7 +127,7 @@ def score_locally(
 
     file = Path(scoring.__file__ or "scoring.py").name
     groups = group_metrics_by_target([metric for metric in metrics if metric.target is not None])
-    with data_view(data_dir) as view:
+    with data_view(data_dir, scratch) as view:
         values = {
             "phase_type": PhaseType.SUBMISSION,
             "chain_height": 1,
