@@ -372,6 +372,10 @@ def test_projects_get_metric_and_results() -> None:
     assert RewardedProject(id=1, amount=10).amount == 10
     assert ComparedSimilarity(1, 2, 3, 0.5).target_id == 3
     assert RankPass("FINAL") is RankPass.FINAL and RankPass.PRE_DUPLICATE.value == "PRE_DUPLICATE"
+    loaded = RewardableProject.from_dict({"id": 4, "group": "g", "rewardable": True, "metrics": [{"id": 7, "score": 0.5}]})
+    assert isinstance(loaded, RewardableProject) and loaded.get_metric(7).score == 0.5
+    assert RankableProject.from_dict(project.to_dict()) == project
+    assert File.from_dict(File("a/b.md", None, 3).to_dict()) == File("a/b.md", None, 3)
 
 
 def test_participant_visible_error_of_any_module_becomes_ours() -> None:

@@ -125,6 +125,34 @@ def test_host_any_files_code_targets_and_private(app, client, tmp_path):
     assert not app.store.private_dir("cells").exists()
 
 
+def test_quickstarters_of_a_competition_folder(app, client, tmp_path):
+    code = make_code(tmp_path / "structural-break")
+    baseline = code / "quickstarters" / "baseline"
+    (baseline / "images").mkdir(parents=True)
+    (baseline / "baseline.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    (baseline / "baseline.kaggle.ipynb").write_text("{}")
+    (baseline / "images" / "example.png").write_bytes(b"png")
+    (baseline / "quickstarter.json").write_text(json.dumps({"title": "Baseline", "notebook": True, "entrypoint": "baseline.ipynb"}))
+    (code / "quickstarters" / "no-metadata").mkdir()
+    summary = host_unstructured(app.store, "with-quickstarters", make_data(tmp_path / "data"), code_dir=code)
+    assert summary["quickstarters"] == ["baseline"]
+    assert summary["files"] == ["X_test.reduced.parquet", "cells.h5ad", "sub/train.csv"]
+    listed = client.get("/v2/competitions/with-quickstarters/quickstarters").json
+    assert [(q["name"], q["title"], q["notebook"]) for q in listed] == [("baseline", "Baseline", True)]
+    assert [f["name"] for f in listed[0]["files"]] == ["baseline.ipynb"]
+    parts = urlsplit(listed[0]["files"][0]["url"])
+    assert client.get(parts.path, query_string=parts.query).data == (baseline / "baseline.ipynb").read_bytes()
+    # the scoring folder given directly has no quickstarters; hosting again drops the old ones
+    host_unstructured(app.store, "with-quickstarters", tmp_path / "data", code_dir=code / "scoring")
+    assert client.get("/v2/competitions/with-quickstarters/quickstarters").json == []
+    (baseline / "quickstarter.json").write_text(json.dumps({"title": "Baseline", "entrypoint": "missing.ipynb"}))
+    with pytest.raises(ValueError, match="entrypoint"):
+        check_inputs(tmp_path / "data", code)
+    (baseline / "quickstarter.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        check_inputs(tmp_path / "data", code)
+
+
 def test_code_is_copied_not_linked(app, client, tmp_path):
     code = make_code(tmp_path / "code")
     host_unstructured(app.store, "copied", make_data(tmp_path / "data"), code_dir=code)

@@ -91,6 +91,6 @@ def _add_unstructured(
     metric_text = ", ".join(summary["metrics"]) or "no metric"
     console.result(
         f"hosted {name} (UNSTRUCTURED, {len(summary['files'])} data file(s), code: {', '.join(summary['code'])}; "
-        f"{metric_text}; {summary['private']} private file(s))"
+        f"{metric_text}; {summary['private']} private file(s); quickstarters: {', '.join(summary['quickstarters']) or 'none'})"
     )
     return summary

@@ -30,7 +30,7 @@ def series_frames(count: int, first_id: int, rng: Any, min_length: int = 60, max
         split = int(rng.integers(length // 3, 2 * length // 3))
         has_break = bool(rng.random() < 0.5)
         noise = rng.standard_normal(length) * 0.1
-        shift = np.where(np.arange(length) >= split, rng.choice([-1.0, 1.0]) * rng.uniform(0.05, 0.2), 0.0) if has_break else 0.0
+        shift = np.where(np.arange(length) >= split, rng.choice([-1.0, 1.0]) * rng.uniform(0.01, 0.1), 0.0) if has_break else 0.0
         ids.append(np.full(length, series_id, dtype=np.int64))
         times.append(np.arange(length, dtype=np.int64))
         values.append((noise + shift).astype(np.float64))

@@ -372,6 +372,10 @@ class Store:
         """A competition's private files: kept outside the served folder, never in a data release."""
         return self.root / "private" / competition
 
+    def clear_quickstarters(self, competition_id: int) -> None:
+        with self.tx() as db:
+            db.execute("DELETE FROM quickstarters WHERE competition_id = ?", (competition_id,))
+
     def add_quickstarter(self, competition_id: int, name: str, title: str, files: List[Dict[str, str]], notebook: bool = False) -> None:
         with self.tx() as db:
             db.execute("DELETE FROM quickstarters WHERE competition_id = ? AND name = ?", (competition_id, name))

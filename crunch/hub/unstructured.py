@@ -8,11 +8,15 @@ Layout under the hub's root:
 - ``files/competitions/<name>/code/scoring/<file>``: the code, served at
   ``GET /competitions/<name>/scoring/<file>`` (the layout of the public code cache, so that
   ``CRUNCH_COMPETITIONS_SOURCE=cache+http://HOST:PORT`` finds it);
-- ``private/<name>/<file>``: private files (e.g. the platform's ``y_test.parquet``), never served.
+- ``private/<name>/<file>``: private files (e.g. the platform's ``y_test.parquet``), never served;
+- ``files/quickstarters/<name>/<quickstarter>/<file>``: the quickstarters found in the code folder
+  (``CODE_DIR/quickstarters/<quickstarter>/quickstarter.json`` with its ``entrypoint``, as in the
+  public repository), served by the quickstarter calls.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -63,6 +67,30 @@ def _files_of(folder: Path) -> List[Path]:
     return found
 
 
+def _quickstarters(code_dir: Path, scoring: Path) -> List[Dict[str, Any]]:
+    """The quickstarters of ``CODE_DIR/quickstarters/*/quickstarter.json`` (only when CODE_DIR holds ``scoring/``)."""
+    folder = Path(code_dir) / "quickstarters"
+    if scoring == Path(code_dir) or not folder.is_dir():
+        return []
+    found = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and (p / "quickstarter.json").is_file()):
+        try:
+            meta = json.loads((sub / "quickstarter.json").read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ValueError(f"{sub / 'quickstarter.json'} is not valid JSON: {error}") from None
+        entrypoint = meta.get("entrypoint") if isinstance(meta, dict) else None
+        if not isinstance(entrypoint, str) or not (sub / entrypoint).is_file():
+            raise ValueError(f"{sub / 'quickstarter.json'}: its \"entrypoint\" names no file of {sub}")
+        files = [sub / entrypoint] + sorted(p for p in sub.glob("requirements*.txt") if p.name != entrypoint)
+        found.append({
+            "name": sub.name,
+            "title": str(meta.get("title") or sub.name),
+            "notebook": bool(meta.get("notebook", entrypoint.endswith(".ipynb"))),
+            "files": files,
+        })
+    return found
+
+
 def _check_compiles(scoring: Path) -> None:
     for path in sorted(scoring.glob("*.py")):
         try:
@@ -105,7 +133,7 @@ def _checked_inputs(
     code_dir: os.PathLike | str,
     metrics: Sequence[str],
     private_data: Optional[os.PathLike | str],
-) -> Tuple[List[Path], Path, List[Path], List[Path], List[Dict[str, Any]]]:
+) -> Tuple[List[Path], Path, List[Path], List[Path], List[Dict[str, Any]], List[Dict[str, Any]]]:
     source = Path(data_dir)
     if not source.is_dir():
         raise ValueError(f"{source} is not a folder")
@@ -121,7 +149,7 @@ def _checked_inputs(
         if not private_source.is_dir():
             raise ValueError(f"--private-data {private_source}: not a folder")
         private_files = _files_of(private_source)
-    return data_files, scoring, code_files, private_files, parse_metrics(metrics)
+    return data_files, scoring, code_files, private_files, parse_metrics(metrics), _quickstarters(Path(code_dir), scoring)
 
 
 def check_inputs(
@@ -148,7 +176,7 @@ def host_unstructured(
     """Host ``data_dir`` (every file) and ``code_dir`` as the UNSTRUCTURED competition ``name``,
     replacing one of that name. Everything is checked before anything is written."""
     source = Path(data_dir)
-    data_files, scoring, code_files, private_files, target_specs = _checked_inputs(data_dir, code_dir, metrics, private_data)
+    data_files, scoring, code_files, private_files, target_specs, quickstarters = _checked_inputs(data_dir, code_dir, metrics, private_data)
     if targets is not None:
         target_specs = targets
 
@@ -185,11 +213,24 @@ def host_unstructured(
         replace=True,
     )
     store.set_targets(competition_id, target_specs)
+    store.clear_quickstarters(competition_id)
+    quickstarter_root = store.files / "quickstarters" / name
+    if quickstarter_root.exists():
+        shutil.rmtree(quickstarter_root)
+    for quickstarter in quickstarters:
+        target = quickstarter_root / quickstarter["name"]
+        target.mkdir(parents=True)
+        listed = []
+        for path in quickstarter["files"]:
+            shutil.copyfile(path, target / path.name)
+            listed.append({"name": path.name, "path": (target / path.name).relative_to(store.files).as_posix()})
+        store.add_quickstarter(competition_id, quickstarter["name"], quickstarter["title"], listed, notebook=quickstarter["notebook"])
     return {
         "id": competition_id,
         "name": name,
         "files": sorted(entries),
         "code": sorted(path.relative_to(scoring).as_posix() for path in code_files),
         "private": len(private_files),
+        "quickstarters": [q["name"] for q in quickstarters],
         "metrics": [f"{t['name']}:{m['name']}" for t in target_specs for m in t["metrics"]],
     }

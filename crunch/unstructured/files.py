@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Optional
+from typing import Any, Optional
 
 __all__ = ["TEXT_FILE_EXTENSIONS", "File"]
 
@@ -47,6 +47,13 @@ class File:
             return response.text
         with open(self.uri, encoding="utf-8") as file:
             return file.read()
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "uri": self.uri, "size": self.size}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "File":
+        return cls(data["path"], data.get("uri"), int(data["size"]))
 
     @classmethod
     def from_local(cls, local_path: str, path: str) -> "File":

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import List, Optional, Union
+from dataclasses import asdict, dataclass, field
+from typing import Any, List, Mapping, Optional, Union
 
 __all__ = [
     "ComparedSimilarity",
@@ -43,6 +43,16 @@ class RankableProject:
         """The score of the metric ``id``, or None when the project has none."""
 
         return next((metric for metric in self.metrics if metric.id == id), None)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RankableProject":
+        """From the JSON of a scores file or the platform: ``{"id", "group", "rewardable", "metrics": [{"id", "score"}]}``."""
+
+        metrics = [RankableProjectMetric(m["id"], m["score"]) for m in data.get("metrics") or []]
+        return cls(data.get("id"), data.get("group", ""), bool(data.get("rewardable", False)), metrics)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass
