@@ -252,7 +252,7 @@ def load_module(path: Path, what: str) -> types.ModuleType:
     module.__package__ = name.rpartition(".")[0]
     try:
         source = path.read_text(encoding="utf-8")
-        code = compile(source, str(path), "exec")
+        code = compile(source, str(path), "exec", dont_inherit=True)  # not our `from __future__` flags
         exec(code, module.__dict__)
     except KeyboardInterrupt:
         raise

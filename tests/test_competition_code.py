@@ -295,3 +295,14 @@ def test_pickles_of_a_notebook_load_from_the_participant_module(tmp_path: Path) 
             assert pickle._loads(data) is Model  # type: ignore[attr-defined]
     finally:
         sys.modules.pop("user_code", None)
+
+
+def test_a_competition_file_does_not_inherit_our_future_imports(tmp_path: Path) -> None:
+    """datacrunch-2's runner.py declares a dataclass: with string annotations (our modules'
+    `from __future__ import annotations`) the dataclass machinery would look the module up in
+    sys.modules, where a competition file is not."""
+    path = tmp_path / "runner.py"
+    path.write_text("from dataclasses import dataclass\n\n\n@dataclass\nclass MoonInfo:\n    key: int\n\n\nANNOTATION = MoonInfo.__annotations__['key']\n")
+    module = load_module(path, "test")
+    assert module.ANNOTATION is int
+    assert module.MoonInfo(3).key == 3
