@@ -19,7 +19,7 @@ from ..console import Console
 from ..fsutil import human_size
 from ..settings import Settings
 from ..workspace import CACHE_METRICS, Workspace
-from .memory import current_rss_bytes, peak_rss_bytes
+from .session import Usage, model_directory, relative_or_absolute
 
 
 @dataclass
@@ -63,16 +63,6 @@ def require_runner(workspace: Workspace, settings: Optional[Settings], console: 
     return runner
 
 
-def model_directory_path(workspace: Workspace, override: Optional[str]) -> str:
-    """The model directory as the runner gets it: relative to the root when inside it."""
-    folder = (workspace.root / override) if override else workspace.model_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        return str(folder.resolve().relative_to(workspace.root))
-    except ValueError:
-        return str(folder.resolve())
-
-
 def _prediction_files(folder: Path) -> List[Path]:
     if not folder.is_dir():
         return []
@@ -93,8 +83,7 @@ def run_competition_test(
     """Run the competition's runner on ``user_module`` and score the prediction locally."""
     from .competition import CompetitionRun, describe_failure
 
-    started = time.perf_counter() if started is None else started
-    memory_before = current_rss_bytes()
+    usage = Usage(started=time.perf_counter() if started is None else started)
     prediction_dir = workspace.prediction_dir
     prediction_dir.mkdir(parents=True, exist_ok=True)
 
@@ -109,7 +98,9 @@ def run_competition_test(
         runner_module=runner_module,
         user_module=user_module,
         user_file=user_file,
-        model_directory_path=model_directory_path(workspace, options.model_directory),
+        model_directory_path=relative_or_absolute(
+            model_directory(workspace.root, options.model_directory, workspace.project().model_directory), workspace.root
+        ),
         prediction_directory_path=str(prediction_dir),
         train_frequency=options.train_frequency,
         force_first_train=options.force_first_train,
@@ -124,14 +115,7 @@ def run_competition_test(
     except Exception as error:
         raise describe_failure(error, run, CodeCache(workspace.dot_dir).directory, console.err) from error
 
-    lines = [""]
-    elapsed = time.perf_counter() - started
-    lines.append(f"duration - time={time.strftime('%H:%M:%S', time.gmtime(elapsed))} ({elapsed:.3f} s)")
-    memory_after = current_rss_bytes()
-    peak = max(filter(None, (peak_rss_bytes(), memory_after)), default=None)
-    before = human_size(memory_before) if memory_before else "unknown"
-    after = human_size(memory_after) if memory_after else "unknown"
-    lines.append(f"memory - before={before} after={after} peak={human_size(peak) if peak else 'unknown'}")
+    lines = ["", *usage.lines()]
     for command, count in run.commands.items():
         lines.append(f"{command}: {count} call(s)")
     files = _prediction_files(prediction_dir)

@@ -24,6 +24,7 @@ from .loader import FramePredicate
 from .loop import DataPaths, Loop, LoopOptions
 from .memory import peak_rss_bytes
 from .report import Report
+from .session import model_directory
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -166,8 +167,7 @@ def run_test(
     fmt = competition_format(workspace, release, console)
     timeseries = fmt is CompetitionFormat.TIMESERIES
 
-    model_dir = workspace.root / options.model_directory if options.model_directory else workspace.model_dir()
-    model_dir.mkdir(parents=True, exist_ok=True)
+    model_dir = model_directory(workspace.root, options.model_directory, workspace.project().model_directory)
     cwd = Path.cwd().resolve()
     model_path = os.path.relpath(model_dir, cwd) if model_dir.resolve().is_relative_to(cwd) else str(model_dir)
 
