@@ -306,3 +306,72 @@ def test_a_competition_file_does_not_inherit_our_future_imports(tmp_path: Path) 
     module = load_module(path, "test")
     assert module.ANNOTATION is int
     assert module.MoonInfo(3).key == 3
+
+
+SCORING = """
+import os
+
+import crunch.unstructured
+
+
+class ParticipantVisibleError(Exception):
+    pass
+
+
+def check(prediction_directory_path, data_directory_path):
+    with open(os.path.join(prediction_directory_path, "prediction.txt")) as file:
+        if file.read() == "bad":
+            raise ParticipantVisibleError("IDs do not match: missing [3]")
+
+
+def score(data_directory_path, target_and_metrics):
+    with open(os.path.join(data_directory_path, NEEDS)) as file:
+        truth = float(file.read())
+    (target, metrics), = target_and_metrics
+    return {metric.id: crunch.unstructured.ScoredMetric(truth * metric.id) for metric in metrics}
+"""
+
+
+def _scoring(tmp_path: Path, needs: str, prediction: str):
+    from crunch.runner.local_score import metrics_from_cache
+
+    path = tmp_path / "scoring.py"
+    path.write_text(f"NEEDS = {needs!r}\n" + SCORING)
+    (tmp_path / "prediction").mkdir(exist_ok=True)
+    (tmp_path / "prediction" / "prediction.txt").write_text(prediction)
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "truth.reduced.txt").write_text("0.25")
+    metrics = metrics_from_cache([
+        {"id": 1, "name": "accuracy", "target": {"id": 9, "name": "label"}},
+        {"id": 2, "name": "double", "target": {"id": 9, "name": "label"}},
+    ])
+    return load_module(path, "test"), metrics
+
+
+def test_local_score_reads_the_reduced_truth_under_the_platform_name(tmp_path: Path) -> None:
+    from crunch.runner.local_score import score_locally
+
+    module, metrics = _scoring(tmp_path, "truth.txt", "fine")
+    said = []
+    results = score_locally(module, metrics, tmp_path / "data", str(tmp_path / "prediction"), said.append, tmp_path / ".crunchdao")
+    assert {key: value.value for key, value in results.items()} == {1: 0.25, 2: 0.5}
+    assert said == ["the competition's scoring.py check: passed", "local score: label accuracy = 0.25", "local score: label double = 0.5"]
+    assert list((tmp_path / ".crunchdao").iterdir()) == []  # the view is gone
+
+
+def test_local_score_is_skipped_when_a_platform_only_file_is_needed(tmp_path: Path) -> None:
+    from crunch.runner.local_score import score_locally
+
+    module, metrics = _scoring(tmp_path, "y_private.txt", "fine")
+    said = []
+    assert score_locally(module, metrics, tmp_path / "data", str(tmp_path / "prediction"), said.append) is None
+    assert said[-1] == "local score skipped: the competition's scoring.py reads data/y_private.txt, which only the platform has"
+
+
+def test_a_rejecting_check_is_an_error_with_its_message(tmp_path: Path) -> None:
+    from crunch.exceptions import PredictionError
+    from crunch.runner.local_score import score_locally
+
+    module, metrics = _scoring(tmp_path, "truth.txt", "bad")
+    with pytest.raises(PredictionError, match=r"scoring.py check rejected the prediction: IDs do not match: missing \[3\]$"):
+        score_locally(module, metrics, tmp_path / "data", str(tmp_path / "prediction"), print)
