@@ -6,6 +6,7 @@ domain enums, ScoredMetric, File and the leaderboard/reward objects."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -155,7 +156,10 @@ print(json.dumps(out, default=repr))
 
 
 def run(python: str) -> dict:
-    done = subprocess.run([python, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
+    # one hash seed for both: a set of strings is then iterated in the same order by both
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run([python, "-c", SCRIPT], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

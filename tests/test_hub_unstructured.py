@@ -261,6 +261,7 @@ def test_add_competition_unstructured_and_client(hub, crunch, tmp_path):
         (["--unstructured", "--code", "{code}", "--metric", "nocolon"], "TARGET:METRIC"),
         (["--code", "{code}"], "only go with --unstructured"),
         (["--unstructured", "--code", "{broken}"], "does not compile"),
+        (["--unstructured", "--code", "{code}", "--timeseries", "--target", "a:b"], "--timeseries, --target describe the columns"),
     ],
 )
 def test_add_competition_unstructured_refusals_create_nothing(crunch, tmp_path, extra, message):

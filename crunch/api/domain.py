@@ -134,7 +134,7 @@ class Metric:
             unit=Unit.from_dict(data.get("unit")),
             weight=int(data.get("weight") or 0),
             score=bool(data.get("score", True)),
-            multiplier=float(data.get("multiplier", 1.0) if data.get("multiplier") is not None else 1.0),
+            multiplier=float(1.0 if data.get("multiplier") is None else data["multiplier"]),
             target=target,
         )
         if target is not None and all(known.id != metric.id for known in target.metrics):

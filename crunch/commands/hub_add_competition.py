@@ -33,6 +33,19 @@ def run(
     if not name or "/" in name or name.startswith("."):
         raise CrunchError(f"{name!r} cannot be a competition name: use letters, digits and dashes")
     if unstructured:
+        classic = [
+            flag
+            for flag, used in (
+                ("--timeseries", timeseries), ("--embargo", embargo != 0), ("--id-column", id_column != "id"),
+                ("--moon-column", moon_column != "moon"), ("--target", bool(targets)),
+            )
+            if used
+        ]
+        if classic:
+            raise CrunchError(
+                f"{', '.join(classic)} describe the columns of a classic competition, not an UNSTRUCTURED one "
+                "(its code reads its own files): leave them out, or use --metric TARGET:METRIC"
+            )
         return _add_unstructured(console, name, data_dir, root, code_dir, metrics, private_data)
     given = [flag for flag, value in (("--code", code_dir), ("--metric", metrics), ("--private-data", private_data)) if value]
     if given:

@@ -5,6 +5,12 @@ carry a superset of the fields the public client reads. Links the hub hands out 
 quickstarter and submission files, upload chunk targets) point back at this hub and are
 signed by their own ``expires`` + ``signature`` query parameters, never by the push token.
 
+UNSTRUCTURED competitions (:mod:`crunch.hub.unstructured`) add: ``GET /v1/competitions/{c}/targets``
+(``?name=``, ``?virtual=``), ``.../targets/{t}``, ``.../targets/{t}/metrics``, ``.../targets/{t}/metrics/{m}``,
+``GET /v1/competitions/{c}/metrics`` (each metric with its ``target``), in the shapes crunch-cli 13
+decodes; and ``GET /competitions/{name}/scoring/{file}``, the competition's code, public and
+unsigned, at the layout of the public code cache (``cache+http://HOST:PORT`` as a competitions source).
+
 Chunk ``PUT`` answers carry ``ETag: "<md5 hex of the chunk>"`` quoted the way S3 does; the
 confirm call accepts the hash with or without the quotes.
 
