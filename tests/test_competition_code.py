@@ -375,3 +375,20 @@ def test_a_rejecting_check_is_an_error_with_its_message(tmp_path: Path) -> None:
     module, metrics = _scoring(tmp_path, "truth.txt", "bad")
     with pytest.raises(PredictionError, match=r"scoring.py check rejected the prediction: IDs do not match: missing \[3\]$"):
         score_locally(module, metrics, tmp_path / "data", str(tmp_path / "prediction"), print)
+
+
+def test_a_missing_file_is_found_in_the_message_as_pyarrow_words_it(tmp_path: Path) -> None:
+    from crunch.runner.local_score import _missing_platform_file
+
+    view = tmp_path / "view"
+    assert _missing_platform_file(FileNotFoundError(str(view / "y_test.parquet")), view) == "y_test.parquet"
+    assert _missing_platform_file(FileNotFoundError(2, "No such file", str(view / "sub" / "y.csv")), view) == "sub/y.csv"
+    try:
+        try:
+            raise FileNotFoundError(f"[Errno 2] Failed to open local file '{view / 'y.parquet'}'. Detail: [errno 2]")
+        except FileNotFoundError as inner:
+            raise ValueError("wrapped") from inner
+    except ValueError as outer:
+        assert _missing_platform_file(outer, view) == "y.parquet"
+    assert _missing_platform_file(FileNotFoundError(str(tmp_path / "elsewhere.parquet")), view) is None
+    assert _missing_platform_file(KeyError("x"), view) is None
