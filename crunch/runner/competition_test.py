@@ -116,8 +116,6 @@ def run_competition_test(
         raise describe_failure(error, run, CodeCache(workspace.dot_dir).directory, console.err) from error
 
     lines = ["", *usage.lines()]
-    for command, count in run.commands.items():
-        lines.append(f"{command}: {count} call(s)")
     files = _prediction_files(prediction_dir)
     for path in files:
         lines.append(f"prediction: {os.path.relpath(path, workspace.root)} ({human_size(path.stat().st_size)})")
