@@ -497,9 +497,7 @@ def test_bare_import_crunch_binds_the_api_lazily() -> None:
 
 
 def test_submission_check_values_parse_requirements_on_demand(tmp_path: Path) -> None:
-    from crunch_convert.requirements_txt import NamedRequirement
-
-    from crunch.unstructured.requirements import submission_check_values
+    from crunch.unstructured.requirements import NamedRequirement, submission_check_values
 
     (tmp_path / "requirements.txt").write_text("pandas==2.2\nCrunch-Numinous\n")
     (tmp_path / "main.py").write_text("x = 1\n")
@@ -516,3 +514,17 @@ def test_submission_check_values_parse_requirements_on_demand(tmp_path: Path) ->
     (tmp_path / "requirements.txt").write_text("-e .\n")
     values, lazy = submission_check_values(SubmissionType.CODE, [File("requirements.txt", str(tmp_path / "requirements.txt"), 4)], [])
     assert call_function(check, values, lazy_values=lazy)[0] is None  # does not parse: None, as the platform
+
+
+def test_requirements_are_parsed_as_the_platform_reads_them() -> None:
+    from crunch.unstructured.requirements import NamedRequirement, parse_requirements
+
+    parsed = parse_requirements("# pinned\nPandas[Perf, SQL] >=2, <3  # a comment\n\nnumpy\n")
+    assert [(r.name, r.extras, sorted(r.specs), r.language) for r in parsed] == [
+        ("Pandas", ["perf", "sql"], ["<3", ">=2"], "PYTHON"), ("numpy", [], [], "PYTHON")]
+    for unreadable in ("-r other.txt", "pkg @ https://example.org/pkg.whl", "pkg; python_version < '3'", "pkg==="):
+        with pytest.raises(ValueError):
+            parse_requirements(unreadable)
+    assert parse_requirements("ggplot2\n", "R") == [NamedRequirement("ggplot2", [], [], "R")]
+    with pytest.raises(ValueError):
+        parse_requirements("ggplot2==3.4\n", "R")

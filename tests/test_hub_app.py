@@ -307,7 +307,8 @@ def test_submissions_and_clone(client, project):
     second = submit(client, project, message="second")
     assert second.json["number"] == 2
     listed = client.get(f"/v3/competitions/demo/projects/{user}/{name}/submissions", query_string=auth).json
-    assert [s["number"] for s in listed] == [2, 1]
+    assert [s["number"] for s in listed] == [1, 2]  # oldest first: crunch-cli 13 reverses the list
+    assert listed[0]["model"]["totalSize"] == len(b"\x93NUMPY") and listed[1]["model"] is None
     files = client.get(f"/v4/competitions/demo/projects/{user}/{name}/clone", query_string={**auth, "submissionNumber": 1, "includeModel": "true"}).json
     assert set(files) == {"main.py", "sub/util.py", "resources/model.npy"}
     path, query = local(files["resources/model.npy"])

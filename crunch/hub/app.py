@@ -25,7 +25,9 @@ Admin calls (loopback clients only) under ``/_admin/``:
 - ``POST /_admin/uploads/expire`` ``{"uploadId"?}`` -> ``{"expired": n}``;
 - ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl",
   "filesBaseUrl"}`` (``filesBaseUrl``: file and chunk links point there instead of at this hub);
-- ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished"}``.
+- ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished"}``;
+- ``POST /_admin/scores`` ``{"competition", "project", "user", "score", "target"?}`` (see
+  :mod:`crunch.hub.platform`, which serves the calls after the push).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .faults import Faults
+from .platform import PLATFORM_RULES, PlatformRoutes, ensure_schema, filter_competitions, library_matches
 from .store import (
     CODE_LIMIT,
     MESSAGE_LIMIT,
@@ -144,14 +147,16 @@ RULES = [
     Rule("/_admin/settings", methods=["POST"], endpoint="admin_settings"),
     Rule("/_admin/competitions/<c>", methods=["POST"], endpoint="admin_competition"),
     Rule("/", methods=["GET"], endpoint="index"),
+    *PLATFORM_RULES,  # after the push: submissions, models, quotas, leaderboards (platform.py)
 ]
 
 
-class HubApp:
+class HubApp(PlatformRoutes):
     """The WSGI application over a :class:`Store` and a :class:`Faults`."""
 
     def __init__(self, store: Store, faults: Optional[Faults] = None, daily_limit: int = 5) -> None:
         self.store = store
+        ensure_schema(store)
         self.faults = faults or Faults()
         self.daily_limit = daily_limit
         self.code_limit = CODE_LIMIT
@@ -364,7 +369,7 @@ class HubApp:
             "modelDirectoryPath": row["model_directory_path"],
             "totalSize": row["total_size"],
             "createdAt": iso(row["created_at"]),
-            "model": None,
+            "model": self.model_json(row),
         }
 
     def _push_token(self, request: Request, body: Optional[Dict[str, Any]] = None) -> Optional[str]:
@@ -432,7 +437,7 @@ class HubApp:
         })
 
     def on_competitions(self, request: Request) -> Response:
-        items = [self._competition_json(r) for r in self.store.competitions()]
+        items = filter_competitions([self._competition_json(r) for r in self.store.competitions()], request.args)
         if "page" in request.args or "size" in request.args:  # the paged shape some clients ask for
             page, size = self._paging(request)
             return _json(self._page(items, page, size))
@@ -519,7 +524,7 @@ class HubApp:
             "primary": bool(row["is_primary"]),
         }
 
-    def _metric_json(self, row: sqlite3.Row, target: Optional[sqlite3.Row] = None) -> Dict[str, Any]:
+    def _store_metric_json(self, row: sqlite3.Row, target: Optional[sqlite3.Row] = None) -> Dict[str, Any]:
         answer = {
             "id": row["id"],
             "name": row["name"],
@@ -552,19 +557,19 @@ class HubApp:
         return _json(self._target_json(self._target(c, t)))
 
     def on_target_metrics(self, request: Request, c: str, t: str) -> Response:
-        return _json([self._metric_json(row) for row in self.store.metrics(self._target(c, t)["id"])])
+        return _json([self._store_metric_json(row) for row in self.store.metrics(self._target(c, t)["id"])])
 
     def on_target_metric(self, request: Request, c: str, t: str, m: str) -> Response:
         for row in self.store.metrics(self._target(c, t)["id"]):
             if row["name"] == m:
-                return _json(self._metric_json(row))
+                return _json(self._store_metric_json(row))
         raise HubError(404, "METRIC_NOT_FOUND", f"no metric {m!r} for target {t!r}")
 
     def on_metrics(self, request: Request, c: str) -> Response:
         competition = self.store.competition(c)
         answer = []
         for target in self.store.targets(competition["id"]):
-            answer.extend(self._metric_json(row, target) for row in self.store.metrics(target["id"]))
+            answer.extend(self._store_metric_json(row, target) for row in self.store.metrics(target["id"]))
         return _json(answer)
 
     def on_code_file(self, request: Request, c: str, f: str) -> Response:
@@ -599,12 +604,18 @@ class HubApp:
     def on_libraries(self, request: Request) -> Response:
         page, size = self._paging(request)
         language = (request.args.get("language") or "PYTHON").upper()
-        name = (request.args.get("name") or "").strip().lower()
+        name = (request.args.get("name") or "").strip()
+        standard = (request.args.get("standard") or "").strip().lower()
+        gpu = (request.args.get("gpuRequirement") or "").strip().upper()
         rows = self.store.all("SELECT * FROM libraries WHERE language = ? ORDER BY name", language)
         items = []
         for row in rows:
             aliases = json.loads(row["aliases"])
-            if name and name not in row["name"].lower() and name not in [a.lower() for a in aliases]:
+            if not library_matches(name, row["name"], aliases):
+                continue
+            if standard in ("true", "false") and bool(row["standard"]) != (standard == "true"):
+                continue
+            if gpu and row["gpu_requirement"] != gpu:
                 continue
             items.append({
                 "id": row["id"],
@@ -708,7 +719,9 @@ class HubApp:
 
     def on_submissions(self, request: Request, c: str, u: str, p: str) -> Response:
         project = self._project(request, c, u, p)
-        return _json([self._submission_json(r) for r in self.store.submissions(project["id"])])
+        # oldest first, as the public hub lists them (crunch-cli 13 reverses the list to show the newest first)
+        rows = sorted(self.store.submissions(project["id"]), key=lambda r: r["number"])
+        return _json([self._submission_json(r) for r in rows])
 
     # -- uploads --------------------------------------------------------------------------------
 
