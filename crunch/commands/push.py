@@ -276,6 +276,7 @@ def run(
     overwrite: bool = False,
     start: Optional[Path] = None,
     uploader_options: Optional[Dict[str, Any]] = None,
+    skip_submission_check: bool = False,
 ) -> Optional[Submission]:
     text = check_message(message)
     workspace = Workspace.find(start)
@@ -314,6 +315,10 @@ def run(
             check_export_not_sent(plan, export_path)
         for note in plan.notes:
             console.warn(note)
+        if not skip_submission_check:
+            from ..submission_check import check_submission
+
+            check_submission(workspace, settings, plan, console)
         if dry:
             _print_plan(plan, console)
             console.result("dry run: nothing was sent")
