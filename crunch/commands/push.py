@@ -209,6 +209,7 @@ def run(
     export: Optional[str] = None,
     start: Optional[Path] = None,
     uploader_options: Optional[Dict[str, Any]] = None,
+    skip_submission_check: bool = False,
 ) -> Optional[Submission]:
     text = check_message(message)
     workspace = Workspace.find(start)
@@ -242,6 +243,10 @@ def run(
             console=console,
             exclude=(export_path,) if export_path else (),
         )
+        if not skip_submission_check:
+            from ..submission_check import check_submission
+
+            check_submission(workspace, settings, plan, console)
         if dry:
             _print_plan(plan, console)
             console.result("dry run: nothing was sent")
