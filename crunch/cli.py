@@ -221,9 +221,26 @@ def update_token(ctx: click.Context, token: Optional[str]) -> None:
 @click.option("--skip-library-check", is_flag=True, help="Do not check requirements.txt against the competition's whitelist.")
 @click.option("--no-determinism-check", is_flag=True, help="Do not call infer() a second time to compare outputs.")
 @click.option("--no-checks", is_flag=True, help="Do not check the prediction (columns, ids, values...).")
+@click.option(
+    "--isolated", is_flag=True,
+    help="Run as the cloud does: only the files `crunch push` sends, its pinned requirements in a fresh cached environment, the runner in a separate process.",
+)
+@click.option("--timeout", default=None, type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="With --isolated: stop the run after SECONDS.")
 @click.pass_context
-def test(ctx: click.Context, **options: Any) -> None:
+def test(ctx: click.Context, isolated: bool, timeout: Optional[float], **options: Any) -> None:
     """Run your train() and infer() on the local data as the platform's runner does, and check the prediction."""
+    if isolated:
+        unsupported = [name for name in ("gpu", "no_checks", "skip_library_check") if options.get(name)]
+        if options.get("round_number") not in (None, "@current"):
+            unsupported.append("round_number")
+        if unsupported:
+            flags = ", ".join("--" + name.replace("_", "-") for name in unsupported)
+            raise click.UsageError(f"--isolated runs as the cloud does: {flags} cannot be combined with it")
+        keep = ("main_file", "model_directory", "no_force_first_train", "train_frequency", "no_determinism_check")
+        _call(ctx, "test_isolated", timeout=timeout, **{k: options[k] for k in keep})
+        return
+    if timeout is not None:
+        raise click.UsageError("--timeout is for --isolated runs")
     ok = _call(ctx, "test", **options)
     if ok is False:
         ctx.exit(1)
