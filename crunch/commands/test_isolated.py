@@ -61,11 +61,11 @@ def run(
     no_determinism_check: bool = False,
     timeout: Optional[float] = None,
 ) -> bool:
+    from ..files import check_model_directory
     from ..jobs.job import JobOptions, run_job
     from ..jobs.sandbox import build_sandbox
     from ..mainfile import resolve
     from ..runner.local import ensure_release
-    from ..files import check_model_directory
     from .push import make_plan
 
     started = time.perf_counter()
@@ -93,10 +93,14 @@ def run(
         layout.dot_files["workspace.json"] = info_dict
         sandbox = build_sandbox(scratch, layout)
 
+        held = []  # the runner's own "error: ..." lines: shown unless the final error says it
+
         def on_line(emitter: str, line: str, error: bool, at: float) -> None:
             if emitter == "pip":
                 return
-            if error:
+            if error and line.startswith("error: "):
+                held.append(line)
+            elif error:
                 print(line, file=console.err, flush=True)
             elif emitter == "sandbox":
                 console.print(line)
@@ -119,6 +123,9 @@ def run(
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    for line in held:
+        if line != f"error: {result.error}":
+            print(line, file=console.err, flush=True)
     if not result.ok:
         raise UserCodeError(f"isolated run failed: {result.error or 'the runner failed'}")
     for path in result.outside:

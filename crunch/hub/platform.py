@@ -260,8 +260,13 @@ class PlatformRoutes:
         })
 
     def on_quota_compute(self, request: Request, c: str, u: str, p: str) -> Response:
-        self._project(request, c, u, p)  # type: ignore[attr-defined]
-        return _json({"available": COMPUTE_SECONDS, "remaining": COMPUTE_SECONDS, "used": 0.0, "running": False})
+        project = self._project(request, c, u, p)  # type: ignore[attr-defined]
+        available = float(getattr(self, "compute_seconds", COMPUTE_SECONDS))
+        used = self.compute_used(project["id"]) if hasattr(self, "compute_used") else 0.0  # type: ignore[attr-defined]
+        running = self.store.one(
+            "SELECT 1 FROM runs WHERE project_id = ? AND status != 'COMPLETED' LIMIT 1", project["id"]
+        ) is not None if hasattr(self, "compute_used") else False
+        return _json({"available": available, "remaining": max(0.0, available - used), "used": used, "running": running})
 
     # -- targets, metrics, leaderboards -------------------------------------------------------
 

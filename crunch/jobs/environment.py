@@ -66,8 +66,8 @@ def normalized_requirements(text: str) -> str:
 
 
 def requirements_key(text: str, python_version: Optional[str] = None) -> str:
-    version = python_version or "%d.%d.%d" % sys.version_info[:3]
-    digest = hashlib.sha256(f"python {version}\n{normalized_requirements(text)}\n".encode("utf-8"))
+    version = python_version or ".".join(str(part) for part in sys.version_info[:3])
+    digest = hashlib.sha256(f"python {version}\n{normalized_requirements(text)}\n".encode())
     return digest.hexdigest()[:24]
 
 
@@ -126,7 +126,7 @@ def trim_pip_error(output: List[str]) -> str:
     """What matters in pip's (or uv's) failure: its ``ERROR:`` lines, else its last line."""
     errors = [line.strip() for line in output if line.strip().startswith(("ERROR:", "error:", "×", "╰─▶"))]
     errors = [line.removeprefix("ERROR:").removeprefix("error:").strip(" ×╰─▶") for line in errors]
-    errors = [line for line in errors if line and not line.startswith("[notice]")]
+    errors = [line for line in errors if line and not line.startswith(("[notice]", "Ignored the following"))]
     if not errors:
         errors = [line.strip() for line in output if line.strip()][-1:] or ["the installer failed without a message"]
     return "; ".join(dict.fromkeys(errors))
