@@ -153,6 +153,13 @@ class PlatformRoutes:
         return {"name": row["path"], "size": row["size"], "mimeType": mimetypes.guess_type(row["path"])[0] or "application/octet-stream"}
 
     def _targets(self, competition: sqlite3.Row) -> List[Dict[str, Any]]:
+        stored = self.store.targets(competition["id"])
+        if stored:  # the competition's own targets (UNSTRUCTURED)
+            return [
+                {"id": row["id"], "name": row["name"], "displayName": row["display_name"], "virtual": bool(row["virtual"]),
+                 "primary": bool(row["is_primary"]), "stored": True}
+                for row in stored
+            ]
         round_ = self.store.round(competition["id"], "@current")
         try:
             release = self.store.data_release(round_["id"])
@@ -170,7 +177,13 @@ class PlatformRoutes:
             for index, name in enumerate(names or ["target"])
         ]
 
-    def _metric_json(self, target: Dict[str, Any]) -> Dict[str, Any]:
+    def _score_metric_json(self, target: Dict[str, Any]) -> Dict[str, Any]:
+        """The metric of ``target`` that the leaderboard ranks by: the competition's own first
+        metric of it when the hub holds metrics (UNSTRUCTURED), else the synthetic ``score``."""
+        rows = self.store.metrics(target["id"]) if target.get("stored") else []
+        if rows:
+            own = self._metric_json(rows[0])  # type: ignore[call-arg]
+            return {**own, "target": {k: v for k, v in target.items() if k != "stored"}}
         return {
             "id": target["id"],
             "name": "score",
@@ -274,7 +287,7 @@ class PlatformRoutes:
         return _json(self._targets(self.store.competition(c)))
 
     def on_metrics(self, request: Request, c: str) -> Response:
-        return _json([self._metric_json(t) for t in self._targets(self.store.competition(c))])
+        return _json([self._score_metric_json(t) for t in self._targets(self.store.competition(c))])
 
     def _leaderboard_json(self, competition: sqlite3.Row, detailed: bool) -> Dict[str, Any]:
         answer: Dict[str, Any] = {
@@ -288,7 +301,7 @@ class PlatformRoutes:
             answer["crunch"] = crunch
             targets = []
             for target in self._targets(competition):
-                metric = self._metric_json(target)
+                metric = self._score_metric_json(target)
                 positions = []
                 for entry in self._ranking(competition["id"], target["name"]):
                     user = self.store.user(entry["user_id"])
@@ -302,7 +315,7 @@ class PlatformRoutes:
                         "rewardRank": entry["rank"],
                         "metrics": [{"metricId": metric["id"], "score": entry["score"], "best": entry["score"]}],
                     })
-                targets.append({**target, "crunch": crunch, "metrics": [{"id": metric["id"], "name": "score"}], "positions": positions})
+                targets.append({**{k: v for k, v in target.items() if k != "stored"}, "crunch": crunch, "metrics": [{"id": metric["id"], "name": "score"}], "positions": positions})
             answer["targets"] = targets
         return answer
 
