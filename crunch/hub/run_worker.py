@@ -137,13 +137,11 @@ class RunWorker:
             shutil.rmtree(scratch, ignore_errors=True)
 
     def _record(self, project: sqlite3.Row, competition: sqlite3.Row, submission: sqlite3.Row, scores: Dict[str, float]) -> None:
-        metrics = {str(m["id"]): m for m in self.app._metrics_of(competition)}
-        for key, value in scores.items():
-            metric = metrics.get(key)
-            if metric is None:
-                continue
-            target = metric["target"]["name"] if isinstance(metric.get("target"), dict) else "target"
-            record_score(self.store, int(project["id"]), target, float(value), int(submission["number"]))
+        """Put the run's score of each target's ranked metric on the leaderboard."""
+        for target in self.app._targets(competition):
+            metric = target.get("_metric")
+            if metric is not None and str(metric["id"]) in scores:
+                record_score(self.store, int(project["id"]), target["name"], float(scores[str(metric["id"])]), int(submission["number"]))
 
     def _layout(self, project: sqlite3.Row, competition: sqlite3.Row, submission: sqlite3.Row) -> Any:
         from ..api.models import CompetitionFormat

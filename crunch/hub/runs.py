@@ -110,9 +110,7 @@ class RunRoutes:
     def _metrics_of(self, competition: sqlite3.Row) -> List[Dict[str, Any]]:
         """The competition's metrics, each with its target: the ids a run's scores are keyed by."""
         rows = self.store.targets(competition["id"])
-        if rows:
-            return [self._metric_json(m, t) for t in rows for m in self.store.metrics(t["id"])]  # type: ignore[attr-defined]
-        return [self._score_metric_json(t) for t in self._targets(competition)]  # type: ignore[attr-defined]
+        return [self._store_metric_json(m, t) for t in rows for m in self.store.metrics(t["id"])]  # type: ignore[attr-defined]
 
     def _scores_json(self, run: sqlite3.Row, competition: sqlite3.Row) -> List[Dict[str, Any]]:
         scores = json.loads(run["scores"]) if run["scores"] else {}
