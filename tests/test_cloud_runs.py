@@ -56,7 +56,8 @@ def prepend(path: Path, code: str) -> None:
 
 
 def test_classic_push_run_follow_wait_and_leaderboard(hub, tmp_path):
-    ws = workspace(hub, tmp_path, requirements="pandas\n")
+    ws = workspace(hub, tmp_path, requirements="tabulate\n")
+    prepend(ws / "main.py", "import tabulate  # installed in the clean environment from requirements.txt\n")
     push(hub, ws)
     run_id = create_run(hub, ws)
     followed = hub.run("run", "logs", run_id, "--follow", *POLL, cwd=ws)

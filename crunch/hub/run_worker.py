@@ -122,9 +122,10 @@ class RunWorker:
                 self._finish(run_id, success=False, message=result.error, valid=None, exit_code=result.exit_code, reason=reason)
                 return
             scores = result.scores
-            if scores is None and truth is not None and result.prediction is not None:
+            metrics = self.app._metrics_of(competition)
+            if scores is None and truth is not None and result.prediction is not None and metrics:
                 try:
-                    scores = {str(self.app._metrics_of(competition)[0]["id"]): classic_score(root / result.prediction, truth, competition, self.app)}
+                    scores = {str(metrics[0]["id"]): classic_score(root / result.prediction, truth, competition, self.app)}
                 except ValueError as error:
                     self._log(run_id, "scorer", f"error: the prediction cannot be scored: {error}", True, time.time())
                     self._finish(run_id, success=False, message=f"the prediction cannot be scored: {error}", valid=False, exit_code=result.exit_code)
