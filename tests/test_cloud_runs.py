@@ -148,23 +148,31 @@ def test_a_file_outside_the_workspace_is_named(hub, tmp_path):
     assert f"the code opened {outside}, outside the submission's folder" in isolated.stderr
 
 
+SLEEPER = (
+    "import subprocess, time\n"
+    "_sleeper = subprocess.Popen(['sleep', '300'])\n"
+    "print('sleeper', _sleeper.pid, flush=True)\n"
+    "time.sleep(300)\n"
+)
+
+
+def alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "zombie" not in status.read_text().lower()
+    except OSError:
+        return False
+
+
 def test_time_limit_stops_the_run_and_its_processes(hub, tmp_path):
     ws = workspace(hub, tmp_path)
-    pid_file = tmp_path / "sleeper.pid"
-    slow = (
-        "import subprocess, time\n"
-        "_sleeper = subprocess.Popen(['sleep', '300'])\n"
-        "print('sleeper', _sleeper.pid, flush=True)\n"
-        "time.sleep(300)\n"
-    )
-    prepend(ws / "main.py", slow)
+    prepend(ws / "main.py", SLEEPER)
     started = time.monotonic()
     isolated = hub.run("test", "--isolated", "--timeout", "4", cwd=ws)
     assert isolated.returncode == 1
     assert "went past its time limit of 4 s and was stopped" in isolated.stderr
     assert time.monotonic() - started < 60
-    pid = int(re.search(r"sleeper (\d+)", isolated.stdout).group(1))
-    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    assert not alive(int(re.search(r"sleeper (\d+)", isolated.stdout).group(1)))
     hub.settings(runTimeout=4)
     push(hub, ws)
     run_id = create_run(hub, ws)
@@ -172,9 +180,7 @@ def test_time_limit_stops_the_run_and_its_processes(hub, tmp_path):
     assert waited.returncode == 1
     assert "went past its time limit of 4 s" in waited.stderr
     logs = hub.run("run", "logs", run_id, cwd=ws)
-    pid = int(re.search(r"sleeper (\d+)", logs.stdout).group(1))
-    pid_file.write_text(str(pid))
-    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    assert not alive(int(re.search(r"sleeper (\d+)", logs.stdout).group(1)))
 
 
 def test_terminate_a_running_run(hub, tmp_path):
@@ -190,21 +196,31 @@ def test_terminate_a_running_run(hub, tmp_path):
     assert again.returncode == 0 and "already ended" in again.stdout
 
 
-def test_follow_stops_with_one_line_when_the_hub_goes_away(hub, tmp_path):
+def test_follow_stops_with_one_line_when_the_hub_goes_away_and_no_process_is_left(hub, tmp_path):
     ws = workspace(hub, tmp_path)
-    prepend(ws / "main.py", "import time\ntime.sleep(120)\n")
+    prepend(ws / "main.py", SLEEPER)
     push(hub, ws)
     run_id = create_run(hub, ws)
     follower = subprocess.Popen(
         [CRUNCH, "run", "logs", str(run_id), "--follow", *POLL],
         cwd=ws, env=hub.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    time.sleep(2)
+    seen = []
+    for line in follower.stdout:
+        seen.append(line)
+        if "sleeper" in line:
+            break
+    pid = int(re.search(r"sleeper (\d+)", seen[-1]).group(1))
+    assert alive(pid)
     hub.stop()
     out, err = follower.communicate(timeout=120)
     assert follower.returncode == 1, out + err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: following run {run_id} stopped: cannot reach the hub"), err
+    assert not alive(pid)  # the hub killed the run's processes when it stopped
+    hub.restart()
+    shown = hub.run("run", "show", run_id, cwd=ws)
+    assert "status      failed" in shown.stdout and "the hub stopped during the run" in shown.stdout
 
 
 def test_bad_run_numbers_and_quota(hub, tmp_path):

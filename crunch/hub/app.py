@@ -167,9 +167,14 @@ class HubApp(RunRoutes, PlatformRoutes):
         self.store = store
         ensure_schema(store)
         ensure_run_schema(store)
+        from .run_worker import fail_interrupted_runs
+
+        fail_interrupted_runs(store)
         self.compute_seconds = COMPUTE_SECONDS
         self.run_timeout = RUN_TIMEOUT
         self._run_worker: Optional[Any] = None
+        if store.one("SELECT 1 FROM runs WHERE status = 'CREATED' LIMIT 1") is not None:
+            self.run_worker().wake()  # runs queued before a restart
         self.faults = faults or Faults()
         self.daily_limit = daily_limit
         self.code_limit = CODE_LIMIT
@@ -179,6 +184,11 @@ class HubApp(RunRoutes, PlatformRoutes):
         self.files_base_url: Optional[str] = None  # another host for file and chunk links (tests)
         self.closed: Dict[int, Dict[str, bool]] = {}  # competition id -> {"phase": closed?, "data": unpublished?}
         self.url_map = Map([rule.empty() for rule in RULES], strict_slashes=False, merge_slashes=False)
+
+    def stop_runs(self) -> None:
+        """Kill the runs under way and stop the worker (before the store closes)."""
+        if self._run_worker is not None:
+            self._run_worker.stop()
 
     def run_worker(self) -> Any:
         """The worker of the run queue (started by the first run asked for)."""

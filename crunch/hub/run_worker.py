@@ -13,13 +13,25 @@ import sqlite3
 import threading
 import traceback
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Set
 
 from .platform import record_score
 from .runs import add_log
 from .store import HubError
 
+INTERRUPTED = "the hub stopped during the run: create it again"
 PUBLIC_ONLY = ("y_test",)  # data release files a classic cloud run never sees (the held-out truth)
+
+
+def fail_interrupted_runs(store: Any) -> int:
+    """Runs a stopped hub left under way end failed (their process died with it)."""
+    with store.tx() as db:
+        cursor = db.execute(
+            "UPDATE runs SET status = 'COMPLETED', success = 0, ended_at = ?, error_message = ?"
+            " WHERE status IN ('PENDING', 'RUNNING', 'CLEANING')",
+            (store.clock(), INTERRUPTED),
+        )
+        return cursor.rowcount
 
 
 class RunWorker:
@@ -29,6 +41,8 @@ class RunWorker:
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
+        self._groups: Set[int] = set()  # process groups of the runs under way
+        self._stopping = False
 
     @property
     def cache(self) -> Path:
@@ -42,8 +56,19 @@ class RunWorker:
                 self._thread.start()
         self._event.set()
 
+    def stop(self) -> None:
+        """Kill the runs under way (no process outlives the hub) and end the worker."""
+        from ..jobs.process import kill_group
+
+        self._stopping = True
+        self._event.set()
+        for group in list(self._groups):
+            kill_group(group)
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+
     def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             row = self.store.one("SELECT * FROM runs WHERE status = 'CREATED' ORDER BY id LIMIT 1")
             if row is None:
                 self._event.wait(1.0)
@@ -110,9 +135,14 @@ class RunWorker:
                     cache=self.cache,
                 ),
                 lambda emitter, line, error, at: self._log(run_id, emitter, line, error, at),
-                cancelled=lambda: self._terminated(run_id),
+                cancelled=lambda: self._stopping or self._terminated(run_id),
+                on_start=self._groups.add,
             )
+            self._groups.clear()
             self._set(run_id, status="CLEANING")
+            if self._stopping:
+                self._finish(run_id, success=False, message=INTERRUPTED, valid=None, exit_code=result.exit_code)
+                return
             if result.cancelled:
                 self._log(run_id, "sandbox", "terminated on request", True, time.time())
                 self._finish(run_id, success=False, message="terminated on request", valid=None, exit_code=result.exit_code, reason="TERMINATED", terminated=True)

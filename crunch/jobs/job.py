@@ -48,7 +48,14 @@ def timeout_message(seconds: float) -> str:
     )
 
 
-def run_job(scratch: Path, root: Path, options: JobOptions, on_line: OnLine, cancelled: Cancelled = lambda: False) -> JobResult:
+def run_job(
+    scratch: Path,
+    root: Path,
+    options: JobOptions,
+    on_line: OnLine,
+    cancelled: Cancelled = lambda: False,
+    on_start: Optional[Callable[[int], None]] = None,
+) -> JobResult:
     """Run the workspace at ``root`` (built by :func:`crunch.jobs.sandbox.build_sandbox` in
     ``scratch``) in the clean environment of ``options.requirements``."""
     import time
@@ -91,7 +98,7 @@ def run_job(scratch: Path, root: Path, options: JobOptions, on_line: OnLine, can
     }
     outcome = run_process(
         [str(environment.python), "-u", "-m", "crunch.jobs.child", str(spec_path)],
-        cwd=root, env=env, on_line=on_line, timeout=options.timeout, cancelled=cancelled,
+        cwd=root, env=env, on_line=on_line, timeout=options.timeout, cancelled=cancelled, on_start=on_start,
     )
     if outcome.timed_out:
         message = timeout_message(options.timeout or 0)

@@ -24,7 +24,7 @@ class ProcessOutcome:
     cancelled: bool = False
 
 
-def _kill_group(pid: int, sig: int) -> None:
+def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
     try:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
@@ -40,11 +40,15 @@ def run_process(
     timeout: Optional[float] = None,
     cancelled: Callable[[], bool] = lambda: False,
     emitter: str = "user-code",
+    on_start: Optional[Callable[[int], None]] = None,
 ) -> ProcessOutcome:
+    """Run ``command``; ``on_start`` gets the id of its process group (to kill it from outside)."""
     process = subprocess.Popen(
         command, cwd=str(cwd), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL, start_new_session=True,
     )
+    if on_start is not None:
+        on_start(process.pid)
 
     def pump(stream: object, error: bool) -> None:
         for raw in iter(stream.readline, b""):  # type: ignore[attr-defined]
@@ -64,14 +68,14 @@ def run_process(
         elif cancelled():
             outcome.cancelled = True
         if outcome.timed_out or outcome.cancelled:
-            _kill_group(process.pid, signal.SIGTERM)
+            kill_group(process.pid, signal.SIGTERM)
             try:
                 process.wait(GRACE_SECONDS)
             except subprocess.TimeoutExpired:
                 pass
             break
         time.sleep(0.05)
-    _kill_group(process.pid, signal.SIGKILL)  # whatever the runner left behind
+    kill_group(process.pid, signal.SIGKILL)  # whatever the runner left behind
     process.wait()
     for reader in readers:
         reader.join(timeout=5)
