@@ -137,6 +137,20 @@ def test_requirement_that_does_not_install(hub, tmp_path):
     assert line.removeprefix("error: isolated run failed: ") in waited.stderr
 
 
+def test_isolated_runs_a_notebook_converted_as_push_converts_it(hub, tmp_path):
+    import nbformat
+
+    ws = workspace(hub, tmp_path)
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell((ws / "main.py").read_text())]
+    nbformat.write(notebook, ws / "main.ipynb")
+    (ws / "main.py").unlink()
+    isolated = hub.run("test", "--isolated", "--no-determinism-check", cwd=ws)
+    assert isolated.returncode == 0, isolated.output
+    assert "converted main.ipynb" in isolated.stdout and "prediction is valid" in isolated.stdout
+    assert not (ws / "main.py").exists()  # the conversion is gone with the run
+
+
 def test_a_file_outside_the_workspace_is_named(hub, tmp_path):
     ws = workspace(hub, tmp_path)
     outside = tmp_path / "private-notes.csv"

@@ -4,6 +4,7 @@ fresh cached environment, the competition's runner in a separate process."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from ..console import Console
-from ..exceptions import UserCodeError, WorkspaceError
+from ..exceptions import UserCodeError
 from ..settings import Settings
 from ..workspace import Workspace
 
@@ -61,12 +62,13 @@ def run(
     no_determinism_check: bool = False,
     timeout: Optional[float] = None,
 ) -> bool:
+    from .. import whitelist as whitelist_module
     from ..files import check_model_directory
     from ..jobs.job import JobOptions, run_job
     from ..jobs.sandbox import build_sandbox
     from ..mainfile import resolve
     from ..runner.local import ensure_release
-    from .push import make_plan
+    from .push import make_plan, notebook_conversion
 
     started = time.perf_counter()
     workspace = Workspace.find()
@@ -75,23 +77,23 @@ def run(
     ensure_release(workspace, settings, console)
     root = workspace.root
     main = resolve(root, main_file)
-    if main.notebook is not None:
-        raise WorkspaceError(
-            f"--isolated runs a script: convert {main.notebook.name} first (`crunch convert {main.notebook.name} {main.script}`)"
-        )
     model_dir = check_model_directory(root, model_directory or info.model_directory)
-    plan = make_plan(root, main_file=main.script, model_directory=model_dir, no_pip_freeze=False, console=console)
-    requirements = pinned_requirements(plan)
-    console.print(
-        f"isolated run: {len(plan.code)} code file(s) and {len(plan.model)} model file(s), as `crunch push` would send them"
-    )
+    conversion: Any = contextlib.nullcontext()
+    if main.notebook is not None:  # converted as `crunch push` converts it, for the time of the copy
+        conversion = notebook_conversion(root, main, False, whitelist_module.cached(workspace), console)
     scratch = Path(tempfile.mkdtemp(prefix="crunch-isolated-"))
     try:
-        layout = workspace_layout(workspace, plan)
-        info_dict = dict(layout.dot_files.get("workspace.json") or {})
-        info_dict["modelDirectory"] = model_dir
-        layout.dot_files["workspace.json"] = info_dict
-        sandbox = build_sandbox(scratch, layout)
+        with conversion:
+            plan = make_plan(root, main_file=main.script, model_directory=model_dir, no_pip_freeze=False, console=console)
+            requirements = pinned_requirements(plan)
+            console.print(
+                f"isolated run: {len(plan.code)} code file(s) and {len(plan.model)} model file(s), as `crunch push` would send them"
+            )
+            layout = workspace_layout(workspace, plan)
+            info_dict = dict(layout.dot_files.get("workspace.json") or {})
+            info_dict["modelDirectory"] = model_dir
+            layout.dot_files["workspace.json"] = info_dict
+            sandbox = build_sandbox(scratch, layout)
 
         held = []  # the runner's own "error: ..." lines: shown unless the final error says it
 
