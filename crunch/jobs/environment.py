@@ -66,8 +66,13 @@ def normalized_requirements(text: str) -> str:
 
 
 def requirements_key(text: str, python_version: Optional[str] = None) -> str:
+    """The cache key: the requirements, the Python version, and the crunch whose packages the
+    environment links to (another installation gets its own environments)."""
+    from ..__version__ import __version__
+
     version = python_version or ".".join(str(part) for part in sys.version_info[:3])
-    digest = hashlib.sha256(f"python {version}\n{normalized_requirements(text)}\n".encode())
+    runtime = f"{__version__} {sys.prefix}"
+    digest = hashlib.sha256(f"python {version}\nrunner {runtime}\n{normalized_requirements(text)}\n".encode())
     return digest.hexdigest()[:24]
 
 
