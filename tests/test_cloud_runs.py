@@ -83,6 +83,7 @@ def test_classic_push_run_follow_wait_and_leaderboard(hub, tmp_path):
 
 def test_unstructured_cloud_run_reads_the_private_data(hub, tmp_path):
     ws = workspace(hub, tmp_path, "demo-unstructured")
+    prepend(ws / "main.py", "import os\nprint('sees', sorted(os.listdir('data')), flush=True)\n")
     local = hub.run("test", "--no-determinism-check", cwd=ws)
     assert local.returncode == 0, local.output
     local_score = re.search(r"local score: structural_breakpoint roc-auc = ([0-9.]+)", local.stdout).group(1)
@@ -96,6 +97,9 @@ def test_unstructured_cloud_run_reads_the_private_data(hub, tmp_path):
     cloud_score = re.search(r"succeeded: score ([0-9.]+)", waited.stdout).group(1)
     logs = hub.run("run", "logs", run_id, cwd=ws)
     assert "cloud run" in logs.stdout
+    seen = re.search(r"\[user-code\] sees (.*)", logs.stdout).group(1)
+    assert "'X_test.parquet'" in seen and "y_test.parquet'" not in seen.replace("y_test.reduced.parquet'", "")  # input yes, truth no
+    assert re.search(r"\[scorer\] .*roc-auc", logs.stdout)  # scoring.py ran after, with the truth
     # the cloud run infers on the full private X_test and scores on the private truth
     assert float(cloud_score) != pytest.approx(float(local_score), abs=1e-4)
     board = hub.run("leaderboard", cwd=ws)

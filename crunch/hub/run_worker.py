@@ -119,7 +119,7 @@ class RunWorker:
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True)
         try:
-            layout, requirements, truth = self._layout(project, competition, submission)
+            layout, requirements, truth, held_out = self._layout(project, competition, submission)
             root = build_sandbox(scratch, layout)
             self._set(run_id, status="RUNNING")
             result = run_job(
@@ -133,6 +133,7 @@ class RunWorker:
                     train_frequency=max(int(run["train_frequency"]), 0),
                     timeout=self.app.run_timeout,
                     cache=self.cache,
+                    truth_files=held_out,
                 ),
                 lambda emitter, line, error, at: self._log(run_id, emitter, line, error, at),
                 cancelled=lambda: self._stopping or self._terminated(run_id),
@@ -201,10 +202,16 @@ class RunWorker:
             release_files[row["key"]] = {"name": row["name"], "url": path.as_uri(), "size": row["size"], "signed": False,
                                          "compressed": bool(row["compressed"]), "sha256": row["sha256"]}
         private = self.store.private_dir(competition["name"])
-        if unstructured and private.is_dir():
-            for path in sorted(private.iterdir()):
-                if path.is_file():
-                    data_files[path.name] = path  # the platform's side: the full test set, the truth
+        held_out: Optional[Dict[str, Path]] = None
+        if unstructured:
+            held_out = {}
+            for path in sorted(private.iterdir()) if private.is_dir() else []:
+                if not path.is_file():
+                    continue
+                if is_truth(path.name):
+                    held_out[path.name] = path  # linked for scoring.py once the participant's code ended
+                else:
+                    data_files[path.name] = path  # the platform's side of the data: the full test set
         dot_files: Dict[str, Any] = {
             "project.json": {
                 "competitionName": competition["name"], "projectName": project["name"], "userId": project["user_id"],
@@ -232,7 +239,15 @@ class RunWorker:
                 else:
                     records[name] = {"found": False, "location": None}
             code_files["sources.json"] = json.dumps(records).encode("utf-8")
-        return SandboxLayout(files=files, dot_files=dot_files, code_files=code_files, data_files=data_files), requirements, truth
+        layout = SandboxLayout(files=files, dot_files=dot_files, code_files=code_files, data_files=data_files)
+        return layout, requirements, truth, held_out
+
+
+def is_truth(name: str) -> bool:
+    """A private file that holds targets (``y_test.parquet``, ``y_test.reduced.pickle``...): the
+    scorer reads it, the participant's code never sees it (its other private files, such as the
+    full ``X_test``, are its input)."""
+    return name.lower().startswith(("y_", "y.", "truth", "target"))
 
 
 def classic_score(prediction_path: Path, truth_path: Path, competition: sqlite3.Row, app: Any) -> float:

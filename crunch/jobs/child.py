@@ -105,6 +105,8 @@ def run(spec: Dict[str, Any]) -> Dict[str, Any]:
     console = Console()
     workspace = Workspace(root)
     family = family_of_workspace(workspace)
+    if spec.get("phase") == "score":
+        return {"ok": True, "scores": _score(workspace, console)}
     print(f"runner: {family} ({'local rehearsal' if spec.get('is_local', True) else 'cloud run'}), main file {spec.get('main_file') or 'main.py'}", flush=True)
     if family == COMPETITION_CODE:
         scores = _competition_code(workspace, console, spec)
@@ -152,6 +154,7 @@ def _competition_code(workspace: Any, console: Any, spec: Dict[str, Any]) -> Opt
         train_frequency=int(spec.get("train_frequency", 1)),
         determinism_check=bool(spec.get("determinism_check", True)),
         is_local=bool(spec.get("is_local", True)),
+        score=bool(spec.get("score", True)),
     )
     with main_script(root, spec.get("main_file"), console) as script, participant_module(root, script, console.err, USER_MODULE_NAME) as module:
         outcome = run_competition_test(workspace, None, console, module, script.name, runner, options)
@@ -160,6 +163,24 @@ def _competition_code(workspace: Any, console: Any, spec: Dict[str, Any]) -> Opt
     if not outcome.scores:
         return None
     return {str(key): float(getattr(value, "value", value)) for key, value in outcome.scores.items() if isinstance(getattr(value, "value", value), (int, float))}
+
+
+def _score(workspace: Any, console: Any) -> Optional[Dict[str, Any]]:
+    """The scoring phase of a cloud run: the competition's scoring.py on the prediction, with
+    the held-out truth now in data/ (the participant's code has ended)."""
+    from ..runner.competition_test import load_competition_file
+    from ..runner.local_score import metrics_from_cache, score_locally
+    from ..workspace import CACHE_METRICS
+
+    scoring = load_competition_file(workspace, None, "scoring", console)
+    if scoring is None:
+        print("the competition has no scoring.py: the run is not scored", flush=True)
+        return None
+    metrics = metrics_from_cache(workspace.read_cache(CACHE_METRICS))
+    results = score_locally(scoring, metrics, workspace.data_dir, str(workspace.prediction_dir), console.result, workspace.dot_dir)
+    if not results:
+        return None
+    return {str(key): float(getattr(value, "value", value)) for key, value in results.items() if isinstance(getattr(value, "value", value), (int, float))}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

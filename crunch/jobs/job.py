@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
@@ -26,6 +27,9 @@ class JobOptions:
     determinism_check: bool = True
     timeout: Optional[float] = None
     cache: Optional[Path] = None
+    # a separate scoring phase (cloud runs of competition code): files linked into data/ only
+    # after the participant's code ended (the held-out truth), then scoring.py in a new process
+    truth_files: Optional[Dict[str, Path]] = None
 
 
 @dataclass
@@ -58,8 +62,6 @@ def run_job(
 ) -> JobResult:
     """Run the workspace at ``root`` (built by :func:`crunch.jobs.sandbox.build_sandbox` in
     ``scratch``) in the clean environment of ``options.requirements``."""
-    import time
-
     def log(emitter: str, line: str, error: bool) -> None:
         on_line(emitter, line, error, time.time())
 
@@ -83,9 +85,11 @@ def run_job(
         "force_first_train": options.force_first_train,
         "train_frequency": options.train_frequency,
         "determinism_check": options.determinism_check,
+        "score": options.truth_files is None,
     }
     spec_path = scratch / "spec.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    started = time.monotonic()
     env = {
         "PATH": str(environment.python.parent) + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(scratch / "home"),
@@ -110,12 +114,39 @@ def run_job(
         written: Dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         written = {"ok": False, "error": f"the runner's process ended (exit code {outcome.exit_code}) without a result"}
+    scores = written.get("scores")
+    ok = bool(written.get("ok")) and outcome.exit_code == 0
+    if ok and options.truth_files is not None:
+        for name, source in options.truth_files.items():
+            target = root / "data" / name
+            if target.is_symlink() or target.exists():
+                target.unlink()
+            os.symlink(os.path.abspath(source), target)
+        spec["phase"] = "score"
+        spec_path.write_text(json.dumps(spec), encoding="utf-8")
+        result_path.unlink(missing_ok=True)
+        remaining = None if options.timeout is None else max(1.0, options.timeout - (time.monotonic() - started))
+        scored = run_process(
+            [str(environment.python), "-u", "-m", "crunch.jobs.child", str(spec_path)],
+            cwd=root, env=env, on_line=on_line, timeout=remaining, cancelled=cancelled, on_start=on_start, emitter="scorer",
+        )
+        if scored.timed_out or scored.cancelled:
+            message = timeout_message(options.timeout or 0) if scored.timed_out else "the run was terminated"
+            return JobResult(ok=False, error=message, exit_code=scored.exit_code, timed_out=scored.timed_out,
+                             cancelled=scored.cancelled, environment_cached=environment.cached)
+        try:
+            score_result: Dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            score_result = {"ok": False, "error": f"the scorer's process ended (exit code {scored.exit_code}) without a result"}
+        if not score_result.get("ok"):
+            return JobResult(ok=False, error=score_result.get("error"), exit_code=scored.exit_code, environment_cached=environment.cached)
+        scores = score_result.get("scores")
     prediction = written.get("prediction")
     return JobResult(
-        ok=bool(written.get("ok")) and outcome.exit_code == 0,
+        ok=ok,
         error=written.get("error"),
         exit_code=outcome.exit_code,
-        scores=written.get("scores"),
+        scores=scores,
         prediction=Path(prediction) if prediction else None,
         outside=list(written.get("outside") or []),
         environment_cached=environment.cached,
