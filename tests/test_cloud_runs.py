@@ -164,6 +164,11 @@ def test_a_file_outside_the_workspace_is_named(hub, tmp_path):
     isolated = hub.run("test", "--isolated", cwd=ws)
     assert isolated.returncode == 1
     assert f"the code opened {outside}, outside the submission's folder" in isolated.stderr
+    before = (ws / "data" / "X_train.parquet").read_bytes()
+    (ws / "main.py").write_text((ws / "main.py").read_text().replace(f"open({str(outside)!r}).read()", "open('data/X_train.parquet', 'wb').write(b'x')"))
+    writing = hub.run("test", "--isolated", cwd=ws)
+    assert writing.returncode == 1 and "data/ is read-only in a run" in writing.stderr
+    assert (ws / "data" / "X_train.parquet").read_bytes() == before
 
 
 SLEEPER = (

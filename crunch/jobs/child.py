@@ -49,9 +49,23 @@ def outside_message(path: str) -> str:
     )
 
 
-def install_audit_hook(allowed: Sequence[str]) -> None:
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _writes(args: Any) -> bool:
+    mode = args[1] if len(args) > 1 else None
+    flags = args[2] if len(args) > 2 else None
+    if isinstance(mode, str) and any(c in mode for c in "wax+"):
+        return True
+    return isinstance(flags, int) and bool(flags & WRITE_FLAGS)
+
+
+def install_audit_hook(allowed: Sequence[str], read_only: Sequence[str] = ()) -> None:
+    """Refuse (and remember) every ``open`` outside ``allowed``, and writes under ``read_only``
+    (``data/``: its links lead to the hub's or the workspace's own files)."""
     prefixes = tuple(os.path.join(os.path.abspath(p), "") for p in [*allowed, *ALWAYS_ALLOWED])
     exact = {os.path.abspath(p) for p in allowed}
+    protected = tuple(os.path.join(os.path.abspath(p), "") for p in read_only)
 
     def hook(event: str, args: Any) -> None:
         if event != "open" or not args:
@@ -61,6 +75,8 @@ def install_audit_hook(allowed: Sequence[str]) -> None:
             return
         text = os.fsdecode(path)
         full = os.path.abspath(text)
+        if protected and full.startswith(protected) and _writes(args):
+            raise PermissionError(errno.EACCES, "data/ is read-only in a run: write into the model directory or prediction/", text)
         if full in exact or full.startswith(prefixes):
             return
         if full not in _outside:
@@ -187,7 +203,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     spec = json.loads(Path(args[0]).read_text(encoding="utf-8"))
     result_path = spec["result"]
-    install_audit_hook([*spec.get("allowed", []), result_path])
+    install_audit_hook([*spec.get("allowed", []), result_path], read_only=[os.path.join(spec["root"], "data")])
     try:
         result = run(spec)
     except KeyboardInterrupt:
