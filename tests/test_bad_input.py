@@ -551,6 +551,20 @@ UNSTRUCTURED_CASES: List[Case] = [
         may_change=UNSTRUCTURED_WRITES,
     ),
     Case(
+        "us-runner-aborts",
+        unstructured(runner="import click\n\n\ndef run(context):\n    context.log('requires crunch 99', error=True)\n    raise click.Abort()\n"),
+        ("test",),
+        "the competition's runner.py aborted the run",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-runner-exits",
+        unstructured(runner="def run(context):\n    exit(3)\n"),
+        ("test",),
+        "the run stopped with exit(3)",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
         "us-user-code-raises",
         steps(unstructured(runner=SIMPLE_RUNNER), write("main.py", main_py("raise KeyError('no such column')"))),
         ("test",),

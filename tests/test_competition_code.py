@@ -375,3 +375,98 @@ def test_a_rejecting_check_is_an_error_with_its_message(tmp_path: Path) -> None:
     module, metrics = _scoring(tmp_path, "truth.txt", "bad")
     with pytest.raises(PredictionError, match=r"scoring.py check rejected the prediction: IDs do not match: missing \[3\]$"):
         score_locally(module, metrics, tmp_path / "data", str(tmp_path / "prediction"), print)
+
+
+def test_a_missing_file_is_found_in_the_message_as_pyarrow_words_it(tmp_path: Path) -> None:
+    from crunch.runner.local_score import _missing_platform_file
+
+    view = tmp_path / "view"
+    assert _missing_platform_file(FileNotFoundError(str(view / "y_test.parquet")), view) == "y_test.parquet"
+    assert _missing_platform_file(FileNotFoundError(2, "No such file", str(view / "sub" / "y.csv")), view) == "sub/y.csv"
+    try:
+        try:
+            raise FileNotFoundError(f"[Errno 2] Failed to open local file '{view / 'y.parquet'}'. Detail: [errno 2]")
+        except FileNotFoundError as inner:
+            raise ValueError("wrapped") from inner
+    except ValueError as outer:
+        assert _missing_platform_file(outer, view) == "y.parquet"
+    assert _missing_platform_file(FileNotFoundError(str(tmp_path / "elsewhere.parquet")), view) is None
+    assert _missing_platform_file(KeyError("x"), view) is None
+
+
+SURFACE = """
+import inspect, json
+from crunch.runner import local, tracing, unstructured
+
+def members(cls):
+    out = {}
+    for name, value in inspect.getmembers(cls):
+        if name.startswith("_"):
+            continue
+        if isinstance(value, property):
+            out[name] = "property"
+        elif callable(value):
+            params = [p for p in inspect.signature(value).parameters.values() if p.name != "self"]
+            out[name] = [(p.name, str(p.kind)) for p in params]
+    return out
+
+print(json.dumps({
+    "RunnerContext": members(unstructured.RunnerContext),
+    "RunnerExecutorContext": members(unstructured.RunnerExecutorContext),
+    "UserModule": members(unstructured.UserModule),
+    "LocalRunnerContext": members(local.LocalRunnerContext),
+    "LocalRunnerExecutorContext": members(local.LocalRunnerExecutorContext),
+    "LocalUserModule": members(local.LocalUserModule),
+    "span": [p for p in inspect.signature(tracing.RunnerTracer.span).parameters if p != "self"],
+    "to_execute_span_attributes": list(inspect.signature(tracing.to_execute_span_attributes).parameters),
+}, sort_keys=True))
+"""
+
+
+def test_the_contexts_have_the_members_and_parameters_of_crunch_cli_13() -> None:
+    """Every public property and method of 13.0.1's runner contexts, user module and tracer, with
+    the same parameter names and kinds (a competition's runner.py calls them by keyword)."""
+    import subprocess
+
+    from peers import crunch_cli_13
+
+    python = Path(crunch_cli_13()).with_name("python")
+    done = subprocess.run([str(python), "-I", "-c", SURFACE], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    theirs = json.loads(done.stdout)
+
+    import inspect
+
+    from crunch.runner import tracing, unstructured
+
+    def members(cls: type) -> dict:
+        out = {}
+        for name, value in inspect.getmembers(cls):
+            if name.startswith("_"):
+                continue
+            if isinstance(value, property):
+                out[name] = "property"
+            elif callable(value):
+                params = [p for p in inspect.signature(value).parameters.values() if p.name != "self"]
+                out[name] = [[p.name, str(p.kind)] for p in params]
+        return out
+
+    ours = {
+        "RunnerContext": members(unstructured.RunnerContext),
+        "RunnerExecutorContext": members(unstructured.RunnerExecutorContext),
+        "UserModule": members(unstructured.UserModule),
+        "LocalRunnerContext": members(unstructured.LocalRunnerContext),
+        "LocalRunnerExecutorContext": members(unstructured.LocalRunnerExecutorContext),
+        "LocalUserModule": members(unstructured.LocalUserModule),
+        "span": [p for p in inspect.signature(tracing.RunnerTracer.span).parameters if p != "self"],
+        "to_execute_span_attributes": list(inspect.signature(tracing.to_execute_span_attributes).parameters),
+    }
+    for key, expected in theirs.items():
+        if isinstance(expected, dict):
+            for name, value in expected.items():
+                if name == "runner":  # 13.0.1's local classes keep their runner there; ours keep `run`
+                    continue
+                assert name in ours[key], f"{key}.{name} is missing"
+                assert ours[key][name] == value, f"{key}.{name}: {ours[key][name]} != {value}"
+        else:
+            assert ours[key] == expected, key

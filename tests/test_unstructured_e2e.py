@@ -191,3 +191,13 @@ def test_same_prediction_files_as_crunch_cli_13(shared_hub: Hub, hosted: Dict[st
     assert our_files == their_files and our_files
     for relative in our_files:
         pd.testing.assert_frame_equal(pd.read_parquet(ours / "prediction" / relative), pd.read_parquet(theirs / "prediction" / relative))
+
+
+def test_push_goes_on_with_a_warning_when_the_submission_check_cannot_be_fetched(shared_hub: Hub, tmp_path: Path) -> None:
+    workspace = setup(shared_hub, "demo-unstructured", "unreachable", tmp_path, QUICKSTARTER)
+    shutil.rmtree(workspace / ".crunchdao" / "code")
+    env = shared_hub.env(CRUNCH_COMPETITIONS_SOURCE="cache+http://127.0.0.1:9")
+    dry = shared_hub.run("push", "-m", "x", "--dry", cwd=workspace, env=env)
+    assert dry.returncode == 0, dry.output
+    assert "the competition's submission check was not run" in dry.stderr
+    assert not (workspace / ".crunchdao" / "code").exists()

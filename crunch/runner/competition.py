@@ -49,7 +49,6 @@ class CompetitionRun:
     started_at: datetime = field(default_factory=datetime.now)
     tracer: RunnerTracer = field(default_factory=RunnerTracer)
     deterministic: Optional[bool] = None
-    commands: Dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.deterministic = True if self.determinism_check_enabled else None
@@ -90,7 +89,6 @@ class CompetitionRun:
             if handler is None:
                 self.log(f"command not found: {command}", error=True)
                 return None
-            self.commands[command] = self.commands.get(command, 0) + 1
             smart_call(handler, parameters or {})
 
     # -- the run ------------------------------------------------------------------------------------

@@ -114,12 +114,16 @@ def run_competition_test(
         run.start()
     except KeyboardInterrupt:
         raise
+    except SystemExit as error:  # exit() in the runner or in the participant's code
+        raise CompetitionCodeError(
+            f"the run stopped with exit({error.code!r}) before writing its prediction: see the messages above"
+        ) from error
     except Exception as error:
+        if type(error).__name__ == "Abort":  # click.Abort: the runner refused to go on (its messages say why)
+            raise CompetitionCodeError("the competition's runner.py aborted the run: see its messages above") from error
         raise describe_failure(error, run, CodeCache(workspace.dot_dir).directory, console.err) from error
 
     lines = ["", *usage.lines()]
-    for command, count in run.commands.items():
-        lines.append(f"{command}: {count} call(s)")
     files = _prediction_files(prediction_dir)
     for path in files:
         lines.append(f"prediction: {os.path.relpath(path, workspace.root)} ({human_size(path.stat().st_size)})")

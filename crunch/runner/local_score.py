@@ -94,12 +94,19 @@ def metrics_from_cache(raw: Any) -> List[Any]:
 
 
 def _missing_platform_file(error: BaseException, view: Path) -> Optional[str]:
+    """The file of the view that ``error`` (or its causes) says is missing, if any (pandas and
+    pyarrow name it in ``filename`` or only in the message)."""
+    prefix = str(view) + os.sep
     current: Optional[BaseException] = error
     while current is not None:
-        if isinstance(current, FileNotFoundError) and current.filename:
-            path = os.path.abspath(str(current.filename))
-            if path.startswith(str(view) + os.sep):
-                return os.path.relpath(path, view)
+        if isinstance(current, FileNotFoundError):
+            texts = [str(current.filename)] if current.filename else []
+            texts.append(str(current))
+            for text in texts:
+                at = text.find(prefix)
+                if at != -1:
+                    rest = re.split(r"[\s'\"]", text[at + len(prefix):], maxsplit=1)[0]
+                    return rest or None
         current = current.__cause__ or current.__context__
     return None
 
