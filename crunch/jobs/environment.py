@@ -146,13 +146,22 @@ def _check(command: List[str], emitter: str, emit: Log) -> None:
 def _run(command: List[str], emitter: str, emit: Log) -> Optional[List[str]]:
     """Run ``command``, passing its lines on; its output when it failed, else ``None``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "CRUNCH_"))}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", env=env)
+    from .process import kill_group
+
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", env=env, start_new_session=True
+    )
     output: List[str] = []
     assert process.stdout is not None
-    for line in process.stdout:
-        line = line.rstrip("\n")
-        output.append(line)
-        emit(emitter, line, False)
+    try:
+        for line in process.stdout:
+            line = line.rstrip("\n")
+            output.append(line)
+            emit(emitter, line, False)
+    except BaseException:  # Ctrl-C: the installer (in its own session) stops too
+        kill_group(process.pid)
+        process.wait()
+        raise
     return output if process.wait() != 0 else None
 
 

@@ -62,6 +62,21 @@ def run_process(
         reader.start()
     deadline = None if timeout is None else time.monotonic() + timeout
     outcome = ProcessOutcome(exit_code=None)
+    try:
+        _watch(process, outcome, deadline, cancelled)
+    except BaseException:  # Ctrl-C or a stopping hub: the group (in its own session) goes too
+        kill_group(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
+    kill_group(process.pid, signal.SIGKILL)  # whatever the runner left behind
+    process.wait()
+    for reader in readers:
+        reader.join(timeout=5)
+    outcome.exit_code = process.returncode
+    return outcome
+
+
+def _watch(process: "subprocess.Popen[bytes]", outcome: ProcessOutcome, deadline: Optional[float], cancelled: Callable[[], bool]) -> None:
     while process.poll() is None:
         if deadline is not None and time.monotonic() > deadline:
             outcome.timed_out = True
@@ -73,11 +88,5 @@ def run_process(
                 process.wait(GRACE_SECONDS)
             except subprocess.TimeoutExpired:
                 pass
-            break
+            return
         time.sleep(0.05)
-    kill_group(process.pid, signal.SIGKILL)  # whatever the runner left behind
-    process.wait()
-    for reader in readers:
-        reader.join(timeout=5)
-    outcome.exit_code = process.returncode
-    return outcome
