@@ -66,6 +66,7 @@ def test_classic_push_run_follow_wait_and_leaderboard(hub, tmp_path):
     assert "cloud run" in followed.stdout  # the runner's context: not a local run
     assert re.search(r"^\d\d:\d\d:\d\d \[user-code\] ", followed.stdout, re.M), followed.stdout
     assert f"run {run_id} ended: succeeded" in followed.stdout
+    assert re.search(r"\[scorer\] score: target score = -?[0-9.]+ \(Spearman with the held-out y_test\)", followed.stdout), followed.stdout
     waited = hub.run("run", "wait", run_id, *POLL, cwd=ws)
     assert waited.returncode == 0, waited.output
     score = re.search(r"succeeded: score (-?[0-9.]+)", waited.stdout).group(1)
@@ -99,7 +100,7 @@ def test_unstructured_cloud_run_reads_the_private_data(hub, tmp_path):
     assert "cloud run" in logs.stdout
     seen = re.search(r"\[user-code\] sees (.*)", logs.stdout).group(1)
     assert "'X_test.parquet'" in seen and "y_test.parquet'" not in seen.replace("y_test.reduced.parquet'", "")  # input yes, truth no
-    assert re.search(r"\[scorer\] .*roc-auc", logs.stdout)  # scoring.py ran after, with the truth
+    assert f"[scorer] score: structural_breakpoint roc-auc = {cloud_score}" in logs.stdout  # scoring.py ran after, with the truth
     # the cloud run infers on the full private X_test and scores on the private truth
     assert float(cloud_score) != pytest.approx(float(local_score), abs=1e-4)
     board = hub.run("leaderboard", cwd=ws)

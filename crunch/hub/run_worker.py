@@ -156,14 +156,15 @@ class RunWorker:
             metrics = self.app._metrics_of(competition)
             if scores is None and truth is not None and result.prediction is not None and metrics:
                 try:
-                    scores = {str(metrics[0]["id"]): classic_score(root / result.prediction, truth, competition, self.app)}
+                    value = classic_score(root / result.prediction, truth, competition, self.app)
+                    scores = {str(metrics[0]["id"]): value}
+                    target = metrics[0]["target"]["name"] if isinstance(metrics[0].get("target"), dict) else "target"
+                    self._log(run_id, "scorer", f"score: {target} {metrics[0]['name']} = {value:.6g} (Spearman with the held-out y_test)", False, time.time())
                 except ValueError as error:
                     self._log(run_id, "scorer", f"error: the prediction cannot be scored: {error}", True, time.time())
                     self._finish(run_id, success=False, message=f"the prediction cannot be scored: {error}", valid=False, exit_code=result.exit_code)
                     return
             self._record(project, competition, submission, scores or {})
-            for key, value in (scores or {}).items():
-                self._log(run_id, "scorer", f"score: metric {key} = {value:.6g}", False, time.time())
             self._finish(run_id, success=True, message=None, valid=True, exit_code=result.exit_code, scores=scores)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

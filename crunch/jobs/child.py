@@ -193,7 +193,11 @@ def _score(workspace: Any, console: Any) -> Optional[Dict[str, Any]]:
         print("the competition has no scoring.py: the run is not scored", flush=True)
         return None
     metrics = metrics_from_cache(workspace.read_cache(CACHE_METRICS))
-    results = score_locally(scoring, metrics, workspace.data_dir, str(workspace.prediction_dir), console.result, workspace.dot_dir)
+
+    def say(line: str) -> None:  # the platform's score, not a local one
+        console.result(line.replace("local score", "score", 1))
+
+    results = score_locally(scoring, metrics, workspace.data_dir, str(workspace.prediction_dir), say, workspace.dot_dir)
     if not results:
         return None
     return {str(key): float(getattr(value, "value", value)) for key, value in results.items() if isinstance(getattr(value, "value", value), (int, float))}
