@@ -201,3 +201,30 @@ def test_push_goes_on_with_a_warning_when_the_submission_check_cannot_be_fetched
     assert dry.returncode == 0, dry.output
     assert "the competition's submission check was not run" in dry.stderr
     assert not (workspace / ".crunchdao" / "code").exists()
+
+
+def test_the_competitions_option_and_variable_choose_the_source(shared_hub: Hub, tmp_path: Path) -> None:
+    workspace = setup(shared_hub, "demo-unstructured", "source", tmp_path, QUICKSTARTER)
+    served = Path(__file__).resolve().parent.parent / "crunch" / "hub" / "competitions" / "demo-unstructured" / "scoring"
+    scoring = tmp_path / "clone" / "competitions" / "demo-unstructured" / "scoring"
+    scoring.mkdir(parents=True)
+    for name in ("scoring", "submission"):
+        shutil.copyfile(served / f"{name}.py", scoring / f"{name}.py")
+    wrapper = (
+        "\n\n_run = run\n\n\n"
+        "def run(context, data_directory_path, model_directory_path, prediction_directory_path, tracer):\n"
+        "    context.log('runner from the local clone')\n"
+        "    values = dict(data_directory_path=data_directory_path, model_directory_path=model_directory_path,\n"
+        "                  prediction_directory_path=prediction_directory_path, tracer=tracer)\n"
+        "    return smart_call(_run, {'context': context, **values})\n"
+    )
+    (scoring / "runner.py").write_text((served / "runner.py").read_text() + wrapper)
+    by_option = shared_hub.run("--competitions", f"local://{tmp_path / 'clone'}", "test", "--no-determinism-check", cwd=workspace)
+    assert by_option.returncode == 0, by_option.output
+    assert "runner from the local clone" in by_option.stdout
+    records = json.loads((workspace / ".crunchdao" / "code" / "sources.json").read_text())
+    assert records["runner"]["location"] == str(scoring / "runner.py")
+
+    missing = shared_hub.run("test", cwd=workspace, env=shared_hub.env(CRUNCH_COMPETITIONS_SOURCE=f"local://{tmp_path / 'empty'}"))
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines()[-1].startswith("error: no runner.py for the competition demo-unstructured in the competitions source (local://")
