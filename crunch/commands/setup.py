@@ -157,9 +157,12 @@ def _project_with_api_key(settings: Settings, competition: Competition, project:
     The lookup is ``GET /v3/competitions/{c}/projects/@me/{project}`` (as the public platform
     serves it); a hub without that call gets ``userId: "@me"``, which project calls accept.
     """
+    from ..platforms import secret_sources
+
+    settings = settings.with_api_key()
     if not settings.api_key:
         raise ConfigurationError(
-            "--token @api-key needs the CRUNCH_API_KEY variable (your API key, e.g. a notebook platform's secret)"
+            f"--token @api-key needs your API key in {secret_sources('CRUNCH_API_KEY')}: set it, then run the command again"
         )
     if not project:
         raise ConfigurationError(
