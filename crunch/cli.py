@@ -128,22 +128,26 @@ def setup(ctx: click.Context, **options: Any) -> None:
 @cli.command("setup-notebook")
 @click.argument("competition")
 @click.argument("token")
+@click.argument("project", required=False)
 @click.option("--submission", default="latest", show_default=True, metavar="latest|scratch|N", help=SUBMISSION_HELP)
 @click.option("--no-model", is_flag=True, help="Do not download the model files of the submission.")
 @click.option("--no-data", is_flag=True, help="Do not download the data now.")
 @click.option("--size", type=click.Choice(["default", "small", "large"], case_sensitive=False), default="default", show_default=True, help="Size variant of the data.")
+@click.option(
+    "--model-directory", default=None, metavar="DIR",
+    help="Folder of the model files (default: the one of the submission you start from, else resources).",
+)
 @click.pass_context
-def setup_notebook(ctx: click.Context, competition: str, token: str, **options: Any) -> None:
-    """Set up the current directory as a workspace, from a notebook cell (`!crunch setup-notebook ...`)."""
+def setup_notebook(ctx: click.Context, competition: str, token: str, project: Optional[str], **options: Any) -> None:
+    """Set up the current directory as a workspace, from a notebook cell (`!crunch setup-notebook COMPETITION TOKEN [PROJECT]`)."""
     _call(
         ctx,
         "setup",
         competition=competition,
-        project=None,
+        project=project,
         directory=".",
         token=token,
         force=True,
-        model_directory=None,
         notebook=True,
         **options,
     )

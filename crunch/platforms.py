@@ -237,3 +237,68 @@ def secret_sources(name: str, environ: Optional[Mapping[str, str]] = None) -> st
     if where == KAGGLE:
         return f"the {name} variable or Kaggle's Secrets (Add-ons > Secrets, attached to this notebook)"
     return f"the {name} variable (or, in Colab and Kaggle, a secret of that name)"
+
+
+# -- the notebook itself ---------------------------------------------------------------------
+
+
+class NotebookUnavailable(Exception):
+    """The platform did not give the notebook (the reason, for a person)."""
+
+
+def platform_notebook(environ: Optional[Mapping[str, str]] = None) -> Optional[Dict[str, Any]]:
+    """The open notebook as Colab or Kaggle hold it (it is not on disk there): Colab answers
+    ``get_ipynb`` through its kernel messaging (``google.colab._message``), Kaggle through
+    its session (``kaggle_session.UserSessionClient().get_exportable_ipynb()``). None on
+    other platforms; :class:`NotebookUnavailable` when the platform does not answer."""
+    import json
+
+    where = platform_name(environ)
+    if where == COLAB:
+        try:
+            from google.colab import _message  # type: ignore[import-not-found]
+        except ImportError as error:
+            raise NotebookUnavailable(f"Colab's kernel messaging cannot be imported ({error})") from None
+        try:
+            answer = _message.blocking_request("get_ipynb", request="", timeout_sec=10)
+        except Exception as error:
+            raise NotebookUnavailable(f"Colab did not give the notebook ({type(error).__name__}: {error})") from None
+        if not isinstance(answer, dict):
+            raise NotebookUnavailable("Colab did not answer the request for the notebook")
+        if answer.get("error"):
+            raise NotebookUnavailable(f"Colab refused to give the notebook: {answer['error']}")
+        notebook = answer.get("ipynb")
+    elif where == KAGGLE:
+        try:
+            from kaggle_session import UserSessionClient  # type: ignore[import-not-found]
+        except ImportError as error:
+            raise NotebookUnavailable(f"Kaggle's session client cannot be imported ({error})") from None
+        try:
+            answer = UserSessionClient().get_exportable_ipynb()
+        except Exception as error:
+            raise NotebookUnavailable(f"Kaggle did not give the notebook ({type(error).__name__}: {error})") from None
+        source = answer.get("sourceNullable") if isinstance(answer, dict) else None
+        if not source:
+            raise NotebookUnavailable("Kaggle's session gave no notebook source")
+        try:
+            notebook = json.loads(source)
+        except ValueError as error:
+            raise NotebookUnavailable(f"Kaggle's notebook source is not JSON ({error})") from None
+    else:
+        return None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise NotebookUnavailable(f"{DISPLAY_NAMES[where]} gave something that is not a notebook")
+    return notebook
+
+
+def notebook_path_hint(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """The path of the open notebook when the platform tells it: ``JPY_SESSION_NAME`` (Jupyter
+    server 2 and later, for its kernels and their commands), ``__vsc_ipynb_file__`` (VS Code,
+    in the kernel's namespace)."""
+    env = os.environ if environ is None else environ
+    shell = _shell()
+    namespace = getattr(shell, "user_ns", None) or {}
+    for value in (namespace.get("__vsc_ipynb_file__"), env.get("JPY_SESSION_NAME")):
+        if isinstance(value, str) and value.endswith(".ipynb"):
+            return value
+    return None
