@@ -13,15 +13,23 @@ from .__version__ import __version__
 if TYPE_CHECKING:  # pragma: no cover
     from .notebook import NotebookTools
 
-__all__ = ["__version__", "is_inside_runner", "load_notebook"]
+__all__ = ["__version__", "is_inside_runner", "load_notebook", "submit"]
 
 #: True when the code runs inside the platform's runner, False locally (a notebook, a plain
 #: script, or ``crunch test``, which calls your code as the platform does).
 is_inside_runner: bool = os.environ.get("CRUNCH_INSIDE_RUNNER", "").lower() in ("1", "true", "yes")
 
 
-def load_notebook(**kwargs: Any) -> NotebookTools:
-    """Return the notebook tools (``load_data()``, ``test()``) for the current workspace."""
+def load_notebook(*args: Any, **kwargs: Any) -> NotebookTools:
+    """Return the notebook tools (``load_data()``, ``test()``, ``submit()``) for the current
+    workspace; ``crunch.load_notebook(__name__)`` as crunch-cli takes it works too."""
     from .notebook import load_notebook as _load
 
-    return _load(**kwargs)
+    return _load(*args, **kwargs)
+
+
+def submit(message: Any = None, **kwargs: Any) -> Any:
+    """Submit the notebook this is called from (see ``NotebookTools.submit``)."""
+    from .notebook import load_notebook as _load
+
+    return _load().submit(message, **kwargs)

@@ -235,7 +235,10 @@ def run(
     export: Optional[str] = None,
     start: Optional[Path] = None,
     uploader_options: Optional[Dict[str, Any]] = None,
+    code: Optional[MainFile] = None,
 ) -> Optional[Submission]:
+    """``code``: where the participant's code is, when the caller knows it (the notebook
+    ``submit()`` is called from); by default read from ``main_file`` and the workspace."""
     text = check_message(message)
     workspace = Workspace.find(start)
     info = workspace.project()
@@ -253,7 +256,7 @@ def run(
     if sending:
         client = hub_client(workspace, settings)
 
-    main = locate_main_file(root, main_file)
+    main = code if code is not None else locate_main_file(root, main_file)
     context: Any = contextlib.nullcontext()
     produced: Optional[Dict[str, bytes]] = None
     if main.source is not None:
