@@ -118,7 +118,7 @@ def _amount(value: float, unit: str) -> str:
 class LineBar(NullBar):
     """Progress as plain lines, for output areas that do not honour cursor moves (a notebook
     cell's ``!crunch ...``): a line when a tenth more is done or every few seconds, and a last
-    line when it ends. Never a carriage return or an escape sequence."""
+    line when it stops short. Never a carriage return or an escape sequence."""
 
     STEP = 10  # percent between lines
     EVERY = 5.0  # seconds between lines when the percentage moves slowly or is unknown
@@ -169,5 +169,5 @@ class LineBar(NullBar):
             if self._closed:
                 return
             self._closed = True
-            if self.n:
+            if self.n and (not self.total or self.n < self.total):  # a whole transfer has its own summary line
                 self._emit()

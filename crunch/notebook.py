@@ -70,6 +70,12 @@ class NotebookTools:
     ) -> Tuple["pandas.DataFrame", "pandas.DataFrame", "pandas.DataFrame"]:
         """``(X_train, y_train, X_test)`` as DataFrames, downloaded first when missing
         (``force=True``: every file downloaded again)."""
+        try:
+            return self._load_data(round_number, force)
+        except CrunchError as error:  # crunch's own frames say nothing to the notebook's author
+            raise error.with_traceback(None) from None
+
+    def _load_data(self, round_number: Any, force: bool) -> Tuple["pandas.DataFrame", "pandas.DataFrame", "pandas.DataFrame"]:
         import pandas
 
         from .runner.local import data_file, ensure_release
