@@ -41,7 +41,7 @@ def blocking_request(request_type, request="", timeout_sec=5, parent=None):
         return {"ipynb": json.load(handle)}
 ''',
     "google/colab/userdata.py": '''
-import json, os
+import os
 
 
 class SecretNotFoundError(Exception):
@@ -53,11 +53,9 @@ class NotebookAccessError(Exception):
 
 
 def get(key):
-    with open(os.environ["FAKE_SECRETS_FILE"], encoding="utf-8") as handle:
-        secrets = json.load(handle)
-    if key not in secrets:
+    if "FAKE_SECRET_" + key not in os.environ:
         raise SecretNotFoundError(key)
-    return secrets[key]
+    return os.environ["FAKE_SECRET_" + key]
 ''',
     "kaggle_session.py": '''
 import os
@@ -69,16 +67,14 @@ class UserSessionClient:
             return {"source": None, "sourceNullable": handle.read()}
 ''',
     "kaggle_secrets.py": '''
-import json, os
+import os
 
 
 class UserSecretsClient:
     def get_secret(self, label):
-        with open(os.environ["FAKE_SECRETS_FILE"], encoding="utf-8") as handle:
-            secrets = json.load(handle)
-        if label not in secrets:
+        if "FAKE_SECRET_" + label not in os.environ:
             raise Exception(f"No user secrets exist for kernel id 1 and label {label}")
-        return secrets[label]
+        return os.environ["FAKE_SECRET_" + label]
 ''',
 }
 
@@ -136,7 +132,8 @@ def make_notebook(cells: List[str]):
 
 def kernel_env(hub, tmp_path: Path, **extra: str) -> Dict[str, str]:
     """The kernel's environment: the test venv's ``crunch`` first on PATH, no platform marker
-    unless given."""
+    unless given. Tokens reach the cells through variables (``$SETUP_TOKEN``), so that no
+    notebook file holds one (tests/test_zz_secrets.py scans every file)."""
     env = hub.env(**extra)
     for name in list(env):
         if name.startswith(("COLAB_", "KAGGLE_", "VSCODE_", "JPY_SESSION")):
@@ -206,7 +203,7 @@ def test_jupyter_timeseries_flow_submits_the_notebook_and_setup_keeps_edits(hub,
     marker = f"jupyter-{uuid.uuid4().hex}"
     token = hub.token("demo", "p1")
     cells = [
-        f"!crunch --api-base-url {hub.url} setup-notebook demo {token} p1",
+        f"!crunch --api-base-url {hub.url} setup-notebook demo $SETUP_TOKEN p1",
         "import crunch\ncrunch_tools = crunch.load_notebook(__name__)",
         "crunch_tools = crunch_tools.load_notebook()",
         "X_train, y_train, X_test = crunch_tools.load_data(force=True)\nprint('shapes', X_train.shape, X_test.shape)",
@@ -218,7 +215,7 @@ def test_jupyter_timeseries_flow_submits_the_notebook_and_setup_keeps_edits(hub,
     ]
     notebook = make_notebook(cells)
     nbformat.write(notebook, workspace / "analysis.ipynb")  # saved, as Jupyter keeps it
-    execute(notebook, workspace, kernel_env(hub, tmp_path))
+    execute(notebook, workspace, kernel_env(hub, tmp_path, SETUP_TOKEN=token))
     setup, _, _, data, _, tested, piped_test, piped, submitted = (shown(cell) for cell in notebook.cells)
 
     assert "workspace for demo/p1 is ready" in setup and "crunch_tools.submit(" in setup
@@ -260,8 +257,6 @@ def test_colab_tabular_flow_with_the_api_key_secret(hub, tmp_path):
     marker = f"colab-{uuid.uuid4().hex}"
     hub.token("demo-tabular", "p2")  # the project exists; its setup token is never used
     key = hub.api_key("alice")
-    secrets = tmp_path / "secrets.json"
-    secrets.write_text(json.dumps({"CRUNCH_API_KEY": key}))
     cells = [
         f"!crunch --api-base-url {hub.url} setup --notebook demo-tabular p2 --token @api-key",
         "import crunch\n\ncrunch = crunch.load_notebook()",
@@ -279,7 +274,7 @@ def test_colab_tabular_flow_with_the_api_key_secret(hub, tmp_path):
     env = kernel_env(
         hub, tmp_path,
         COLAB_RELEASE_TAG="release-colab-test", PYTHONPATH=str(install_fakes(tmp_path)),
-        FAKE_COLAB_NOTEBOOK=str(stored), FAKE_SECRETS_FILE=str(secrets),
+        FAKE_COLAB_NOTEBOOK=str(stored), FAKE_SECRET_CRUNCH_API_KEY=key,
     )
     execute(notebook, workspace, env)
     setup, _, _, data, _, tested, piped, submitted = (shown(cell) for cell in notebook.cells)
@@ -304,7 +299,7 @@ def test_kaggle_timeseries_flow(hub, tmp_path):
     marker = f"kaggle-{uuid.uuid4().hex}"
     token = hub.token("demo", "p3")
     cells = [
-        f"!crunch --api-base-url {hub.url} setup-notebook demo {token} p3 --model-directory models",
+        f"!crunch --api-base-url {hub.url} setup-notebook demo $SETUP_TOKEN p3 --model-directory models",
         "import crunch\ncrunch_tools = crunch.load_notebook()",
         "X_train, y_train, X_test = crunch_tools.load_data()",
         TIMESERIES_CODE.replace("MARKER", marker),
@@ -319,6 +314,7 @@ def test_kaggle_timeseries_flow(hub, tmp_path):
     env = kernel_env(
         hub, tmp_path,
         KAGGLE_KERNEL_RUN_TYPE="Interactive", PYTHONPATH=str(install_fakes(tmp_path)), FAKE_KAGGLE_NOTEBOOK=str(source),
+        SETUP_TOKEN=token,
     )
     execute(notebook, workspace, env)
     outputs = [shown(cell) for cell in notebook.cells]
