@@ -261,7 +261,11 @@ class NotebookTools:
     # -- crunch-cli's forms ------------------------------------------------------------------
 
     def load_notebook(self, *args: Any, **kwargs: Any) -> "NotebookTools":
-        """Running the loading cell again (``crunch = crunch.load_notebook()``) on what it returned."""
+        """Running the loading cell again (``crunch = crunch.load_notebook()``) on what it
+        returned: new tools for the same workspace and hub."""
+        kwargs.setdefault("directory", self._directory)
+        if self._settings is not None and not set(kwargs) - {"directory", "quiet"}:
+            kwargs["settings"] = self._settings
         return load_notebook(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
