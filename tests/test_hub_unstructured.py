@@ -249,7 +249,8 @@ def test_add_competition_unstructured_and_client(hub, crunch, tmp_path):
     assert [(t.name, [m.id for m in ms]) for t, ms in grouped] == [("y", [metrics[0].id, metrics[1].id]), ("z", [metrics[2].id])]
     release = client.get_data_release("cells")
     assert sorted(release.data_files) == ["X_test.reduced.parquet", "cells.h5ad", "sub/train.csv"]
-    assert client.get_targets("demo") == []
+    # a classic competition: the targets of its data release, each ranked by one "score" metric
+    assert [(t.name, t.primary, [m.name for m in t.metrics]) for t in client.get_targets("demo")] == [("target", True, ["score"])]
 
 
 @pytest.mark.e2e

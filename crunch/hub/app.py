@@ -524,7 +524,7 @@ class HubApp(PlatformRoutes):
             "primary": bool(row["is_primary"]),
         }
 
-    def _metric_json(self, row: sqlite3.Row, target: Optional[sqlite3.Row] = None) -> Dict[str, Any]:
+    def _store_metric_json(self, row: sqlite3.Row, target: Optional[sqlite3.Row] = None) -> Dict[str, Any]:
         answer = {
             "id": row["id"],
             "name": row["name"],
@@ -557,19 +557,19 @@ class HubApp(PlatformRoutes):
         return _json(self._target_json(self._target(c, t)))
 
     def on_target_metrics(self, request: Request, c: str, t: str) -> Response:
-        return _json([self._metric_json(row) for row in self.store.metrics(self._target(c, t)["id"])])
+        return _json([self._store_metric_json(row) for row in self.store.metrics(self._target(c, t)["id"])])
 
     def on_target_metric(self, request: Request, c: str, t: str, m: str) -> Response:
         for row in self.store.metrics(self._target(c, t)["id"]):
             if row["name"] == m:
-                return _json(self._metric_json(row))
+                return _json(self._store_metric_json(row))
         raise HubError(404, "METRIC_NOT_FOUND", f"no metric {m!r} for target {t!r}")
 
     def on_metrics(self, request: Request, c: str) -> Response:
         competition = self.store.competition(c)
         answer = []
         for target in self.store.targets(competition["id"]):
-            answer.extend(self._metric_json(row, target) for row in self.store.metrics(target["id"]))
+            answer.extend(self._store_metric_json(row, target) for row in self.store.metrics(target["id"]))
         return _json(answer)
 
     def on_code_file(self, request: Request, c: str, f: str) -> Response:

@@ -39,8 +39,6 @@ PLATFORM_RULES = [
     Rule(PROJECT + "/models/<int:m>/files", methods=["GET"], endpoint="model_files"),
     Rule(PROJECT + "/quota/submit", methods=["GET"], endpoint="quota_submit"),
     Rule(PROJECT + "/quota/compute", methods=["GET"], endpoint="quota_compute"),
-    Rule("/v1/competitions/<c>/targets", methods=["GET"], endpoint="targets"),
-    Rule("/v1/competitions/<c>/metrics", methods=["GET"], endpoint="metrics"),
     Rule("/v2/competitions/<c>/leaderboards", methods=["GET"], endpoint="leaderboards"),
     Rule("/v2/competitions/<c>/leaderboards/<lb>", methods=["GET"], endpoint="leaderboard"),
     Rule("/v3/competitions/<c>/leaderboards/<lb>/changes/users/<u>", methods=["GET"], endpoint="leaderboard_changes"),
@@ -153,34 +151,26 @@ class PlatformRoutes:
         return {"name": row["path"], "size": row["size"], "mimeType": mimetypes.guess_type(row["path"])[0] or "application/octet-stream"}
 
     def _targets(self, competition: sqlite3.Row) -> List[Dict[str, Any]]:
-        round_ = self.store.round(competition["id"], "@current")
-        try:
-            release = self.store.data_release(round_["id"])
-            names = list((json.loads(release["column_names"]).get("targets") or {}).keys())
-        except HubError:
-            names = []
-        return [
-            {
-                "id": competition["id"] * 100 + index + 1,
-                "name": name,
-                "displayName": name.replace("_", " ").capitalize(),
-                "virtual": False,
-                "primary": index == 0,
-            }
-            for index, name in enumerate(names or ["target"])
-        ]
+        """The competition's targets (the store's, as ``GET .../targets`` serves them), each with
+        ``"_metric"``: the metric its leaderboard ranks by (the first scoring one)."""
+        answer = []
+        for row in self.store.targets(competition["id"]):
+            target = self._target_json(row)  # type: ignore[attr-defined]
+            metrics = self.store.metrics(row["id"])
+            ranked = next((m for m in metrics if m["score"]), metrics[0] if metrics else None)
+            target["_metric"] = None if ranked is None else self._store_metric_json(ranked)  # type: ignore[attr-defined]
+            answer.append(target)
+        return answer
 
-    def _metric_json(self, target: Dict[str, Any]) -> Dict[str, Any]:
-        return {
-            "id": target["id"],
-            "name": "score",
-            "displayName": "Score",
-            "unit": SCORE_UNIT,
-            "weight": 100,
-            "score": True,
-            "multiplier": 1.0,
-            "target": target,
+    @staticmethod
+    def _leaderboard_metric(target: Dict[str, Any]) -> Dict[str, Any]:
+        """The metric a target's leaderboard shows, with the target it belongs to."""
+        public = {k: v for k, v in target.items() if not k.startswith("_")}
+        metric = target.get("_metric") or {
+            "id": target["id"], "name": "score", "displayName": "Score", "unit": SCORE_UNIT,
+            "weight": 100, "score": True, "multiplier": 1.0,
         }
+        return {**metric, "target": public}
 
     def _latest_scores(self, competition_id: int, target: str) -> List[sqlite3.Row]:
         """Per project of the competition, its two latest scores of ``target`` (current, previous)."""
@@ -265,12 +255,6 @@ class PlatformRoutes:
 
     # -- targets, metrics, leaderboards -------------------------------------------------------
 
-    def on_targets(self, request: Request, c: str) -> Response:
-        return _json(self._targets(self.store.competition(c)))
-
-    def on_metrics(self, request: Request, c: str) -> Response:
-        return _json([self._metric_json(t) for t in self._targets(self.store.competition(c))])
-
     def _leaderboard_json(self, competition: sqlite3.Row, detailed: bool) -> Dict[str, Any]:
         answer: Dict[str, Any] = {
             "id": competition["id"],
@@ -283,7 +267,7 @@ class PlatformRoutes:
             answer["crunch"] = crunch
             targets = []
             for target in self._targets(competition):
-                metric = self._metric_json(target)
+                metric = self._leaderboard_metric(target)
                 positions = []
                 for entry in self._ranking(competition["id"], target["name"]):
                     user = self.store.user(entry["user_id"])
@@ -297,7 +281,8 @@ class PlatformRoutes:
                         "rewardRank": entry["rank"],
                         "metrics": [{"metricId": metric["id"], "score": entry["score"], "best": entry["score"]}],
                     })
-                targets.append({**target, "crunch": crunch, "metrics": [{"id": metric["id"], "name": "score"}], "positions": positions})
+                public = {k: v for k, v in target.items() if not k.startswith("_")}
+                targets.append({**public, "crunch": crunch, "metrics": [{"id": metric["id"], "name": metric["name"]}], "positions": positions})
             answer["targets"] = targets
         return answer
 
@@ -339,7 +324,7 @@ class PlatformRoutes:
                 "rank": _change(RANK_UNIT, mine["rank"], previous_rank, lower_is_better=True),
                 "rewardRank": _change(RANK_UNIT, mine["rank"], previous_rank, lower_is_better=True),
                 "mean": _change(SCORE_UNIT, mine["score"], mine["previous"]),
-                "metrics": {"score": _change(SCORE_UNIT, mine["score"], mine["previous"])},
+                "metrics": {self._leaderboard_metric(target)["name"]: _change(SCORE_UNIT, mine["score"], mine["previous"])},
             })
         submitted = self.store.one("SELECT 1 FROM submissions WHERE project_id = ? LIMIT 1", project["id"]) is not None
         return _json({"submitted": submitted, "targets": targets})
@@ -367,6 +352,8 @@ class PlatformRoutes:
         if not isinstance(score, (int, float)) or isinstance(score, bool) or score != score:
             raise validation("score", "must be a number")
         names = [t["name"] for t in self._targets(competition)]
+        if not names:
+            raise validation("competition", "has no targets to score")
         target = str(body.get("target") or names[0])
         if target not in names:
             raise validation("target", f"must be one of {', '.join(names)}")

@@ -30,7 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .store import Store, sha256_file
 
-SEED_VERSION = "2"
+SEED_VERSION = "3"
 DATA_KEYS = ("X_train", "y_train", "X_test", "y_test", "example_prediction")
 
 LIBRARIES: List[Tuple[str, List[str]]] = [

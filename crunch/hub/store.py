@@ -333,6 +333,14 @@ class Store:
                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (release_id, variant, key, entry["name"], entry["path"], entry["size"], entry.get("sha256"), int(bool(entry.get("compressed")))),
                     )
+            has_targets = db.execute("SELECT 1 FROM targets WHERE competition_id = ? LIMIT 1", (cid,)).fetchone() is not None
+        if not has_targets:  # a classic competition: its release's targets, each scored by one metric
+            names = list((column_names.get("targets") or {}).keys()) or ["target"]
+            self.set_targets(int(cid), [
+                {"name": target, "displayName": target.replace("_", " ").capitalize(), "primary": index == 0,
+                 "metrics": [{"name": "score", "displayName": "Score", "weight": 100}]}
+                for index, target in enumerate(names)
+            ])
         return int(cid)
 
     def set_targets(self, competition_id: int, targets: List[Dict[str, Any]]) -> None:
