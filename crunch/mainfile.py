@@ -113,10 +113,11 @@ def _read(path: Path) -> Dict[str, Any]:
     return notebook
 
 
-def find_notebook(root: Path) -> NotebookCode:
+def find_notebook(root: Path, naming: str = "--main-file NAME.ipynb") -> NotebookCode:
     """The notebook being worked on, for a notebook workspace at ``root``: the one Colab or
     Kaggle holds (not on disk there), else the one the platform names (Jupyter's
     ``JPY_SESSION_NAME``, VS Code's ``__vsc_ipynb_file__``), else the only notebook at the root.
+    ``naming``: how the person names it instead, for the message.
     """
     from . import platforms
 
@@ -138,7 +139,7 @@ def find_notebook(root: Path) -> NotebookCode:
     what = "several notebooks (" + ", ".join(p.name for p in found) + ")" if found else "no notebook"
     raise ConfigurationError(
         f"cannot tell which notebook is your code: {root} holds {what}{unavailable}; give it with "
-        "--main-file NAME.ipynb, or download the notebook (.ipynb) into the workspace and run the command again"
+        f"{naming}, or download the notebook (.ipynb) into the workspace and run the command again"
     )
 
 

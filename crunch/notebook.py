@@ -245,7 +245,7 @@ class NotebookTools:
 
             code = NotebookCode(read_notebook(named)[0], notebook_file_name, named)
         if code is None:
-            code = find_notebook(root)
+            code = find_notebook(root, naming='submit(..., notebook_file_name="NAME.ipynb")')
         main = MainFile(root, main_file_name, code.path, code)
         if model_directory and os.path.realpath(model_directory) == os.path.realpath(root):
             model_directory = ""

@@ -136,3 +136,14 @@ def test_a_notebook_through_a_kernel(ws):
     ]
     text = "".join(outputs)
     assert "(240, 5)" in text and "prediction is valid" in text and "rows 80 False" in text
+
+
+def test_submit_without_a_notebook_says_how_to_name_it(ws, monkeypatch):
+    for name in ("JPY_SESSION_NAME", "COLAB_GPU", "COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE"):
+        monkeypatch.delenv(name, raising=False)
+    out = io.StringIO()
+    assert tools(out).submit("no notebook here") is None
+    last = out.getvalue().strip().splitlines()[-1]
+    assert last.startswith("error: cannot tell which notebook is your code") and 'notebook_file_name="NAME.ipynb"' in last
+    with pytest.raises(crunch.exceptions.ConfigurationError):
+        tools(io.StringIO()).submit("no notebook here", raise_error=True)
