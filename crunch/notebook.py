@@ -270,7 +270,7 @@ class NotebookTools:
 
     def __getattr__(self, name: str) -> Any:
         """Other names are the ``crunch`` package's (``crunch.is_inside_runner``...), as in crunch-cli."""
-        if name.startswith("__") and name != "__version__":  # protocols (copy, pickle...) stay unknown
+        if name.startswith("_") and name != "__version__":  # protocols (copy, pickle...) and private names stay unknown
             raise AttributeError(name)
         import crunch
 

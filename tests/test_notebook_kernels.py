@@ -152,8 +152,10 @@ def install_fakes(tmp_path: Path) -> Path:
     return folder
 
 
-def execute(notebook, cwd: Path, env: Dict[str, str]) -> None:
-    client = nbclient.NotebookClient(notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+def execute(notebook, cwd: Path, env: Dict[str, str], allow_errors: bool = False) -> None:
+    client = nbclient.NotebookClient(
+        notebook, timeout=180, kernel_name="python3", allow_errors=allow_errors, resources={"metadata": {"path": str(cwd)}}
+    )
     try:
         client.execute(env=env)
     except nbclient.exceptions.CellExecutionError as error:  # every output area, to see why
