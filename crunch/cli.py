@@ -225,6 +225,7 @@ def test(ctx: click.Context, **options: Any) -> None:
 @click.option("--no-pip-freeze", is_flag=True, help="Send requirements.txt as it is, without pinning installed versions.")
 @click.option("--dry", is_flag=True, help="Show what would be sent, and send nothing.")
 @click.option("--export", "export", default=None, metavar="FILE", type=click.Path(dir_okay=False), help="Write the submission to a .tar.gz instead of sending it.")
+@click.option("--overwrite", is_flag=True, help="With --export: replace FILE if it exists.")
 @click.pass_context
 def push(ctx: click.Context, message: Optional[str], **options: Any) -> None:
     """Submit your code and model files: requirements pinned to your installed versions, resumable chunked uploads."""

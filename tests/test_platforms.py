@@ -56,19 +56,23 @@ def test_colab_from_its_imported_module(monkeypatch):
     assert platforms.platform_name({}) == "colab"
 
 
+def started(*arguments: str) -> subprocess.Popen:
+    """A process whose command line holds ``arguments``, once it runs (not while it forks)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(30)", *arguments], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    return process
+
+
 def test_jupyterlab_is_told_from_the_server_that_started_the_kernel():
-    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "jupyter-lab", "--no-browser"])
-    try:
-        assert platforms.platform_name({"JPY_PARENT_PID": str(server.pid)}) == "jupyterlab"
-    finally:
-        server.kill()
-        server.wait()
-    classic = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "jupyter-notebook"])
-    try:
-        assert platforms.platform_name({"JPY_PARENT_PID": str(classic.pid)}) == "jupyter"
-    finally:
-        classic.kill()
-        classic.wait()
+    for arguments, name in ((("jupyter-lab", "--no-browser"), "jupyterlab"), (("jupyter-notebook",), "jupyter")):
+        server = started(*arguments)
+        try:
+            assert platforms.platform_name({"JPY_PARENT_PID": str(server.pid)}) == name
+        finally:
+            server.kill()
+            server.wait()
 
 
 def fake_ipython(monkeypatch, class_name: str = "ZMQInteractiveShell", namespace=None):

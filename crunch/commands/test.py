@@ -121,6 +121,13 @@ def run(
     workspace = Workspace.find()
     project = workspace.project()
     settings = settings.for_workspace(project.api_base_url, project.web_base_url)
+    from .. import modeldir
+
+    model_directory = modeldir.check(
+        workspace.root,
+        model_directory or project.model_directory,
+        given_as="--model-directory" if model_directory else f"the modelDirectory of {workspace.project_file}",
+    )
     release = ensure_release(workspace, settings, console, round_number)
     if not skip_library_check:
         check_libraries(workspace, console)
