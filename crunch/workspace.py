@@ -38,6 +38,7 @@ CACHE_CHECKS = "checks.json"
 CACHE_LIBRARIES = "libraries.json"
 CACHE_COMPETITION = "competition.json"
 CACHE_ROUND = "round.json"  # the round whose data release is cached
+CACHE_METRICS = "metrics.json"  # the competition's metrics, each with its target (UNSTRUCTURED)
 
 GITIGNORE = """\
 # crunch: data, predictions and the push token stay out of git

@@ -581,6 +581,184 @@ CASES += [
 ]
 
 
+# -- UNSTRUCTURED competitions: the competition's own code, cached as `crunch download` leaves it --
+
+SIMPLE_RUNNER = """
+import os
+from crunch.utils import smart_call
+
+
+def run(context, prediction_directory_path):
+    if context.force_first_train:
+        context.execute(command="train")
+    context.execute(command="infer", parameters={"path": os.path.join(prediction_directory_path, "prediction.parquet")})
+
+
+def execute(context, module, data_directory_path, model_directory_path):
+    import pandas
+
+    values = {"model_directory_path": model_directory_path}
+
+    def train():
+        x = pandas.read_parquet(os.path.join(data_directory_path, "X_train.parquet"))
+        y = pandas.read_parquet(os.path.join(data_directory_path, "y_train.parquet"))
+        smart_call(module.get_function("train"), values, {"X_train": x, "y_train": y})
+
+    def infer(path):
+        x = pandas.read_parquet(os.path.join(data_directory_path, "X_test.parquet"))
+        prediction = smart_call(module.get_function("infer"), values, {"X_test": x})
+        prediction.to_parquet(path, index=False)
+
+    return {"train": train, "infer": infer}
+"""
+
+REJECTING_SCORING = """
+class ParticipantVisibleError(Exception):
+    pass
+
+
+def check(prediction_directory_path):
+    raise ParticipantVisibleError("Columns do not match: missing [answer]")
+
+
+def score():
+    return {}
+"""
+
+FAILING_SCORE = """
+def check(prediction_directory_path):
+    pass
+
+
+def score(target_and_metrics):
+    raise ValueError("the scorer broke on purpose")
+"""
+
+REJECTING_SUBMISSION = """
+class ParticipantVisibleError(Exception):
+    pass
+
+
+def check(submission_files, model_files):
+    names = sorted(file.name for file in submission_files)
+    raise ParticipantVisibleError("a README.md is required next to main.py (got " + ", ".join(names) + ")")
+"""
+
+UNSTRUCTURED_WRITES = ("prediction/*", "resources/*")
+
+
+def unstructured(**files: Optional[str]) -> Callable[[Path], None]:
+    """The workspace's competition turned UNSTRUCTURED, with ``files`` (runner=..., scoring=...,
+    submission=...) in its code cache; a file given as None is one the source does not have."""
+
+    def build(ws: Path) -> None:
+        dot = ws / ".crunchdao"
+        competition = json.loads((dot / "competition.json").read_text())
+        competition["format"] = "UNSTRUCTURED"
+        (dot / "competition.json").write_text(json.dumps(competition))
+        (dot / "metrics.json").write_text(json.dumps([{"id": 1, "name": "score", "target": {"id": 1, "name": "target"}}]))
+        folder = dot / "code"
+        folder.mkdir(exist_ok=True)
+        records = {}
+        for name in ("runner", "scoring", "submission"):
+            text = files.get(name)
+            if text is None:
+                records[name] = {"found": False, "location": None}
+            else:
+                (folder / f"{name}.py").write_text(text)
+                records[name] = {"found": True, "location": f"fixture/{name}.py"}
+        (folder / "sources.json").write_text(json.dumps(records))
+
+    return build
+
+
+def forget_code(ws: Path) -> None:
+    shutil.rmtree(ws / ".crunchdao" / "code")
+
+
+UNSTRUCTURED_CASES: List[Case] = [
+    Case("us-no-runner", unstructured(), ("test",), "no runner.py for the competition demo"),
+    Case(
+        "us-runner-import-fails",
+        unstructured(runner="import a_module_nobody_installed\n\ndef run():\n    pass\n"),
+        ("test",),
+        "runner.py (from fixture/runner.py) failed to load: ModuleNotFoundError",
+    ),
+    Case("us-runner-syntax-error", unstructured(runner="def run(:\n"), ("test",), "runner.py (from fixture/runner.py) failed to load: SyntaxError"),
+    Case("us-runner-no-run", unstructured(runner="def execute():\n    return {}\n"), ("test",), "runner.py has no `run` function"),
+    Case(
+        "us-user-lacks-infer",
+        steps(unstructured(runner=SIMPLE_RUNNER), write("main.py", "def train(X_train, y_train):\n    pass\n")),
+        ("test",),
+        "main.py has no `infer` function, which the competition's runner.py asks for",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-runner-raises",
+        unstructured(runner="def run(context):\n    raise RuntimeError('the runner broke on purpose')\n"),
+        ("test",),
+        "the competition's runner.py raised RuntimeError: the runner broke on purpose",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-runner-aborts",
+        unstructured(runner="import click\n\n\ndef run(context):\n    context.log('requires crunch 99', error=True)\n    raise click.Abort()\n"),
+        ("test",),
+        "the competition's runner.py aborted the run",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-runner-exits",
+        unstructured(runner="def run(context):\n    exit(3)\n"),
+        ("test",),
+        "the run stopped with exit(3)",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-user-code-raises",
+        steps(unstructured(runner=SIMPLE_RUNNER), write("main.py", main_py("raise KeyError('no such column')"))),
+        ("test",),
+        "your code raised KeyError",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-check-rejects",
+        unstructured(runner=SIMPLE_RUNNER, scoring=REJECTING_SCORING),
+        ("test", "--no-determinism-check"),
+        "Columns do not match: missing [answer]",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-score-raises",
+        unstructured(runner=SIMPLE_RUNNER, scoring=FAILING_SCORE),
+        ("test", "--no-determinism-check"),
+        "scoring.py score() raised ValueError: the scorer broke on purpose",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-source-unreachable",
+        steps(unstructured(), forget_code),
+        ("test",),
+        "could not be fetched and none is cached",
+        env={"CRUNCH_COMPETITIONS_SOURCE": "cache+http://127.0.0.1:9"},
+    ),
+    Case(
+        "us-source-invalid",
+        steps(unstructured(), forget_code),
+        ("test",),
+        "unsupported competitions source scheme 'ftp'",
+        env={"CRUNCH_COMPETITIONS_SOURCE": "ftp://example.org/competitions"},
+    ),
+    Case(
+        "us-submission-refused",
+        unstructured(runner=SIMPLE_RUNNER, submission=REJECTING_SUBMISSION),
+        ("push", "-m", "refused before upload"),
+        "a README.md is required next to main.py",
+    ),
+]
+CASES.extend(UNSTRUCTURED_CASES)
+
+
 # -- snapshot ----------------------------------------------------------------------------------
 
 

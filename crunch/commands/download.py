@@ -10,7 +10,7 @@ from typing import Any, List, Optional
 from urllib.parse import quote
 
 from ..api import Client
-from ..api.models import DataRelease
+from ..api.models import CompetitionFormat, DataRelease
 from ..console import Console
 from ..exceptions import CrunchError, NoDataYetError, NothingToDoError, WorkspaceError
 from ..settings import Settings
@@ -18,6 +18,7 @@ from ..workspace import (
     CACHE_CHECKS,
     CACHE_COMPETITION,
     CACHE_DATA_RELEASE,
+    CACHE_METRICS,
     CACHE_ROUND,
     DATA_DIR,
     Workspace,
@@ -101,6 +102,9 @@ def ensure_data(
     except CrunchError as error:  # the data matters more: the cached whitelist (if any) stays
         console.warn(f"the library whitelist could not be refreshed ({error.message})")
 
+    if competition.format is CompetitionFormat.UNSTRUCTURED:
+        _cache_competition_code(workspace, settings, client, competition_name, console)
+
     refresher = _UrlRefresher(client, competition_name, round_.number or round_number, variant)
     remotes = [Remote(f.name, f.url, f.size, f.sha256, f.compressed, refresher.for_key(f.key)) for f in files]
     if not remotes:
@@ -135,6 +139,21 @@ def ensure_data(
     finally:
         lock.release()
     return release
+
+
+def _cache_competition_code(workspace: Workspace, settings: Settings, client: Client, competition: str, console: Console) -> None:
+    """The competition's own code (runner.py, scoring.py, submission.py) and its metrics, cached
+    for `crunch test` and `crunch push` offline; a failure only warns."""
+    from ..competition_code import update_workspace
+
+    update_workspace(workspace, settings, console)
+    try:
+        metrics = client.request("GET", f"/v1/competitions/{quote(competition)}/metrics")
+    except CrunchError as error:
+        console.warn(f"the competition's metrics could not be fetched ({error.message}): local scores use the cached ones, if any")
+        return
+    if isinstance(metrics, list):
+        workspace.write_cache(CACHE_METRICS, metrics)
 
 
 class _UrlRefresher:

@@ -297,6 +297,7 @@ def run(
     start: Optional[Path] = None,
     uploader_options: Optional[Dict[str, Any]] = None,
     code: Optional[MainFile] = None,
+    skip_submission_check: bool = False,
 ) -> Optional[Submission]:
     """``code``: where the participant's code is, when the caller knows it (the notebook
     ``submit()`` is called from); by default read from ``main_file`` and the workspace."""
@@ -340,6 +341,10 @@ def run(
             check_export_not_sent(plan, export_path)
         for note in plan.notes:
             console.warn(note)
+        if not skip_submission_check:
+            from ..submission_check import check_submission
+
+            check_submission(workspace, settings, plan, console)
         if dry:
             _print_plan(plan, console)
             console.result("dry run: nothing was sent")
