@@ -35,10 +35,13 @@ PLACEHOLDER_TOKEN = "aaaabbbbccccddddeeeeffff"
 
 
 def real_notebook(name: str) -> Any:
-    text = subprocess.run(
-        ["git", "-C", str(REPOSITORY), "show", f"HEAD:{QUICKSTARTERS}{name}"], capture_output=True, text=True, check=True
-    ).stdout
-    return nbformat.reads(text, as_version=4)
+    shown_file = subprocess.run(["git", "-C", str(REPOSITORY), "show", f"HEAD:{QUICKSTARTERS}{name}"], capture_output=True, text=True)
+    if shown_file.returncode != 0:
+        pytest.fail(
+            f"cannot read {QUICKSTARTERS}{name} from {REPOSITORY} ({shown_file.stderr.strip()}): point "
+            "CRUNCH_COMPETITIONS_REPO at a clone of crunchdao/competitions"
+        )
+    return nbformat.reads(shown_file.stdout, as_version=4)
 
 
 def host_structural_break(hub, folder: Path) -> None:
