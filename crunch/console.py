@@ -141,7 +141,9 @@ class LineBar(NullBar):
         done = _amount(self.n, self.unit)
         if self.total:
             percent = min(100, int(100 * self.n / self.total))
-            return f"{self.desc}: {percent}% ({done} of {_amount(self.total, self.unit)})"
+            if self.unit == "B":
+                return f"{self.desc}: {percent}% ({done} of {_amount(self.total, self.unit)})"
+            return f"{self.desc}: {percent}% ({self.n:g}/{self.total:g} {self.unit})".rstrip()
         return f"{self.desc}: {done}"
 
     def _emit(self) -> None:

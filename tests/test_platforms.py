@@ -251,3 +251,17 @@ def test_platform_folders_are_never_pushed(tmp_path, monkeypatch):
     monkeypatch.setenv("COLAB_GPU", "0")
     assert names() == ["main.py"]
     assert re.match(r"^Colab$", platforms.Platform(name="colab").display_name)
+
+
+def test_a_kernel_gets_a_widget_or_plain_lines_without_ipywidgets(monkeypatch):
+    import crunch.console as console_module
+
+    fake_ipython(monkeypatch)
+    assert platforms.detect({}, stream=io.StringIO()).progress == "widget"
+    monkeypatch.setattr(console_module, "_widgets", lambda: False)
+    err = io.StringIO()
+    bar = Console(err=err).progress(total=10, desc="moons", unit="moon")
+    assert isinstance(bar, LineBar)
+    bar.update(5)
+    bar.close()
+    assert err.getvalue().splitlines() == ["moons: 50% (5/10 moon)", "moons: 50% (5/10 moon)"]
