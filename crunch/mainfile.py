@@ -137,9 +137,16 @@ def find_notebook(root: Path, naming: str = "--main-file NAME.ipynb") -> Noteboo
     if len(found) == 1:
         return NotebookCode(_read(found[0]), _shown(found[0], root), found[0])
     what = "several notebooks (" + ", ".join(p.name for p in found) + ")" if found else "no notebook"
+    here = platforms.detect()
+    from_kernel = (
+        '; or run crunch.load_notebook().submit("message") in a cell: the kernel reads the notebook from '
+        + here.display_name
+        if here.name in (platforms.COLAB, platforms.KAGGLE) and not here.kernel
+        else ""
+    )
     raise ConfigurationError(
         f"cannot tell which notebook is your code: {root} holds {what}{unavailable}; give it with "
-        f"{naming}, or download the notebook (.ipynb) into the workspace and run the command again"
+        f"{naming}, or download the notebook (.ipynb) into the workspace and run the command again{from_kernel}"
     )
 
 

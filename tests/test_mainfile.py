@@ -150,3 +150,15 @@ def test_main_file_given_and_other_workspaces_read_as_before(root, plain):
     notebook_workspace(root, notebook=False)
     touch(root / "main.py")
     assert locate(root).source is None and locate(root).script == "main.py"
+
+
+def test_in_a_colab_pipe_without_the_notebook_the_kernel_is_suggested(root, plain, monkeypatch):
+    from crunch.mainfile import locate
+
+    notebook_workspace(root)
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")  # google.colab cannot be imported here
+    with pytest.raises(ConfigurationError) as info:
+        locate(root)
+    message = str(info.value)
+    assert "Colab's kernel messaging cannot be imported" in message
+    assert 'crunch.load_notebook().submit("message") in a cell: the kernel reads the notebook from Colab' in message
