@@ -203,7 +203,7 @@ def download(ctx: click.Context, **options: Any) -> None:
 def update_token(ctx: click.Context, token: Optional[str]) -> None:
     """Exchange a new setup token for the workspace's push token (prompted when not given)."""
     if not token:
-        if not sys.stdin.isatty():
+        if not _can_ask():
             raise click.UsageError("give the setup token as an argument (no terminal to ask it from)")
         token = click.prompt("setup token", hide_input=True)
     _call(ctx, "update_token", token=token)
@@ -249,7 +249,7 @@ def test(ctx: click.Context, **options: Any) -> None:
 def push(ctx: click.Context, message: Optional[str], **options: Any) -> None:
     """Submit your code and model files: requirements pinned to your installed versions, resumable chunked uploads."""
     if message is None and not options.get("dry") and not options.get("export"):
-        if not sys.stdin.isatty():
+        if not _can_ask():
             raise click.UsageError("give the submission's message with -m \"...\"")
         message = click.prompt("submission message")
     _call(ctx, "push", message=message or "", **options)
@@ -471,6 +471,13 @@ def demo(ctx: click.Context, directory: str) -> None:
 
 
 # -- main entry ------------------------------------------------------------------------------
+
+
+def _can_ask() -> bool:
+    """A terminal to ask on, not a notebook cell's ``!`` (see crunch/platforms.py)."""
+    from .platforms import can_ask
+
+    return can_ask()
 
 
 def _print_error(message: str) -> None:

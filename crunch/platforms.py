@@ -168,6 +168,13 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
+def can_ask(environ: Optional[Mapping[str, str]] = None) -> bool:
+    """Whether a question can be asked on standard input: a terminal, and not the ``!`` pipe of
+    a notebook cell (a pseudo-terminal whose input Jupyter never forwards: a prompt would wait
+    forever)."""
+    return _isatty(sys.stdin) and not under_kernel_pipe(environ)
+
+
 def detect(environ: Optional[Mapping[str, str]] = None, stream: Any = None) -> Platform:
     """Where this process runs; ``stream`` is the output progress goes to (default stderr)."""
     env = os.environ if environ is None else environ

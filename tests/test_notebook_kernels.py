@@ -212,18 +212,20 @@ def test_jupyter_timeseries_flow_submits_the_notebook_and_setup_keeps_edits(hub,
         TIMESERIES_CODE.replace("MARKER", marker),
         "prediction = crunch_tools.test(no_determinism_check=True, raise_abort=True, skip_whitelisted_library_scan=True)\nprint('rows', len(prediction))",
         "!crunch test --no-determinism-check",
+        "!crunch push",  # no message: asking would wait forever on a cell's pipe
         "!crunch push -m 'from the pipe'",
         "crunch_tools.submit('from the kernel')",
     ]
     notebook = make_notebook(cells)
     nbformat.write(notebook, workspace / "analysis.ipynb")  # saved, as Jupyter keeps it
     execute(notebook, workspace, kernel_env(hub, tmp_path, SETUP_TOKEN=token))
-    setup, _, _, data, _, tested, piped_test, piped, submitted = (shown(cell) for cell in notebook.cells)
+    setup, _, _, data, _, tested, piped_test, unasked, piped, submitted = (shown(cell) for cell in notebook.cells)
 
     assert "workspace for demo/p1 is ready" in setup and "crunch_tools.submit(" in setup
     assert "shapes (6000, 12) (1000, 12)" in data
     assert "prediction is valid" in tested and "rows" in tested
     assert "analysis.ipynb: converted for this test" in piped_test and "prediction is valid" in piped_test
+    assert "give the submission's message with -m" in unasked
     assert "submission #1 successfully uploaded" in piped and "converted into main.py" in piped
     assert re.search(r"^push: \d+% \(", piped, re.M)  # progress as plain lines in a cell's ! pipe
     assert "submission #2 successfully uploaded" in submitted and "/submissions/2" in submitted

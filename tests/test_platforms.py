@@ -265,3 +265,11 @@ def test_a_kernel_gets_a_widget_or_plain_lines_without_ipywidgets(monkeypatch):
     bar.update(5)
     bar.close()
     assert err.getvalue().splitlines() == ["moons: 50% (5/10 moon)", "moons: 50% (5/10 moon)"]
+
+
+def test_no_question_is_asked_in_a_cells_pipe(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", Tty())
+    assert platforms.can_ask({})
+    assert not platforms.can_ask(PIPE)  # Jupyter never forwards input to `!` commands
+    monkeypatch.setattr(sys, "stdin", io.StringIO())
+    assert not platforms.can_ask({})
