@@ -139,7 +139,7 @@ def make_plan(
 
 
 @contextlib.contextmanager
-def _notebook(root: Path, main: MainFile, no_pip_freeze: bool, whitelist: Any, console: Console) -> Iterator[None]:
+def notebook_conversion(root: Path, main: MainFile, no_pip_freeze: bool, whitelist: Any, console: Console) -> Iterator[None]:
     """Converts the notebook into temporary files for the push; removes them afterwards."""
     assert main.notebook is not None
     notebook = os.path.relpath(main.notebook, root)
@@ -326,7 +326,7 @@ def run(
         produced = convert_for_push(main, whitelist, console)
     elif main.notebook is not None:
         whitelist = whitelist_module.load(workspace, client) if client is not None else whitelist_module.cached(workspace)
-        context = _notebook(root, main, no_pip_freeze, whitelist, console)
+        context = notebook_conversion(root, main, no_pip_freeze, whitelist, console)
 
     with context:
         plan = make_plan(

@@ -30,6 +30,7 @@ class CompetitionOptions:
     has_gpu: bool = False
     determinism_check: bool = True
     score: bool = True
+    is_local: bool = True
 
 
 @dataclass
@@ -106,6 +107,7 @@ def run_competition_test(
         force_first_train=options.force_first_train,
         determinism_check_enabled=options.determinism_check,
         has_gpu=options.has_gpu,
+        is_local=options.is_local,
         write=write,
     )
     try:
