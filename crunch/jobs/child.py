@@ -151,7 +151,7 @@ def _classic(workspace: Any, console: Any, spec: Dict[str, Any]) -> Any:
         checks=True,
     )
     root = workspace.root
-    with main_script(root, spec.get("main_file"), console) as script, participant_module(root, script, console.err) as module:
+    with main_script(root, spec.get("main_file"), console) as (script, folder), participant_module(root, script, console.err, folder=folder) as module:
         train = require_function(module, "train", script.name)
         infer = require_function(module, "infer", script.name)
         return run_test(workspace, train, infer, release=release, options=options, console=console, is_user_file=files_under(root), user_root=root)
@@ -172,7 +172,9 @@ def _competition_code(workspace: Any, console: Any, spec: Dict[str, Any]) -> Opt
         is_local=bool(spec.get("is_local", True)),
         score=bool(spec.get("score", True)),
     )
-    with main_script(root, spec.get("main_file"), console) as script, participant_module(root, script, console.err, USER_MODULE_NAME) as module:
+    with main_script(root, spec.get("main_file"), console) as (script, folder), participant_module(
+        root, script, console.err, USER_MODULE_NAME, folder=folder
+    ) as module:
         outcome = run_competition_test(workspace, None, console, module, script.name, runner, options)
     for line in outcome.lines:
         console.result(line)
