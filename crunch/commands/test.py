@@ -170,16 +170,18 @@ def _run_competition_code(
     """An UNSTRUCTURED competition: its runner.py calls the code, its scoring.py scores it."""
     from ..runner.competition import USER_MODULE_NAME
     from ..runner.competition_test import require_runner, run_competition_test
-    from ..runner.heap import frozen_heap
+    from ..runner.heap import collector_paused, frozen_heap
     from ..runner.session import participant_module
 
     root = workspace.root
-    runner = require_runner(workspace, settings, console)
-    with main_script(root, main_file, console) as script, participant_module(root, script, console.err, USER_MODULE_NAME) as module:
-        with frozen_heap():
-            outcome = run_competition_test(
-                workspace, settings, console, module, script.name, runner, options, started=started
-            )
+    with contextlib.ExitStack() as stack:
+        with collector_paused():
+            runner = require_runner(workspace, settings, console)
+            script = stack.enter_context(main_script(root, main_file, console))
+            module = stack.enter_context(participant_module(root, script, console.err, USER_MODULE_NAME))
+        # The process ends after the test: what was loaded stays out of the collections.
+        stack.enter_context(frozen_heap(thaw=False))
+        outcome = run_competition_test(workspace, settings, console, module, script.name, runner, options, started=started)
     for line in outcome.lines:
         console.result(line)
     return True
