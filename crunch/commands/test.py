@@ -80,11 +80,13 @@ def run(
     """Run the local test; True when the code ran and the prediction passed every check."""
     from ..runner.competition_test import CompetitionOptions
     from ..runner.family import COMPETITION_CODE, family_of_workspace
+    from ..runner.heap import no_numpy_hugepage_hint
     from ..runner.loader import files_under, require_function
     from ..runner.local import TestOptions, ensure_release, run_test
     from ..runner.session import participant_module
 
     started = time.perf_counter()
+    no_numpy_hugepage_hint()
     workspace = Workspace.find()
     project = workspace.project()
     settings = settings.for_workspace(project.api_base_url, project.web_base_url)

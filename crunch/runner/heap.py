@@ -38,3 +38,21 @@ def frozen_heap(thaw: bool = True) -> Iterator[None]:
     finally:
         if thaw:
             gc.unfreeze()
+
+
+NUMPY_HUGEPAGE_VARIABLE = "NUMPY_MADVISE_HUGEPAGE"
+
+
+def no_numpy_hugepage_hint() -> None:
+    """Unless the environment says otherwise, numpy (imported later in this process) does not ask
+    the kernel for huge pages for its large arrays.
+
+    With the kernel's default ``transparent_hugepage/defrag`` (``madvise``), every first touch of
+    such an array compacts memory to find a free 2 MiB page: for the short-lived frames of a test
+    (the data read, converted, grouped, dropped) that is most of the system time of the run
+    (measured: 2.6 to 4.3 s with it, 1.2 to 1.9 s without, the same user time and peak memory).
+    ``NUMPY_MADVISE_HUGEPAGE=1`` keeps numpy's hint; without effect once numpy is imported.
+    """
+    import os
+
+    os.environ.setdefault(NUMPY_HUGEPAGE_VARIABLE, "0")
