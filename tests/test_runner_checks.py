@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from crunch.api.models import Check, ColumnNames
+from crunch.exceptions import DocumentError
 from crunch.runner.checks import default_checks, parse_checks, run_checks
 
 COLUMNS = ColumnNames.from_dict({"id": "id", "moon": "moon", "targets": {"target": {"input": "target", "output": "prediction"}}})
@@ -133,10 +134,14 @@ def test_a_check_that_cannot_run_is_a_failure():
 
 
 def test_parse_checks_and_order():
-    raw = [{"function": "NANS", "scope": "ROOT", "order": 2, "parameters": {}}, {"function": "IDS", "scope": "ROOT", "order": 1}, "junk"]
+    raw = [{"function": "NANS", "scope": "ROOT", "order": 2, "parameters": {}}, {"function": "IDS", "scope": "ROOT", "order": 1}]
     checks = parse_checks(raw)
     assert [c.function for c in checks] == ["NANS", "IDS"]
     assert parse_checks(None) is None and parse_checks([]) is None
+    with pytest.raises(DocumentError, match=r'^\[2\]: expected an object, got "junk"$'):
+        parse_checks([*raw, "junk"])
+    with pytest.raises(DocumentError, match=r"^\[0\]\.order: expected an integer, got \"first\"$"):
+        parse_checks([{"function": "NANS", "order": "first"}])
     bad = good()
     bad.loc[0, "prediction"] = np.nan
     bad.loc[1, "id"] = "zzz"

@@ -15,6 +15,8 @@ from ..api.models import Check, ColumnNames
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
+    from ..jsonshape import Node
+
 #: How many offending rows a failure shows.
 SHOWN_ROWS = 5
 
@@ -256,12 +258,18 @@ def default_checks(timeseries: bool) -> List[Check]:
     return [Check(name, "KEY" if name == "CONSTANTS" and timeseries else "ROOT", order, {}) for order, name in enumerate(names)]
 
 
-def parse_checks(raw: Any) -> Optional[List[Check]]:
-    """``checks.json`` as a list of checks, or ``None`` when absent, malformed or empty."""
-    if not isinstance(raw, list):
-        return None
-    checks = [Check.from_dict(item) for item in raw if isinstance(item, dict) and item.get("function")]
+def read_checks(node: "Node") -> Optional[List[Check]]:
+    """``checks.json`` (a list of checks) read strictly; ``None`` when absent or empty."""
+    checks = [Check.read(item) for item in node.items([])]
     return checks or None
+
+
+def parse_checks(raw: Any) -> Optional[List[Check]]:
+    """``checks.json`` as a list of checks, or ``None`` when absent or empty (a DocumentError
+    naming the field when malformed)."""
+    from ..jsonshape import Node
+
+    return read_checks(Node(raw))
 
 
 def run_checks(
