@@ -158,7 +158,7 @@ class Node:
     def identifier(self, default: Any = REQUIRED) -> Any:
         """An id: an integer or a non-empty string."""
         if self.missing:
-            return self._default(default, "an integer or a string")
+            return self._default(default, "an integer or a non-empty string")
         value = self.value
         if isinstance(value, str) and value.strip():
             return value
