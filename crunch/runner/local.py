@@ -223,13 +223,15 @@ def run_test(
     prediction = result.prediction
     del loop
 
+    from pyarrow import ArrowException
+
     failures: List[CheckFailure] = []
     prediction_path: Optional[Path] = workspace.prediction_dir / PREDICTION_FILE
     try:
         buffer = io.BytesIO()
         prediction.to_parquet(buffer, index=False)
         write_bytes_atomic(prediction_path, buffer.getvalue())
-    except (ValueError, TypeError, ImportError, OverflowError) as error:  # pyarrow refuses some object columns
+    except (ArrowException, ValueError, TypeError, OverflowError) as error:  # pyarrow refuses some columns (objects, complex numbers)
         failures.append(CheckFailure("PARQUET", f"the prediction cannot be written as parquet: {type(error).__name__}: {error}"))
         prediction_path = None
 
