@@ -240,9 +240,9 @@ def run_test(
         example = None
         example_path = data_file(workspace, release, "example_prediction")
         if example_path is not None and example_path.is_file():
-            import pandas
+            from .data import read_example
 
-            example = pandas.read_parquet(example_path)
+            example = read_example(example_path)
         else:
             console.warn("example_prediction is missing: ids and moons are not compared (`crunch download` gets it)")
         checks = cached_checks(workspace) or default_checks(timeseries)

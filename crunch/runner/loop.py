@@ -171,7 +171,7 @@ class Loop:
     def _require_columns(self, moon_column: Optional[str]) -> None:
         """Every data file is readable parquet; with a moon column (timeseries), every file has
         the id and moon columns and the y files the targets."""
-        from .data import require_columns
+        from .data import require_columns, require_numbers
 
         names = self.release.column_names
         keys = [names.id, moon_column] if moon_column else []
@@ -181,6 +181,10 @@ class Loop:
         for path in (self.paths.y_train, self.paths.y_test):
             if path is not None:
                 require_columns(path, keys + targets)
+        if moon_column:
+            for path in (self.paths.x_train, self.paths.x_test, self.paths.y_train, self.paths.y_test):
+                if path is not None:
+                    require_numbers(path, moon_column)
 
     def _timeseries(self) -> LoopResult:
         from .data import MoonFrame, file_moons
@@ -195,6 +199,12 @@ class Loop:
         if not keys:
             keys = file_moons(self.paths.x_test, moon_column)
         keys = [int(key) if isinstance(key, str) and key.lstrip("-").isdigit() else key for key in keys]
+        odd = [key for key in keys if isinstance(key, bool) or not isinstance(key, (int, float))]
+        if odd:
+            raise WorkspaceError(
+                f"the TEST splits of the cached data release have keys that are not moon numbers ({', '.join(repr(k) for k in odd[:3])}): "
+                "run `crunch download --force` to fetch it again"
+            )
         if not keys:
             raise WorkspaceError(f"no test moon in the data release nor in {self.paths.x_test.name}: run `crunch download --force`")
         read_seconds = time.perf_counter() - start
