@@ -44,7 +44,7 @@ def test_columns_name():
     bad = good().rename(columns={"prediction": "pred"})
     [failure] = failures_of(bad, [check("COLUMNS_NAME")])
     text = failure.format()
-    assert failure.check == "COLUMNS_NAME" and "missing `prediction`" in text and "unexpected `pred`" in text
+    assert failure.check == "COLUMNS_NAME" and "missing `prediction`" in text and "extra `pred`" in text
 
 
 def test_missing_column_is_reported_even_without_the_columns_check():
@@ -87,7 +87,7 @@ def test_moons():
     failures = failures_of(bad, [check("MOONS")])
     assert len(failures) == 1
     text = failures[0].format()
-    assert "check MOONS failed on column `moon`" in text and "1 moon(s) missing: 12" in text and "unexpected moon(s): 13" in text
+    assert "check MOONS failed on column `moon`" in text and "1 moon(s) missing: 12" in text and "1 moon(s) of no example row: 13" in text
 
 
 def test_ids_missing_duplicated_and_unexpected():

@@ -134,14 +134,14 @@ def columns_name(ctx: Context, column: Optional[str], parameters: Dict[str, Any]
     expected = ctx.expected_columns
     actual = [str(name) for name in ctx.prediction.columns]
     missing = [name for name in expected if name not in actual]
-    unexpected = [name for name in actual if name not in expected]
-    if not missing and not unexpected:
+    extra = [name for name in actual if name not in expected]
+    if not missing and not extra:
         return []
     parts = []
     if missing:
         parts.append("missing " + ", ".join(f"`{name}`" for name in missing))
-    if unexpected:
-        parts.append("unexpected " + ", ".join(f"`{name}`" for name in unexpected))
+    if extra:
+        parts.append("extra " + ", ".join(f"`{name}`" for name in extra))
     expected_text = ", ".join(f"`{name}`" for name in expected)
     return [CheckFailure("COLUMNS_NAME", f"{'; '.join(parts)} (expected exactly {expected_text})")]
 
@@ -218,11 +218,11 @@ def moons(ctx: Context, column: Optional[str], parameters: Dict[str, Any], per_m
     if got == want:
         return []
     parts = []
-    missing, unexpected = sorted(want - got, key=str), sorted(got - want, key=str)
+    missing, extra = sorted(want - got, key=str), sorted(got - want, key=str)
     if missing:
         parts.append(f"{len(missing)} moon(s) missing: {', '.join(map(str, missing[:10]))}")
-    if unexpected:
-        parts.append(f"{len(unexpected)} unexpected moon(s): {', '.join(map(str, unexpected[:10]))}")
+    if extra:
+        parts.append(f"{len(extra)} moon(s) of no example row: {', '.join(map(str, extra[:10]))}")
     return [CheckFailure("MOONS", "; ".join(parts) + " (compared with example_prediction)", name)]
 
 
@@ -252,14 +252,14 @@ def ids(ctx: Context, column: Optional[str], parameters: Dict[str, Any], per_moo
         return failures
     merged = prediction[keys].drop_duplicates().merge(example[keys].drop_duplicates(), how="outer", on=keys, indicator=True)
     missing = merged[merged["_merge"] == "right_only"]
-    unexpected = merged[merged["_merge"] == "left_only"]
+    extra = merged[merged["_merge"] == "left_only"]
     if len(missing):
         failures.append(
             CheckFailure("IDS", f"{len(missing)} id(s) of example_prediction missing from the prediction", id_name, _keys(missing.head(SHOWN_ROWS), keys), len(missing))
         )
-    if len(unexpected):
+    if len(extra):
         failures.append(
-            CheckFailure("IDS", f"{len(unexpected)} id(s) not in example_prediction", id_name, _keys(unexpected.head(SHOWN_ROWS), keys), len(unexpected))
+            CheckFailure("IDS", f"{len(extra)} id(s) not in example_prediction", id_name, _keys(extra.head(SHOWN_ROWS), keys), len(extra))
         )
     return failures
 
