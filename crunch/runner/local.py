@@ -201,6 +201,15 @@ def run_test(
         x_test=data_file(workspace, release, "X_test"),  # type: ignore[arg-type]
         y_test=y_test if y_test is not None and y_test.is_file() else None,
     )
+    example = None
+    if options.checks:  # read first: a damaged file stops the test before the person's code runs
+        example_path = data_file(workspace, release, "example_prediction")
+        if example_path is not None and example_path.is_file():
+            from .data import read_example
+
+            example = read_example(example_path)
+        else:
+            console.warn("example_prediction is missing: ids and moons are not compared (`crunch download` gets it)")
     loop = Loop(
         train,
         infer,
@@ -237,14 +246,6 @@ def run_test(
 
     checks_run = 0
     if options.checks:
-        example = None
-        example_path = data_file(workspace, release, "example_prediction")
-        if example_path is not None and example_path.is_file():
-            from .data import read_example
-
-            example = read_example(example_path)
-        else:
-            console.warn("example_prediction is missing: ids and moons are not compared (`crunch download` gets it)")
         checks = cached_checks(workspace) or default_checks(timeseries)
         checks_run = len(checks)
         failures.extend(run_checks(checks, prediction, example, release.column_names, timeseries, console.warn))
