@@ -592,6 +592,14 @@ def assert_one_clear_error(result: Result, fragment: str) -> str:
 # -- fixtures ----------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module", autouse=True)
+def module_outputs() -> Dict[str, int]:
+    """Where this module's outputs start in conftest's record of every ``crunch`` run."""
+    from conftest import Recorded
+
+    return {"start": len(Recorded.results)}
+
+
 @pytest.fixture(scope="module")
 def template(shared_hub: Hub, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real workspace (small data, the quickstarter), made once."""
@@ -711,3 +719,58 @@ def test_debug_adds_the_traceback_and_keeps_the_line(case_id: str, template: Pat
     last = [line for line in debug.stderr.splitlines() if line.strip()][-1]
     expected = [line for line in plain.stderr.splitlines() if line.startswith("error:")][0]
     assert last == expected
+
+
+# -- a damaged cache is fetched again when the hub answers --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, edit",
+    [
+        ("data_release.json", setting("dataFiles.X_train.size", "12kb")),
+        ("checks.json", setting("0.order", "first")),
+        ("competition.json", setting("format", 3)),
+        ("libraries.json", setting("0.aliases", "pd")),
+        ("round.json", setting("number", "two")),
+    ],
+)
+def test_a_damaged_cache_is_fetched_again_when_the_hub_answers(name: str, edit: Callable[[Any], Any], template: Path, shared_hub: Hub, tmp_path: Path) -> None:
+    ws = _copy(template, tmp_path / "ws")
+    good = (ws / ".crunchdao" / name).read_text()
+    edit_cache(name, edit)(ws)
+    env = shared_hub.env(PYTHONDONTWRITEBYTECODE="1")
+    result = run_crunch_in(ws, env, "test", "--no-determinism-check")  # the workspace's own hub
+    assert result.returncode == 0, result.output
+    assert f"the cached {name} is damaged: fetching the metadata again from the hub" in result.stderr
+    assert "prediction is valid" in result.stdout
+    assert without_links(json.loads((ws / ".crunchdao" / name).read_text())) == without_links(json.loads(good))
+
+
+def without_links(document: Any) -> Any:
+    """A cached document without its signed links (signed anew at each call)."""
+    if isinstance(document, dict):
+        return {key: without_links(value) for key, value in document.items() if key != "url"}
+    if isinstance(document, list):
+        return [without_links(value) for value in document]
+    return document
+
+
+def run_crunch_in(cwd: Path, env: Dict[str, str], *args: str) -> Result:
+    from conftest import run_crunch
+
+    return run_crunch(*args, cwd=cwd, env=env, timeout=120)
+
+
+# -- the sweep: this module's last test --------------------------------------------------------------
+
+
+def test_zz_no_output_says_unexpected(module_outputs: Dict[str, int]) -> None:
+    """`error: unexpected <Type>` means a bug in crunch: no input of this module (a person's
+    files, a hub's answers) may lead there, nor print the word anywhere."""
+    from conftest import Recorded
+
+    runs = Recorded.results[module_outputs["start"] :]
+    rows = [argv for argv, _ in runs if any(arg == "--api-base-url" for arg in argv)]
+    assert rows, "no row of the table ran before this test: run the whole module"
+    said = [(" ".join(argv)[:160], line) for argv, result in runs for line in result.output.splitlines() if "unexpected" in line.lower()]
+    assert said == []
