@@ -234,13 +234,15 @@ def nothing(ws: Path) -> None:
 def edit_answer(pattern: str, edit: Callable[[Any], Any], method: str = "GET") -> Callable[..., Answer]:
     """The hub's own JSON answer to the calls whose path matches ``pattern`` (a regular
     expression, whole path), changed by ``edit(document)`` (which returns the new document);
-    other calls under the rule's prefix are forwarded as they are."""
+    error answers, and other calls under the rule's prefix, are forwarded as they are."""
     import re
 
     def rule(called: str, path: str, forward: Callable[[], Answer]) -> Any:
         if called != method or not re.fullmatch(pattern, path.split("?")[0]):
             return None
         status, headers, body = forward()
+        if status >= 300:
+            return status, headers, body  # an error answer stays as the hub gave it
         return status, {"Content-Type": "application/json"}, json.dumps(edit(json.loads(body))).encode()
 
     return rule
@@ -292,7 +294,6 @@ OFFLINE = ("--api-base-url", "http://127.0.0.1:9/")  # nothing listens there: a 
 ROUND_PATH = r"/v1/competitions/demo/rounds/[^/]+"
 RELEASE_PATH = r"/v2/competitions/demo/rounds/[^/]+/phases/submission/data-release"
 UPLOAD_PATH = r"/v1/uploads"
-CLONE_PATH = r"/v4/competitions/demo/projects/[^/]+/[^/]+/clone"
 DAMAGED_PREDICTION = PREDICTION_WRITTEN
 
 
@@ -490,8 +491,22 @@ CASES: List[Case] = [
     ),
     setup_row("hub-setup-upgrade-project-list", "/v2/project-tokens/upgrade", r"/v2/project-tokens/upgrade", setting("project", []), "project: expected an object, got an empty list", method="POST"),
     setup_row("hub-setup-upgrade-plain-number", "/v2/project-tokens/upgrade", r"/v2/project-tokens/upgrade", setting("plain", 12345), "plain: expected a string, got 12345", method="POST"),
-    setup_row("hub-setup-clone-url-number", "/v4/competitions/demo/projects/", CLONE_PATH, lambda doc: {"main.py": 5}, "main.py: expected a non-empty string, got 5"),
-    setup_row("hub-setup-clone-list", "/v4/competitions/demo/projects/", CLONE_PATH, lambda doc: ["main.py"], "clone is malformed: expected an object, got a list"),
+    Case(
+        "hub-setup-clone-url-number",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data"),
+        "main.py: expected a non-empty string, got 5",
+        rules={"/v4/competitions/demo/projects/": json_answer(200, {"main.py": 5})},
+        outside=True,
+    ),
+    Case(
+        "hub-setup-clone-list",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data"),
+        "clone is malformed: expected an object, got a list",
+        rules={"/v4/competitions/demo/projects/": json_answer(200, ["main.py"])},
+        outside=True,
+    ),
     setup_row(
         "hub-setup-quickstarter-files-text",
         "/v2/competitions/demo/quickstarters",
