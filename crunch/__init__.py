@@ -15,6 +15,20 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["__version__", "is_inside_runner", "load_notebook"]
 
+#: Submodules that ``crunch.<name>`` reaches after a bare ``import crunch`` (competition code
+#: writes ``crunch.api.Target`` in annotations); each is imported on first use.
+_LAZY_SUBMODULES = frozenset(
+    {"api", "container", "custom", "external", "monkey_patches", "runner", "unstructured", "utils"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 #: True when the code runs inside the platform's runner, False locally (a notebook, a plain
 #: script, or ``crunch test``, which calls your code as the platform does).
 is_inside_runner: bool = os.environ.get("CRUNCH_INSIDE_RUNNER", "").lower() in ("1", "true", "yes")

@@ -47,8 +47,8 @@ def _call(ctx: click.Context, module: str, **kwargs: Any) -> Any:
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="crunch", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks and more detail (also CRUNCH_DEBUG=1).")
-@click.option("--api-base-url", metavar="URL", help="Hub API URL (also API_BASE_URL). Overrides --environment.")
-@click.option("--web-base-url", metavar="URL", help="Hub web URL for links (also WEB_BASE_URL).")
+@click.option("--api-base-url", metavar="URL", help="Hub API URL (also API_BASE_URL, or CRUNCH_API_BASE_URL, also from .env). Overrides --environment.")
+@click.option("--web-base-url", metavar="URL", help="Hub web URL for links (also WEB_BASE_URL, or CRUNCH_WEB_BASE_URL, also from .env).")
 @click.option(
     "--environment",
     "--env",
@@ -87,11 +87,27 @@ def ping(ctx: click.Context) -> None:
     _call(ctx, "ping")
 
 
+JSON_HELP = "Print JSON, for scripts."
+
+
+def _json_option(function: Any) -> Any:
+    return click.option("--json", "json_output", is_flag=True, help=JSON_HELP)(function)
+
+
 @cli.command("list")
+@click.option("--format", "format_", type=click.Choice(["TIMESERIES", "DAG", "STREAM", "SPATIAL", "UNSTRUCTURED"], case_sensitive=False), help="Only competitions of this format.")
+@click.option("--mode", type=click.Choice(["OFFLINE", "REAL_TIME"], case_sensitive=False), help="Only competitions of this mode.")
+@click.option("--status", type=click.Choice(["PENDING", "OPEN", "CLOSED"], case_sensitive=False), help="Only competitions with this status.")
+@click.option("--continuous", type=bool, default=None, help="Only continuous competitions (true) or the others (false).")
+@click.option("--external", type=bool, default=None, help="Only external competitions (true) or the others (false).")
+@click.option("--featured", type=bool, default=None, help="Only featured competitions (true) or the others (false).")
+@click.option("--organizer-name", default=None, help="Only competitions of this organizer.")
+@click.option("--team-based", type=bool, default=None, help="Only team-based competitions (true) or the others (false).")
+@_json_option
 @click.pass_context
-def list_(ctx: click.Context) -> None:
-    """List the competitions of the hub."""
-    _call(ctx, "list_competitions")
+def list_(ctx: click.Context, **options: Any) -> None:
+    """List the competitions of the hub (filters as crunch-cli 13's)."""
+    _call(ctx, "list_competitions", **options)
 
 
 # -- workspace -------------------------------------------------------------------------------
@@ -105,7 +121,7 @@ SUBMISSION_HELP = "Which submission to start from: latest (default), scratch (th
 @click.argument("project")
 @click.argument("directory", required=False)
 @click.option("--token", required=True, metavar="TOKEN", help="The setup token from the Submit page, or @api-key to use CRUNCH_API_KEY.")
-@click.option("--force", is_flag=True, help="Set up in a non-empty DIRECTORY; replaces .crunchdao/ and downloaded files only.")
+@click.option("-f", "--force", is_flag=True, help="Set up in a non-empty DIRECTORY; replaces .crunchdao/ and downloaded files only.")
 @click.option("--submission", default="latest", show_default=True, metavar="latest|scratch|N", help=SUBMISSION_HELP)
 @click.option("--no-model", is_flag=True, help="Do not download the model files of the submission.")
 @click.option("--no-data", is_flag=True, help="Do not download the data now (`crunch download` later).")
@@ -186,6 +202,7 @@ def update_token(ctx: click.Context, token: Optional[str]) -> None:
 @click.option("--gpu", is_flag=True, help="Tell your code it has a GPU (has_gpu=True).")
 @click.option("--skip-library-check", is_flag=True, help="Do not check requirements.txt against the competition's whitelist.")
 @click.option("--no-determinism-check", is_flag=True, help="Do not call infer() a second time to compare outputs.")
+@click.option("--no-checks", is_flag=True, help="Do not check the prediction (columns, ids, values...).")
 @click.pass_context
 def test(ctx: click.Context, **options: Any) -> None:
     """Run your train() and infer() on the local data as the platform's runner does, and check the prediction."""
@@ -227,6 +244,145 @@ def convert(ctx: click.Context, **options: Any) -> None:
     """Convert NOTEBOOK into SCRIPT (default main.py): keep imports, functions and classes,
     comment out the rest, read `# == 1.3` version comments on imports."""
     _call(ctx, "convert", **options)
+
+
+# -- after the push: the project on the hub ---------------------------------------------------
+
+
+@cli.command()
+@click.argument("competition")
+@click.argument("project")
+@click.argument("directory", required=False)
+@click.option("--token", required=True, metavar="TOKEN", help="The setup token from the Submit page, or @api-key to use CRUNCH_API_KEY.")
+@click.option("-f", "--force", is_flag=True, help="Use a non-empty DIRECTORY; replaces .crunchdao/ and downloaded files only.")
+@click.option("--no-data", is_flag=True, help="Do not download the data now (`crunch download` later).")
+@click.option("--model-directory", default=None, metavar="DIR", help="Folder of the model files (default: resources).")
+@click.pass_context
+def init(ctx: click.Context, **options: Any) -> None:
+    """Make an empty workspace for PROJECT of COMPETITION: the token, the data, no code."""
+    _call(ctx, "init", **options)
+
+
+@cli.command()
+@_json_option
+@click.pass_context
+def status(ctx: click.Context, json_output: bool) -> None:
+    """Show the competition and the project of this workspace."""
+    _call(ctx, "status", json_output=json_output)
+
+
+@cli.command()
+@_json_option
+@click.pass_context
+def quota(ctx: click.Context, json_output: bool) -> None:
+    """Show the submissions left today, the size limits and the compute time of the project."""
+    _call(ctx, "quota", json_output=json_output)
+
+
+@cli.command()
+@_json_option
+@click.pass_context
+def leaderboard(ctx: click.Context, json_output: bool) -> None:
+    """Show the project's rank and scores on the leaderboard."""
+    _call(ctx, "leaderboard", json_output=json_output)
+
+
+def _limit(limit: int, all_: bool) -> Optional[int]:
+    return None if all_ else limit
+
+
+@cli.group("submission")
+def submission_group() -> None:
+    """The project's submissions: list, show, check out."""
+
+
+@submission_group.command("list")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1), help="Show the N latest.")
+@click.option("--all", "all_", is_flag=True, help="Show them all.")
+@_json_option
+@click.pass_context
+def submission_list(ctx: click.Context, limit: int, all_: bool, json_output: bool) -> None:
+    """List the project's submissions, newest first."""
+    _call(ctx, "submission_list", limit=_limit(limit, all_), json_output=json_output)
+
+
+@submission_group.command("show")
+@click.argument("submission", metavar="N|@last")
+@_json_option
+@click.pass_context
+def submission_show(ctx: click.Context, submission: str, json_output: bool) -> None:
+    """Show a submission: message, files, model."""
+    _call(ctx, "submission_show", submission=submission, json_output=json_output)
+
+
+@submission_group.command("checkout")
+@click.argument("submission", metavar="N|@last")
+@click.argument("files", nargs=-1)
+@click.pass_context
+def submission_checkout(ctx: click.Context, submission: str, files: tuple) -> None:
+    """Bring back the files (all, or FILES and folders) of a submission into the workspace."""
+    _call(ctx, "submission_checkout", submission=submission, files=files)
+
+
+@cli.group("quickstarter")
+def quickstarter_group() -> None:
+    """The competition's quickstarters: list, show, apply."""
+
+
+@quickstarter_group.command("list")
+@_json_option
+@click.pass_context
+def quickstarter_list(ctx: click.Context, json_output: bool) -> None:
+    """List the competition's quickstarters."""
+    _call(ctx, "quickstarter_list", json_output=json_output)
+
+
+@quickstarter_group.command("show")
+@click.argument("name")
+@_json_option
+@click.pass_context
+def quickstarter_show(ctx: click.Context, name: str, json_output: bool) -> None:
+    """Show a quickstarter: title, authors, files."""
+    _call(ctx, "quickstarter_show", name=name, json_output=json_output)
+
+
+@quickstarter_group.command("apply")
+@click.argument("name")
+@click.option("--overwrite", is_flag=True, help="Replace files that already exist.")
+@click.pass_context
+def quickstarter_apply(ctx: click.Context, name: str, overwrite: bool) -> None:
+    """Write a quickstarter's files into the workspace."""
+    _call(ctx, "quickstarter_apply", name=name, overwrite=overwrite)
+
+
+LANGUAGE = click.Choice(["python", "r"], case_sensitive=False)
+
+
+@cli.group("whitelist")
+def whitelist_group() -> None:
+    """The libraries the platform installs: search, validate a requirements file."""
+
+
+@whitelist_group.command("search")
+@click.argument("query")
+@click.option("--language", type=LANGUAGE, default=None, help="Only libraries of this language.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1), help="Show the first N.")
+@click.option("--all", "all_", is_flag=True, help="Show them all.")
+@_json_option
+@click.pass_context
+def whitelist_search(ctx: click.Context, query: str, language: Optional[str], limit: int, all_: bool, json_output: bool) -> None:
+    """Find whitelisted libraries whose name or alias holds QUERY (* for any text)."""
+    _call(ctx, "whitelist_search", query=query, language=language, limit=_limit(limit, all_), json_output=json_output)
+
+
+@whitelist_group.command("validate")
+@click.argument("file", required=False)
+@click.option("--language", type=LANGUAGE, default=None, help="The language of the file (default python).")
+@_json_option
+@click.pass_context
+def whitelist_validate(ctx: click.Context, file: Optional[str], language: Optional[str], json_output: bool) -> None:
+    """Check that every library of FILE (default requirements.txt) is whitelisted; exit 1 if not."""
+    _call(ctx, "whitelist_validate", file=file, language=language, json_output=json_output)
 
 
 # -- the local hub ---------------------------------------------------------------------------
@@ -271,9 +427,14 @@ def hub_token(ctx: click.Context, **options: Any) -> None:
 @click.option("--id-column", default="id", show_default=True)
 @click.option("--moon-column", default="moon", show_default=True)
 @click.option("--target", "targets", multiple=True, metavar="INPUT:OUTPUT", help="A target column and its prediction column (default target:prediction).")
+@click.option("--unstructured", is_flag=True, help="An UNSTRUCTURED competition: every file of DATA_DIR, run by the competition's own code (--code).")
+@click.option("--code", "code_dir", type=click.Path(exists=True, file_okay=False), help="UNSTRUCTURED: the folder of scoring/runner.py, scoring.py, submission.py...")
+@click.option("--metric", "metrics", multiple=True, metavar="TARGET:METRIC", help="UNSTRUCTURED: a target and one of its metrics (repeat; the first target is primary).")
+@click.option("--private-data", type=click.Path(exists=True, file_okay=False), help="UNSTRUCTURED: files kept by the hub, never sent to participants.")
 @click.pass_context
 def hub_add_competition(ctx: click.Context, **options: Any) -> None:
-    """Host a competition NAME from DATA_DIR's X_train, y_train, X_test, [y_test,] example_prediction parquet files."""
+    """Host a competition NAME from DATA_DIR's X_train, y_train, X_test, [y_test,] example_prediction parquet files
+    (or, with --unstructured, every file of DATA_DIR and the competition's code)."""
     _call(ctx, "hub_add_competition", **options)
 
 

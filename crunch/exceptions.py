@@ -196,3 +196,11 @@ class AuthorizationDeniedError(ApiError):
 
 class UploadError(ApiError):
     """An upload call was refused (unknown upload, missing chunk, aborted or expired)."""
+
+
+class ParticipantVisibleError(CrunchError):
+    """A competition file (``scoring.py``, ``submission.py``...) rejected the participant's work.
+
+    Its message is written by the competition for the participant and is shown as is. Any exception
+    a competition file raises whose class is named ``ParticipantVisibleError`` becomes this one.
+    """

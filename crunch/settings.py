@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Mapping, Optional
 from urllib.parse import urlsplit
@@ -90,14 +89,24 @@ class Settings:
         debug: bool = False,
         environ: Optional[Mapping[str, str]] = None,
     ) -> "Settings":
-        """Options win over variables, variables over the environment's defaults."""
-        env = os.environ if environ is None else environ
+        """Options win over variables, variables over the environment's defaults.
+
+        Variables come from the environment, then from the current folder's ``.env`` (which
+        never replaces a variable already set), as crunch-cli 13 reads them. A URL wins over an
+        environment name: ``--api-base-url``, then ``API_BASE_URL``, then crunch-cli 13's
+        ``CRUNCH_API_BASE_URL``, then ``--environment``/``CRUNCH_ENVIRONMENT``.
+        """
+        from .dotenv import environment_with_dotenv
+
+        env = environment_with_dotenv() if environ is None else environ
         name = normalize_environment(environment or env.get("CRUNCH_ENVIRONMENT") or PRODUCTION)
         default_api, default_web = ENVIRONMENTS[name]
-        api = normalize_base_url(api_base_url or env.get("API_BASE_URL") or default_api, "--api-base-url")
-        explicit_web = bool(web_base_url or env.get("WEB_BASE_URL"))
+        api_variable = env.get("API_BASE_URL") or env.get("CRUNCH_API_BASE_URL")
+        web_variable = env.get("WEB_BASE_URL") or env.get("CRUNCH_WEB_BASE_URL")
+        api = normalize_base_url(api_base_url or api_variable or default_api, "--api-base-url")
+        explicit_web = bool(web_base_url or web_variable)
         if explicit_web:
-            web = normalize_base_url(web_base_url or env.get("WEB_BASE_URL") or "", "--web-base-url")
+            web = normalize_base_url(web_base_url or web_variable or "", "--web-base-url")
         elif api != default_api:
             # an API URL of its own: the web pages of the environment it belongs to, else its own host
             web = next((w for a, w in ENVIRONMENTS.values() if a == api), api)
@@ -108,7 +117,7 @@ class Settings:
             from .secrets import register
 
             register(api_key)
-        explicit = bool(environment or api_base_url or env.get("CRUNCH_ENVIRONMENT") or env.get("API_BASE_URL"))
+        explicit = bool(environment or api_base_url or env.get("CRUNCH_ENVIRONMENT") or api_variable)
         return cls(
             explicit=explicit,
             explicit_web=explicit_web,

@@ -28,6 +28,10 @@ T = TypeVar("T")
 DOT_DIR = ".crunchdao"
 PROJECT_FILE = "project.json"
 TOKEN_FILE = "token"
+# the keys of project.json that crunch-cli 13 drops when it rewrites the file (download
+# --size-variant, update-token): kept here too, a file it never touches
+WORKSPACE_FILE = "workspace.json"
+LEGACY_PROJECT_NAME = "default"  # crunch-cli 3.x workspaces have no projectName: 13.0.1 reads this
 DATA_DIR = "data"
 PREDICTION_DIR = "prediction"
 DEFAULT_MODEL_DIR = "resources"
@@ -68,11 +72,21 @@ class ProjectInfo:
         "modelDirectory": "model_directory",
     }
 
+    # what crunch-cli 13.0.1 writes itself; every other key of ours is also kept in workspace.json
+    _PEER_KEYS = ("competitionName", "projectName", "userId", "sizeVariant")
+
     def to_dict(self) -> Dict[str, Any]:
         values = asdict(self)
         out = {key: values[attr] for key, attr in self._KEYS.items() if values[attr] is not None}
         out.update(self.extra)
         return out
+
+    def local_dict(self) -> Dict[str, Any]:
+        """The keys crunch-cli 13 would drop from project.json (hub address, model directory)."""
+        values = asdict(self)
+        return {
+            key: values[attr] for key, attr in self._KEYS.items() if key not in self._PEER_KEYS and values[attr] is not None
+        }
 
     @classmethod
     def read(cls, node: Node) -> "ProjectInfo":
@@ -209,11 +223,24 @@ class Workspace:
             data = json.loads(text)
         except ValueError:
             data = None
-        if not isinstance(data, dict) or not data.get("competitionName") or not data.get("projectName"):
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("competitionName"), str)
+            or not data.get("competitionName")
+            or not isinstance(data.get("projectName") or "", str)
+        ):
             raise WorkspaceError(
                 f"{self.project_file} is corrupt (expected JSON with competitionName and projectName): "
                 "run `crunch setup ... --force` to repair the workspace"
             )
+        data = dict(data)
+        if not data.get("projectName"):  # a crunch-cli 3.x workspace: its project is "default"
+            data["projectName"] = LEGACY_PROJECT_NAME
+        kept = self.read_cache(WORKSPACE_FILE)
+        if isinstance(kept, dict):  # what crunch-cli 13 dropped when it rewrote project.json
+            for key in ProjectInfo._KEYS:
+                if key not in data and key not in ProjectInfo._PEER_KEYS and isinstance(kept.get(key), str):
+                    data[key] = kept[key]
         return parse(
             ProjectInfo.read,
             data,
@@ -224,6 +251,7 @@ class Workspace:
 
     def write_project(self, info: ProjectInfo) -> None:
         write_json_atomic(self.project_file, info.to_dict())
+        self.write_cache(WORKSPACE_FILE, info.local_dict())
 
     # -- token ----------------------------------------------------------------------------
 
@@ -252,7 +280,8 @@ class Workspace:
     def write_token(self, token: str) -> None:
         register(token)
         self.dot_dir.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(self.token_file, token + "\n", mode=0o600)
+        # no newline: crunch-cli 13 sends the file's text as it is in its Authorization header
+        write_text_atomic(self.token_file, token.strip(), mode=0o600)
 
     # -- caches ---------------------------------------------------------------------------
 

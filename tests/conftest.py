@@ -181,6 +181,13 @@ class Hub:
         """``phaseClosed=True`` (no current phase, submissions refused), ``dataUnpublished=True``."""
         return self.call("POST", f"/_admin/competitions/{competition}", values)
 
+    def score(self, competition: str, project: str, user: str, score: float, target: Optional[str] = None) -> Dict[str, Any]:
+        """Put a score of ``project`` on the leaderboard (``{"target", "score", "rank"}``)."""
+        body: Dict[str, Any] = {"competition": competition, "project": project, "user": user, "score": score}
+        if target:
+            body["target"] = target
+        return self.call("POST", "/_admin/scores", body)
+
     def expire_uploads(self, upload_id: Optional[str] = None) -> int:
         return self.call("POST", "/_admin/uploads/expire", {"uploadId": upload_id} if upload_id else {})["expired"]
 

@@ -551,6 +551,62 @@ CASES: List[Case] = [
 ]
 
 
+# -- after the push: submissions, quickstarters, whitelist, daily quota ------------------------
+# These rows run in the template's copy turned into another project of the same hub (its
+# project.json and token copied in), set up once per module with the number of pushes it needs.
+
+_PROJECTS: Dict[Tuple[str, str], Path] = {}
+
+
+def as_project(name: str, pushes: int = 0) -> Callable[[Path], None]:
+    def build(ws: Path) -> None:
+        import tempfile
+        import urllib.request
+
+        from conftest import run_crunch
+
+        url = json.loads((ws / ".crunchdao" / "project.json").read_text())["apiBaseUrl"]
+        source = _PROJECTS.get((url, name))
+        if source is None:
+            folder = Path(tempfile.mkdtemp(prefix="badinput-project-"))
+            body = json.dumps({"competition": COMPETITION, "project": name, "user": "alice"}).encode()
+            request = urllib.request.Request(url + "_admin/tokens", data=body, method="POST")
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                token = json.loads(answer.read())["token"]
+            made = run_crunch("--api-base-url", url, "setup", COMPETITION, name, "ws", "--token", token, "--no-data", "--submission", "scratch", cwd=folder)
+            assert made.returncode == 0, made.output
+            for number in range(1, pushes + 1):
+                pushed = run_crunch("--api-base-url", url, "push", "-m", f"push {number}", "--no-pip-freeze", cwd=folder / "ws")
+                assert pushed.returncode == 0, pushed.output
+            source = _PROJECTS[(url, name)] = folder / "ws"
+        for file in ("project.json", "workspace.json", "token"):
+            shutil.copy2(source / ".crunchdao" / file, ws / ".crunchdao" / file)
+
+    return build
+
+
+CASES += [
+    Case("submission-never-submitted", as_project("bi-never"), ("submission", "show", "1"), "never submitted"),
+    Case("submission-unknown-number", as_project("bi-one", 1), ("submission", "show", "9"), "no submission #9"),
+    Case(
+        "submission-of-another-project",
+        steps(as_project("bi-three", 3), as_project("bi-one", 1)),
+        ("submission", "checkout", "3"),
+        "demo/bi-one has no submission #3",
+    ),
+    Case("submission-not-a-number", nothing, ("submission", "show", "first"), "not a submission"),
+    Case("submission-checkout-missing-file", as_project("bi-one", 1), ("submission", "checkout", "1", "nothere.py"), "holds no such file"),
+    Case("submission-checkout-data", as_project("bi-one", 1), ("submission", "checkout", "1", "data"), "never part of a submission"),
+    Case("submission-checkout-outside", as_project("bi-one", 1), ("submission", "checkout", "1", "../x.py"), "outside the workspace"),
+    Case("quota-exhausted-push", as_project("bi-full", 5), ("push", "-m", "sixth"), "daily submission limit reached"),
+    Case("quickstarter-unknown", nothing, ("quickstarter", "show", "nope"), "no quickstarter 'nope'"),
+    Case("quickstarter-apply-over-existing", nothing, ("quickstarter", "apply", "default"), "--overwrite"),
+    Case("whitelist-validate-missing-file", nothing, ("whitelist", "validate", "nope.txt"), "does not exist"),
+    Case("whitelist-validate-not-whitelisted", write("reqs.txt", "not-a-known-lib\n"), ("whitelist", "validate", "reqs.txt"), "not whitelisted"),
+    Case("whitelist-search-no-match", nothing, ("whitelist", "search", "zz-nothing"), "no whitelisted library"),
+]
+
+
 # -- snapshot ----------------------------------------------------------------------------------
 
 

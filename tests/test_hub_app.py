@@ -94,10 +94,10 @@ def submit(client, project, code=None, model=None, message="m", **extra):
 
 def test_competitions_rounds_phases(client):
     listing = client.get("/v2/competitions").json
-    assert [c["name"] for c in listing] == ["demo", "demo-tabular"]
-    assert listing[1]["format"] == "REGULAR"
+    assert [c["name"] for c in listing] == ["demo", "demo-tabular", "demo-unstructured"]
+    assert listing[1]["format"] == "REGULAR" and listing[2]["format"] == "UNSTRUCTURED"
     paged = client.get("/v2/competitions", query_string={"page": 0, "size": 1}).json
-    assert paged["pageSize"] == 1 and len(paged["content"]) == 1 and paged["totalElements"] == 2
+    assert paged["pageSize"] == 1 and len(paged["content"]) == 1 and paged["totalElements"] == 3
     assert client.get("/v1/competitions/1").json["name"] == "demo"
     for number in ("@current", "@last", "1"):
         assert client.get(f"/v1/competitions/demo/rounds/{number}").json["number"] == 1
@@ -307,7 +307,8 @@ def test_submissions_and_clone(client, project):
     second = submit(client, project, message="second")
     assert second.json["number"] == 2
     listed = client.get(f"/v3/competitions/demo/projects/{user}/{name}/submissions", query_string=auth).json
-    assert [s["number"] for s in listed] == [2, 1]
+    assert [s["number"] for s in listed] == [1, 2]  # oldest first: crunch-cli 13 reverses the list
+    assert listed[0]["model"]["totalSize"] == len(b"\x93NUMPY") and listed[1]["model"] is None
     files = client.get(f"/v4/competitions/demo/projects/{user}/{name}/clone", query_string={**auth, "submissionNumber": 1, "includeModel": "true"}).json
     assert set(files) == {"main.py", "sub/util.py", "resources/model.npy"}
     path, query = local(files["resources/model.npy"])

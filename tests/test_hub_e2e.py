@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 def test_listing_and_data_release(shared_hub):
     client = shared_hub.client()
     names = [c.name for c in client.list_competitions()]
-    assert names == ["demo", "demo-tabular"]
+    assert names == ["demo", "demo-tabular", "demo-unstructured"]
     competition = client.get_competition("demo")
     assert competition.format.value == "TIMESERIES"
     assert client.get_competition(str(competition.id)).name == "demo"
@@ -77,7 +77,7 @@ def test_token_command_and_upgrade(hub, crunch):
 
 def test_fail_next_is_retried_by_the_client(hub):
     hub.faults(fail_next=2)
-    assert [c.name for c in hub.client().list_competitions()] == ["demo", "demo-tabular"]
+    assert [c.name for c in hub.client().list_competitions()] == ["demo", "demo-tabular", "demo-unstructured"]
     assert hub.stats()["failedRequests"] == 2
 
 

@@ -20,7 +20,7 @@ from .. import exceptions as exc
 from ..__version__ import __version__
 from ..jsonshape import Node, parse
 from ..secrets import register
-from . import models
+from . import domain, models
 from .errors import error_from_response
 
 T = TypeVar("T")
@@ -69,6 +69,24 @@ def describe_connection_error(error: BaseException) -> str:
 def _segment(value: Any) -> str:
     """A path segment: escaped, but ``@current``/``@last`` stay readable."""
     return quote(str(value), safe="@")
+
+
+def _parsed(call: Callable[..., Any]) -> Callable[..., Any]:
+    """For the calls whose answers are not read by :mod:`crunch.jsonshape` yet: an answer of
+    an unexpected shape (a list for an object, text for a number) is an ApiError."""
+    import functools
+
+    @functools.wraps(call)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except (TypeError, ValueError, AttributeError, KeyError) as error:
+            raise exc.ApiError(
+                f"the hub's answer to {call.__name__.replace('_', ' ')} does not have the expected shape ({type(error).__name__}): "
+                "check --api-base-url, or try again later"
+            ) from None
+
+    return wrapper
 
 
 class Backoff:
@@ -303,6 +321,40 @@ class Client:
 
     def list_submissions(self, competition: str, user_id: Any, project: str) -> List[models.Submission]:
         return self.answer("GET", self._project_path("v3", competition, user_id, project) + "/submissions", _list_of(models.Submission))
+
+    @_parsed
+    def get_metrics(self, competition: str) -> List[domain.Metric]:
+        """Every metric of the competition, each with its ``.target`` (one Target object per target,
+        whose ``.metrics`` lists its metrics in the hub's order)."""
+        data = self.request("GET", f"/v1/competitions/{_segment(competition)}/metrics") or []
+        targets: Dict[Any, domain.Target] = {}
+        metrics = []
+        for item in data:
+            target_data = item["target"]
+            target = targets.get(target_data["id"])
+            if target is None:
+                target = targets[target_data["id"]] = domain.Target.from_dict(target_data)
+            metrics.append(domain.Metric.from_dict(item, target=target))
+        return metrics
+
+    @_parsed
+    def get_targets(self, competition: str) -> List[domain.Target]:
+        """The competition's targets (the primary one first when the hub says so), each with its ``.metrics``."""
+        targets = [domain.Target.from_dict(t) for t in self.request("GET", f"/v1/competitions/{_segment(competition)}/targets") or []]
+        by_id = {target.id: target for target in targets}
+        for metric in self.get_metrics(competition):
+            owner = by_id.get(metric.target.id) if metric.target is not None else None
+            if owner is not None:
+                metric.target = owner
+                if all(known.id != metric.id for known in owner.metrics):
+                    owner.metrics.append(metric)
+        return targets
+
+    def get_target_and_metrics(self, competition: str) -> List[Tuple[domain.Target, List[domain.Metric]]]:
+        """What ``scoring.py`` receives as ``target_and_metrics``: ``[(target, its metrics)]``, ordered by target id."""
+        from ..unstructured.utils import group_metrics_by_target
+
+        return group_metrics_by_target(self.get_metrics(competition))
 
     def list_quickstarters(self, competition: str) -> List[models.Quickstarter]:
         return self.answer("GET", f"/v2/competitions/{_segment(competition)}/quickstarters", _list_of(models.Quickstarter))

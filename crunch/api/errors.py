@@ -76,7 +76,11 @@ _CODES: dict[str, tuple[type[exc.ApiError], Hint]] = {
     ),
     "DAILY_SUBMISSION_LIMIT_EXCEEDED": (
         exc.DailySubmissionLimitError,
-        lambda m, e: "daily submission limit reached for this project: push again tomorrow",
+        lambda m, e: (
+            "daily submission limit reached for this project"
+            + (f" ({e['limit']} a day)" if isinstance(e.get("limit"), int) else "")
+            + ": push again tomorrow (the count resets at midnight UTC); `crunch quota` shows what is left"
+        ),
     ),
     "SUBMISSION_TOO_BIG": (
         exc.SubmissionTooBigError,

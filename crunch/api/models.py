@@ -37,6 +37,8 @@ class CompetitionFormat(str, enum.Enum):
     TIMESERIES = "TIMESERIES"
     DAG = "DAG"
     REGULAR = "REGULAR"
+    #: the competition ships its own code (runner.py, scoring.py...), see crunch.api.domain for its targets and metrics
+    UNSTRUCTURED = "UNSTRUCTURED"
 
     @classmethod
     def parse(cls, value: Any) -> "CompetitionFormat":
@@ -44,6 +46,8 @@ class CompetitionFormat(str, enum.Enum):
             return cls.TIMESERIES
         if value == "DAG":
             return cls.DAG
+        if value == "UNSTRUCTURED":
+            return cls.UNSTRUCTURED
         return cls.REGULAR
 
 
@@ -124,6 +128,10 @@ class Round(_Model):
 
 @dataclass
 class Target:
+    """A target column of a classic competition's data (``columnNames.targets``). The targets and
+    metrics of the scoring API are :class:`crunch.api.domain.Target` and :class:`crunch.api.domain.Metric`
+    (``Client.get_targets``, ``Client.get_metrics``)."""
+
     name: str
     input: str
     output: str

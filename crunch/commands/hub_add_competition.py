@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from ..console import Console
 from ..exceptions import CrunchError
@@ -21,6 +21,10 @@ def run(
     id_column: str = "id",
     moon_column: str = "moon",
     targets: Sequence[str] = (),
+    unstructured: bool = False,
+    code_dir: Optional[str] = None,
+    metrics: Sequence[str] = (),
+    private_data: Optional[str] = None,
     **_: Any,
 ) -> dict:
     from ..hub.seed import host_folder, seed_if_needed
@@ -28,6 +32,24 @@ def run(
 
     if not name or "/" in name or name.startswith("."):
         raise CrunchError(f"{name!r} cannot be a competition name: use letters, digits and dashes")
+    if unstructured:
+        classic = [
+            flag
+            for flag, used in (
+                ("--timeseries", timeseries), ("--embargo", embargo != 0), ("--id-column", id_column != "id"),
+                ("--moon-column", moon_column != "moon"), ("--target", bool(targets)),
+            )
+            if used
+        ]
+        if classic:
+            raise CrunchError(
+                f"{', '.join(classic)} describe the columns of a classic competition, not an UNSTRUCTURED one "
+                "(its code reads its own files): leave them out, or use --metric TARGET:METRIC"
+            )
+        return _add_unstructured(console, name, data_dir, root, code_dir, metrics, private_data)
+    given = [flag for flag, value in (("--code", code_dir), ("--metric", metrics), ("--private-data", private_data)) if value]
+    if given:
+        raise CrunchError(f"{', '.join(given)} only go with --unstructured: add --unstructured, or leave them out")
     store = Store(root)
     try:
         seed_if_needed(store)
@@ -47,4 +69,41 @@ def run(
         store.close()
     kind = f"TIMESERIES, {len(summary['testKeys'])} test moon(s)" if timeseries else "regular"
     console.result(f"hosted {name} ({kind}, {summary['features']} feature(s)): {', '.join(summary['files'])}")
+    return summary
+
+
+def _add_unstructured(
+    console: Console,
+    name: str,
+    data_dir: str,
+    root: str,
+    code_dir: Optional[str],
+    metrics: Sequence[str],
+    private_data: Optional[str],
+) -> dict:
+    from ..hub.seed import seed_if_needed
+    from ..hub.store import HubError, Store
+    from ..hub.unstructured import check_inputs
+
+    if not code_dir:
+        raise CrunchError("--unstructured needs --code CODE_DIR: the folder of the competition's scoring/runner.py")
+    try:  # every check first: nothing is created for a bad command line
+        check_inputs(data_dir, code_dir, metrics, private_data)
+    except ValueError as error:
+        raise CrunchError(f"cannot host {name}: {error}") from None
+    from ..hub.unstructured import host_unstructured
+
+    store = Store(root)
+    try:
+        seed_if_needed(store)
+        summary = host_unstructured(store, name, data_dir, code_dir=code_dir, metrics=metrics, private_data=private_data)
+    except (ValueError, OSError, HubError) as error:
+        raise CrunchError(f"cannot host {name}: {error}") from None
+    finally:
+        store.close()
+    metric_text = ", ".join(summary["metrics"]) or "no metric"
+    console.result(
+        f"hosted {name} (UNSTRUCTURED, {len(summary['files'])} data file(s), code: {', '.join(summary['code'])}; "
+        f"{metric_text}; {summary['private']} private file(s); quickstarters: {', '.join(summary['quickstarters']) or 'none'})"
+    )
     return summary

@@ -1,22 +1,44 @@
-"""``crunch list``: the competitions of the hub."""
+"""``crunch list``: the competitions of the hub, with crunch-cli 13's filters."""
 
 from __future__ import annotations
 
-from typing import List
+from typing import Any, Dict, List, Optional
 
 from ..api import Client
-from ..api.models import Competition
+from ..api.platform import list_competitions
 from ..console import Console
+from ..display import as_json, local_time, table
 from ..settings import Settings
 
 
-def run(*, settings: Settings, console: Console) -> List[Competition]:
-    competitions = Client(settings.api_base_url, api_key=settings.api_key).list_competitions()
-    if not competitions:
-        console.result("no competitions on this hub")
+def run(
+    *, settings: Settings, console: Console, format_: Optional[str] = None, mode: Optional[str] = None,
+    status: Optional[str] = None, continuous: Optional[bool] = None, external: Optional[bool] = None,
+    featured: Optional[bool] = None, organizer_name: Optional[str] = None, team_based: Optional[bool] = None,
+    json_output: bool = False,
+) -> List[Dict[str, Any]]:
+    filters = {
+        "format": format_.upper() if format_ else None,
+        "mode": mode.upper() if mode else None,
+        "status": status.upper() if status else None,
+        "continuous": continuous,
+        "external": external,
+        "featured": featured,
+        "organizerName": organizer_name,
+        "teamBased": team_based,
+    }
+    competitions = sorted(list_competitions(Client(settings.api_base_url, api_key=settings.api_key), filters), key=lambda c: c["name"])
+    if json_output:
+        console.result(as_json(competitions))
         return competitions
-    width = max(len(c.name) for c in competitions)
-    for competition in sorted(competitions, key=lambda c: c.name):
-        status = f"  [{competition.status}]" if competition.status else ""
-        console.result(f"{competition.name:<{width}}  {competition.format.value:<10}  {competition.display_name}{status}")
+    if not competitions:
+        filtered = any(v is not None for v in filters.values())
+        console.result("no competition matches these filters" if filtered else "no competitions on this hub")
+        return competitions
+    rows = [
+        (c["name"], str(c.get("format") or "-"), str(c.get("status") or "-"), local_time(c.get("end"), default="-"), str(c.get("displayName") or ""))
+        for c in competitions
+    ]
+    for line in table(["name", "format", "status", "ends", "title"], rows):
+        console.result(line)
     return competitions

@@ -405,7 +405,9 @@ def run(
     size: Optional[str] = "default",
     model_directory: Optional[str] = None,
     notebook: bool = False,
+    empty: bool = False,
 ) -> Workspace:
+    """Make the workspace; ``empty`` (``crunch init``) fetches no code at all."""
     from .download import ensure_data, normalize_size_variant
 
     # 1. options and target folder: nothing written, the token not spent yet
@@ -453,7 +455,10 @@ def run(
         rollback.set_aside_dot_dir()
         if access.push_token:
             workspace.write_token(access.push_token)
-        kind, what, urls = _code_files(client, competition_info, access, choice, no_model, notebook, console)
+        if empty:
+            kind, what, urls = "empty", "none (`crunch quickstarter apply` or `crunch submission checkout` bring some)", {}
+        else:
+            kind, what, urls = _code_files(client, competition_info, access, choice, no_model, notebook, console)
         model_directory = chosen_model_directory or DEFAULT_MODEL_DIR
         if kind == "submission" and (urls or no_model):
             source = _submission_model_directory(client, competition_info, access, choice)

@@ -5,6 +5,12 @@ carry a superset of the fields the public client reads. Links the hub hands out 
 quickstarter and submission files, upload chunk targets) point back at this hub and are
 signed by their own ``expires`` + ``signature`` query parameters, never by the push token.
 
+UNSTRUCTURED competitions (:mod:`crunch.hub.unstructured`) add: ``GET /v1/competitions/{c}/targets``
+(``?name=``, ``?virtual=``), ``.../targets/{t}``, ``.../targets/{t}/metrics``, ``.../targets/{t}/metrics/{m}``,
+``GET /v1/competitions/{c}/metrics`` (each metric with its ``target``), in the shapes crunch-cli 13
+decodes; and ``GET /competitions/{name}/scoring/{file}``, the competition's code, public and
+unsigned, at the layout of the public code cache (``cache+http://HOST:PORT`` as a competitions source).
+
 Chunk ``PUT`` answers carry ``ETag: "<md5 hex of the chunk>"`` quoted the way S3 does; the
 confirm call accepts the hash with or without the quotes.
 
@@ -19,7 +25,9 @@ Admin calls (loopback clients only) under ``/_admin/``:
 - ``POST /_admin/uploads/expire`` ``{"uploadId"?}`` -> ``{"expired": n}``;
 - ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl",
   "filesBaseUrl"}`` (``filesBaseUrl``: file and chunk links point there instead of at this hub);
-- ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished"}``.
+- ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished"}``;
+- ``POST /_admin/scores`` ``{"competition", "project", "user", "score", "target"?}`` (see
+  :mod:`crunch.hub.platform`, which serves the calls after the push).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .faults import Faults
+from .platform import PLATFORM_RULES, PlatformRoutes, ensure_schema, filter_competitions, library_matches
 from .store import (
     CODE_LIMIT,
     MESSAGE_LIMIT,
@@ -103,6 +112,12 @@ RULES = [
     Rule("/v2/competitions/<c>/rounds/<r>/phases/<p>", methods=["GET"], endpoint="phase"),
     Rule("/v2/competitions/<c>/rounds/<r>/phases/<p>/data-release", methods=["GET"], endpoint="data_release"),
     Rule("/v1/competitions/<c>/checks", methods=["GET"], endpoint="checks"),
+    Rule("/v1/competitions/<c>/targets", methods=["GET"], endpoint="targets"),
+    Rule("/v1/competitions/<c>/targets/<t>", methods=["GET"], endpoint="target"),
+    Rule("/v1/competitions/<c>/targets/<t>/metrics", methods=["GET"], endpoint="target_metrics"),
+    Rule("/v1/competitions/<c>/targets/<t>/metrics/<m>", methods=["GET"], endpoint="target_metric"),
+    Rule("/v1/competitions/<c>/metrics", methods=["GET"], endpoint="metrics"),
+    Rule("/competitions/<c>/scoring/<path:f>", methods=["GET", "HEAD"], endpoint="code_file"),
     Rule("/v2/libraries", methods=["GET"], endpoint="libraries"),
     Rule("/v2/competitions/<c>/quickstarters", methods=["GET"], endpoint="quickstarters"),
     Rule("/v2/competitions/<c>/quickstarters/<q>", methods=["GET"], endpoint="quickstarter"),
@@ -132,14 +147,16 @@ RULES = [
     Rule("/_admin/settings", methods=["POST"], endpoint="admin_settings"),
     Rule("/_admin/competitions/<c>", methods=["POST"], endpoint="admin_competition"),
     Rule("/", methods=["GET"], endpoint="index"),
+    *PLATFORM_RULES,  # after the push: submissions, models, quotas, leaderboards (platform.py)
 ]
 
 
-class HubApp:
+class HubApp(PlatformRoutes):
     """The WSGI application over a :class:`Store` and a :class:`Faults`."""
 
     def __init__(self, store: Store, faults: Optional[Faults] = None, daily_limit: int = 5) -> None:
         self.store = store
+        ensure_schema(store)
         self.faults = faults or Faults()
         self.daily_limit = daily_limit
         self.code_limit = CODE_LIMIT
@@ -352,7 +369,7 @@ class HubApp:
             "modelDirectoryPath": row["model_directory_path"],
             "totalSize": row["total_size"],
             "createdAt": iso(row["created_at"]),
-            "model": None,
+            "model": self.model_json(row),
         }
 
     def _push_token(self, request: Request, body: Optional[Dict[str, Any]] = None) -> Optional[str]:
@@ -420,7 +437,7 @@ class HubApp:
         })
 
     def on_competitions(self, request: Request) -> Response:
-        items = [self._competition_json(r) for r in self.store.competitions()]
+        items = filter_competitions([self._competition_json(r) for r in self.store.competitions()], request.args)
         if "page" in request.args or "size" in request.args:  # the paged shape some clients ask for
             page, size = self._paging(request)
             return _json(self._page(items, page, size))
@@ -496,6 +513,75 @@ class HubApp:
     def on_checks(self, request: Request, c: str) -> Response:
         return _json(json.loads(self.store.competition(c)["checks"]))
 
+    # -- UNSTRUCTURED competitions: targets, metrics and code ---------------------------------
+
+    def _target_json(self, row: sqlite3.Row) -> Dict[str, Any]:
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "displayName": row["display_name"],
+            "virtual": bool(row["virtual"]),
+            "primary": bool(row["is_primary"]),
+        }
+
+    def _store_metric_json(self, row: sqlite3.Row, target: Optional[sqlite3.Row] = None) -> Dict[str, Any]:
+        answer = {
+            "id": row["id"],
+            "name": row["name"],
+            "displayName": row["display_name"],
+            "unit": json.loads(row["unit"]),
+            "weight": row["weight"],
+            "score": bool(row["score"]),
+            "multiplier": row["multiplier"],
+        }
+        if target is not None:
+            answer["target"] = self._target_json(target)
+        return answer
+
+    def _target(self, c: str, t: str) -> sqlite3.Row:
+        competition = self.store.competition(c)
+        rows = self.store.targets(competition["id"], t)
+        if not rows:
+            raise HubError(404, "TARGET_NOT_FOUND", f"no target {t!r} in competition {competition['name']!r}")
+        return rows[0]
+
+    def on_targets(self, request: Request, c: str) -> Response:
+        competition = self.store.competition(c)
+        rows = self.store.targets(competition["id"], request.args.get("name") or None)
+        virtual = request.args.get("virtual")
+        if virtual is not None and virtual.lower() in ("true", "false"):
+            rows = [row for row in rows if bool(row["virtual"]) == (virtual.lower() == "true")]
+        return _json([self._target_json(row) for row in rows])
+
+    def on_target(self, request: Request, c: str, t: str) -> Response:
+        return _json(self._target_json(self._target(c, t)))
+
+    def on_target_metrics(self, request: Request, c: str, t: str) -> Response:
+        return _json([self._store_metric_json(row) for row in self.store.metrics(self._target(c, t)["id"])])
+
+    def on_target_metric(self, request: Request, c: str, t: str, m: str) -> Response:
+        for row in self.store.metrics(self._target(c, t)["id"]):
+            if row["name"] == m:
+                return _json(self._store_metric_json(row))
+        raise HubError(404, "METRIC_NOT_FOUND", f"no metric {m!r} for target {t!r}")
+
+    def on_metrics(self, request: Request, c: str) -> Response:
+        competition = self.store.competition(c)
+        answer = []
+        for target in self.store.targets(competition["id"]):
+            answer.extend(self._store_metric_json(row, target) for row in self.store.metrics(target["id"]))
+        return _json(answer)
+
+    def on_code_file(self, request: Request, c: str, f: str) -> Response:
+        """A competition's code file, public and unsigned, at the layout of the public code cache."""
+        folder = self.store.code_dir(c).resolve()
+        path = (folder / f).resolve()
+        if not str(path).startswith(str(folder) + os.sep) or not path.is_file():
+            raise HubError(404, "NOT_FOUND", f"no file {f!r} in the code of competition {c!r}")
+        response = Response(path.read_bytes(), mimetype="text/x-python" if path.suffix == ".py" else "application/octet-stream")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
     def _paging(self, request: Request) -> tuple:
         try:
             page = int(request.args.get("page", 0))
@@ -518,12 +604,18 @@ class HubApp:
     def on_libraries(self, request: Request) -> Response:
         page, size = self._paging(request)
         language = (request.args.get("language") or "PYTHON").upper()
-        name = (request.args.get("name") or "").strip().lower()
+        name = (request.args.get("name") or "").strip()
+        standard = (request.args.get("standard") or "").strip().lower()
+        gpu = (request.args.get("gpuRequirement") or "").strip().upper()
         rows = self.store.all("SELECT * FROM libraries WHERE language = ? ORDER BY name", language)
         items = []
         for row in rows:
             aliases = json.loads(row["aliases"])
-            if name and name not in row["name"].lower() and name not in [a.lower() for a in aliases]:
+            if not library_matches(name, row["name"], aliases):
+                continue
+            if standard in ("true", "false") and bool(row["standard"]) != (standard == "true"):
+                continue
+            if gpu and row["gpu_requirement"] != gpu:
                 continue
             items.append({
                 "id": row["id"],
@@ -627,7 +719,9 @@ class HubApp:
 
     def on_submissions(self, request: Request, c: str, u: str, p: str) -> Response:
         project = self._project(request, c, u, p)
-        return _json([self._submission_json(r) for r in self.store.submissions(project["id"])])
+        # oldest first, as the public hub lists them (crunch-cli 13 reverses the list to show the newest first)
+        rows = sorted(self.store.submissions(project["id"]), key=lambda r: r["number"])
+        return _json([self._submission_json(r) for r in rows])
 
     # -- uploads --------------------------------------------------------------------------------
 

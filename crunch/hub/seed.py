@@ -1,4 +1,4 @@
-"""What a fresh hub holds: the ``demo`` and ``demo-tabular`` competitions, the library
+"""What a fresh hub holds: the ``demo``, ``demo-tabular`` and ``demo-unstructured`` competitions, the library
 whitelist and the quickstarters; and :func:`host_folder`, which hosts a folder of parquet files.
 
 The demo data is synthetic and deterministic (a fixed random seed): the same files, the
@@ -30,7 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .store import Store, sha256_file
 
-SEED_VERSION = "1"
+SEED_VERSION = "3"
 DATA_KEYS = ("X_train", "y_train", "X_test", "y_test", "example_prediction")
 
 LIBRARIES: List[Tuple[str, List[str]]] = [
@@ -150,7 +150,9 @@ def tabular_frames(train_rows: int, test_rows: int, features: int, seed: int = 7
     return {"X_train": x_train, "y_train": y_train, "X_test": x_test, "y_test": y_test, "example_prediction": example}
 
 
-def _install_quickstarter(store: Store, competition_id: int, competition: str, main_resource: str) -> None:
+def _install_quickstarter(
+    store: Store, competition_id: int, competition: str, main_resource: str, title: str = "A linear model (numpy, pandas)"
+) -> None:
     folder = store.files / "quickstarters" / competition / "default"
     folder.mkdir(parents=True, exist_ok=True)
     package = resources.files("crunch.hub") / "quickstarter"
@@ -159,7 +161,7 @@ def _install_quickstarter(store: Store, competition_id: int, competition: str, m
     files = [
         {"name": name, "path": (folder / name).relative_to(store.files).as_posix()} for name in ("main.py", "requirements.txt")
     ]
-    store.add_quickstarter(competition_id, "default", "A linear model (numpy, pandas)", files)
+    store.add_quickstarter(competition_id, "default", title, files)
 
 
 def seed_demo(store: Store) -> None:
@@ -201,6 +203,13 @@ def seed_tabular(store: Store) -> None:
     _install_quickstarter(store, competition_id, "demo-tabular", "demo-tabular-main.py")
 
 
+def seed_unstructured(store: Store) -> None:
+    from .demo_unstructured import NAME, seed_demo_unstructured
+
+    summary = seed_demo_unstructured(store, store.root / "seed-work")
+    _install_quickstarter(store, summary["id"], NAME, "demo-unstructured-main.py", "A gap between the two periods (numpy, pandas)")
+
+
 def seed_libraries(store: Store) -> None:
     for name, aliases in LIBRARIES:
         store.add_library(name, aliases)
@@ -224,6 +233,7 @@ def seed_if_needed(store: Store) -> bool:
         seed_libraries(store)
         seed_demo(store)
         seed_tabular(store)
+        seed_unstructured(store)
         store.set_meta("seeded", SEED_VERSION)
     return True
 

@@ -75,6 +75,13 @@ CREATE TABLE IF NOT EXISTS submissions (
     id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, number INTEGER NOT NULL, message TEXT NOT NULL,
     main_file_path TEXT NOT NULL, model_directory_path TEXT NOT NULL, type TEXT NOT NULL,
     total_size INTEGER NOT NULL, created_at REAL NOT NULL, UNIQUE (project_id, number));
+CREATE TABLE IF NOT EXISTS targets (
+    id INTEGER PRIMARY KEY, competition_id INTEGER NOT NULL, name TEXT NOT NULL, display_name TEXT NOT NULL,
+    virtual INTEGER NOT NULL, is_primary INTEGER NOT NULL, UNIQUE (competition_id, name));
+CREATE TABLE IF NOT EXISTS metrics (
+    id INTEGER PRIMARY KEY, target_id INTEGER NOT NULL, name TEXT NOT NULL, display_name TEXT NOT NULL,
+    unit TEXT NOT NULL, weight INTEGER NOT NULL, score INTEGER NOT NULL, multiplier REAL NOT NULL,
+    UNIQUE (target_id, name));
 CREATE TABLE IF NOT EXISTS submission_files (
     submission_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL, upload_id TEXT NOT NULL,
     size INTEGER NOT NULL, PRIMARY KEY (submission_id, kind, path));
@@ -326,7 +333,56 @@ class Store:
                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (release_id, variant, key, entry["name"], entry["path"], entry["size"], entry.get("sha256"), int(bool(entry.get("compressed")))),
                     )
+            has_targets = db.execute("SELECT 1 FROM targets WHERE competition_id = ? LIMIT 1", (cid,)).fetchone() is not None
+        if not has_targets:  # a classic competition: its release's targets, each scored by one metric
+            names = list((column_names.get("targets") or {}).keys()) or ["target"]
+            self.set_targets(int(cid), [
+                {"name": target, "displayName": target.replace("_", " ").capitalize(), "primary": index == 0,
+                 "metrics": [{"name": "score", "displayName": "Score", "weight": 100}]}
+                for index, target in enumerate(names)
+            ])
         return int(cid)
+
+    def set_targets(self, competition_id: int, targets: List[Dict[str, Any]]) -> None:
+        """Replace a competition's targets: ``[{"name", "displayName"?, "virtual"?, "primary"?,
+        "metrics": [{"name", "displayName"?, "unit"?, "weight"?, "score"?, "multiplier"?}]}]``."""
+        with self.tx() as db:
+            for row in db.execute("SELECT id FROM targets WHERE competition_id = ?", (competition_id,)).fetchall():
+                db.execute("DELETE FROM metrics WHERE target_id = ?", (row["id"],))
+            db.execute("DELETE FROM targets WHERE competition_id = ?", (competition_id,))
+            for target in targets:
+                target_id = db.execute(
+                    "INSERT INTO targets (competition_id, name, display_name, virtual, is_primary) VALUES (?, ?, ?, ?, ?)",
+                    (competition_id, target["name"], target.get("displayName") or target["name"],
+                     int(bool(target.get("virtual"))), int(bool(target.get("primary")))),
+                ).lastrowid
+                for metric in target.get("metrics") or []:
+                    db.execute(
+                        "INSERT INTO metrics (target_id, name, display_name, unit, weight, score, multiplier) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (target_id, metric["name"], metric.get("displayName") or metric["name"],
+                         json.dumps(metric.get("unit") or {"prefix": None, "scale": 4, "suffix": None}),
+                         int(metric.get("weight", 1)), int(bool(metric.get("score", True))), float(metric.get("multiplier", 1.0))),
+                    )
+
+    def targets(self, competition_id: int, name: Optional[str] = None) -> List[sqlite3.Row]:
+        if name is not None:
+            return self.all("SELECT * FROM targets WHERE competition_id = ? AND name = ? ORDER BY id", competition_id, name)
+        return self.all("SELECT * FROM targets WHERE competition_id = ? ORDER BY id", competition_id)
+
+    def metrics(self, target_id: int) -> List[sqlite3.Row]:
+        return self.all("SELECT * FROM metrics WHERE target_id = ? ORDER BY id", target_id)
+
+    def code_dir(self, competition: str) -> Path:
+        """Where a competition's code is served from: ``<code_dir>/<file>`` is ``competitions/<name>/scoring/<file>``."""
+        return self.files / "competitions" / competition / "code" / "scoring"
+
+    def private_dir(self, competition: str) -> Path:
+        """A competition's private files: kept outside the served folder, never in a data release."""
+        return self.root / "private" / competition
+
+    def clear_quickstarters(self, competition_id: int) -> None:
+        with self.tx() as db:
+            db.execute("DELETE FROM quickstarters WHERE competition_id = ?", (competition_id,))
 
     def add_quickstarter(self, competition_id: int, name: str, title: str, files: List[Dict[str, str]], notebook: bool = False) -> None:
         with self.tx() as db:

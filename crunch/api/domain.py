@@ -1,0 +1,153 @@
+"""The platform's domain names that competition code uses: ``Target``, ``Metric``, ``PhaseType``...
+
+Competition files (``scoring.py``, ``leaderboard.py``, ``reward.py``, ``submission.py``) receive
+these objects and read their fields (``metric.id``, ``metric.name``, ``metric.target.id``,
+``target.name``, ``phase_type.first_chain_height()``...). They are plain dataclasses and enums,
+with ``from_dict`` for the JSON the hub sends (camelCase keys). This module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, List, Mapping, Optional
+
+__all__ = ["Metric", "PhaseType", "SubmissionType", "Target", "Unit"]
+
+
+class _OpenEnum(enum.Enum):
+    """An enum that accepts values this version does not know (the platform may add some)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        member = object.__new__(cls)
+        member._name_ = str(value)
+        member._value_ = value
+        cls._value2member_map_[value] = member
+        return member
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class PhaseType(_OpenEnum):
+    """The phase a prediction is scored in: during the round (SUBMISSION) or after it."""
+
+    SUBMISSION = "SUBMISSION"
+    OUT_OF_SAMPLE = "OUT_OF_SAMPLE"
+
+    def first_chain_height(self) -> int:
+        """The chain height of the first scoring of this phase (1, or 2 out of sample)."""
+
+        return 2 if self is PhaseType.OUT_OF_SAMPLE else 1
+
+    def slug(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+    def pretty(self) -> str:
+        if self is PhaseType.OUT_OF_SAMPLE:
+            return "Out-of-Sample"
+        return self.name.replace("_", " ").title()
+
+
+class SubmissionType(_OpenEnum):
+    """How a submission was made: code files, a notebook, or prediction files."""
+
+    CODE = "CODE"
+    NOTEBOOK = "NOTEBOOK"
+    PREDICTION = "PREDICTION"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """How a metric's value is shown: ``prefix`` + value rounded to ``scale`` digits + ``suffix``."""
+
+    prefix: Optional[str] = None
+    scale: int = 0
+    suffix: Optional[str] = None
+
+    def format_value(self, value: float) -> str:
+        rounded = round(value, self.scale) if self.scale else int(value)
+        return f"{self.prefix or ''}{rounded}{self.suffix or ''}"
+
+    @classmethod
+    def from_dict(cls, data: Optional[Mapping[str, Any]]) -> "Unit":
+        data = data or {}
+        return cls(data.get("prefix"), int(data.get("scale") or 0), data.get("suffix"))
+
+    def to_dict(self) -> dict:
+        return {"prefix": self.prefix, "scale": self.scale, "suffix": self.suffix}
+
+
+@dataclass
+class Target:
+    """What a competition predicts; each target has its metrics (``metrics``)."""
+
+    id: int
+    name: str
+    display_name: str = ""
+    virtual: bool = False
+    primary: bool = False
+    metrics: List["Metric"] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Target":
+        return cls(
+            id=data.get("id"),
+            name=data.get("name", ""),
+            display_name=data.get("displayName") or data.get("name", ""),
+            virtual=bool(data.get("virtual", False)),
+            primary=bool(data.get("primary", False)),
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "displayName": self.display_name,
+            "virtual": self.virtual,
+            "primary": self.primary,
+        }
+
+
+@dataclass
+class Metric:
+    """How a target is scored (``name`` is the scorer's name, e.g. ``roc-auc``); ``target`` is its parent."""
+
+    id: int
+    name: str
+    display_name: str = ""
+    unit: Unit = field(default_factory=Unit)
+    weight: int = 0
+    score: bool = True
+    multiplier: float = 1.0
+    target: Optional[Target] = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], target: Optional[Target] = None) -> "Metric":
+        if target is None and isinstance(data.get("target"), Mapping):
+            target = Target.from_dict(data["target"])
+        metric = cls(
+            id=data.get("id"),
+            name=data.get("name", ""),
+            display_name=data.get("displayName") or data.get("name", ""),
+            unit=Unit.from_dict(data.get("unit")),
+            weight=int(data.get("weight") or 0),
+            score=bool(data.get("score", True)),
+            multiplier=float(1.0 if data.get("multiplier") is None else data["multiplier"]),
+            target=target,
+        )
+        if target is not None and all(known.id != metric.id for known in target.metrics):
+            target.metrics.append(metric)
+        return metric
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "displayName": self.display_name,
+            "unit": self.unit.to_dict(),
+            "weight": self.weight,
+            "score": self.score,
+            "multiplier": self.multiplier,
+        }

@@ -1,0 +1,29 @@
+"""``crunch quickstarter list``: the competition's quickstarters."""
+
+from __future__ import annotations
+
+from typing import Any, List
+
+from ..api.platform import list_quickstarters
+from ..console import Console
+from ..display import as_json, table
+from ..project_context import open_project
+from ..settings import Settings
+
+
+def run(*, settings: Settings, console: Console, json_output: bool = False) -> List[Any]:
+    context = open_project(settings)
+    quickstarters = list_quickstarters(context.client, context.info.competition_name)
+    if json_output:
+        console.result(as_json([
+            {"name": q.name, "title": q.title, "type": q.kind, "language": q.language, "files": [f.name for f in q.files]}
+            for q in quickstarters
+        ]))
+        return quickstarters
+    if not quickstarters:
+        console.result(f"{context.info.competition_name} has no quickstarter")
+        return quickstarters
+    rows = [(q.name, q.title, q.kind, q.language.lower()) for q in quickstarters]
+    for line in table(["name", "title", "type", "language"], rows):
+        console.result(line)
+    return quickstarters

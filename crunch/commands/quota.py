@@ -1,0 +1,32 @@
+"""``crunch quota``: submissions left today, size limits and compute time of the project."""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from ..api.platform import compute_quota, submit_quota
+from ..console import Console
+from ..display import as_json, human_duration, human_size
+from ..project_context import open_project
+from ..settings import Settings
+
+
+def run(*, settings: Settings, console: Console, json_output: bool = False) -> Dict[str, Any]:
+    context = open_project(settings)
+    submit = submit_quota(context.client, *context.where)
+    compute = compute_quota(context.client, *context.where)
+    if json_output:
+        answer = {"submit": submit.raw, "compute": compute.raw}
+        console.result(as_json(answer))
+        return answer
+    per_day = submit.submissions_per_day
+    left = "none left today: the counter resets at midnight UTC" if per_day.remaining == 0 and not per_day.bypass else f"{per_day.remaining} left today"
+    for line in (
+        f"submissions today   {per_day.current}/{per_day.maximum} ({left})",
+        f"code files          {human_size(submit.code_files)} at most",
+        f"model files         {human_size(submit.model_files)} at most",
+        f"compute time        {human_duration(compute.remaining)} left of {human_duration(compute.available)} ({human_duration(compute.used)} used)",
+        f"running             {'a run is running' if compute.running else 'no run is running'}",
+    ):
+        console.result(line)
+    return {"submit": submit, "compute": compute}
