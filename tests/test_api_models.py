@@ -238,7 +238,7 @@ def edit_project(workspace: Workspace, **fields) -> None:
         ({"apiBaseUrl": "ftp://x"}, 'apiBaseUrl: expected an http:// or https:// URL, got "ftp://x"'),
         ({"sizeVariant": "huge"}, 'sizeVariant: expected one of DEFAULT, SMALL, LARGE, got "huge"'),
         ({"userId": [7]}, "userId: expected an integer or a non-empty string, got a list"),
-        ({"projectName": {"a": 1}}, "projectName: expected a non-empty string, got an object"),
+        ({"projectName": "  "}, 'projectName: expected a non-empty string, got "  "'),
     ],
 )
 def test_project_json_fields_are_checked(workspace, fields, problem):
