@@ -71,24 +71,6 @@ def _segment(value: Any) -> str:
     return quote(str(value), safe="@")
 
 
-def _parsed(call: Callable[..., Any]) -> Callable[..., Any]:
-    """For the calls whose answers are not read by :mod:`crunch.jsonshape` yet: an answer of
-    an unexpected shape (a list for an object, text for a number) is an ApiError."""
-    import functools
-
-    @functools.wraps(call)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return call(*args, **kwargs)
-        except (TypeError, ValueError, AttributeError, KeyError) as error:
-            raise exc.ApiError(
-                f"the hub's answer to {call.__name__.replace('_', ' ')} does not have the expected shape ({type(error).__name__}): "
-                "check --api-base-url, or try again later"
-            ) from None
-
-    return wrapper
-
-
 class Backoff:
     """Exponential backoff: ``CRUNCH_RETRIES`` retries, ``CRUNCH_RETRY_BACKOFF`` first delay."""
 
@@ -322,25 +304,27 @@ class Client:
     def list_submissions(self, competition: str, user_id: Any, project: str) -> List[models.Submission]:
         return self.answer("GET", self._project_path("v3", competition, user_id, project) + "/submissions", _list_of(models.Submission))
 
-    @_parsed
     def get_metrics(self, competition: str) -> List[domain.Metric]:
         """Every metric of the competition, each with its ``.target`` (one Target object per target,
         whose ``.metrics`` lists its metrics in the hub's order)."""
-        data = self.request("GET", f"/v1/competitions/{_segment(competition)}/metrics") or []
-        targets: Dict[Any, domain.Target] = {}
-        metrics = []
-        for item in data:
-            target_data = item["target"]
-            target = targets.get(target_data["id"])
-            if target is None:
-                target = targets[target_data["id"]] = domain.Target.from_dict(target_data)
-            metrics.append(domain.Metric.from_dict(item, target=target))
-        return metrics
 
-    @_parsed
+        def read(node: Node) -> List[domain.Metric]:
+            targets: Dict[Any, domain.Target] = {}
+            metrics = []
+            for item in node.items([]):
+                owner = item["target"]
+                key = owner["id"].identifier()
+                target = targets.get(key)
+                if target is None:
+                    target = targets[key] = domain.Target.read(owner)
+                metrics.append(domain.Metric.read(item, target=target))
+            return metrics
+
+        return self.answer("GET", f"/v1/competitions/{_segment(competition)}/metrics", read)
+
     def get_targets(self, competition: str) -> List[domain.Target]:
         """The competition's targets (the primary one first when the hub says so), each with its ``.metrics``."""
-        targets = [domain.Target.from_dict(t) for t in self.request("GET", f"/v1/competitions/{_segment(competition)}/targets") or []]
+        targets = self.answer("GET", f"/v1/competitions/{_segment(competition)}/targets", _list_of(domain.Target))
         by_id = {target.id: target for target in targets}
         for metric in self.get_metrics(competition):
             owner = by_id.get(metric.target.id) if metric.target is not None else None

@@ -44,6 +44,10 @@ def call(what: str, function: Callable[[], T]) -> T:
     """Run a hub call and its parsing; an answer of an unexpected shape is an ApiError."""
     try:
         return function()
+    except exc.DocumentError as error:  # a model read with crunch.jsonshape: the field is named
+        raise exc.MalformedAnswerError(
+            f"the hub's answer to {what} is malformed: {error.message}: check --api-base-url, or update crunch"
+        ) from None
     except (TypeError, ValueError, KeyError) as error:
         raise exc.ApiError(
             f"the hub's answer to {what} does not have the expected shape ({error}): check --api-base-url, or update crunch"
