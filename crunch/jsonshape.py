@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from .exceptions import CrunchError, DocumentError
@@ -50,6 +51,18 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-@/ ]{1,60}")
+
+
+def child_path(path: str, key: str) -> str:
+    """``path.key``, or ``path["key"]`` (escaped, shortened) for a key that is not plain text:
+    a key from outside never puts a line break or a control character in a message."""
+    if _PLAIN_KEY.fullmatch(key):
+        return f"{path}.{key}" if path else key
+    shown = json.dumps(key if len(key) <= 60 else key[:57] + "...")
+    return f"{path}[{shown}]"
+
+
 class Node:
     """One value of a JSON document and the path that leads to it."""
 
@@ -64,7 +77,7 @@ class Node:
     def __getitem__(self, key: str) -> "Node":
         """The field ``key`` of this object (:data:`ABSENT` when it has none)."""
         data = self.mapping()
-        return Node(data.get(key, ABSENT), f"{self.path}.{key}" if self.path else key)
+        return Node(data.get(key, ABSENT), child_path(self.path, key))
 
     @property
     def missing(self) -> bool:
@@ -93,9 +106,8 @@ class Node:
     def entries(self, default: Any = REQUIRED) -> List[Tuple[str, "Node"]]:
         """The (key, value) pairs of an object field, in order."""
         if self.missing:
-            return [(k, Node(v, f"{self.path}.{k}")) for k, v in self._default(default, "an object").items()]
-        prefix = f"{self.path}." if self.path else ""
-        return [(key, Node(value, prefix + key)) for key, value in self.mapping().items()]
+            return [(k, Node(v, child_path(self.path, k))) for k, v in self._default(default, "an object").items()]
+        return [(key, Node(value, child_path(self.path, key))) for key, value in self.mapping().items()]
 
     def items(self, default: Any = REQUIRED) -> List["Node"]:
         """The elements of a list field."""

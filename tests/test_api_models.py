@@ -274,3 +274,13 @@ def test_load_cache(workspace):
     path.mkdir()
     with pytest.raises(CorruptCacheError, match="cannot read"):
         workspace.load_cache("x.json", read)
+
+
+def test_a_key_from_outside_never_breaks_the_line():
+    with pytest.raises(DocumentError) as caught:
+        models.DataRelease.from_dict(release_with("dataFiles", {"X\ntrain": {"name": "x", "size": "12kb"}}))
+    assert caught.value.message == 'dataFiles["X\\ntrain"].size: expected an integer, got "12kb"'
+    with pytest.raises(DocumentError) as long:
+        models.clone_listing(Node({"a" * 100: 5}))
+    assert long.value.message == '["' + "a" * 57 + '..."]: expected a non-empty string, got 5'
+    assert "\n" not in caught.value.message

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Type, TypeVar
 
-from ..jsonshape import ABSENT, Node
+from ..jsonshape import ABSENT, Node, child_path
 
 M = TypeVar("M")
 
@@ -210,7 +210,7 @@ class DataFile:
 
     @classmethod
     def from_dict(cls, key: str, data: Any) -> "DataFile":
-        return cls.read(key, Node(data, f"dataFiles.{key}"))
+        return cls.read(key, Node(data, child_path("dataFiles", key)))
 
     @property
     def available(self) -> bool:
