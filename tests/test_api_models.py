@@ -189,6 +189,8 @@ def test_a_release_field_of_the_wrong_type_is_named(path, value, problem):
         (models.Submission, {"id": 1, "number": None}, "number: expected an integer, got null"),
         (models.Quickstarter, {"files": [{"name": "main.py"}]}, "files[0].url: expected a non-empty string, got nothing (the field is missing)"),
         (models.ProjectToken, {"plain": "x", "project": []}, "project: expected an object, got an empty list"),
+        (models.ProjectToken, {"plain": "x"}, "project: expected an object, got nothing (the field is missing)"),
+        (models.ProjectToken, {"plain": "x", "project": {"id": 1, "name": "p"}}, "project.userId: expected an integer or a non-empty string, got nothing (the field is missing)"),
     ],
 )
 def test_every_model_is_strict(model, data, problem):

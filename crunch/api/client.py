@@ -209,7 +209,7 @@ class Client:
         if isinstance(data, dict) and isinstance(data.get("plain"), str):
             register(data["plain"])  # before anything about this answer can be shown
         token = parse(
-            lambda node: models.ProjectToken.from_dict({}) if node.missing else models.ProjectToken.read(node),
+            models.ProjectToken.read,
             data,
             "the hub's answer to POST /v2/project-tokens/upgrade",
             ": try again with a fresh setup token, or check --api-base-url",

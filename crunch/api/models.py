@@ -79,12 +79,14 @@ class ProjectToken(_Model):
     @classmethod
     def read(cls, node: Node) -> "ProjectToken":
         node.mapping()
-        project = node["project"]
+        project = ProjectInfo.read(node["project"])
+        if project.user_id is None:  # the workspace is nothing without it: every project call names it
+            node["project"]["userId"].identifier()
         return cls(
             plain=node["plain"].string(""),
             type=node["type"].string("PUSH"),
             valid_until=node["validUntil"].string(None),
-            project=ProjectInfo(None, "", None, None) if project.missing else ProjectInfo.read(project),
+            project=project,
         )
 
     def __repr__(self) -> str:  # never show the token
