@@ -56,9 +56,21 @@ def _call(ctx: click.Context, module: str, **kwargs: Any) -> Any:
     metavar="NAME",
     help="production/prod (default), staging/test, or local/dev for a hub at http://127.0.0.1:8000/ (also CRUNCH_ENVIRONMENT).",
 )
+@click.option(
+    "--competitions", "competitions_source", metavar="SOURCE",
+    help="Where the competitions' own code is: local://DIR, github://OWNER/REPO[?reference=R], cache+https://HOST, comma-separated (also CRUNCH_COMPETITIONS_SOURCE).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only print results and errors: no progress bars.")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, api_base_url: Optional[str], web_base_url: Optional[str], environment: Optional[str], quiet: bool) -> None:
+def cli(
+    ctx: click.Context,
+    debug: bool,
+    api_base_url: Optional[str],
+    web_base_url: Optional[str],
+    environment: Optional[str],
+    competitions_source: Optional[str],
+    quiet: bool,
+) -> None:
     """Take part in CrunchDAO competitions: set up a workspace, test your train()/infer()
     locally, and push your code and model.
 
@@ -72,7 +84,13 @@ def cli(ctx: click.Context, debug: bool, api_base_url: Optional[str], web_base_u
     Run `crunch demo` to see the whole flow against a local hub, offline.
     """
     ctx.obj = State(
-        {"environment": environment, "api_base_url": api_base_url, "web_base_url": web_base_url, "debug": debug},
+        {
+            "environment": environment,
+            "api_base_url": api_base_url,
+            "web_base_url": web_base_url,
+            "debug": debug,
+            "competitions_source": competitions_source,
+        },
         quiet,
     )
 
@@ -203,9 +221,26 @@ def update_token(ctx: click.Context, token: Optional[str]) -> None:
 @click.option("--skip-library-check", is_flag=True, help="Do not check requirements.txt against the competition's whitelist.")
 @click.option("--no-determinism-check", is_flag=True, help="Do not call infer() a second time to compare outputs.")
 @click.option("--no-checks", is_flag=True, help="Do not check the prediction (columns, ids, values...).")
+@click.option(
+    "--isolated", is_flag=True,
+    help="Run as the cloud does: only the files `crunch push` sends, its pinned requirements in a fresh cached environment, the runner in a separate process.",
+)
+@click.option("--timeout", default=None, type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="With --isolated: stop the run after SECONDS.")
 @click.pass_context
-def test(ctx: click.Context, **options: Any) -> None:
+def test(ctx: click.Context, isolated: bool, timeout: Optional[float], **options: Any) -> None:
     """Run your train() and infer() on the local data as the platform's runner does, and check the prediction."""
+    if isolated:
+        unsupported = [name for name in ("gpu", "no_checks", "skip_library_check") if options.get(name)]
+        if options.get("round_number") not in (None, "@current"):
+            unsupported.append("round_number")
+        if unsupported:
+            flags = ", ".join("--" + name.replace("_", "-") for name in unsupported)
+            raise click.UsageError(f"--isolated runs as the cloud does: {flags} cannot be combined with it")
+        keep = ("main_file", "model_directory", "no_force_first_train", "train_frequency", "no_determinism_check")
+        _call(ctx, "test_isolated", timeout=timeout, **{k: options[k] for k in keep})
+        return
+    if timeout is not None:
+        raise click.UsageError("--timeout is for --isolated runs")
     ok = _call(ctx, "test", **options)
     if ok is False:
         ctx.exit(1)
@@ -221,6 +256,8 @@ def test(ctx: click.Context, **options: Any) -> None:
 @click.option("--no-pip-freeze", is_flag=True, help="Send requirements.txt as it is, without pinning installed versions.")
 @click.option("--dry", is_flag=True, help="Show what would be sent, and send nothing.")
 @click.option("--export", "export", default=None, metavar="FILE", type=click.Path(dir_okay=False), help="Write the submission to a .tar.gz instead of sending it.")
+@click.option("--skip-submission-check", is_flag=True, help="Do not run the competition's own submission check (submission.py) before sending.")
+@click.option("--overwrite", is_flag=True, help="With --export: replace FILE if it exists.")
 @click.pass_context
 def push(ctx: click.Context, message: Optional[str], **options: Any) -> None:
     """Submit your code and model files: requirements pinned to your installed versions, resumable chunked uploads."""
@@ -322,6 +359,71 @@ def submission_show(ctx: click.Context, submission: str, json_output: bool) -> N
 def submission_checkout(ctx: click.Context, submission: str, files: tuple) -> None:
     """Bring back the files (all, or FILES and folders) of a submission into the workspace."""
     _call(ctx, "submission_checkout", submission=submission, files=files)
+
+
+@cli.group("run")
+def run_group() -> None:
+    """The project's cloud runs: create, list, show, logs, wait, terminate."""
+
+
+@run_group.command("create")
+@click.option("--submission", default="@last", show_default=True, metavar="N|@last", help="The submission to run.")
+@click.option("--train-frequency", type=click.IntRange(min=0), default=None, help="Train every N moons (default 1; 0: only the first).")
+@click.option("--force-first-train", type=bool, default=None, metavar="BOOLEAN", help="Train at the first moon (default: when the submission has no model files).")
+@click.option("--runtime", default=None, metavar="NAME", help="The runtime to run on (default: the first available, `cpu` on the local hub).")
+@click.pass_context
+def run_create(ctx: click.Context, submission: str, train_frequency: Optional[int], force_first_train: Optional[bool], runtime: Optional[str]) -> None:
+    """Run a submission in the cloud."""
+    _call(ctx, "run_create", submission=submission, train_frequency=train_frequency, force_first_train=force_first_train, runtime=runtime)
+
+
+@run_group.command("list")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1), help="Show the N latest.")
+@click.option("--all", "all_", is_flag=True, help="Show them all.")
+@_json_option
+@click.pass_context
+def run_list(ctx: click.Context, limit: int, all_: bool, json_output: bool) -> None:
+    """List the project's runs, newest first."""
+    _call(ctx, "run_list", limit=_limit(limit, all_), json_output=json_output)
+
+
+@run_group.command("show")
+@click.argument("run_id", metavar="N")
+@_json_option
+@click.pass_context
+def run_show(ctx: click.Context, run_id: str, json_output: bool) -> None:
+    """Show a run: status, times, error, score."""
+    _call(ctx, "run_show", run_id=run_id, json_output=json_output)
+
+
+@run_group.command("logs")
+@click.argument("run_id", metavar="N")
+@click.option("-t", "--tail", type=click.IntRange(min=0), default=None, help="Only the N last lines.")
+@click.option("--follow", "follow_logs", is_flag=True, help="Stream new lines until the run ends.")
+@click.option("--debug", "debug_logs", is_flag=True, help="Also show the sandbox's and the installer's lines.")
+@click.option("--poll-interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True, hidden=True)
+@click.pass_context
+def run_logs(ctx: click.Context, run_id: str, tail: Optional[int], follow_logs: bool, debug_logs: bool, poll_interval: float) -> None:
+    """Show what a run printed, with times."""
+    _call(ctx, "run_logs", run_id=run_id, tail=tail, follow_logs=follow_logs, debug=debug_logs, poll_interval=poll_interval)
+
+
+@run_group.command("wait")
+@click.argument("run_id", metavar="N")
+@click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop waiting after SECONDS (exit code 2).")
+@click.option("--poll-interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True, metavar="SECONDS", help="Seconds between two looks.")
+@click.pass_context
+def run_wait(ctx: click.Context, run_id: str, timeout: Optional[float], poll_interval: float) -> None:
+    """Wait for a run to end. Exit code: 0 succeeded, 1 failed, 2 still running at --timeout, 3 terminated."""
+    _call(ctx, "run_wait", run_id=run_id, timeout=timeout, poll_interval=poll_interval)
+
+
+@run_group.command("terminate")
+@click.argument("run_id", metavar="N")
+@click.pass_context
+def run_terminate(ctx: click.Context, run_id: str) -> None:
+    """Stop a queued or running run."""
+    _call(ctx, "run_terminate", run_id=run_id)
 
 
 @cli.group("quickstarter")

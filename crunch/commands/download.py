@@ -7,9 +7,10 @@ the notebook helpers; :func:`run` is the command.
 from __future__ import annotations
 
 from typing import Any, List, Optional
+from urllib.parse import quote
 
 from ..api import Client
-from ..api.models import DataRelease
+from ..api.models import CompetitionFormat, DataRelease
 from ..console import Console
 from ..exceptions import CrunchError, NoDataYetError, NothingToDoError
 from ..settings import Settings
@@ -17,6 +18,7 @@ from ..workspace import (
     CACHE_CHECKS,
     CACHE_COMPETITION,
     CACHE_DATA_RELEASE,
+    CACHE_METRICS,
     CACHE_ROUND,
     DATA_DIR,
     SIZE_VARIANTS,
@@ -70,6 +72,13 @@ def ensure_data(
     files = [data_file for data_file in release.data_files.values() if data_file.available]
     for data_file in files:  # every name is checked before anything is written
         check_file_name(data_file.name)
+    from ..transfer.names import check_distinct
+
+    check_distinct(
+        [(f"dataFiles.{f.key}", f.name) for f in files],
+        "the data release",
+        "tell the competition's organizers",
+    )
 
     def save_metadata() -> None:
         # written once the files verified: `crunch test` never pairs new metadata with old files
@@ -85,6 +94,9 @@ def ensure_data(
         whitelist.refresh(workspace, client)
     except CrunchError as error:  # the data matters more: the cached whitelist (if any) stays
         console.warn(f"the library whitelist could not be refreshed ({error.message})")
+
+    if competition.format is CompetitionFormat.UNSTRUCTURED:
+        _cache_competition_code(workspace, settings, client, competition_name, console)
 
     refresher = _UrlRefresher(client, competition_name, round_.number or round_number, variant)
     remotes = [Remote(f.name, f.url, f.size, f.sha256, f.compressed, refresher.for_key(f.key)) for f in files]
@@ -133,6 +145,28 @@ def _verified_stamps(workspace: Workspace) -> dict:
         return workspace.load_cache(VERIFIED_FILE, read, default={})
     except CrunchError:
         return {}
+
+
+def _cache_competition_code(workspace: Workspace, settings: Settings, client: Client, competition: str, console: Console) -> None:
+    """The competition's own code (runner.py, scoring.py, submission.py) and its metrics, cached
+    for `crunch test` and `crunch push` offline; a failure only warns."""
+    from ..competition_code import update_workspace
+
+    update_workspace(workspace, settings, console)
+    try:
+        metrics = client.answer("GET", f"/v1/competitions/{quote(competition)}/metrics", _checked_metrics)
+    except CrunchError as error:
+        console.warn(f"the competition's metrics could not be fetched ({error.message}): local scores use the cached ones, if any")
+        return
+    if isinstance(metrics, list):
+        workspace.write_cache(CACHE_METRICS, metrics)
+
+
+def _checked_metrics(node: Any) -> List[Any]:
+    """The metrics answer as it is (cached raw), each metric read strictly first."""
+    from ..api.domain import Metric
+
+    return [Metric.read(item) and item.value for item in node.items([])]
 
 
 class _UrlRefresher:

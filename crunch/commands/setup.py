@@ -125,13 +125,14 @@ def format_directory(directory: Optional[str], competition: str, project: Option
     return os.path.normpath(text)
 
 
-def _check_model_directory(value: str) -> str:
-    from ..transfer.download import safe_relative_path
+def _check_model_directory(value: str, root: Optional[Path] = None) -> str:
+    """``--model-directory`` (or a cloned submission's), checked by its text, then, once the
+    target folder is known, by where its links lead (see :mod:`crunch.modeldir`)."""
+    from .. import modeldir
 
-    try:
-        return str(safe_relative_path(value, "model directory"))
-    except CrunchError:
-        raise ConfigurationError(f"--model-directory must be a folder inside the workspace, not {value!r}") from None
+    if root is None:
+        return modeldir.check_name(value, given_as="--model-directory")
+    return modeldir.check(root, value, given_as="--model-directory")
 
 
 def _check_target(path: Path, force: bool) -> None:
@@ -266,17 +267,27 @@ def _fetch_code(
     urls: Dict[str, str],
     staging: Path,
     console: Console,
+    root: Path,
 ) -> List[str]:
+    from ..modeldir import Protected, lands_in_secret_folder
     from ..transfer.download import Downloader, Remote, safe_relative_path
 
     remotes = []
+    protected = Protected(root)
     for path, url in sorted(urls.items()):
         relative = safe_relative_path(path, "code file")
-        if relative.parts[0] == DOT_DIR:
+        if lands_in_secret_folder(root, str(relative), protected):
             from ..exceptions import UnsafePathError
 
             raise UnsafePathError(f"refusing the code file path {path!r}: it would write into {DOT_DIR}/")
         remotes.append(Remote(str(relative), url))
+    from ..transfer.names import check_distinct
+
+    check_distinct(
+        [(path, remote.name) for path, remote in zip(sorted(urls), remotes)],
+        "the hub's list of code files",
+        "set up from another submission (--submission), or tell the hub's operators",
+    )
     if remotes:
         Downloader(console=console).fetch_all(remotes, staging, force=True)
     return [remote.name for remote in remotes]
@@ -420,6 +431,8 @@ def run(
     planned = format_directory(directory, competition, project)
     if PROJECT_PLACEHOLDER not in planned:
         _check_target(Path(planned), force)
+        if model_directory:
+            _check_model_directory(model_directory, Path(planned).absolute())  # links in an existing folder
     if not token or not token.strip():
         raise ConfigurationError("the setup token is empty: copy the `crunch setup` command again from the Submit page")
     token = token.strip()
@@ -445,6 +458,8 @@ def run(
 
     root = Path(format_directory(directory, competition_info.name, access.project_name)).absolute()
     _check_target(root, force)
+    if model_directory:
+        _check_model_directory(model_directory, root)
 
     # 3. the workspace, all or nothing
     rollback = _Rollback(root)
@@ -468,7 +483,7 @@ def run(
                 urls = _move_model_files(urls, source, model_directory, console)
         rollback.preserve(root / ".gitignore")
         staging = workspace.dot_dir / STAGING_DIR
-        names = _fetch_code(urls, staging, console)
+        names = _fetch_code(urls, staging, console, root)
         placed = _move_into_place(staging, root, names, overwrite=kind == "submission", console=console, rollback=rollback)
         shutil.rmtree(staging, ignore_errors=True)
         workspace.create_layout(model_directory)  # after the code: a cloned .gitignore gets the workspace's lines too

@@ -62,9 +62,12 @@ def run(*, settings: Settings, console: Console, submission: Union[str, int], fi
     requested = _requested(root, files)
     found = find_submission(context, identifier)
     urls = context.client.clone(context.info.competition_name, context.info.user_id, context.info.project_name, found.number, include_model=True)
+    from ..modeldir import Protected, lands_in_secret_folder
+
+    protected = Protected(root)
     for path in urls:
         relative = safe_relative_path(path, "submission file")
-        if relative.parts[0] == DOT_DIR:
+        if lands_in_secret_folder(root, str(relative), protected):
             raise UnsafePathError(f"refusing the submission file path {path!r}: it would write into {DOT_DIR}/")
     selected = _select(urls, requested, found.number) if requested else dict(urls)
     for path in selected:

@@ -331,6 +331,9 @@ class Downloader:
         """Fetch every remote (a few at once); extract the zips; raise the first failure after all ran."""
         for remote in remotes:
             safe_relative_path(remote.name)
+        from .names import check_distinct
+
+        check_distinct([(remote.name, remote.name) for remote in remotes], "the list of files to download", "nothing was fetched")
         results: List[Optional[Outcome]] = [None] * len(remotes)
         errors: List[BaseException] = []
         lock = threading.Lock()
@@ -667,6 +670,9 @@ def plan_zip(archive: zipfile.ZipFile, folder: Path) -> List[Tuple[zipfile.ZipIn
             )
         if not info.is_dir():
             plan.append((info, relative))
+    from .names import check_distinct
+
+    check_distinct([(info.filename, str(relative)) for info, relative in plan], "the archive", "tell the competition's organizers")
     return plan
 
 
