@@ -286,3 +286,16 @@ def test_a_key_from_outside_never_breaks_the_line():
         models.clone_listing(Node({"a" * 100: 5}))
     assert long.value.message == '["' + "a" * 57 + '..."]: expected a non-empty string, got 5'
     assert "\n" not in caught.value.message
+
+
+def test_cached_metrics_are_read_strictly(workspace):
+    from crunch.runner.local_score import cached_metrics
+
+    assert cached_metrics(workspace) == []
+    workspace.write_cache("metrics.json", [{"id": 1, "name": "accuracy", "target": {"id": 9, "name": "label"}}])
+    [metric] = cached_metrics(workspace)
+    assert (metric.name, metric.target.name) == ("accuracy", "label")
+    workspace.write_cache("metrics.json", [{"id": 1, "name": "accuracy", "weight": "heavy", "target": {"id": 9}}])
+    with pytest.raises(CorruptCacheError) as caught:
+        cached_metrics(workspace)
+    assert caught.value.message == f'{workspace.cache_path("metrics.json")} is malformed: [0].weight: expected an integer, got "heavy": run `crunch download` to fetch it again'
