@@ -162,22 +162,26 @@ def setup(ctx: click.Context, **options: Any) -> None:
 @cli.command("setup-notebook")
 @click.argument("competition")
 @click.argument("token")
+@click.argument("project", required=False)
 @click.option("--submission", default="latest", show_default=True, metavar="latest|scratch|N", help=SUBMISSION_HELP)
 @click.option("--no-model", is_flag=True, help="Do not download the model files of the submission.")
 @click.option("--no-data", is_flag=True, help="Do not download the data now.")
 @click.option("--size", type=click.Choice(["default", "small", "large"], case_sensitive=False), default="default", show_default=True, help="Size variant of the data.")
+@click.option(
+    "--model-directory", default=None, metavar="DIR",
+    help="Folder of the model files (default: the one of the submission you start from, else resources).",
+)
 @click.pass_context
-def setup_notebook(ctx: click.Context, competition: str, token: str, **options: Any) -> None:
-    """Set up the current directory as a workspace, from a notebook cell (`!crunch setup-notebook ...`)."""
+def setup_notebook(ctx: click.Context, competition: str, token: str, project: Optional[str], **options: Any) -> None:
+    """Set up the current directory as a workspace, from a notebook cell (`!crunch setup-notebook COMPETITION TOKEN [PROJECT]`)."""
     _call(
         ctx,
         "setup",
         competition=competition,
-        project=None,
+        project=project,
         directory=".",
         token=token,
         force=True,
-        model_directory=None,
         notebook=True,
         **options,
     )
@@ -199,7 +203,7 @@ def download(ctx: click.Context, **options: Any) -> None:
 def update_token(ctx: click.Context, token: Optional[str]) -> None:
     """Exchange a new setup token for the workspace's push token (prompted when not given)."""
     if not token:
-        if not sys.stdin.isatty():
+        if not _can_ask():
             raise click.UsageError("give the setup token as an argument (no terminal to ask it from)")
         token = click.prompt("setup token", hide_input=True)
     _call(ctx, "update_token", token=token)
@@ -262,7 +266,7 @@ def test(ctx: click.Context, isolated: bool, timeout: Optional[float], **options
 def push(ctx: click.Context, message: Optional[str], **options: Any) -> None:
     """Submit your code and model files: requirements pinned to your installed versions, resumable chunked uploads."""
     if message is None and not options.get("dry") and not options.get("export"):
-        if not sys.stdin.isatty():
+        if not _can_ask():
             raise click.UsageError("give the submission's message with -m \"...\"")
         message = click.prompt("submission message")
     _call(ctx, "push", message=message or "", **options)
@@ -549,6 +553,13 @@ def demo(ctx: click.Context, directory: str) -> None:
 
 
 # -- main entry ------------------------------------------------------------------------------
+
+
+def _can_ask() -> bool:
+    """A terminal to ask on, not a notebook cell's ``!`` (see crunch/platforms.py)."""
+    from .platforms import can_ask
+
+    return can_ask()
 
 
 def _print_error(message: str) -> None:

@@ -150,6 +150,8 @@ def hub_client(workspace: "Workspace", settings: Any) -> Any:
     from .api import Client
 
     settings = hub_settings(workspace, settings)
+    if not workspace.token_file.exists():
+        settings = settings.with_api_key()
     if workspace.token_file.exists() or not settings.api_key:
         return Client(settings.api_base_url, push_token=workspace.read_token())
     return Client(settings.api_base_url, api_key=settings.api_key)

@@ -19,9 +19,13 @@ REQUIREMENTS_FILE = "requirements.txt"
 @contextlib.contextmanager
 def main_script(root: Path, main_file: Optional[str], console: Console) -> Iterator[Path]:
     """The script to import: ``main_file``, or a temporary conversion of its notebook."""
-    from ..mainfile import resolve
+    from ..mainfile import locate
 
-    main = resolve(root, main_file)
+    main = locate(root, main_file)
+    if main.source is not None:  # a notebook workspace: the notebook is the code, whatever main.py holds
+        with notebook_script(root, main, console) as path:
+            yield path
+        return
     if main.notebook is None:
         if not main.exists:
             raise UserCodeError(f"{main.script} not found in {root}: write your train() and infer() there, or pass --main-file")
@@ -36,6 +40,27 @@ def main_script(root: Path, main_file: Optional[str], console: Console) -> Itera
     console.print(f"converting {main.notebook.name} into a temporary {main.script}")
     with temporary_script(root, main.notebook, main_file=main.script) as (_conversion, _created):
         yield main.path
+
+
+@contextlib.contextmanager
+def notebook_script(root: Path, main: Any, console: Console) -> Iterator[Path]:
+    """The notebook's conversion in a temporary file under ``.crunchdao/`` (the workspace's
+    files are not touched), removed afterwards."""
+    import shutil
+    import tempfile
+
+    from ..convert import convert_notebook
+    from ..fsutil import write_text_atomic
+
+    conversion = convert_notebook(main.source.content, whitelist=None, freeze=False)
+    console.print(f"your code is {main.source.origin}: converted for this test")
+    folder = Path(tempfile.mkdtemp(prefix="notebook-", dir=root / ".crunchdao"))
+    try:
+        path = folder / Path(main.script).name
+        write_text_atomic(path, conversion.script)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def check_libraries(workspace: Workspace, console: Console) -> List[str]:

@@ -20,7 +20,7 @@ Admin calls (loopback clients only) under ``/_admin/``:
   "delayTimes", "truncateAt", "truncateTimes", "corrupt", "corruptAt", "stallAfter", "stall",
   "pathPrefix", "method", "reset"}`` (see :mod:`crunch.hub.faults`);
 - ``GET /_admin/stats`` (counters, ``pendingUploads``), ``POST /_admin/stats/reset``;
-- ``POST /_admin/tokens`` ``{"competition", "project", "user"}`` -> ``{"token"}``;
+- ``POST /_admin/tokens`` ``{"competition", "project", "user", "token"?}`` -> ``{"token"}`` (``token``: its text, else random);
 - ``POST /_admin/api-keys`` ``{"user"}`` -> ``{"key"}``;
 - ``POST /_admin/uploads/expire`` ``{"uploadId"?}`` -> ``{"expired": n}``;
 - ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl",
@@ -960,8 +960,11 @@ class HubApp(RunRoutes, PlatformRoutes):
 
     def on_admin_tokens(self, request: Request) -> Response:
         body = self._body(request)
+        value = body.get("token")
+        if value is not None and (not isinstance(value, str) or len(value) < 8 or not value.isprintable() or " " in value):
+            return _error(HubError(400, "VALIDATION_FAILED", "token: a text of 8 characters or more, without spaces"))
         token = self.store.mint_clone_token(
-            str(body.get("competition") or "demo"), str(body.get("project") or "p1"), str(body.get("user") or "me")
+            str(body.get("competition") or "demo"), str(body.get("project") or "p1"), str(body.get("user") or "me"), value=value
         )
         return _json({"token": token})
 
