@@ -22,7 +22,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
-from urllib.parse import quote
 
 from ..api import Client
 from ..api.models import Competition, ProjectToken, Quickstarter
@@ -31,6 +30,7 @@ from ..exceptions import (
     ApiError,
     ConfigurationError,
     CrunchError,
+    MalformedAnswerError,
     NeverSubmittedError,
     NoDataYetError,
     ProjectNotFoundError,
@@ -244,15 +244,15 @@ def _project_with_api_key(settings: Settings, competition: Competition, project:
         )
     client = Client(settings.api_base_url, api_key=settings.api_key)
     try:
-        data = client.request("GET", f"/v3/competitions/{quote(str(competition.name))}/projects/@me/{quote(project)}")
-    except ProjectNotFoundError:
+        found = client.get_own_project(competition.name, project)
+    except (ProjectNotFoundError, MalformedAnswerError):
         raise
     except ApiError as error:
         if error.status in (401, 403) or error.code == "AUTHORIZATION_DENIED":
             raise
-        data = None
-    if isinstance(data, dict) and data.get("userId") is not None:
-        return Access(str(data.get("name") or project), data["userId"], competition.id, api_key=settings.api_key)
+        found = None
+    if found is not None and found.user_id is not None:
+        return Access(found.name or project, found.user_id, competition.id, api_key=settings.api_key)
     return Access(project, "@me", competition.id, api_key=settings.api_key)
 
 

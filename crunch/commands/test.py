@@ -138,11 +138,13 @@ def run(
     """Run the local test; True when the code ran and the prediction passed every check."""
     from ..runner.competition_test import CompetitionOptions
     from ..runner.family import COMPETITION_CODE, family_of_workspace
+    from ..runner.heap import no_numpy_hugepage_hint
     from ..runner.loader import files_under, require_function
     from ..runner.local import TestOptions, ensure_release, run_test
     from ..runner.session import participant_module
 
     started = time.perf_counter()
+    no_numpy_hugepage_hint()
     workspace = Workspace.find()
     project = workspace.project()
     settings = settings.for_workspace(project.api_base_url, project.web_base_url)
@@ -228,16 +230,18 @@ def _run_competition_code(
     """An UNSTRUCTURED competition: its runner.py calls the code, its scoring.py scores it."""
     from ..runner.competition import USER_MODULE_NAME
     from ..runner.competition_test import require_runner, run_competition_test
+    from ..runner.heap import collector_paused, frozen_heap
     from ..runner.session import participant_module
 
     root = workspace.root
-    runner = require_runner(workspace, settings, console)
-    with main_script(root, main_file, console) as (script, folder), participant_module(
-        root, script, console.err, USER_MODULE_NAME, folder=folder
-    ) as module:
-        outcome = run_competition_test(
-            workspace, settings, console, module, script.name, runner, options, started=started
-        )
+    with contextlib.ExitStack() as stack:
+        with collector_paused():
+            runner = require_runner(workspace, settings, console)
+            script, folder = stack.enter_context(main_script(root, main_file, console))
+            module = stack.enter_context(participant_module(root, script, console.err, USER_MODULE_NAME, folder=folder))
+        # The process ends after the test: what was loaded stays out of the collections.
+        stack.enter_context(frozen_heap(thaw=False))
+        outcome = run_competition_test(workspace, settings, console, module, script.name, runner, options, started=started)
     for line in outcome.lines:
         console.result(line)
     return True

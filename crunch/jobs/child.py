@@ -187,14 +187,13 @@ def _score(workspace: Any, console: Any) -> Optional[Dict[str, Any]]:
     """The scoring phase of a cloud run: the competition's scoring.py on the prediction, with
     the held-out truth now in data/ (the participant's code has ended)."""
     from ..runner.competition_test import load_competition_file
-    from ..runner.local_score import metrics_from_cache, score_locally
-    from ..workspace import CACHE_METRICS
+    from ..runner.local_score import cached_metrics, score_locally
 
     scoring = load_competition_file(workspace, None, "scoring", console)
     if scoring is None:
         print("the competition has no scoring.py: the run is not scored", flush=True)
         return None
-    metrics = metrics_from_cache(workspace.read_cache(CACHE_METRICS))
+    metrics = cached_metrics(workspace)
 
     def say(line: str) -> None:  # the platform's score, not a local one
         console.result(line.replace("local score", "score", 1))
