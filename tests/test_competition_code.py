@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 import types
@@ -295,6 +296,31 @@ def test_pickles_of_a_notebook_load_from_the_participant_module(tmp_path: Path) 
             assert pickle._loads(data) is Model  # type: ignore[attr-defined]
     finally:
         sys.modules.pop("user_code", None)
+
+
+@pytest.mark.parametrize(("file", "name"), [("main.py", "user_code"), ("my-model.py", None)])
+def test_worker_processes_import_the_participant_module_by_its_name(tmp_path: Path, file: str, name) -> None:
+    """A function of main.py sent to a fresh worker (joblib's loky, multiprocessing's spawn) is
+    pickled by reference to the module's name, `user_code` under the competition's runner: the
+    worker imports it by that name (causality-discovery's quickstarter, joblib.Parallel(n_jobs=-1))."""
+    import concurrent.futures
+    import multiprocessing
+
+    from crunch.runner.session import participant_module
+
+    (tmp_path / file).write_text("import os\n\ndef triple(x):\n    return (os.getpid(), 3 * x)\n")
+    path = list(sys.path)
+    try:
+        with participant_module(tmp_path, tmp_path / file, name=name) as module:
+            expected = name or "main"
+            assert module.__name__ == expected and sys.modules[expected] is module
+            context = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+                pid, value = pool.submit(module.triple, 14).result(timeout=120)
+            assert value == 42 and pid != os.getpid()
+    finally:
+        sys.modules.pop(name or "main", None)
+    assert sys.path == path  # the folder that let the workers import it is gone
 
 
 def test_a_competition_file_does_not_inherit_our_future_imports(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 import traceback
 import types
 from contextlib import contextmanager
@@ -127,6 +129,41 @@ def on_sys_path(folder: os.PathLike) -> Iterator[None]:
             sys.path.remove(entry)
         except ValueError:
             pass
+
+
+_SHIM = """# written by crunch for the processes a run starts: imports {path!r} as {name!r}
+import importlib.util
+import sys
+
+_spec = importlib.util.spec_from_file_location({name!r}, {path!r})
+_module = importlib.util.module_from_spec(_spec)
+sys.modules[{name!r}] = _module  # what `import {name}` returns once this file has run
+_spec.loader.exec_module(_module)
+"""
+
+
+@contextmanager
+def importable_by_child_processes(path: Path, name: str, folder: Optional[os.PathLike] = None) -> Iterator[None]:
+    """Let the processes the run starts import ``path`` as ``name``.
+
+    A worker of joblib (loky) or of multiprocessing's spawn and forkserver starts a fresh
+    interpreter with the parent's ``sys.path`` and unpickles a function of the participant's
+    module by importing that module by name. When the name is not the file's (``main.py``
+    loaded as ``user_code``, as the platform names it), or the file is not in ``folder`` (the
+    one on ``sys.path``, by default the file's own), nothing on ``sys.path`` answers it: a
+    temporary folder first on ``sys.path`` holds ``name.py``, which loads ``path`` under that
+    name (the worker runs the file's top level, as crunch-cli 13.0.1's worker initializer does).
+    """
+    if path.stem == name and os.path.abspath(folder if folder is not None else path.parent) == os.path.abspath(path.parent):
+        yield
+        return
+    shim = tempfile.mkdtemp(prefix="crunch-module-")
+    try:
+        Path(shim, f"{name}.py").write_text(_SHIM.format(path=os.path.abspath(path), name=name), encoding="utf-8")
+        with on_sys_path(shim):
+            yield
+    finally:
+        shutil.rmtree(shim, ignore_errors=True)
 
 
 def load_module(path: Path, root: Path, stream: Optional[TextIO] = None, name: Optional[str] = None) -> types.ModuleType:

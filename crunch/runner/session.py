@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator, List, Optional, TextIO
 
 from ..fsutil import human_size
-from .loader import load_module, on_sys_path
+from .loader import importable_by_child_processes, load_module, on_sys_path
 from .memory import current_rss_bytes, peak_rss_bytes
 
 
@@ -34,8 +34,12 @@ def participant_module(
 ) -> Iterator[types.ModuleType]:
     """``script`` imported (as ``name``, by default after its stem) with its folder (or ``folder``:
     where a notebook's converted script runs from) first on ``sys.path`` and the workspace's
-    ``root`` as the working directory, for the whole run."""
-    with on_sys_path(folder or script.parent), working_directory(root):
+    ``root`` as the working directory, for the whole run; the processes the run starts import
+    it by the same name."""
+    if name is None:
+        name = script.stem if script.stem.isidentifier() else "main"
+    search = folder or script.parent
+    with on_sys_path(search), importable_by_child_processes(script, name, search), working_directory(root):
         yield load_module(script, root, stream, name=name)
 
 
