@@ -8,7 +8,12 @@ import time
 from pathlib import Path
 
 from crunch.jobs.child import describe, missing_module_message, outside_message
-from crunch.jobs.environment import normalized_requirements, requirements_key, trim_pip_error
+from crunch.jobs.environment import (
+    normalized_requirements,
+    requirements_key,
+    requirements_to_install,
+    trim_pip_error,
+)
 from crunch.jobs.process import run_process
 
 
@@ -18,6 +23,14 @@ def test_the_key_ignores_comments_and_blank_lines_but_not_versions():
     assert requirements_key(pinned) == requirements_key("pandas==2.2.0\nscikit-learn==1.5.0\n")
     assert requirements_key(pinned) != requirements_key("pandas==2.2.1\nscikit-learn==1.5.0\n")
     assert requirements_key(pinned, "3.11.7") != requirements_key(pinned, "3.12.1")
+
+
+def test_crunch_itself_is_not_installed_in_the_clean_environment():
+    # `crunch convert --requirements` lists `crunch-cli` for a notebook's `import crunch`: from the
+    # index it would shadow the runner's crunch (no crunch.jobs.child), as the platform's image has its own
+    text = "crunch-cli\njoblib==1.4.2\ncrunch_cli==13.0.1  # pinned\nCrunch-CLI>=1\n--extra-index-url https://example.org/simple\n./wheels/x.whl\n"
+    assert requirements_to_install(text) == "joblib==1.4.2\n--extra-index-url https://example.org/simple\n./wheels/x.whl"
+    assert requirements_key(text) == requirements_key("joblib==1.4.2\n--extra-index-url https://example.org/simple\n./wheels/x.whl\n")
 
 
 def test_pip_error_is_trimmed_to_its_error_lines():

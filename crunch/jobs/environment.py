@@ -65,6 +65,25 @@ def normalized_requirements(text: str) -> str:
     return "\n".join(lines)
 
 
+def requirements_to_install(text: str) -> str:
+    """The normalized requirements without ``crunch`` itself (``crunch-cli``, which `crunch
+    convert` lists for a notebook's ``import crunch``): the runner provides it, as the
+    platform's image does; installed from the index, it would shadow the runner's own."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from ..freeze import is_crunch_itself
+
+    kept = []
+    for line in normalized_requirements(text).splitlines():
+        try:
+            if is_crunch_itself(Requirement(line).name):
+                continue
+        except InvalidRequirement:  # an option line, a path, a URL: pip's to read
+            pass
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def requirements_key(text: str, python_version: Optional[str] = None) -> str:
     """The cache key: the requirements, the Python version, and the crunch whose packages the
     environment links to (another installation gets its own environments)."""
@@ -72,7 +91,7 @@ def requirements_key(text: str, python_version: Optional[str] = None) -> str:
 
     version = python_version or ".".join(str(part) for part in sys.version_info[:3])
     runtime = f"{__version__} {sys.prefix}"
-    digest = hashlib.sha256(f"python {version}\nrunner {runtime}\n{normalized_requirements(text)}\n".encode())
+    digest = hashlib.sha256(f"python {version}\nrunner {runtime}\n{requirements_to_install(text)}\n".encode())
     return digest.hexdigest()[:24]
 
 
@@ -110,7 +129,7 @@ def _build(folder: Path, final: Path, requirements: str, emit: Log) -> None:
     else:
         _check([sys.executable, "-m", "venv", "--without-pip", str(folder)], "sandbox", emit)
     python = Environment(folder, cached=False).python
-    lines = normalized_requirements(requirements)
+    lines = requirements_to_install(requirements)
     if lines:
         listing = folder / "requirements.txt"
         listing.write_text(lines + "\n", encoding="utf-8")
