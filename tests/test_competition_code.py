@@ -298,8 +298,8 @@ def test_pickles_of_a_notebook_load_from_the_participant_module(tmp_path: Path) 
         sys.modules.pop("user_code", None)
 
 
-@pytest.mark.parametrize(("file", "name"), [("main.py", "user_code"), ("my-model.py", None)])
-def test_worker_processes_import_the_participant_module_by_its_name(tmp_path: Path, file: str, name) -> None:
+@pytest.mark.parametrize(("file", "name", "elsewhere"), [("main.py", "user_code", False), ("my-model.py", None, False), ("main.py", None, True)])
+def test_worker_processes_import_the_participant_module_by_its_name(tmp_path: Path, file: str, name, elsewhere: bool) -> None:
     """A function of main.py sent to a fresh worker (joblib's loky, multiprocessing's spawn) is
     pickled by reference to the module's name, `user_code` under the competition's runner: the
     worker imports it by that name (causality-discovery's quickstarter, joblib.Parallel(n_jobs=-1))."""
@@ -308,10 +308,13 @@ def test_worker_processes_import_the_participant_module_by_its_name(tmp_path: Pa
 
     from crunch.runner.session import participant_module
 
-    (tmp_path / file).write_text("import os\n\ndef triple(x):\n    return (os.getpid(), 3 * x)\n")
+    # elsewhere: a notebook's converted script, kept outside the folder put on sys.path
+    script = tmp_path / ("converted" if elsewhere else ".") / file
+    script.parent.mkdir(exist_ok=True)
+    script.write_text("import os\n\ndef triple(x):\n    return (os.getpid(), 3 * x)\n")
     path = list(sys.path)
     try:
-        with participant_module(tmp_path, tmp_path / file, name=name) as module:
+        with participant_module(tmp_path, script, name=name, folder=tmp_path if elsewhere else None) as module:
             expected = name or "main"
             assert module.__name__ == expected and sys.modules[expected] is module
             context = multiprocessing.get_context("spawn")
