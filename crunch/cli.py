@@ -400,6 +400,8 @@ def hub() -> None:
 @click.option("--fail-next", default=0, type=click.IntRange(min=0), metavar="K", help="Fault injection: answer the next K requests with 503.")
 @click.option("--drop-after", default=None, type=click.IntRange(min=0), metavar="N", help="Fault injection: cut the next body after N bytes.")
 @click.option("--delay", default=0.0, type=click.FloatRange(min=0), metavar="S", help="Fault injection: delay every answer by S seconds.")
+@click.option("--rate-cap", default=None, type=click.FloatRange(min=0, min_open=True), metavar="MIB_S", help="Link shape: at most MIB_S MiB/s on each connection of a data file or chunk link.")
+@click.option("--latency", default=0.0, type=click.FloatRange(min=0), metavar="S", help="Link shape: S seconds added before each data file or chunk answer.")
 @click.option("--daily-limit", default=5, show_default=True, type=click.IntRange(min=0), help="Submissions per project per day.")
 @click.pass_context
 def hub_serve(ctx: click.Context, **options: Any) -> None:

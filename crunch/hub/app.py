@@ -18,7 +18,8 @@ Admin calls (loopback clients only) under ``/_admin/``:
 
 - ``GET|POST /_admin/faults``: read or set ``{"failNext", "dropAfter", "dropTimes", "delay",
   "delayTimes", "truncateAt", "truncateTimes", "corrupt", "corruptAt", "stallAfter", "stall",
-  "pathPrefix", "method", "reset"}`` (see :mod:`crunch.hub.faults`);
+  "pathPrefix", "method", "rateCap", "latency", "ignoreRange", "reset"}`` (see :mod:`crunch.hub.faults`;
+  the last three shape the data file and chunk links: a per-connection rate cap, an added latency);
 - ``GET /_admin/stats`` (counters, ``pendingUploads``), ``POST /_admin/stats/reset``;
 - ``POST /_admin/tokens`` ``{"competition", "project", "user"}`` -> ``{"token"}``;
 - ``POST /_admin/api-keys`` ``{"user"}`` -> ``{"key"}``;
@@ -49,7 +50,7 @@ from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from .faults import Faults
+from .faults import Faults, Pacer
 from .platform import PLATFORM_RULES, PlatformRoutes, ensure_schema, filter_competitions, library_matches
 from .store import (
     CODE_LIMIT,
@@ -63,6 +64,7 @@ from .store import (
 )
 
 BLOCK = 1024 * 1024
+PACED_BLOCK = 64 * 1024  # blocks of a rate-capped link: a smooth pace
 
 
 class Dropped(ConnectionAbortedError):
@@ -809,6 +811,10 @@ class HubApp(PlatformRoutes):
                 length = 0
         if length != chunk["size"]:
             raise validation("body", f"chunk {n} is {chunk['size']} bytes, the body has {length}")
+        rate, latency, _ = self.faults.link_shape()
+        if latency:
+            time.sleep(latency)
+        pacer = Pacer(rate)
         drop = request.environ.get("crunch.hub.drop_after")
         stall = request.environ.get("crunch.hub.stall")
         corrupt = request.environ.get("crunch.hub.corrupt_at") is not None
@@ -826,7 +832,7 @@ class HubApp(PlatformRoutes):
         received = 0
         try:
             while received < length:
-                want = min(BLOCK, length - received)
+                want = min(PACED_BLOCK if rate else BLOCK, length - received)
                 if stall is not None:
                     if received >= stall[0]:
                         self.faults.count_stall()
@@ -847,6 +853,7 @@ class HubApp(PlatformRoutes):
                 md5.update(block)
                 os.pwrite(fd, block, chunk["offset"] + received)
                 received += len(block)
+                pacer.wait(len(block))
             etag = md5.hexdigest()
         finally:
             os.close(fd)
@@ -869,6 +876,9 @@ class HubApp(PlatformRoutes):
         info = path.stat()
         size = info.st_size
         etag = f'"{size:x}-{info.st_mtime_ns:x}"'
+        rate, latency, ignore_range = self.faults.link_shape()
+        if latency:
+            time.sleep(latency)
         start, stop, status = 0, size, 200
         headers = {
             "Accept-Ranges": "bytes",
@@ -877,6 +887,9 @@ class HubApp(PlatformRoutes):
             "Last-Modified": http_date(info.st_mtime),
         }
         header = request.headers.get("Range")
+        if ignore_range:  # a server without range support: the whole file, every time
+            del headers["Accept-Ranges"]
+            header = None
         if_range = request.headers.get("If-Range")
         if header and if_range and if_range != etag and if_range != headers["Last-Modified"]:
             header = None  # the file changed since the first part: send it whole
@@ -895,15 +908,18 @@ class HubApp(PlatformRoutes):
         request.environ["crunch.hub.count"] = request.path
 
         def body() -> Iterator[bytes]:
+            pacer = Pacer(rate)
+            step = PACED_BLOCK if rate else BLOCK
             with open(path, "rb") as fd:
                 fd.seek(start)
                 left = stop - start
                 while left > 0:
-                    block = fd.read(min(BLOCK, left))
+                    block = fd.read(min(step, left))
                     if not block:
                         break
                     left -= len(block)
                     yield block
+                    pacer.wait(len(block))
 
         response = Response(body(), status=status, headers=headers, direct_passthrough=True)
         return response
