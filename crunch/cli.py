@@ -169,6 +169,7 @@ def setup_notebook(ctx: click.Context, competition: str, token: str, **options: 
 @click.option("--force", is_flag=True, help="Download every file again, even when it is already whole.")
 @click.option("--round-number", default="@current", show_default=True, metavar="N", help="Round to download the data of.")
 @click.option("--size-variant", type=click.Choice(["default", "small", "large"], case_sensitive=False), default=None, help="Size variant (default: the workspace's).")
+@click.option("--connections", type=click.IntRange(1, 32), default=None, metavar="N", help="Connections for one big file, each fetching its own byte ranges (default: CRUNCH_DOWNLOAD_CONNECTIONS, else 8; 1: one stream).")
 @click.pass_context
 def download(ctx: click.Context, **options: Any) -> None:
     """Download the data into data/: resumable, verified, several files at once."""
