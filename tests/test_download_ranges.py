@@ -126,3 +126,30 @@ def test_bad_connections_is_one_error_line(hub, tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("error: CRUNCH_DOWNLOAD_CONNECTIONS='lots'") and "Traceback" not in result.stderr
     assert not list((workspace / "data").glob("*.parquet*"))
+
+
+def test_the_hub_caps_each_connection_and_adds_latency(hub):
+    """The link shape: one connection gets at most rateCap bytes a second, each answer comes
+    latency seconds late; the admin call shows both."""
+    import time
+
+    import requests
+
+    url = hub.client().get_data_release("demo").data_files["X_train"].url
+    size = int(requests.head(url, timeout=30).headers["Content-Length"])
+    rate = size / 1.0  # the whole file in about a second on one connection
+    shape = hub.faults(rate_cap=rate, latency=0.4)
+    assert shape["rateCap"] == rate and shape["latency"] == 0.4
+    start = time.monotonic()
+    head = requests.head(url, timeout=30)
+    assert head.status_code == 200 and time.monotonic() - start >= 0.4
+    start = time.monotonic()
+    body = requests.get(url, timeout=30).content
+    assert len(body) == size and time.monotonic() - start >= 0.4 + 0.9
+    # a range of a quarter of the file goes in a quarter of the time
+    start = time.monotonic()
+    part = requests.get(url, headers={"Range": f"bytes=0-{size // 4 - 1}"}, timeout=30)
+    elapsed = time.monotonic() - start
+    assert part.status_code == 206 and len(part.content) == size // 4
+    assert 0.4 + 0.2 <= elapsed
+    assert hub.faults(reset=True)["rateCap"] is None

@@ -918,8 +918,8 @@ class HubApp(PlatformRoutes):
                     if not block:
                         break
                     left -= len(block)
+                    pacer.wait(len(block))  # the block is sent when its last byte is due
                     yield block
-                    pacer.wait(len(block))
 
         response = Response(body(), status=status, headers=headers, direct_passthrough=True)
         return response

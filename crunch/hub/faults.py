@@ -262,8 +262,9 @@ class Faults:
 
 
 class Pacer:
-    """Keeps one connection's body at most ``rate`` bytes a second: :meth:`wait` after each
-    block sleeps until the bytes so far are due (no cap when ``rate`` is None)."""
+    """Keeps one connection's body at most ``rate`` bytes a second: :meth:`wait` with each
+    block sleeps until the bytes so far, that block included, are due (no cap when ``rate``
+    is None)."""
 
     def __init__(self, rate: Optional[float]) -> None:
         self.rate = rate
