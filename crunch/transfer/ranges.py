@@ -271,6 +271,7 @@ class RangedTransfer:
             if os.fstat(self.fd).st_size > self.size:
                 os.ftruncate(self.fd, self.size)
             self._reserve()
+            self.save(force=True)  # from now on the part is read with its ranges file, never as a prefix
             workers = [
                 threading.Thread(target=self._worker, args=(index == 0,), name=f"crunch-range-{index}", daemon=True)
                 for index in range(min(self.connections, len(self.queue)))
