@@ -153,3 +153,39 @@ def test_the_hub_caps_each_connection_and_adds_latency(hub):
     assert part.status_code == 206 and len(part.content) == size // 4
     assert 0.4 + 0.2 <= elapsed
     assert hub.faults(reset=True)["rateCap"] is None
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_an_interrupted_ranged_download_keeps_its_ranges_and_the_rerun_fetches_the_holes(signum, hub, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from conftest import CRUNCH
+
+    workspace = workspace_without_data(hub, tmp_path)
+    path, size, sha = x_train(hub)
+    hub.faults(rate_cap=size / 6, path_prefix=path)  # each quarter takes about 1.5 s
+    hub.reset_stats()
+    process = subprocess.Popen([CRUNCH, "download"], cwd=workspace, env=ranged_env(hub, size), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while hub.bytes_served(path) < size // 3:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(getattr(signal, signum))
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == {"SIGTERM": 143, "SIGINT": 130}[signum], out + err
+    assert [line for line in err.splitlines() if line.strip()] == ["interrupted"]
+    ranges = workspace / "data" / "X_train.parquet.part.ranges"
+    whole = sum(stop - start for start, stop in json.loads(ranges.read_text())["done"])
+    assert 0 < whole < size
+    assert not (workspace / "data" / "X_train.parquet").exists()
+    hub.reset_faults()
+    time.sleep(1.5)  # the hub's paced answers to the stopped process end at their next block
+    hub.reset_stats()
+    again = run_crunch("download", cwd=workspace, env=ranged_env(hub, size))
+    assert again.returncode == 0, again.output
+    assert "X_train.parquet: resumed at" in again.stdout
+    assert hub.bytes_served(path) == size - whole
+    assert sha256(workspace / "data" / "X_train.parquet") == sha
+    assert not ranges.exists()

@@ -214,6 +214,8 @@ class Downloader:
         # connections for one big file (byte ranges at once); 1: one stream
         self.connections = connections_setting(connections)
         self.follow_hash = follow_hash  # hash a ranged file as it becomes whole (else after its ranges)
+        self._active: List[Any] = []  # ranged transfers under way
+        self._active_lock = threading.Lock()
         # path -> stat stamp of a file whose sha256 was verified: skips hashing it again
         self.verified: Dict[str, Dict[str, Any]] = verified if verified is not None else {}
 
@@ -416,9 +418,11 @@ class Downloader:
                         thread.join(0.2)  # short waits keep Ctrl-C responsive
             except KeyboardInterrupt:
                 self.cancel.set()
+                self.checkpoint()  # what is whole is on record even if a range is stuck on its socket
                 deadline = time.monotonic() + 2.0
                 for thread in threads:
                     thread.join(max(0.0, deadline - time.monotonic()))
+                self.checkpoint()
                 raise
         if errors:
             first = next((e for e in errors if isinstance(e, KeyboardInterrupt)), None) or errors[0]
@@ -426,6 +430,13 @@ class Downloader:
                 raise type(first)(f"{first.message} (and {len(errors) - 1} other file(s) failed)") from None
             raise first
         return [r for r in results if r is not None]
+
+    def checkpoint(self) -> None:
+        """Write the ranges file of every ranged transfer under way (what is whole so far)."""
+        with self._active_lock:
+            active = list(self._active)
+        for transfer in active:
+            transfer.save(force=True)
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -480,6 +491,8 @@ class Downloader:
                     self, url=url, refresh=remote.refresh, part=part, size=size, sha=sha, hasher=hasher,
                     bar=bar, label=label, connections=self.connections, follow_hash=self.follow_hash,
                 )
+                with self._active_lock:
+                    self._active.append(transfer)
                 try:
                     transfer.run()
                 except OSError as error:
@@ -491,6 +504,8 @@ class Downloader:
                     ) from None
                 finally:
                     transferred += transfer.received
+                    with self._active_lock:
+                        self._active.remove(transfer)
                 url = transfer.url
                 problem = self._verify(part, size, sha, hasher)
                 if problem is None:

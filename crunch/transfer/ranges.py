@@ -231,6 +231,7 @@ class RangedTransfer:
         self.connections = connections
         self.follow_hash = follow_hash
         self.lock = threading.Condition()
+        self.saving = threading.Lock()
         self.stop = threading.Event()
         self.ranges_ok = threading.Event()
         self.errors: List[BaseException] = []
@@ -242,6 +243,7 @@ class RangedTransfer:
         self.last_save = 0.0
         self.hashed = 0
         self.fd = -1
+        self.threads: List[threading.Thread] = []
 
     # -- bookkeeping --------------------------------------------------------------------------
 
@@ -250,11 +252,13 @@ class RangedTransfer:
             return merge(self.done + [(p.start, p.pos) for p in self.pieces])
 
     def save(self, force: bool = False) -> None:
+        """Write the ranges file (at most about once a second unless ``force``)."""
         now = time.monotonic()
         if not force and now - self.last_save < SAVE_EVERY:
             return
-        self.last_save = now
-        save_done(self.part, self.size, self.sha, self.whole())
+        with self.saving:  # one writer at a time: the last write holds the latest state
+            self.last_save = now
+            save_done(self.part, self.size, self.sha, self.whole())
 
     # -- run ----------------------------------------------------------------------------------
 
@@ -280,6 +284,7 @@ class RangedTransfer:
             if self.hasher is not None and self.follow_hash:
                 hasher = threading.Thread(target=self._hash_loop, name="crunch-range-hash", daemon=True)
                 hasher.start()
+            self.threads = [*workers, *([hasher] if hasher is not None else [])]
             for thread in workers:
                 thread.start()
             try:
@@ -323,7 +328,13 @@ class RangedTransfer:
             return self.received
         finally:
             self.stop.set()
-            os.close(self.fd)
+            deadline = time.monotonic() + 2.0
+            for thread in self.threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
+            # a thread still blocked on its socket keeps the file open: its number is never
+            # reused for another file while it may still write (it stops at its next read)
+            if not any(thread.is_alive() for thread in self.threads):
+                os.close(self.fd)
 
     def _reserve(self) -> None:
         missing = sum(b - a for a, b in holes(self.done, self.size))
