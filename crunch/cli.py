@@ -56,9 +56,21 @@ def _call(ctx: click.Context, module: str, **kwargs: Any) -> Any:
     metavar="NAME",
     help="production/prod (default), staging/test, or local/dev for a hub at http://127.0.0.1:8000/ (also CRUNCH_ENVIRONMENT).",
 )
+@click.option(
+    "--competitions", "competitions_source", metavar="SOURCE",
+    help="Where the competitions' own code is: local://DIR, github://OWNER/REPO[?reference=R], cache+https://HOST, comma-separated (also CRUNCH_COMPETITIONS_SOURCE).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only print results and errors: no progress bars.")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, api_base_url: Optional[str], web_base_url: Optional[str], environment: Optional[str], quiet: bool) -> None:
+def cli(
+    ctx: click.Context,
+    debug: bool,
+    api_base_url: Optional[str],
+    web_base_url: Optional[str],
+    environment: Optional[str],
+    competitions_source: Optional[str],
+    quiet: bool,
+) -> None:
     """Take part in CrunchDAO competitions: set up a workspace, test your train()/infer()
     locally, and push your code and model.
 
@@ -72,7 +84,13 @@ def cli(ctx: click.Context, debug: bool, api_base_url: Optional[str], web_base_u
     Run `crunch demo` to see the whole flow against a local hub, offline.
     """
     ctx.obj = State(
-        {"environment": environment, "api_base_url": api_base_url, "web_base_url": web_base_url, "debug": debug},
+        {
+            "environment": environment,
+            "api_base_url": api_base_url,
+            "web_base_url": web_base_url,
+            "debug": debug,
+            "competitions_source": competitions_source,
+        },
         quiet,
     )
 
@@ -222,6 +240,8 @@ def test(ctx: click.Context, **options: Any) -> None:
 @click.option("--no-pip-freeze", is_flag=True, help="Send requirements.txt as it is, without pinning installed versions.")
 @click.option("--dry", is_flag=True, help="Show what would be sent, and send nothing.")
 @click.option("--export", "export", default=None, metavar="FILE", type=click.Path(dir_okay=False), help="Write the submission to a .tar.gz instead of sending it.")
+@click.option("--skip-submission-check", is_flag=True, help="Do not run the competition's own submission check (submission.py) before sending.")
+@click.option("--overwrite", is_flag=True, help="With --export: replace FILE if it exists.")
 @click.pass_context
 def push(ctx: click.Context, message: Optional[str], **options: Any) -> None:
     """Submit your code and model files: requirements pinned to your installed versions, resumable chunked uploads."""

@@ -5,6 +5,10 @@ prediction folders, the model directory, and whatever the ``.gitignore`` files o
 exclude (each relative to its own folder, deeper files winning, as git reads them). Model
 files are every file under the model directory except the same hidden files. A symbolic link
 is followed when it stays inside the workspace, and refused when it points outside.
+
+Nothing of ``.crunchdao/`` is ever selected, whatever the path that reaches it: a model
+directory there is refused, and a link, hard link or nested path leading to one of its files
+or folders is left out (and reported), since files are recognised by identity, not by name.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
 from .exceptions import SubmissionError, UnsafePathError
 from .fsutil import PathLike, human_size, open_regular, read_text, special_kind
+from .modeldir import SECRET_PREFIX, Protected
 
 HIDDEN_PATTERNS: Tuple[str, ...] = (
     ".git/",
@@ -65,9 +70,129 @@ def in_colab() -> bool:
 
 
 def _spec(lines: Iterable[str]):  # type: ignore[no-untyped-def]
+    """The rules of ``lines`` as git reads them: a line git cannot use is skipped, as git does."""
+    import warnings
+
     import pathspec
 
-    return pathspec.GitIgnoreSpec.from_lines(list(lines))
+    usable = [line for line in (_as_git_reads(line) for line in lines) if line is not None]
+    with warnings.catch_warnings():  # "possible nested set" of [[:alpha:]]: not the person's concern
+        warnings.simplefilter("ignore")
+        return pathspec.GitIgnoreSpec.from_lines(usable)
+
+
+def _compiles(line: str) -> bool:
+    import re
+    import warnings
+
+    from pathspec.patterns.gitwildmatch import GitWildMatchPattern
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            GitWildMatchPattern(line)
+    except (ValueError, re.error):
+        return False
+    return True
+
+
+def _as_git_reads(line: str) -> Optional[str]:
+    """``line`` as a pattern that matches what git's wildmatch matches, or ``None`` for a line
+    git never matches with (a lone ``!``, a trailing backslash, a ``[`` never closed...).
+
+    A reversed range in brackets (``[z-a]``) is an error for Python's regular expressions;
+    git matches its first character alone (``[z-a]`` is ``[z]``), so it is rewritten so. The
+    character classes of letters and digits (``[[:alpha:]]``...) are spelled out as ranges."""
+    fixed = _brackets_as_git_reads(line) if "[" in line else line
+    return fixed if fixed is not None and _compiles(fixed) else None
+
+
+_CLASSES = {
+    "[:alpha:]": "a-zA-Z",
+    "[:digit:]": "0-9",
+    "[:alnum:]": "a-zA-Z0-9",
+    "[:upper:]": "A-Z",
+    "[:lower:]": "a-z",
+    "[:xdigit:]": "0-9a-fA-F",
+    "[:blank:]": " \t",
+    "[:space:]": " \t\n\r\f\v",
+}
+
+
+def _brackets_as_git_reads(line: str) -> Optional[str]:
+    out: List[str] = []
+    i, n = 0, len(line)
+    while i < n:
+        char = line[i]
+        if char == "\\" and i + 1 < n:
+            out.append(line[i : i + 2])
+            i += 2
+            continue
+        if char != "[":
+            out.append(char)
+            i += 1
+            continue
+        # a bracket expression: [ then ! or ^, then ] as a first member, then members up to ]
+        j = i + 1
+        if j < n and line[j] in "!^":
+            j += 1
+        members: List[str] = []  # each member: one character, possibly escaped
+        first = True
+        while j < n and (line[j] != "]" or first):
+            if line[j] == "\\" and j + 1 < n:
+                members.append(line[j : j + 2])
+                j += 2
+            elif line.startswith("[:", j) and line.find(":]", j + 2) != -1:
+                end = line.find(":]", j + 2) + 2
+                members.append(line[j:end])
+                j = end
+            else:
+                members.append(line[j])
+                j += 1
+            first = False
+        if j >= n:  # no closing bracket: git's wildmatch gives up, the line never matches
+            return None
+        negated = line[i + 1] in "!^"
+        body = _bracket_body(members)
+        if body == "^" and not negated:
+            out.append("\\^")  # the one character, escaped outside brackets
+        else:
+            out.append(("[!" if negated else "[") + body + "]")
+        i = j + 1
+    return "".join(out)
+
+
+def _bracket_body(members: List[str]) -> str:
+    """The members of a bracket expression (``\\x`` escapes, ``a-z`` ranges, classes) spelled
+    so that pathspec's reading, which knows no escapes there, matches what git matches."""
+    singles: List[str] = []
+    spans: List[str] = []
+    k = 0
+    while k < len(members):
+        member = members[k]
+        if member in _CLASSES:
+            spans.append(_CLASSES[member])
+            k += 1
+            continue
+        if k + 2 < len(members) and members[k + 1] == "-" and members[k + 2] not in _CLASSES:
+            low, high = member[-1], members[k + 2][-1]
+            if low <= high:
+                spans.append(f"{low}-{high}")
+            else:
+                singles.append(low)  # a reversed range: git matches its start alone
+            k += 3
+            continue
+        singles.append(member[-1])  # "\\x" is x
+        k += 1
+    first = "]" if "]" in singles else ""
+    last = "-" if "-" in singles else ""
+    middle = [c for c in singles if c not in "]-^"] + spans
+    middle.sort(key=lambda text: text.startswith("^"))  # a leading ^ would negate
+    caret = "^" if "^" in singles else ""
+    body = first + "".join(middle) + caret + last
+    if body.startswith("^") and len(body) > 1:  # "^-": "-^", where "-" comes first and is a character
+        body = body[1:] + "^"
+    return body
 
 
 class _Rules:
@@ -107,12 +232,32 @@ def _walk(
     rules: _Rules,
     prefix: str = "",
     skip: Optional[Set[str]] = None,
+    left_out: Optional[List[str]] = None,
 ) -> List[SelectedFile]:
-    """Every file under ``top`` that the rules keep, named relative to ``top``."""
+    """Every file under ``top`` that the rules keep, named relative to ``top``.
+
+    Files and folders of ``.crunchdao/`` reached by another path are not selected: their
+    names (as shown, with ``prefix``) are added to ``left_out``.
+    """
     found: List[SelectedFile] = []
     real_workspace = os.path.realpath(workspace)
     visited: Set[str] = set()
     skip = skip or set()
+    protected = Protected(workspace)
+    if protected.holds(top):
+        raise UnsafePathError(f"{prefix.rstrip('/') or top} leads into .crunchdao/, which holds your push token: it is never sent")
+
+    def secret(entry: "os.DirEntry[str]", is_dir: bool, shown: str) -> bool:
+        try:
+            info = entry.stat()  # links followed; cached by the entry for the size below
+        except OSError:
+            return False
+        identity = (info.st_dev, info.st_ino)
+        if info.st_ino and identity in (protected.folders if is_dir else protected.files):
+            if left_out is not None:
+                left_out.append(shown)
+            return True
+        return False
 
     def outside(path: Path) -> bool:
         real = os.path.realpath(path)
@@ -141,7 +286,11 @@ def _walk(
                 is_dir = False
             if rules.ignored(name, is_dir, gitignores):
                 continue
+            if is_dir and entry.name.casefold().startswith(SECRET_PREFIX):  # any workspace's, in any case
+                continue
             if skip and str(path.resolve()) in skip:
+                continue
+            if secret(entry, is_dir, prefix + name):
                 continue
             if link and outside(path):
                 shown = prefix + name
@@ -153,7 +302,7 @@ def _walk(
                 visit(path, name + "/", gitignores)
                 continue
             try:
-                info = path.stat()
+                info = entry.stat()
             except OSError as error:
                 if link:
                     raise SubmissionError(f"{prefix + name} is a broken symbolic link: remove it or add it to .gitignore") from None
@@ -170,14 +319,11 @@ def _walk(
 
 
 def check_model_directory(root: PathLike, model_directory: str) -> str:
-    """``model_directory`` as a clean POSIX path relative to ``root``, or an error."""
-    text = model_directory.replace("\\", "/").strip()
-    parts = [part for part in text.split("/") if part not in ("", ".")]
-    if not parts or os.path.isabs(model_directory) or ".." in parts:
-        raise SubmissionError(
-            f"the model directory {model_directory!r} must be a folder inside the workspace, such as resources"
-        )
-    return "/".join(parts)
+    """``model_directory`` as a clean POSIX path relative to ``root``, or an error (see
+    :func:`crunch.modeldir.check`)."""
+    from . import modeldir
+
+    return modeldir.check(root, model_directory, error=SubmissionError)
 
 
 def list_code_files(
@@ -186,18 +332,25 @@ def list_code_files(
     *,
     colab: Optional[bool] = None,
     exclude: Iterable[PathLike] = (),
+    left_out: Optional[List[str]] = None,
 ) -> List[SelectedFile]:
-    """The code files of the workspace at ``root``, sorted by path."""
+    """The code files of the workspace at ``root``, sorted by path (see :func:`_walk` for ``left_out``)."""
     top = Path(root)
     model = check_model_directory(top, model_directory)
     patterns = [*HIDDEN_PATTERNS, *CODE_PATTERNS, f"/{model}/"]
     if in_colab() if colab is None else colab:
         patterns.extend(COLAB_PATTERNS)
     skip = {str(Path(p).resolve()) for p in exclude}
-    return _walk(top, top, _Rules(patterns, use_gitignore=True), skip=skip)
+    return _walk(top, top, _Rules(patterns, use_gitignore=True), skip=skip, left_out=left_out)
 
 
-def list_model_files(root: PathLike, model_directory: str, *, exclude: Iterable[PathLike] = ()) -> List[SelectedFile]:
+def list_model_files(
+    root: PathLike,
+    model_directory: str,
+    *,
+    exclude: Iterable[PathLike] = (),
+    left_out: Optional[List[str]] = None,
+) -> List[SelectedFile]:
     """The model files, named relative to the model directory (empty when it does not exist)."""
     top = Path(root)
     model = check_model_directory(top, model_directory)
@@ -210,7 +363,7 @@ def list_model_files(root: PathLike, model_directory: str, *, exclude: Iterable[
     if folder.is_symlink() and os.path.commonpath([os.path.realpath(folder), real_top]) != real_top:
         raise UnsafePathError(f"the model directory {model} is a symbolic link outside the workspace: use a folder inside it")
     skip = {str(Path(p).resolve()) for p in exclude}
-    return _walk(folder, top, _Rules(HIDDEN_PATTERNS, use_gitignore=False), prefix=model + "/", skip=skip)
+    return _walk(folder, top, _Rules(HIDDEN_PATTERNS, use_gitignore=False), prefix=model + "/", skip=skip, left_out=left_out)
 
 
 def size_limit(variable: str, default: int) -> int:

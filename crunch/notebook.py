@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .console import Console
 from .exceptions import UserCodeError
@@ -25,7 +25,6 @@ from .settings import Settings
 from .workspace import Workspace
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas
 
     from .runner.report import Report
 
@@ -63,19 +62,44 @@ class NotebookTools:
         settings = self._settings or Settings.resolve()
         return settings.for_workspace(project.api_base_url, project.web_base_url)
 
-    def load_data(self, round_number: Any = "@current") -> Tuple["pandas.DataFrame", "pandas.DataFrame", "pandas.DataFrame"]:
-        """``(X_train, y_train, X_test)`` as DataFrames, downloaded first when missing."""
+    def load_data(self, round_number: Any = "@current") -> Any:
+        """``(X_train, y_train, X_test)`` as DataFrames, downloaded first when missing; for a
+        competition that runs its own code, what its runner's ``load_data()`` returns."""
         import pandas
 
+        from .runner.family import COMPETITION_CODE, family_of_workspace
         from .runner.local import data_file, ensure_release
 
         workspace = self.workspace
-        release = ensure_release(workspace, self._settings_for(workspace), self.console, round_number)
+        settings = self._settings_for(workspace)
+        release = ensure_release(workspace, settings, self.console, round_number)
+        if family_of_workspace(workspace) == COMPETITION_CODE:
+            return self._load_competition_data(workspace, settings)
         frames = []
         for key in ("X_train", "y_train", "X_test"):
             path = data_file(workspace, release, key)
             frames.append(pandas.read_parquet(path))
         return frames[0], frames[1], frames[2]
+
+    def _load_competition_data(self, workspace: Workspace, settings: Settings) -> Any:
+        import logging
+
+        from .competition_code import CompetitionCodeError
+        from .runner.competition_test import require_runner
+        from .utils import smart_call
+
+        runner = require_runner(workspace, settings, self.console)
+        load_data = getattr(runner, "load_data", None)
+        if not callable(load_data):
+            self.console.print("the competition's runner.py has no load_data(): follow the competition's instructions to load the data")
+            return None, None, None
+        try:
+            return smart_call(load_data, {"data_directory_path": str(workspace.data_dir), "logger": logging.getLogger("crunch")})
+        except Exception as error:
+            raise CompetitionCodeError(
+                f"the competition's runner.py load_data() raised {type(error).__name__}: {error}; "
+                "run `crunch download` to get every data file"
+            ) from error
 
     def test(
         self,
@@ -88,18 +112,30 @@ class NotebookTools:
         checks: bool = True,
         train: Optional[Callable[..., Any]] = None,
         infer: Optional[Callable[..., Any]] = None,
-    ) -> "pandas.DataFrame":
+        no_determinism_check: Optional[bool] = None,
+    ) -> Any:
         """Run ``train``/``infer`` (by default those of the notebook) as the platform's runner
         does, print the report and return the prediction.
 
+        For a competition that runs its own code, its runner.py calls the notebook's functions
+        and the prediction folder's files are returned (see the report for the local score).
         An exception in ``train`` or ``infer`` is raised again with only the notebook's frames.
         """
+        from .runner.family import COMPETITION_CODE, family_of_workspace
         from .runner.loader import files_under, notebook_frames, trimmed_traceback
         from .runner.local import TestOptions, ensure_release, run_test
 
+        if no_determinism_check is not None:
+            determinism_check = not no_determinism_check
         started = time.perf_counter()
         workspace = self.workspace
         module = self._module if self._module is not None else sys.modules.get("__main__")
+        ensure_release(workspace, self._settings_for(workspace), self.console, round_number)
+        if family_of_workspace(workspace) == COMPETITION_CODE:
+            return self._test_competition_code(
+                workspace, module, force_first_train, train_frequency, round_number, has_gpu,
+                determinism_check, model_directory_path, checks, started,
+            )
         train = train or _function(module, "train")
         infer = infer or _function(module, "infer")
         release = ensure_release(workspace, self._settings_for(workspace), self.console, round_number)
@@ -150,6 +186,53 @@ class NotebookTools:
         for line in outcome.report.lines():
             self.console.result(line)
         return outcome.prediction
+
+
+    def _test_competition_code(
+        self,
+        workspace: Workspace,
+        module: Any,
+        force_first_train: bool,
+        train_frequency: int,
+        round_number: Any,
+        has_gpu: bool,
+        determinism_check: bool,
+        model_directory_path: Optional[str],
+        score: bool,
+        started: float,
+    ) -> Any:
+        from .runner.competition_test import CompetitionOptions, require_runner, run_competition_test
+
+        settings = self._settings_for(workspace)
+        runner = require_runner(workspace, settings, self.console)
+        options = CompetitionOptions(
+            model_directory=_relative_model_directory(workspace, model_directory_path),
+            force_first_train=force_first_train,
+            train_frequency=train_frequency,
+            has_gpu=has_gpu,
+            determinism_check=determinism_check,
+            score=score,
+        )
+        previous = os.getcwd()
+        root = str(workspace.root)
+        added = root not in sys.path
+        if added:
+            sys.path.insert(0, root)
+        os.chdir(root)
+        try:
+            outcome = run_competition_test(
+                workspace, settings, self.console, module, "the notebook", runner, options, started=started
+            )
+        finally:
+            os.chdir(previous)
+            if added:
+                try:
+                    sys.path.remove(root)
+                except ValueError:
+                    pass
+        for line in outcome.lines:
+            self.console.result(line)
+        return outcome.prediction_files
 
 
 def _from_user_code(error: BaseException, is_user_file: Callable[[str], bool]) -> bool:

@@ -67,6 +67,7 @@ class Settings:
     api_key: Optional[str] = None
     explicit: bool = False  # the hub was chosen by an option or a variable
     explicit_web: bool = False  # the web URL was given by an option or a variable
+    competitions_source: Optional[str] = None  # --competitions or CRUNCH_COMPETITIONS_SOURCE
 
     def for_workspace(self, api_base_url: Optional[str], web_base_url: Optional[str] = None) -> "Settings":
         """The hub a workspace was set up against, unless one was chosen explicitly."""
@@ -88,6 +89,7 @@ class Settings:
         web_base_url: Optional[str] = None,
         debug: bool = False,
         environ: Optional[Mapping[str, str]] = None,
+        competitions_source: Optional[str] = None,
     ) -> "Settings":
         """Options win over variables, variables over the environment's defaults.
 
@@ -126,4 +128,5 @@ class Settings:
             environment=name,
             debug=debug or _truthy(env.get("CRUNCH_DEBUG")),
             api_key=api_key,
+            competitions_source=(competitions_source or env.get("CRUNCH_COMPETITIONS_SOURCE") or "").strip() or None,
         )

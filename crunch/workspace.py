@@ -46,6 +46,7 @@ CACHE_CHECKS = "checks.json"
 CACHE_LIBRARIES = "libraries.json"
 CACHE_COMPETITION = "competition.json"
 CACHE_ROUND = "round.json"  # the round whose data release is cached
+CACHE_METRICS = "metrics.json"  # the competition's metrics, each with its target (UNSTRUCTURED)
 
 GITIGNORE = """\
 # crunch: data, predictions and the push token stay out of git
@@ -204,7 +205,16 @@ class Workspace:
             for key in ProjectInfo._KEYS:
                 if key not in data and key not in ProjectInfo._PEER_KEYS and isinstance(kept.get(key), str):
                     data[key] = kept[key]
-        return ProjectInfo.from_dict(data)
+        info = ProjectInfo.from_dict(data)
+        from .modeldir import check_name
+
+        try:
+            info.model_directory = check_name(
+                info.model_directory, given_as=f"the modelDirectory of {self.project_file}", error=WorkspaceError
+            )
+        except WorkspaceError as error:
+            raise WorkspaceError(f"{error.message}, and write it as modelDirectory in that file") from None
+        return info
 
     def write_project(self, info: ProjectInfo) -> None:
         write_json_atomic(self.project_file, info.to_dict())

@@ -224,6 +224,23 @@ def fifo(relative: str) -> Callable[[Path], None]:
     return build
 
 
+def link(relative: str, target: str) -> Callable[[Path], None]:
+    """A symbolic link inside the workspace to ``target`` (relative to the link's folder)."""
+    return lambda ws: os.symlink(target, ws / relative)
+
+
+def raw_name(relative: bytes, content: bytes = b"x = 1\n") -> Callable[[Path], None]:
+    """A file whose name is bytes that may not be UTF-8."""
+
+    def build(ws: Path) -> None:
+        path = os.path.join(os.fsencode(ws), relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(content)
+
+    return build
+
+
 def link_to(relative: str, target: str) -> Callable[[Path], None]:
     """``relative`` becomes a symbolic link to ``target`` (relative to the workspace, or absolute)."""
 
@@ -232,6 +249,16 @@ def link_to(relative: str, target: str) -> Callable[[Path], None]:
         if os.path.lexists(path):
             path.unlink()
         os.symlink(target, path)
+
+    return build
+
+
+def set_model_directory(value: Any) -> Callable[[Path], None]:
+    def build(ws: Path) -> None:
+        path = ws / ".crunchdao" / "project.json"
+        project = json.loads(path.read_text())
+        project["modelDirectory"] = value
+        path.write_text(json.dumps(project))
 
     return build
 
@@ -260,6 +287,20 @@ def writable(*relatives: str) -> Callable[[Path], None]:
             os.chmod(path, 0o755)
 
     return undo
+
+
+def _add_files(*names: str) -> Callable[[Dict[str, Any], str], None]:
+    """Data files of the given names added to the release, each a copy of X_test's entry."""
+
+    def edit(release: Dict[str, Any], proxy: str) -> None:
+        for index, name in enumerate(names):
+            release["dataFiles"][f"extra_{index}"] = dict(release["dataFiles"]["X_test"], name=name)
+
+    return edit
+
+
+def embed(path: str, text: str = "hello") -> Dict[str, Any]:
+    return markdown(f"---\nfile: {path}\n---\n{text}\n")
 
 
 PREDICTION_WRITTEN = ("prediction/prediction.parquet",)  # written, then checked and found wrong
@@ -362,6 +403,115 @@ CASES: List[Case] = [
     Case("push-model-dir-is-file", write("model.bin", "x"), ("push", "-m", "x", "--model-directory", "model.bin"), "model.bin"),
     Case("push-main-file-missing", nothing, ("push", "-m", "x", "--main-file", "nope.py"), "nope.py"),
     Case("push-main-file-outside", nothing, ("push", "-m", "x", "--main-file", "../main.py"), "inside the workspace"),
+    # -- secrets: .crunchdao/ is never a model directory, wherever it is given ------------------
+    Case("secret-push-model-dir-crunchdao", nothing, ("push", "-m", "x", "--model-directory", ".crunchdao"), ".crunchdao/"),
+    Case("secret-push-model-dir-inside", nothing, ("push", "-m", "x", "--model-directory", "./.crunchdao/sub"), ".crunchdao/"),
+    Case("secret-push-model-dir-case", nothing, ("push", "--dry", "--model-directory", ".CrunchDAO"), ".crunchdao/"),
+    Case("secret-push-model-dir-link", link("weights", ".crunchdao"), ("push", "-m", "x", "--model-directory", "weights"), "leads into .crunchdao/"),
+    Case("secret-push-model-dir-data", nothing, ("push", "-m", "x", "--model-directory", "data"), "data/"),
+    Case("secret-push-model-dir-outside-link", symlink("weights", "elsewhere/"), ("push", "-m", "x", "--model-directory", "weights"), "outside the workspace"),
+    Case("secret-export-model-dir-crunchdao", nothing, ("push", "--export", "../out.tar.gz", "--model-directory", ".crunchdao"), ".crunchdao/"),
+    Case("secret-project-json-model-dir", set_model_directory(".crunchdao"), ("push", "-m", "x"), "modelDirectory"),
+    Case("secret-project-json-model-dir-test", set_model_directory(".crunchdao/cache"), ("test",), "modelDirectory"),
+    Case("secret-project-json-model-dir-data", set_model_directory("data"), ("push", "--dry"), "modelDirectory"),
+    Case("secret-project-json-model-dir-nul", set_model_directory("res\u0000ources"), ("push", "-m", "x"), "control character"),
+    Case("secret-project-json-model-dir-outside", set_model_directory("../elsewhere"), ("push", "-m", "x"), "modelDirectory"),
+    Case("secret-test-model-dir-crunchdao", nothing, ("test", "--model-directory", ".crunchdao"), ".crunchdao/"),
+    Case("secret-test-model-dir-link", link("weights", ".crunchdao"), ("test", "--model-directory", "weights"), "leads into .crunchdao/"),
+    Case("secret-test-model-dir-outside", nothing, ("test", "--model-directory", "../elsewhere"), "inside the workspace"),
+    Case(
+        "secret-setup-model-dir-crunchdao",
+        nothing,
+        ("setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data", "--model-directory", ".crunchdao"),
+        "--model-directory",
+        outside=True,
+    ),
+    Case(
+        "secret-setup-model-dir-data",
+        nothing,
+        ("setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data", "--model-directory", "data/models"),
+        "--model-directory",
+        outside=True,
+    ),
+    Case(
+        "secret-clone-path-case-changed",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data"),
+        ".CrunchDAO/token",
+        rules={"/v4/competitions/demo/projects/": json_answer(200, {"main.py": "http://127.0.0.1:9/x", ".CrunchDAO/token": "http://127.0.0.1:9/y"})},
+        outside=True,
+    ),
+    # -- push --export never destroys a file ----------------------------------------------------
+    Case("export-existing-file", write("../out.tar.gz", "mine"), ("push", "--export", "../out.tar.gz"), "--overwrite"),
+    Case("export-over-requirements", write("requirements.txt", "pandas\n"), ("push", "--export", "requirements.txt"), "--overwrite"),
+    Case("export-over-requirements-overwrite", write("requirements.txt", "pandas\n"), ("push", "--export", "requirements.txt", "--overwrite"), "it is requirements.txt"),
+    Case("export-over-main-overwrite", nothing, ("push", "--export", "main.py", "--overwrite"), "one of the files the submission holds"),
+    Case("export-over-token", nothing, ("push", "--export", ".crunchdao/token", "--overwrite"), ".crunchdao/"),
+    Case("export-into-crunchdao", nothing, ("push", "--export", ".crunchdao/submission.tar.gz"), ".crunchdao/"),
+    Case("export-through-link", link("t.tar.gz", ".crunchdao/token"), ("push", "--export", "t.tar.gz", "--overwrite"), ".crunchdao/"),
+    Case("export-under-a-file", nothing, ("push", "--export", "main.py/out.tar.gz"), "is a file"),
+    Case("export-unwritable-folder", nothing, ("push", "--export", "/proc/out.tar.gz"), "cannot write"),
+    # -- a data release or a clone naming one file twice ----------------------------------------
+    Case("release-same-name-twice", nothing, ("--api-base-url", "{fake}", "download"), "X_train.parquet", rules={RELEASE: edit_release(_rename_file("X_train.parquet"))}),
+    Case("release-names-differ-by-case", nothing, ("--api-base-url", "{fake}", "download"), "x_train.parquet", rules={RELEASE: edit_release(_rename_file("x_train.PARQUET"))}),
+    Case("release-names-nfc-nfd", nothing, ("--api-base-url", "{fake}", "download"), "extra_1", rules={RELEASE: edit_release(_add_files("caf\u00e9.parquet", "cafe\u0301.parquet"))}),
+    Case("release-name-dot-slash", nothing, ("--api-base-url", "{fake}", "download"), "./X_train.parquet", rules={RELEASE: edit_release(_rename_file("./X_train.parquet"))}),
+    Case("release-name-dotdot-normalised", nothing, ("--api-base-url", "{fake}", "download"), "a/../X_train.parquet", rules={RELEASE: edit_release(_rename_file("a/../X_train.parquet"))}),
+    Case(
+        "hub-clone-names-differ-by-case",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data"),
+        "one file twice",
+        rules={"/v4/competitions/demo/projects/": json_answer(200, {"main.py": "http://127.0.0.1:9/x", "Main.py": "http://127.0.0.1:9/y"})},
+        outside=True,
+    ),
+    Case(
+        "hub-clone-file-and-folder",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data"),
+        "lib/x.py",
+        rules={"/v4/competitions/demo/projects/": json_answer(200, {"main.py": "http://127.0.0.1:9/x", "lib": "http://127.0.0.1:9/y", "./lib/x.py": "http://127.0.0.1:9/z"})},
+        outside=True,
+    ),
+    # -- file names the hub refuses: checked before any upload -----------------------------------
+    Case("name-backslash", write("lib\\evil.py", "x = 1\n"), ("push", "-m", "x"), "backslash"),
+    Case("name-newline", write("bad\nname.py", "x = 1\n"), ("push", "-m", "x"), "control character"),
+    Case("name-escape-sequence", write("colour\x1b[31m.py", "x = 1\n"), ("push", "--dry"), "control character"),
+    Case("name-not-utf8", raw_name(b"caf\xe9.py"), ("push", "-m", "x"), "UTF-8"),
+    Case("name-model-file-tab", write("resources/a\tb.bin", "weights"), ("push", "-m", "x"), "resources/a\\tb.bin"),
+    # -- .gitignore lines git reads its own way: read as git does, never a crash ----------------
+    Case("gitignore-reversed-range", write(".gitignore", "[z-a]\n!\n[m-a]ain.py\n"), ("push", "-m", "x"), "excluded by a .gitignore"),
+    Case("gitignore-trailing-backslash", write(".gitignore", "\\\nfoo\\\n!\nmain.[p-a]y\n"), ("push", "--dry"), "excluded by a .gitignore"),
+    Case("gitignore-class", write(".gitignore", "[[:alpha:]]ain.py\n[\n"), ("push", "-m", "x"), "excluded by a .gitignore"),
+    # -- embedded files: text that cannot be saved, paths that collide ---------------------------
+    Case("nb-embedded-lone-surrogate", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("notes.txt", "bad \ud800 text"))), ("convert", "nb.ipynb", "out.py", "--embedded-files"), "UTF-8"),
+    Case("nb-embedded-name-control-character", write("nb.ipynb", notebook(GOOD_NB_CELL, embed('"notes\\tfile.md"'))), ("convert", "nb.ipynb", "out.py", "--embedded-files"), "control character"),
+    Case("nb-script-over-token", write("nb.ipynb", notebook(GOOD_NB_CELL)), ("convert", "nb.ipynb", ".crunchdao/token", "--overwrite"), ".crunchdao/"),
+    Case("nb-script-through-link-to-token", steps(write("nb.ipynb", notebook(GOOD_NB_CELL)), link("t.py", ".crunchdao/token")), ("convert", "nb.ipynb", "t.py", "--overwrite"), ".crunchdao/"),
+    Case("nb-embedded-into-crunchdao", write("nb.ipynb", notebook(GOOD_NB_CELL, embed(".crunchdao/project.json"))), ("convert", "nb.ipynb", "out.py", "--embedded-files", "--overwrite"), ".crunchdao/"),
+    Case("nb-embedded-over-folder", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("resources"))), ("convert", "nb.ipynb", "out.py", "--embedded-files", "--overwrite"), "folder"),
+    Case("nb-embedded-under-file", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("main.py/notes.md"))), ("convert", "nb.ipynb", "out.py", "--embedded-files", "--overwrite"), "main.py"),
+    Case("nb-embedded-is-the-script", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("./out.py"))), ("convert", "nb.ipynb", "out.py", "--embedded-files"), "written twice"),
+    Case("nb-embedded-case-twin", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("MAIN.py"))), ("convert", "nb.ipynb", "out.py", "--embedded-files"), "ignore case"),
+    Case("nb-embedded-nfc-nfd", write("nb.ipynb", notebook(GOOD_NB_CELL, embed("caf\u00e9.md"), embed("cafe\u0301.md"))), ("convert", "nb.ipynb", "out.py", "--embedded-files"), "earlier cell"),
+    Case(
+        "nb-push-embedded-is-the-script",
+        steps(remove("main.py"), write("main.ipynb", notebook(GOOD_NB_CELL, embed("main.py")))),
+        ("push", "-m", "notebook"),
+        "main.py",
+    ),
+    Case(
+        "nb-test-embedded-lone-surrogate",
+        steps(remove("main.py"), write("main.ipynb", notebook(GOOD_NB_CELL, embed("notes.md", "\udc80")))),
+        ("test",),
+        "UTF-8",
+    ),
+    Case(
+        "nb-test-embedded-over-folder",
+        steps(remove("main.py"), write("main.ipynb", notebook(GOOD_NB_CELL, embed("prediction")))),
+        ("test",),
+        "folder",
+    ),
     # -- hub answers ----------------------------------------------------------------------------
     Case("hub-html-200", nothing, ("--api-base-url", "{fake}", "download"), "JSON", rules={"/v1/competitions/": html(200)}),
     Case("hub-html-502", nothing, ("--api-base-url", "{fake}", "download"), "502", rules={"/v1/competitions/": html(502)}),
@@ -466,6 +616,10 @@ CASES: List[Case] = [
         "too long for the file system", outside=True, unspent=True,
     ),
     Case(
+        "token-setup-force-data-is-a-file", steps(remove("data"), write("data", "x")), ("setup", COMPETITION, PROJECT, ".", "--force", "--token", "{token}", "--no-data"),
+        "data is a file", unspent=True,
+    ),
+    Case(
         "token-update-read-only-dot-dir", read_only(".crunchdao"), ("update-token", "{token}"),
         "cannot be replaced", undo=writable(".crunchdao"), unspent=True,
     ),
@@ -542,6 +696,184 @@ CASES += [
     Case("whitelist-validate-not-whitelisted", write("reqs.txt", "not-a-known-lib\n"), ("whitelist", "validate", "reqs.txt"), "not whitelisted"),
     Case("whitelist-search-no-match", nothing, ("whitelist", "search", "zz-nothing"), "no whitelisted library"),
 ]
+
+
+# -- UNSTRUCTURED competitions: the competition's own code, cached as `crunch download` leaves it --
+
+SIMPLE_RUNNER = """
+import os
+from crunch.utils import smart_call
+
+
+def run(context, prediction_directory_path):
+    if context.force_first_train:
+        context.execute(command="train")
+    context.execute(command="infer", parameters={"path": os.path.join(prediction_directory_path, "prediction.parquet")})
+
+
+def execute(context, module, data_directory_path, model_directory_path):
+    import pandas
+
+    values = {"model_directory_path": model_directory_path}
+
+    def train():
+        x = pandas.read_parquet(os.path.join(data_directory_path, "X_train.parquet"))
+        y = pandas.read_parquet(os.path.join(data_directory_path, "y_train.parquet"))
+        smart_call(module.get_function("train"), values, {"X_train": x, "y_train": y})
+
+    def infer(path):
+        x = pandas.read_parquet(os.path.join(data_directory_path, "X_test.parquet"))
+        prediction = smart_call(module.get_function("infer"), values, {"X_test": x})
+        prediction.to_parquet(path, index=False)
+
+    return {"train": train, "infer": infer}
+"""
+
+REJECTING_SCORING = """
+class ParticipantVisibleError(Exception):
+    pass
+
+
+def check(prediction_directory_path):
+    raise ParticipantVisibleError("Columns do not match: missing [answer]")
+
+
+def score():
+    return {}
+"""
+
+FAILING_SCORE = """
+def check(prediction_directory_path):
+    pass
+
+
+def score(target_and_metrics):
+    raise ValueError("the scorer broke on purpose")
+"""
+
+REJECTING_SUBMISSION = """
+class ParticipantVisibleError(Exception):
+    pass
+
+
+def check(submission_files, model_files):
+    names = sorted(file.name for file in submission_files)
+    raise ParticipantVisibleError("a README.md is required next to main.py (got " + ", ".join(names) + ")")
+"""
+
+UNSTRUCTURED_WRITES = ("prediction/*", "resources/*")
+
+
+def unstructured(**files: Optional[str]) -> Callable[[Path], None]:
+    """The workspace's competition turned UNSTRUCTURED, with ``files`` (runner=..., scoring=...,
+    submission=...) in its code cache; a file given as None is one the source does not have."""
+
+    def build(ws: Path) -> None:
+        dot = ws / ".crunchdao"
+        competition = json.loads((dot / "competition.json").read_text())
+        competition["format"] = "UNSTRUCTURED"
+        (dot / "competition.json").write_text(json.dumps(competition))
+        (dot / "metrics.json").write_text(json.dumps([{"id": 1, "name": "score", "target": {"id": 1, "name": "target"}}]))
+        folder = dot / "code"
+        folder.mkdir(exist_ok=True)
+        records = {}
+        for name in ("runner", "scoring", "submission"):
+            text = files.get(name)
+            if text is None:
+                records[name] = {"found": False, "location": None}
+            else:
+                (folder / f"{name}.py").write_text(text)
+                records[name] = {"found": True, "location": f"fixture/{name}.py"}
+        (folder / "sources.json").write_text(json.dumps(records))
+
+    return build
+
+
+def forget_code(ws: Path) -> None:
+    shutil.rmtree(ws / ".crunchdao" / "code")
+
+
+UNSTRUCTURED_CASES: List[Case] = [
+    Case("us-no-runner", unstructured(), ("test",), "no runner.py for the competition demo"),
+    Case(
+        "us-runner-import-fails",
+        unstructured(runner="import a_module_nobody_installed\n\ndef run():\n    pass\n"),
+        ("test",),
+        "runner.py (from fixture/runner.py) failed to load: ModuleNotFoundError",
+    ),
+    Case("us-runner-syntax-error", unstructured(runner="def run(:\n"), ("test",), "runner.py (from fixture/runner.py) failed to load: SyntaxError"),
+    Case("us-runner-no-run", unstructured(runner="def execute():\n    return {}\n"), ("test",), "runner.py has no `run` function"),
+    Case(
+        "us-user-lacks-infer",
+        steps(unstructured(runner=SIMPLE_RUNNER), write("main.py", "def train(X_train, y_train):\n    pass\n")),
+        ("test",),
+        "main.py has no `infer` function, which the competition's runner.py asks for",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-runner-raises",
+        unstructured(runner="def run(context):\n    raise RuntimeError('the runner broke on purpose')\n"),
+        ("test",),
+        "the competition's runner.py raised RuntimeError: the runner broke on purpose",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-runner-aborts",
+        unstructured(runner="import click\n\n\ndef run(context):\n    context.log('requires crunch 99', error=True)\n    raise click.Abort()\n"),
+        ("test",),
+        "the competition's runner.py aborted the run",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-runner-exits",
+        unstructured(runner="def run(context):\n    exit(3)\n"),
+        ("test",),
+        "the run stopped with exit(3)",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-user-code-raises",
+        steps(unstructured(runner=SIMPLE_RUNNER), write("main.py", main_py("raise KeyError('no such column')"))),
+        ("test",),
+        "your code raised KeyError",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-check-rejects",
+        unstructured(runner=SIMPLE_RUNNER, scoring=REJECTING_SCORING),
+        ("test", "--no-determinism-check"),
+        "Columns do not match: missing [answer]",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-score-raises",
+        unstructured(runner=SIMPLE_RUNNER, scoring=FAILING_SCORE),
+        ("test", "--no-determinism-check"),
+        "scoring.py score() raised ValueError: the scorer broke on purpose",
+        may_change=UNSTRUCTURED_WRITES,
+    ),
+    Case(
+        "us-source-unreachable",
+        steps(unstructured(), forget_code),
+        ("test",),
+        "could not be fetched and none is cached",
+        env={"CRUNCH_COMPETITIONS_SOURCE": "cache+http://127.0.0.1:9"},
+    ),
+    Case(
+        "us-source-invalid",
+        steps(unstructured(), forget_code),
+        ("test",),
+        "unsupported competitions source scheme 'ftp'",
+        env={"CRUNCH_COMPETITIONS_SOURCE": "ftp://example.org/competitions"},
+    ),
+    Case(
+        "us-submission-refused",
+        unstructured(runner=SIMPLE_RUNNER, submission=REJECTING_SUBMISSION),
+        ("push", "-m", "refused before upload"),
+        "a README.md is required next to main.py",
+    ),
+]
+CASES.extend(UNSTRUCTURED_CASES)
 
 
 # -- snapshot ----------------------------------------------------------------------------------

@@ -204,3 +204,172 @@ def test_limits_name_the_largest_files(tree, monkeypatch):
     monkeypatch.setenv("CRUNCH_MAX_CODE_SIZE", "lots")
     with pytest.raises(exc.SubmissionError):
         check_limits(code, model, "resources")
+
+
+# -- .crunchdao/ is never selected, whatever the path that reaches it --------------------------
+
+
+def selected_everything(tree, model_directory="resources"):
+    left_out: list = []
+    code = list_code_files(tree, model_directory, colab=False, left_out=left_out)
+    model = list_model_files(tree, model_directory, left_out=left_out)
+    return [f.source for f in code + model], left_out
+
+
+def assert_no_secret(sources, tree):
+    token = (tree / ".crunchdao" / "token").read_bytes()
+    for source in sources:
+        assert Path(source).read_bytes() != token, source
+        assert ".crunchdao" not in Path(os.path.realpath(source)).parts, source
+
+
+@pytest.mark.parametrize(
+    "model_directory",
+    [".crunchdao", ".crunchdao/", "./.crunchdao", ".crunchdao/sub", ".CrunchDAO", ".crunchdao.previous-12", "data", "data/models", "DATA", ".crunch-hub"],
+)
+def test_model_directory_in_a_reserved_folder_is_refused(tree, model_directory):
+    (tree / ".crunchdao" / "sub").mkdir()
+    with pytest.raises(exc.SubmissionError) as info:
+        check_model_directory(tree, model_directory)
+    assert "give a folder of your own" in str(info.value)
+    with pytest.raises(exc.SubmissionError):
+        list_model_files(tree, model_directory)
+
+
+@pytest.mark.parametrize("target", [".crunchdao", "data", ".crunchdao/sub"])
+def test_model_directory_linked_into_a_reserved_folder_is_refused(tree, target):
+    (tree / ".crunchdao" / "sub").mkdir()
+    os.symlink(tree / target, tree / "weights")
+    with pytest.raises(exc.SubmissionError) as info:
+        check_model_directory(tree, "weights")
+    assert "leads into" in str(info.value)
+
+
+def test_model_directory_linked_outside_is_refused(tree, tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", tree / "weights")
+    with pytest.raises(exc.SubmissionError) as info:
+        check_model_directory(tree, "weights")
+    assert "outside the workspace" in str(info.value)
+
+
+def test_links_and_hard_links_to_crunchdao_are_left_out(tree):
+    dot = tree / ".crunchdao"
+    os.symlink(dot / "token", tree / "resources" / "token-link")  # a link to the file, in the model directory
+    os.symlink(dot, tree / "resources" / "dot-link")  # a link to the folder
+    os.symlink(dot / "token", tree / "helpers" / "token.txt")  # in the code
+    os.symlink(dot, tree / "linked-dot")
+    os.link(dot / "token", tree / "helpers" / "hard-token")  # a hard link: the same file by another name
+    os.link(dot / "project.json", tree / "resources" / "hard-project.json")
+    (tree / "resources" / "up").symlink_to(tree)  # a link to a folder holding .crunchdao/
+    sources, left_out = selected_everything(tree)
+    assert_no_secret(sources, tree)
+    assert {"helpers/token.txt", "linked-dot", "helpers/hard-token", "resources/token-link", "resources/dot-link", "resources/hard-project.json"} <= set(left_out)
+    assert "helpers/util.py" in paths(list_code_files(tree, "resources", colab=False))
+
+
+def test_nested_crunchdao_folders_are_never_selected(tree):
+    build(tree, {"sub/.crunchdao/token": "nested secret", "resources/copy/.crunchdao/token": "nested secret", "sub/.CRUNCHDAO.previous-3/token": "x"})
+    names = paths(list_code_files(tree, "resources", colab=False)) + paths(list_model_files(tree, "resources"))
+    assert not [name for name in names if ".crunchdao" in name.lower()]
+
+
+def test_a_model_directory_link_to_a_folder_holding_crunchdao_is_refused(tree):
+    os.symlink(tree, tree / "everything")
+    with pytest.raises(exc.SubmissionError):
+        check_model_directory(tree, "everything")
+
+
+# -- .gitignore lines as git reads them -------------------------------------------------------
+
+GIT_PATTERNS = [
+    "[z-a]", "!", "\\", "foo\\", "a[", "[]", "[!]", "[!z-a]x", "*.[z-a]", "[a-cz-a]", "[]z-a]", "[--a]", "[b-a]*",
+    "x[z-a]y", "!x", "\\!x", "[[:alpha:]]", "[[:digit:]z-a]", "**/[y-b]", "a/**/[z-a]", "[[:upper:]]*",
+    "[", "[[:digit:]", "a[b-a", "[\\]]", "\\[z-a]", "[a\\-z]", "[\\^-]", "[!\\^]", "[\\]-a]", "[\\\\]", "[a-c\\-]",
+    "[-a]", "[a-]", "[!]a]",
+]
+GIT_NAMES = [
+    "z", "a", "b", "y", "x", "zx", "ax", "bx", "f.z", "f.a", "c", "-", "]", "[]", "!", "!x", "a[", "foo", "xzy", "xay",
+    "1", "Q", "Qx", "d/z", "a/b/z", "a/z", "q/y", "q/b", "[", "[z-a]", "\\", "^",
+]
+
+
+def git_ignored(repo: Path, pattern: str) -> set:
+    """The names of GIT_NAMES that `git check-ignore` says ``pattern`` ignores (NUL-separated
+    input and output: names are never quoted)."""
+    import subprocess
+
+    (repo / ".gitignore").write_text(pattern + "\n")
+    out = subprocess.run(
+        ["git", "check-ignore", "--no-index", "--stdin", "-z", "-v", "-n"],
+        cwd=repo, input="\0".join(GIT_NAMES) + "\0", capture_output=True, text=True, check=False,
+    ).stdout
+    fields = out.split("\0")
+    ignored = set()
+    for index in range(0, len(fields) - 3, 4):
+        source, _line, matched, name = fields[index : index + 4]
+        if source and not matched.startswith("!"):
+            ignored.add(name)
+    return ignored
+
+
+def test_gitignore_lines_match_what_git_matches(tmp_path):
+    """Lines git skips or reads its own way (reversed ranges, a lone !, a trailing backslash,
+    character classes) select exactly what `git check-ignore` says, and never fail."""
+    import subprocess
+
+    from crunch.files import _spec
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    differences = []
+    for pattern in GIT_PATTERNS:
+        expected = git_ignored(repo, pattern)
+        spec = _spec([pattern])
+        ours = {name for name in GIT_NAMES if spec.check_file(name).include}
+        if ours != expected:
+            differences.append((pattern, sorted(ours ^ expected)))
+    assert differences == []
+    assert git_ignored(repo, "[z-a]") == {"z", "d/z", "a/b/z", "a/z"}  # the table is not trivially empty
+
+
+def test_a_gitignore_with_lines_git_skips_still_applies_its_other_lines(tree):
+    (tree / ".gitignore").write_text("[z-a]\n!\n\\\n*.log\n[m-a]ain.py\n")
+    selected = paths(list_code_files(tree, "resources", colab=False))
+    assert "debug.log" not in selected and "main.py" not in selected
+    assert "helpers/util.py" in selected
+
+
+# -- names the hub refuses --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, reason",
+    [("a\\b.py", "backslash"), ("tab\there.py", "control character"), ("new\nline.py", "control character"), ("x\x1b[31m.py", "control character"), ("bad\udcff.py", "UTF-8")],
+)
+def test_names_the_hub_refuses(name, reason):
+    from crunch.submission_names import check_names, problem
+
+    assert reason in problem(name)
+    with pytest.raises(exc.SubmissionError) as info:
+        check_names(["main.py", name], [])
+    message = str(info.value)
+    assert reason in message and "\n" not in message and "\t" not in message and "\x1b" not in message
+    assert problem("dir/é ok (1).py") is None
+
+
+def test_paths_landing_in_crunchdao(tree):
+    from crunch.modeldir import lands_in_secret_folder
+
+    os.symlink(tree / ".crunchdao", tree / "weights")
+    for relative in (".crunchdao/token", ".CrunchDAO/token", ".crunchdao.previous-1/x", "weights/token"):
+        assert lands_in_secret_folder(tree, relative), relative
+    for relative in ("main.py", "resources/model.bin", "crunchdao/x", "new/folder/file.txt"):
+        assert not lands_in_secret_folder(tree, relative), relative
+
+
+@pytest.mark.parametrize("bad", ["a\tb", "a\x00b", "x\udcff", "new\nline"])
+def test_model_directory_names_with_control_characters_are_refused(tree, bad):
+    with pytest.raises(exc.SubmissionError) as info:
+        check_model_directory(tree, bad)
+    assert "control character" in str(info.value) and "\n" not in str(info.value) and "\x00" not in str(info.value)

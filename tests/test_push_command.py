@@ -125,19 +125,46 @@ def test_dry_run_lists_everything_and_sends_nothing(workspace, hub):
 
 
 def test_export_writes_exactly_what_would_be_sent(workspace, hub):
+    (workspace / ".gitignore").write_text(FILES[".gitignore"] + "out/\n")
     target = workspace / "out" / "submission.tar.gz"
     call(workspace, export=str(target))
-    call(workspace, export=str(target))  # a second export does not include the first
+    with pytest.raises(exc.SubmissionError) as info:  # an existing file is kept...
+        call(workspace, export=str(target))
+    assert "--overwrite" in str(info.value)
+    call(workspace, export=str(target), overwrite=True)  # ...unless --overwrite
     assert hub.calls == []
     with tarfile.open(target) as tar:
         names = sorted(tar.getnames())
-        assert names == [
+        assert names == [  # the ignored first export is not in the second
             ".gitignore", "main.py", "requirements.original.txt", "requirements.txt",
             "resources/model.bin", "resources/sub/config.json", "utils/helper.py",
         ]
         assert tar.extractfile("resources/model.bin").read() == FILES["resources/model.bin"]
         assert tar.extractfile("requirements.txt").read().startswith(b"click==")
     assert [p.name for p in target.parent.iterdir()] == ["submission.tar.gz"]
+
+
+@pytest.mark.parametrize("target", ["requirements.txt", "main.py", "resources/model.bin", "utils/helper.py"])
+def test_export_never_replaces_a_file_it_holds(workspace, hub, target):
+    before = (workspace / target).read_bytes()
+    with pytest.raises(exc.SubmissionError) as info:
+        call(workspace, export=str(workspace / target), overwrite=True)
+    assert target in str(info.value) and "one of the files the submission holds" in str(info.value)
+    assert (workspace / target).read_bytes() == before
+    assert sorted(p.name for p in workspace.iterdir()) == sorted({".crunchdao", *(name.split("/")[0] for name in FILES)})
+
+
+@pytest.mark.parametrize("target", [".crunchdao/token", ".crunchdao/new.tar.gz", ".CrunchDAO/x.tar.gz", "tokenlink", "dotlink/out.tar.gz"])
+def test_export_never_writes_into_crunchdao(workspace, hub, target):
+    (workspace / "tokenlink").symlink_to(workspace / ".crunchdao" / "token")
+    (workspace / "dotlink").symlink_to(workspace / ".crunchdao")
+    before = sorted(p.name for p in (workspace / ".crunchdao").iterdir())
+    token = (workspace / ".crunchdao" / "token").read_bytes()
+    with pytest.raises(exc.SubmissionError) as info:
+        call(workspace, export=str(workspace / target), overwrite=True)
+    assert ".crunchdao/" in str(info.value)
+    assert sorted(p.name for p in (workspace / ".crunchdao").iterdir()) == before
+    assert (workspace / ".crunchdao" / "token").read_bytes() == token
 
 
 def test_limits_are_checked_before_upload(workspace, hub, monkeypatch):

@@ -40,6 +40,7 @@ def run(
     conversion = convert_notebook(notebook, whitelist=[], freeze=not no_freeze, verbose=verbose)
 
     outputs: List[Tuple[Path, str]] = [(script_path, conversion.script)]
+    labels = ["the script"]
     fallback_reason = None
     if requirements:
         if any(not is_stdlib(module) for module in conversion.modules):
@@ -48,19 +49,23 @@ def run(
             conversion.requirements = resolve(conversion.modules, whitelist, freeze=not no_freeze)
             conversion.requirements_txt = requirements_txt(conversion.requirements)
         outputs.append((folder / "requirements.txt", conversion.requirements_txt))
+        labels.append("requirements.txt")
     if embedded_files:
         for relative, content in conversion.embedded_files.items():
             target = folder / relative
             if not is_within(target, folder if str(folder) else "."):
                 raise UnsafePathError(f"embedded file `{relative}` would be written outside {folder.resolve()}")
             outputs.append((target, content))
+            labels.append(f"the embedded file `{relative}`")
 
-    seen = {Path(os.path.abspath(notebook)): "the notebook"}
-    for path, _ in outputs:
-        key = Path(os.path.abspath(path))
-        if key in seen:
-            raise ConversionError(f"{path} would be written twice, or over {seen[key]}: choose another SCRIPT or embedded file name")
-        seen[key] = str(path)
+    from ..convert.outputs import check_outputs
+    from ..workspace import find_root
+
+    check_outputs(
+        [(path, text, label) for (path, text), label in zip(outputs, labels)],
+        reserved=[(Path(notebook), "the notebook")],
+        workspace=find_root(Path(os.path.abspath(folder))),
+    )
 
     existing = [path for path, _ in outputs if path.exists()]
     if existing and not overwrite:

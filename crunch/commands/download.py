@@ -10,7 +10,7 @@ from typing import Any, List, Optional
 from urllib.parse import quote
 
 from ..api import Client
-from ..api.models import DataRelease
+from ..api.models import CompetitionFormat, DataRelease
 from ..console import Console
 from ..exceptions import CrunchError, NoDataYetError, NothingToDoError, WorkspaceError
 from ..fsutil import ensure_folder, special_kind
@@ -19,6 +19,7 @@ from ..workspace import (
     CACHE_CHECKS,
     CACHE_COMPETITION,
     CACHE_DATA_RELEASE,
+    CACHE_METRICS,
     CACHE_ROUND,
     DATA_DIR,
     Workspace,
@@ -82,6 +83,13 @@ def ensure_data(
     files = [data_file for data_file in release.data_files.values() if data_file.available]
     for data_file in files:  # every name is checked before anything is written
         check_file_name(data_file.name)
+    from ..transfer.names import check_distinct
+
+    check_distinct(
+        [(f"dataFiles.{f.key}", f.name) for f in files],
+        "the data release",
+        "tell the competition's organizers",
+    )
 
     def save_metadata() -> None:
         # written once the files verified: `crunch test` never pairs new metadata with old files
@@ -97,6 +105,9 @@ def ensure_data(
         whitelist.refresh(workspace, client)
     except CrunchError as error:  # the data matters more: the cached whitelist (if any) stays
         console.warn(f"the library whitelist could not be refreshed ({error.message})")
+
+    if competition.format is CompetitionFormat.UNSTRUCTURED:
+        _cache_competition_code(workspace, settings, client, competition_name, console)
 
     refresher = _UrlRefresher(client, competition_name, round_.number or round_number, variant)
     remotes = [Remote(f.name, f.url, f.size, f.sha256, f.compressed, refresher.for_key(f.key)) for f in files]
@@ -140,6 +151,21 @@ def ensure_data(
     finally:
         lock.release()
     return release
+
+
+def _cache_competition_code(workspace: Workspace, settings: Settings, client: Client, competition: str, console: Console) -> None:
+    """The competition's own code (runner.py, scoring.py, submission.py) and its metrics, cached
+    for `crunch test` and `crunch push` offline; a failure only warns."""
+    from ..competition_code import update_workspace
+
+    update_workspace(workspace, settings, console)
+    try:
+        metrics = client.request("GET", f"/v1/competitions/{quote(competition)}/metrics")
+    except CrunchError as error:
+        console.warn(f"the competition's metrics could not be fetched ({error.message}): local scores use the cached ones, if any")
+        return
+    if isinstance(metrics, list):
+        workspace.write_cache(CACHE_METRICS, metrics)
 
 
 class _UrlRefresher:

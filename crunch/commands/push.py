@@ -25,7 +25,9 @@ from ..freeze import FreezeResult, pin_requirements
 from ..fsutil import atomic_file, human_size
 from ..mainfile import MainFile
 from ..mainfile import resolve as resolve_main_file
+from ..modeldir import Protected
 from ..settings import Settings
+from ..submission_names import check_names
 from ..workspace import Workspace, hub_client
 
 MESSAGE_LIMIT = 1000
@@ -80,8 +82,9 @@ def _freeze(code: List[SelectedFile]) -> Tuple[List[SelectedFile], Optional[Free
     result = pin_requirements(text)
     pinned = result.text.encode("utf-8")
     kept = [f for f in code if f.path not in (REQUIREMENTS, REQUIREMENTS_ORIGINAL)]
-    kept.append(SelectedFile(path=REQUIREMENTS, source=None, size=len(pinned), content=pinned))
-    kept.append(SelectedFile(path=REQUIREMENTS_ORIGINAL, source=None, size=len(raw), content=raw))
+    # both stand for the person's file (its source): an export must never replace it
+    kept.append(SelectedFile(path=REQUIREMENTS, source=original.source, size=len(pinned), content=pinned))
+    kept.append(SelectedFile(path=REQUIREMENTS_ORIGINAL, source=original.source, size=len(raw), content=raw))
     kept.sort(key=lambda f: f.path)
     return kept, result
 
@@ -107,8 +110,9 @@ def make_plan(
     exclude: Tuple[Path, ...] = (),
 ) -> Plan:
     """Select the files of the workspace at ``root`` and pin its requirements."""
-    code = list_code_files(root, model_directory, exclude=exclude)
-    model = list_model_files(root, model_directory, exclude=exclude)
+    left_out: List[str] = []
+    code = list_code_files(root, model_directory, exclude=exclude, left_out=left_out)
+    model = list_model_files(root, model_directory, exclude=exclude, left_out=left_out)
     main = Path(main_file.replace("\\", "/")).as_posix()
     if Path(main).is_absolute() or main.startswith("../"):
         raise SubmissionError(f"the main file {main_file} must be inside the workspace, such as main.py")
@@ -116,11 +120,13 @@ def make_plan(
         if (root / main).is_file():
             raise SubmissionError(f"{main} is excluded by a .gitignore rule or lies in an excluded folder: it must be sent")
         raise SubmissionError(f"{main} not found in {root}: write it, or give --main-file")
+    check_names([f.path for f in code], [f"{model_directory}/{f.path}" for f in model])
     freeze: Optional[FreezeResult] = None
     if not no_pip_freeze:
         code, freeze = _freeze(code)
     check_limits(code, model, model_directory)
-    return Plan(model_directory=model_directory, main_file=main, code=code, model=model, freeze=freeze)
+    notes = [f"{name} is not sent: it leads into .crunchdao/, which holds your push token" for name in left_out]
+    return Plan(model_directory=model_directory, main_file=main, code=code, model=model, freeze=freeze, notes=notes)
 
 
 @contextlib.contextmanager
@@ -165,6 +171,60 @@ def _print_plan(plan: Plan, console: Console) -> None:
             console.result("not installed here, left unpinned: " + ", ".join(plan.freeze.not_installed))
     total = plan.code_size + plan.model_size
     console.result(f"total: {len(plan.code) + len(plan.model)} files, {human_size(total)}")
+
+
+def check_export(root: Path, export: str, overwrite: bool) -> Path:
+    """The path ``--export`` writes to, once it is known to destroy nothing: not inside
+    ``.crunchdao/`` (whatever links lead there), not an existing file unless ``overwrite``."""
+    given = Path(export).expanduser()
+    path = given if given.is_absolute() else Path.cwd() / given
+    if Protected(root).holds(path) or _under_dot_dir(root, path):
+        raise SubmissionError(
+            f"cannot export to {export}: it is inside .crunchdao/, which holds your push token; choose a FILE elsewhere"
+        )
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise SubmissionError(f"cannot export to {export}: {parent} is a file, not a folder; choose another FILE")
+        if parent.is_dir():
+            break
+    if os.path.lexists(path):
+        if os.path.isdir(path):
+            raise SubmissionError(f"cannot export to {export}: it is a folder; give the path of a .tar.gz file")
+        if not overwrite:
+            raise SubmissionError(f"{export} already exists: add --overwrite to replace it, or choose another FILE")
+    return path
+
+
+def _under_dot_dir(root: Path, path: Path) -> bool:
+    """Whether ``path`` names a place under ``root``'s ``.crunchdao*/`` (in any case), links or not."""
+    from ..modeldir import SECRET_PREFIX
+
+    for base in {os.path.abspath(root), os.path.realpath(root)}:
+        for candidate in {os.path.abspath(path), os.path.realpath(path)}:
+            relative = os.path.relpath(candidate, base)
+            first = relative.split(os.sep, 1)[0]
+            if first != ".." and first.casefold().startswith(SECRET_PREFIX):
+                return True
+    return False
+
+
+def check_export_not_sent(plan: Plan, destination: Path) -> None:
+    """Refuse an export that would replace one of the files it holds (requirements.txt...)."""
+    if not destination.exists():
+        return
+    target = destination.stat()
+    for name, file in plan.named():
+        try:
+            info = file.source.stat() if file.source is not None else None
+        except OSError:
+            continue
+        if info is not None and (info.st_dev, info.st_ino) == (target.st_dev, target.st_ino):
+            if file.content is not None and file.path in (REQUIREMENTS, REQUIREMENTS_ORIGINAL):
+                name = REQUIREMENTS  # the person's file, which both stand for
+            raise SubmissionError(
+                f"cannot export to {destination}: it is {name}, one of the files the submission holds; "
+                "choose a FILE that is not part of the submission"
+            )
 
 
 def export_plan(plan: Plan, destination: Path) -> Path:
@@ -213,8 +273,10 @@ def run(
     no_pip_freeze: bool = False,
     dry: bool = False,
     export: Optional[str] = None,
+    overwrite: bool = False,
     start: Optional[Path] = None,
     uploader_options: Optional[Dict[str, Any]] = None,
+    skip_submission_check: bool = False,
 ) -> Optional[Submission]:
     text = check_message(message)
     workspace = Workspace.find(start)
@@ -227,7 +289,7 @@ def run(
             raise SubmissionError(f"the model directory {model_directory} is a file, not a folder: give the folder of your model files with --model-directory")
         raise SubmissionError(f"the model directory {model_directory} does not exist in {root}: create it, or give another --model-directory")
     sending = not dry and not export
-    export_path = Path(export).resolve() if export else None
+    export_path = check_export(root, export, overwrite) if export else None
 
     client: Optional[Client] = None
     if sending:
@@ -248,15 +310,27 @@ def run(
             model_directory=model_dir,
             no_pip_freeze=no_pip_freeze,
             console=console,
-            exclude=(export_path,) if export_path else (),
         )
+        if export_path is not None:
+            check_export_not_sent(plan, export_path)
+        for note in plan.notes:
+            console.warn(note)
+        if not skip_submission_check:
+            from ..submission_check import check_submission
+
+            check_submission(workspace, settings, plan, console)
         if dry:
             _print_plan(plan, console)
             console.result("dry run: nothing was sent")
             return None
         if export_path is not None:
             _report_freeze(plan.freeze, console)
-            export_plan(plan, export_path)
+            try:
+                export_plan(plan, export_path)
+            except OSError as error:
+                raise SubmissionError(
+                    f"cannot write {export}: {error.strerror or error}; choose a FILE in a folder you can write to"
+                ) from None
             console.result(
                 f"wrote {export_path} ({len(plan.code)} code files, {len(plan.model)} model files, "
                 f"{human_size(plan.code_size + plan.model_size)} before compression): nothing was sent"

@@ -12,6 +12,7 @@ from typing import List
 
 from ..console import Console
 from ..exceptions import ConfigurationError, UnsafePathError
+from ..fsutil import ensure_folder
 from ..project_context import open_project
 from ..quickstarters import find_quickstarter
 from ..settings import Settings
@@ -41,7 +42,7 @@ def run(*, settings: Settings, console: Console, name: str, overwrite: bool = Fa
         if remotes:
             Downloader(console=console).fetch_all(remotes, staging, force=True)
         for n in names:
-            (root / n).parent.mkdir(parents=True, exist_ok=True)
+            ensure_folder((root / n).parent)  # a file in the way: one line naming it
             os.replace(staging / n, root / n)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

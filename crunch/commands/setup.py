@@ -39,7 +39,7 @@ from ..exceptions import (
 )
 from ..fsutil import write_text_atomic
 from ..settings import Settings
-from ..workspace import DEFAULT_MODEL_DIR, DOT_DIR, ProjectInfo, Workspace
+from ..workspace import DATA_DIR, DEFAULT_MODEL_DIR, DOT_DIR, PREDICTION_DIR, ProjectInfo, Workspace
 
 API_KEY_TOKEN = "@api-key"
 COMPETITION_PLACEHOLDER = "{competitionName}"
@@ -127,13 +127,14 @@ def format_directory(directory: Optional[str], competition: str, project: Option
     return os.path.normpath(text)
 
 
-def _check_model_directory(value: str) -> str:
-    from ..transfer.download import safe_relative_path
+def _check_model_directory(value: str, root: Optional[Path] = None) -> str:
+    """``--model-directory`` (or a cloned submission's), checked by its text, then, once the
+    target folder is known, by where its links lead (see :mod:`crunch.modeldir`)."""
+    from .. import modeldir
 
-    try:
-        return str(safe_relative_path(value, "model directory"))
-    except CrunchError:
-        raise ConfigurationError(f"--model-directory must be a folder inside the workspace, not {value!r}") from None
+    if root is None:
+        return modeldir.check_name(value, given_as="--model-directory")
+    return modeldir.check(root, value, given_as="--model-directory")
 
 
 def _why(error: OSError) -> str:
@@ -166,6 +167,14 @@ def _check_target(path: Path, force: bool) -> None:
         raise _unusable(path, error) from None
     if exists and not is_dir:
         raise WorkspaceError(f"{path} exists and is not a folder: choose another DIRECTORY")
+    if is_dir and force:  # the folders setup makes: a file of that name would stop it after the exchange
+        for name in (DATA_DIR, PREDICTION_DIR, DEFAULT_MODEL_DIR):
+            folder = path / name
+            if folder.exists() and not folder.is_dir():
+                raise WorkspaceError(
+                    f"{folder} is a file, where setup makes the folder {name}/: remove or rename it, then run the "
+                    "command again (the setup token was not used)"
+                )
     if non_empty:
         raise WorkspaceError(
             f"{path} is not empty: choose another DIRECTORY, or add --force to set up there anyway "
@@ -348,17 +357,27 @@ def _fetch_code(
     urls: Dict[str, str],
     staging: Path,
     console: Console,
+    root: Path,
 ) -> List[str]:
+    from ..modeldir import Protected, lands_in_secret_folder
     from ..transfer.download import Downloader, Remote, safe_relative_path
 
     remotes = []
+    protected = Protected(root)
     for path, url in sorted(urls.items()):
         relative = safe_relative_path(path, "code file")
-        if relative.parts[0] == DOT_DIR:
+        if lands_in_secret_folder(root, str(relative), protected):
             from ..exceptions import UnsafePathError
 
             raise UnsafePathError(f"refusing the code file path {path!r}: it would write into {DOT_DIR}/")
         remotes.append(Remote(str(relative), url))
+    from ..transfer.names import check_distinct
+
+    check_distinct(
+        [(path, remote.name) for path, remote in zip(sorted(urls), remotes)],
+        "the hub's list of code files",
+        "set up from another submission (--submission), or tell the hub's operators",
+    )
     if remotes:
         Downloader(console=console).fetch_all(remotes, staging, force=True)
     return [remote.name for remote in remotes]
@@ -504,6 +523,8 @@ def run(
     planned = format_directory(directory, competition, project)
     if PROJECT_PLACEHOLDER not in planned:
         _check_target(Path(planned), force)
+        if model_directory:
+            _check_model_directory(model_directory, Path(planned).absolute())  # links in an existing folder
     if not token or not token.strip():
         raise ConfigurationError("the setup token is empty: copy the `crunch setup` command again from the Submit page")
     token = token.strip()
@@ -515,11 +536,15 @@ def run(
     known = Path(os.path.abspath(format_directory(directory, competition_info.name, project)))
     if PROJECT_PLACEHOLDER not in str(known):  # the folder is known before the exchange: make it now
         _check_target(known, force)
+        if model_directory:
+            _check_model_directory(model_directory, known)
         made = _make_target(known)
     try:
         access = _who(settings, token, api_key_mode, competition_info, project, console)
         root = Path(os.path.abspath(format_directory(directory, competition_info.name, access.project_name)))
         _check_target(root, force)
+        if model_directory:
+            _check_model_directory(model_directory, root)
     except BaseException:
         _remove_made(made)
         raise
@@ -549,7 +574,7 @@ def run(
                 urls = _move_model_files(urls, source, model_directory, console)
         rollback.preserve(root / ".gitignore")
         staging = workspace.dot_dir / STAGING_DIR
-        names = _fetch_code(urls, staging, console)
+        names = _fetch_code(urls, staging, console, root)
         placed = _move_into_place(staging, root, names, overwrite=kind == "submission", console=console, rollback=rollback)
         shutil.rmtree(staging, ignore_errors=True)
         workspace.create_layout(model_directory)  # after the code: a cloned .gitignore gets the workspace's lines too

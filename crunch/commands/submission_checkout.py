@@ -12,6 +12,7 @@ from typing import Dict, List, Sequence, Union
 
 from ..console import Console
 from ..exceptions import ConfigurationError, UnsafePathError
+from ..fsutil import ensure_folder
 from ..project_context import open_project
 from ..settings import Settings
 from ..submissions import find_submission, parse_identifier
@@ -62,9 +63,12 @@ def run(*, settings: Settings, console: Console, submission: Union[str, int], fi
     requested = _requested(root, files)
     found = find_submission(context, identifier)
     urls = context.client.clone(context.info.competition_name, context.info.user_id, context.info.project_name, found.number, include_model=True)
+    from ..modeldir import Protected, lands_in_secret_folder
+
+    protected = Protected(root)
     for path in urls:
         relative = safe_relative_path(path, "submission file")
-        if relative.parts[0] == DOT_DIR:
+        if lands_in_secret_folder(root, str(relative), protected):
             raise UnsafePathError(f"refusing the submission file path {path!r}: it would write into {DOT_DIR}/")
     selected = _select(urls, requested, found.number) if requested else dict(urls)
     for path in selected:
@@ -77,7 +81,7 @@ def run(*, settings: Settings, console: Console, submission: Union[str, int], fi
             Downloader(console=console).fetch_all(remotes, staging, force=True)
         for remote in remotes:  # every file arrived: now they go into place
             target = root / remote.name
-            target.parent.mkdir(parents=True, exist_ok=True)
+            ensure_folder(target.parent)  # a file in the way: one line naming it
             os.replace(staging / remote.name, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -4,7 +4,6 @@ platform's runner would, check the prediction and print a report."""
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 import time
@@ -18,16 +17,6 @@ from ..settings import Settings
 from ..workspace import DOT_DIR, Workspace
 
 REQUIREMENTS_FILE = "requirements.txt"
-
-
-@contextlib.contextmanager
-def working_directory(path: Path) -> Iterator[None]:
-    previous = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
 
 
 CONVERTED_DIR = "converted"  # under .crunchdao/: the scripts converted from notebooks for one run
@@ -122,18 +111,43 @@ def run(
     no_checks: bool = False,
 ) -> bool:
     """Run the local test; True when the code ran and the prediction passed every check."""
-    from ..runner.loader import files_under, load_module, on_sys_path, require_function
+    from ..runner.competition_test import CompetitionOptions
+    from ..runner.family import COMPETITION_CODE, family_of_workspace
+    from ..runner.loader import files_under, require_function
     from ..runner.local import TestOptions, ensure_release, run_test
+    from ..runner.session import participant_module
 
     started = time.perf_counter()
     workspace = Workspace.find()
     project = workspace.project()
     settings = settings.for_workspace(project.api_base_url, project.web_base_url)
+    from .. import modeldir
+
+    model_directory = modeldir.check(
+        workspace.root,
+        model_directory or project.model_directory,
+        given_as="--model-directory" if model_directory else f"the modelDirectory of {workspace.project_file}",
+    )
     release = ensure_release(workspace, settings, console, round_number)
     if not skip_library_check:
         check_libraries(workspace, console)
 
     root = workspace.root
+    if family_of_workspace(workspace) == COMPETITION_CODE:
+        return _run_competition_code(
+            workspace,
+            settings,
+            console,
+            main_file=main_file,
+            options=CompetitionOptions(
+                model_directory=model_directory,
+                force_first_train=not no_force_first_train,
+                train_frequency=train_frequency,
+                has_gpu=gpu,
+                determinism_check=not no_determinism_check,
+            ),
+            started=started,
+        )
     options = TestOptions(
         model_directory=model_directory,
         force_first_train=not no_force_first_train,
@@ -143,8 +157,7 @@ def run(
         determinism_check=not no_determinism_check,
         checks=not no_checks,
     )
-    with main_script(root, main_file, console) as (script, folder), on_sys_path(folder), working_directory(root):
-        module = load_module(script, root, console.err)
+    with main_script(root, main_file, console) as (script, folder), participant_module(root, script, console.err, folder=folder) as module:
         where = script.name
         train = require_function(module, "train", where)
         infer = require_function(module, "infer", where)
@@ -176,3 +189,30 @@ def run(
             "or run `crunch test --no-determinism-check`"
         )
     return outcome.ok
+
+
+def _run_competition_code(
+    workspace: Workspace,
+    settings: Settings,
+    console: Console,
+    *,
+    main_file: Optional[str],
+    options: Any,
+    started: float,
+) -> bool:
+    """An UNSTRUCTURED competition: its runner.py calls the code, its scoring.py scores it."""
+    from ..runner.competition import USER_MODULE_NAME
+    from ..runner.competition_test import require_runner, run_competition_test
+    from ..runner.session import participant_module
+
+    root = workspace.root
+    runner = require_runner(workspace, settings, console)
+    with main_script(root, main_file, console) as (script, folder), participant_module(
+        root, script, console.err, USER_MODULE_NAME, folder=folder
+    ) as module:
+        outcome = run_competition_test(
+            workspace, settings, console, module, script.name, runner, options, started=started
+        )
+    for line in outcome.lines:
+        console.result(line)
+    return True

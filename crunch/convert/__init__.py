@@ -19,8 +19,10 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from ..exceptions import ConversionError
 from ..fsutil import read_bytes
+from ..transfer.names import same_file_key
 from .cells import convert_code, source_of
 from .embedded import EmbeddedFile, read_markdown
+from .outputs import check_outputs, check_text
 from .requirements import Requirement, requirements_txt, resolve
 from .versions import IGNORED, ModuleRequirement, VersionInfo, merge, parse_comment
 
@@ -202,7 +204,8 @@ def _convert(notebook: NotebookInput, whitelist: Optional[list], freeze: bool, v
             if found_file is None:
                 decisions.append(CellDecision(index, cell_id, "markdown", "skipped"))
                 continue
-            key = found_file.normalized_path.lower()
+            check_text(found_file.content, f"{describe()}: embedded file `{found_file.path}`")
+            key = same_file_key(found_file.normalized_path)  # one file where case or unicode form do not count
             previous = embedded.get(key)
             if previous is not None:
                 raise ConversionError(f"{describe()}: embedded file `{found_file.path}` is also embedded by an earlier cell (as `{previous.path}`)")
@@ -285,21 +288,28 @@ def temporary_script(
     main = Path(script_path) if script_path is not None else base / main_file
     if main.exists():
         raise ConversionError(f"{main} already exists: it would be replaced by the conversion of {notebook_path}")
-    planned: List[Tuple[Path, str]] = [(main, conversion.script)]
+    planned: List[Tuple[Path, str, str]] = [(main, conversion.script, f"the conversion of {notebook_path}")]
     requirements_path = base / "requirements.txt"
     if requirements and not requirements_path.exists():
-        planned.append((requirements_path, conversion.requirements_txt))
+        planned.append((requirements_path, conversion.requirements_txt, "requirements.txt"))
     for relative, content in conversion.embedded_files.items():
         target = base / relative
         if not is_within(target.parent if target.parent.exists() else base, base) or not _inside(base, relative):
             raise ConversionError(f"embedded file `{relative}` would be written outside {base}")
-        if not target.exists() and all(target != path for path, _ in planned):
-            planned.append((target, content))
+        if same_file_key(os.path.abspath(target)) == same_file_key(os.path.abspath(main)):
+            raise ConversionError(f"embedded file `{relative}` of {notebook_path} is its converted script {main_file}: rename the embedded file")
+        if target.is_file() and not target.is_symlink():
+            continue  # the person's own file is kept
+        planned.append((target, content, f"the embedded file `{relative}`"))
+    # a script_path is crunch's own choice (a fresh folder under .crunchdao/converted/ for `crunch test`),
+    # not a name from the person or the notebook: the checks of chosen names are for the others
+    chosen = planned if script_path is None else planned[1:]
+    check_outputs(chosen, reserved=[(Path(base, notebook_path), "the notebook")], workspace=base)
 
     created: List[Path] = []
     folders: List[Path] = []
     try:
-        for target, content in planned:
+        for target, content, _what in planned:
             missing = []
             parent = target.parent
             while not parent.exists():

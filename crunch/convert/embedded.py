@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
@@ -72,6 +73,9 @@ def normalize(path: str, describe: Callable[[], str]) -> str:
         raise ConversionError(f"{describe()}: embedded file `{path}` is outside the workspace")
     if "\0" in normalized or any(part in ("", ".") for part in normalized.split("/")):
         raise ConversionError(f"{describe()}: embedded file `{path}` is not a valid path")
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in normalized):
+        shown = normalized.encode("unicode_escape", "backslashreplace").decode("ascii")
+        raise ConversionError(f"{describe()}: embedded file `{shown}` has a control character in its name: rename it")
     if os.sep != "/" and os.sep in normalized:  # pragma: no cover - Windows
         normalized = normalized.replace(os.sep, "/")
     return normalized

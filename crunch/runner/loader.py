@@ -129,13 +129,15 @@ def on_sys_path(folder: os.PathLike) -> Iterator[None]:
             pass
 
 
-def load_module(path: Path, root: Path, stream: Optional[TextIO] = None) -> types.ModuleType:
-    """Import ``path`` as a module named after its stem (``main``), with ``root`` on sys.path.
+def load_module(path: Path, root: Path, stream: Optional[TextIO] = None, name: Optional[str] = None) -> types.ModuleType:
+    """Import ``path`` as a module named ``name``, by default after its stem (``main``), with
+    ``root`` on sys.path.
 
     The module stays registered in ``sys.modules`` so that objects pickled from it (a model
     class defined in main.py) can be loaded back. The caller keeps ``root`` on ``sys.path``.
     """
-    name = path.stem if path.stem.isidentifier() else "main"
+    if name is None:
+        name = path.stem if path.stem.isidentifier() else "main"
     spec = importlib.util.spec_from_file_location(name, str(path))
     if spec is None or spec.loader is None:
         raise UserCodeError(f"cannot import {path}: not a Python file")

@@ -24,6 +24,7 @@ from .loader import FramePredicate
 from .loop import DataPaths, Loop, LoopOptions
 from .memory import peak_rss_bytes
 from .report import Report
+from .session import model_directory
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -73,9 +74,23 @@ def data_file(workspace: Workspace, release: DataRelease, key: str) -> Optional[
     return workspace.data_dir / entry.name
 
 
+def cached_format(workspace: Workspace) -> Optional[CompetitionFormat]:
+    """The competition's format as the last download cached it, or ``None``."""
+    raw = workspace.read_cache(CACHE_COMPETITION)
+    if isinstance(raw, dict) and "format" in raw:
+        return CompetitionFormat.parse(raw.get("format"))
+    return None
+
+
 def _missing(workspace: Workspace, release: DataRelease) -> List[str]:
+    """The keys of the needed files that are not in data/: X_train, y_train and X_test, or
+    every file of the release for a competition that runs its own code."""
+    if cached_format(workspace) is CompetitionFormat.UNSTRUCTURED:
+        keys: Any = [key for key, entry in release.data_files.items() if entry.available]
+    else:
+        keys = REQUIRED_FILES
     missing = []
-    for key in REQUIRED_FILES:
+    for key in keys:
         path = data_file(workspace, release, key)
         if path is None or not path.is_file():
             missing.append(key)
@@ -123,9 +138,9 @@ def _download(workspace: Workspace, settings: Optional[Settings], console: Conso
 
 
 def competition_format(workspace: Workspace, release: DataRelease, console: Console) -> CompetitionFormat:
-    raw = workspace.read_cache(CACHE_COMPETITION)
-    if isinstance(raw, dict) and "format" in raw:
-        return CompetitionFormat.parse(raw.get("format"))
+    cached = cached_format(workspace)
+    if cached is not None:
+        return cached
     guess = CompetitionFormat.TIMESERIES if release.test_keys else CompetitionFormat.REGULAR
     console.warn(
         f"the competition's format is not cached ({workspace.cache_path(CACHE_COMPETITION)}): "
@@ -152,9 +167,8 @@ def run_test(
     fmt = competition_format(workspace, release, console)
     timeseries = fmt is CompetitionFormat.TIMESERIES
 
-    model_dir = workspace.root / options.model_directory if options.model_directory else workspace.model_dir()
-    # both written by the run: checked before the person's code runs, not after a long train()
-    ensure_folder(model_dir, writable=True)
+    model_dir = model_directory(workspace.root, options.model_directory, workspace.project().model_directory)
+    # written by the run: checked before the person's code runs, not after a long train()
     ensure_folder(workspace.prediction_dir, writable=True)
     cwd = Path.cwd().resolve()
     model_path = os.path.relpath(model_dir, cwd) if model_dir.resolve().is_relative_to(cwd) else str(model_dir)

@@ -368,6 +368,9 @@ class Downloader:
         for remote in remotes:  # every name and destination checked before any transfer
             relative = safe_relative_path(remote.name)
             _check_destination(Path(folder).joinpath(*relative.parts))
+        from .names import check_distinct
+
+        check_distinct([(remote.name, remote.name) for remote in remotes], "the list of files to download", "nothing was fetched")
         results: List[Optional[Outcome]] = [None] * len(remotes)
         errors: List[BaseException] = []
         lock = threading.Lock()
@@ -775,6 +778,9 @@ def plan_zip(archive: zipfile.ZipFile, folder: Path) -> List[Tuple[zipfile.ZipIn
             )
         if not info.is_dir():
             plan.append((info, relative))
+    from .names import check_distinct
+
+    check_distinct([(info.filename, str(relative)) for info, relative in plan], "the archive", "tell the competition's organizers")
     return plan
 
 
