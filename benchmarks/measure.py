@@ -18,6 +18,7 @@ class Run:
     returncode: int
     stdout: str = ""
     stderr: str = ""
+    cpu: float = 0.0  # seconds of user plus system time of the process (its own threads included)
 
 
 def measure(cmd: Sequence[str], *, cwd: Optional[str] = None, env: Optional[dict] = None, stdin=subprocess.DEVNULL) -> Run:
@@ -41,7 +42,7 @@ def measure(cmd: Sequence[str], *, cwd: Optional[str] = None, env: Optional[dict
     process.returncode = os.waitstatus_to_exitcode(status)
     out = b"".join(chunks["out"]).decode(errors="replace")
     err = b"".join(chunks["err"]).decode(errors="replace")
-    return Run(wall, usage.ru_maxrss / 1024, process.returncode, out, err)
+    return Run(wall, usage.ru_maxrss / 1024, process.returncode, out, err, usage.ru_utime + usage.ru_stime)
 
 
 def median_runs(cmd: Sequence[str], repeat: int, **kwargs) -> List[Run]:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`crunch test` of a structural-break-shaped competition, ours against crunch-cli 13.0.1.
 
-usage: python benchmarks/unstructured.py [--rounds 3] [--train 10001] [--reduced 100]
+usage: python benchmarks/unstructured.py [--rounds 3] [--warmup 1] [--train 10001] [--reduced 100]
        [--length 2500] [--peer /tmp/peer13/bin/crunch]
 
 The competition is the generator-inference fixture (tests/fixtures/competitions/): a runner of
@@ -11,8 +11,10 @@ series of X_test.reduced, determinism check on 30% of them) at the real size by 
 series). The data is made once (cached under benchmarks/out/). A local hub hosts it; each tool
 sets up its own workspace against the hub, then rounds alternate `crunch test` of each (the
 peer reads the competition's code from the hub: CRUNCH_COMPETITIONS_SOURCE=cache+http://...).
-Wall time and peak RSS of the whole process (wait4). The goal: ours <= 0.7 of the peer's wall
-time and <= its peak memory.
+Each tool first runs `--warmup` unmeasured times (each workspace has its own copy of the data:
+the first read of it is a cold one). Wall time, CPU time (user + system) and peak RSS of the
+whole process (wait4); the load average is printed before and after (on a busy machine the CPU
+ratio is the steadier one). The goal: ours <= 0.7 of the peer's wall time and <= its peak memory.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ def clean_env() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1, help="Unmeasured runs of each tool first.")
     parser.add_argument("--train", type=int, default=10001)
     parser.add_argument("--reduced", type=int, default=100)
     parser.add_argument("--length", type=int, default=2500)
@@ -149,6 +152,12 @@ def main() -> None:
             (workspace / "main.py").write_text(MAIN_PY)
         peer_env = {**env, "CRUNCH_COMPETITIONS_SOURCE": "cache+" + url.rstrip("/")}
 
+        for _ in range(args.warmup):
+            for command, cwd, environment in (([CRUNCH, "test"], ours, env), ([peer, "--api-base-url", url, "test"], theirs, peer_env)):
+                run = measure(command, cwd=str(cwd), env=environment)
+                if run.returncode != 0:
+                    raise SystemExit(f"warm-up failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         results = {"ours": [], "peer": []}
         for number in range(args.rounds):
             for who, command, cwd, environment in (
@@ -162,7 +171,8 @@ def main() -> None:
                 if run.returncode != 0:
                     raise SystemExit(f"{who} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
                 results[who].append(run)
-                print(f"round {number + 1} {who}: {run.wall:.2f} s, {run.peak_mib:.0f} MiB", flush=True)
+                print(f"round {number + 1} {who}: {run.wall:.2f} s (cpu {run.cpu:.2f} s), {run.peak_mib:.0f} MiB", flush=True)
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         import pandas
 
         same = pandas.read_parquet(ours / "prediction" / "prediction.parquet").equals(pandas.read_parquet(theirs / "prediction" / "prediction.parquet"))
@@ -170,8 +180,10 @@ def main() -> None:
         wall = {who: statistics.median(r.wall for r in runs) for who, runs in results.items()}
         peak = {who: statistics.median(r.peak_mib for r in runs) for who, runs in results.items()}
         best = {who: min(r.wall for r in runs) for who, runs in results.items()}
+        cpu = {who: statistics.median(r.cpu for r in runs) for who, runs in results.items()}
         print(f"median wall: ours {wall['ours']:.2f} s, crunch-cli 13.0.1 {wall['peer']:.2f} s -> {wall['ours'] / wall['peer']:.2f} (goal <= 0.7)")
         print(f"best wall:   ours {best['ours']:.2f} s, crunch-cli 13.0.1 {best['peer']:.2f} s -> {best['ours'] / best['peer']:.2f}")
+        print(f"median cpu:  ours {cpu['ours']:.2f} s, crunch-cli 13.0.1 {cpu['peer']:.2f} s -> {cpu['ours'] / cpu['peer']:.2f}")
         print(f"median peak: ours {peak['ours']:.0f} MiB, crunch-cli 13.0.1 {peak['peer']:.0f} MiB -> {peak['ours'] / peak['peer']:.2f} (goal <= 1.0)")
     finally:
         if args.keep:

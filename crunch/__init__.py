@@ -13,7 +13,7 @@ from .__version__ import __version__
 if TYPE_CHECKING:  # pragma: no cover
     from .notebook import NotebookTools
 
-__all__ = ["__version__", "is_inside_runner", "load_notebook"]
+__all__ = ["__version__", "is_inside_runner", "load_notebook", "submit"]
 
 #: Submodules that ``crunch.<name>`` reaches after a bare ``import crunch`` (competition code
 #: writes ``crunch.api.Target`` in annotations); each is imported on first use.
@@ -34,8 +34,16 @@ def __getattr__(name: str) -> Any:
 is_inside_runner: bool = os.environ.get("CRUNCH_INSIDE_RUNNER", "").lower() in ("1", "true", "yes")
 
 
-def load_notebook(**kwargs: Any) -> NotebookTools:
-    """Return the notebook tools (``load_data()``, ``test()``) for the current workspace."""
+def load_notebook(*args: Any, **kwargs: Any) -> NotebookTools:
+    """Return the notebook tools (``load_data()``, ``test()``, ``submit()``) for the current
+    workspace; ``crunch.load_notebook(__name__)`` as crunch-cli takes it works too."""
     from .notebook import load_notebook as _load
 
-    return _load(**kwargs)
+    return _load(*args, **kwargs)
+
+
+def submit(message: Any = None, **kwargs: Any) -> Any:
+    """Submit the notebook this is called from (see ``NotebookTools.submit``)."""
+    from .notebook import load_notebook as _load
+
+    return _load().submit(message, **kwargs)

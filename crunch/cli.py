@@ -162,22 +162,26 @@ def setup(ctx: click.Context, **options: Any) -> None:
 @cli.command("setup-notebook")
 @click.argument("competition")
 @click.argument("token")
+@click.argument("project", required=False)
 @click.option("--submission", default="latest", show_default=True, metavar="latest|scratch|N", help=SUBMISSION_HELP)
 @click.option("--no-model", is_flag=True, help="Do not download the model files of the submission.")
 @click.option("--no-data", is_flag=True, help="Do not download the data now.")
 @click.option("--size", type=click.Choice(["default", "small", "large"], case_sensitive=False), default="default", show_default=True, help="Size variant of the data.")
+@click.option(
+    "--model-directory", default=None, metavar="DIR",
+    help="Folder of the model files (default: the one of the submission you start from, else resources).",
+)
 @click.pass_context
-def setup_notebook(ctx: click.Context, competition: str, token: str, **options: Any) -> None:
-    """Set up the current directory as a workspace, from a notebook cell (`!crunch setup-notebook ...`)."""
+def setup_notebook(ctx: click.Context, competition: str, token: str, project: Optional[str], **options: Any) -> None:
+    """Set up the current directory as a workspace, from a notebook cell (`!crunch setup-notebook COMPETITION TOKEN [PROJECT]`)."""
     _call(
         ctx,
         "setup",
         competition=competition,
-        project=None,
+        project=project,
         directory=".",
         token=token,
         force=True,
-        model_directory=None,
         notebook=True,
         **options,
     )
@@ -200,7 +204,7 @@ def download(ctx: click.Context, **options: Any) -> None:
 def update_token(ctx: click.Context, token: Optional[str]) -> None:
     """Exchange a new setup token for the workspace's push token (prompted when not given)."""
     if not token:
-        if not sys.stdin.isatty():
+        if not _can_ask():
             raise click.UsageError("give the setup token as an argument (no terminal to ask it from)")
         token = click.prompt("setup token", hide_input=True)
     _call(ctx, "update_token", token=token)
@@ -222,9 +226,26 @@ def update_token(ctx: click.Context, token: Optional[str]) -> None:
 @click.option("--skip-library-check", is_flag=True, help="Do not check requirements.txt against the competition's whitelist.")
 @click.option("--no-determinism-check", is_flag=True, help="Do not call infer() a second time to compare outputs.")
 @click.option("--no-checks", is_flag=True, help="Do not check the prediction (columns, ids, values...).")
+@click.option(
+    "--isolated", is_flag=True,
+    help="Run as the cloud does: only the files `crunch push` sends, its pinned requirements in a fresh cached environment, the runner in a separate process.",
+)
+@click.option("--timeout", default=None, type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="With --isolated: stop the run after SECONDS.")
 @click.pass_context
-def test(ctx: click.Context, **options: Any) -> None:
+def test(ctx: click.Context, isolated: bool, timeout: Optional[float], **options: Any) -> None:
     """Run your train() and infer() on the local data as the platform's runner does, and check the prediction."""
+    if isolated:
+        unsupported = [name for name in ("gpu", "no_checks", "skip_library_check") if options.get(name)]
+        if options.get("round_number") not in (None, "@current"):
+            unsupported.append("round_number")
+        if unsupported:
+            flags = ", ".join("--" + name.replace("_", "-") for name in unsupported)
+            raise click.UsageError(f"--isolated runs as the cloud does: {flags} cannot be combined with it")
+        keep = ("main_file", "model_directory", "no_force_first_train", "train_frequency", "no_determinism_check")
+        _call(ctx, "test_isolated", timeout=timeout, **{k: options[k] for k in keep})
+        return
+    if timeout is not None:
+        raise click.UsageError("--timeout is for --isolated runs")
     ok = _call(ctx, "test", **options)
     if ok is False:
         ctx.exit(1)
@@ -246,7 +267,7 @@ def test(ctx: click.Context, **options: Any) -> None:
 def push(ctx: click.Context, message: Optional[str], **options: Any) -> None:
     """Submit your code and model files: requirements pinned to your installed versions, resumable chunked uploads."""
     if message is None and not options.get("dry") and not options.get("export"):
-        if not sys.stdin.isatty():
+        if not _can_ask():
             raise click.UsageError("give the submission's message with -m \"...\"")
         message = click.prompt("submission message")
     _call(ctx, "push", message=message or "", **options)
@@ -343,6 +364,71 @@ def submission_show(ctx: click.Context, submission: str, json_output: bool) -> N
 def submission_checkout(ctx: click.Context, submission: str, files: tuple) -> None:
     """Bring back the files (all, or FILES and folders) of a submission into the workspace."""
     _call(ctx, "submission_checkout", submission=submission, files=files)
+
+
+@cli.group("run")
+def run_group() -> None:
+    """The project's cloud runs: create, list, show, logs, wait, terminate."""
+
+
+@run_group.command("create")
+@click.option("--submission", default="@last", show_default=True, metavar="N|@last", help="The submission to run.")
+@click.option("--train-frequency", type=click.IntRange(min=0), default=None, help="Train every N moons (default 1; 0: only the first).")
+@click.option("--force-first-train", type=bool, default=None, metavar="BOOLEAN", help="Train at the first moon (default: when the submission has no model files).")
+@click.option("--runtime", default=None, metavar="NAME", help="The runtime to run on (default: the first available, `cpu` on the local hub).")
+@click.pass_context
+def run_create(ctx: click.Context, submission: str, train_frequency: Optional[int], force_first_train: Optional[bool], runtime: Optional[str]) -> None:
+    """Run a submission in the cloud."""
+    _call(ctx, "run_create", submission=submission, train_frequency=train_frequency, force_first_train=force_first_train, runtime=runtime)
+
+
+@run_group.command("list")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1), help="Show the N latest.")
+@click.option("--all", "all_", is_flag=True, help="Show them all.")
+@_json_option
+@click.pass_context
+def run_list(ctx: click.Context, limit: int, all_: bool, json_output: bool) -> None:
+    """List the project's runs, newest first."""
+    _call(ctx, "run_list", limit=_limit(limit, all_), json_output=json_output)
+
+
+@run_group.command("show")
+@click.argument("run_id", metavar="N")
+@_json_option
+@click.pass_context
+def run_show(ctx: click.Context, run_id: str, json_output: bool) -> None:
+    """Show a run: status, times, error, score."""
+    _call(ctx, "run_show", run_id=run_id, json_output=json_output)
+
+
+@run_group.command("logs")
+@click.argument("run_id", metavar="N")
+@click.option("-t", "--tail", type=click.IntRange(min=0), default=None, help="Only the N last lines.")
+@click.option("--follow", "follow_logs", is_flag=True, help="Stream new lines until the run ends.")
+@click.option("--debug", "debug_logs", is_flag=True, help="Also show the sandbox's and the installer's lines.")
+@click.option("--poll-interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True, hidden=True)
+@click.pass_context
+def run_logs(ctx: click.Context, run_id: str, tail: Optional[int], follow_logs: bool, debug_logs: bool, poll_interval: float) -> None:
+    """Show what a run printed, with times."""
+    _call(ctx, "run_logs", run_id=run_id, tail=tail, follow_logs=follow_logs, debug=debug_logs, poll_interval=poll_interval)
+
+
+@run_group.command("wait")
+@click.argument("run_id", metavar="N")
+@click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop waiting after SECONDS (exit code 2).")
+@click.option("--poll-interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True, metavar="SECONDS", help="Seconds between two looks.")
+@click.pass_context
+def run_wait(ctx: click.Context, run_id: str, timeout: Optional[float], poll_interval: float) -> None:
+    """Wait for a run to end. Exit code: 0 succeeded, 1 failed, 2 still running at --timeout, 3 terminated."""
+    _call(ctx, "run_wait", run_id=run_id, timeout=timeout, poll_interval=poll_interval)
+
+
+@run_group.command("terminate")
+@click.argument("run_id", metavar="N")
+@click.pass_context
+def run_terminate(ctx: click.Context, run_id: str) -> None:
+    """Stop a queued or running run."""
+    _call(ctx, "run_terminate", run_id=run_id)
 
 
 @cli.group("quickstarter")
@@ -470,6 +556,13 @@ def demo(ctx: click.Context, directory: str) -> None:
 
 
 # -- main entry ------------------------------------------------------------------------------
+
+
+def _can_ask() -> bool:
+    """A terminal to ask on, not a notebook cell's ``!`` (see crunch/platforms.py)."""
+    from .platforms import can_ask
+
+    return can_ask()
 
 
 def _print_error(message: str) -> None:

@@ -40,16 +40,24 @@ class Console:
         print(f"warning: {redact(message)}", file=self.err, flush=True)
 
     def progress(self, total: Optional[float] = None, desc: str = "", unit: str = "B", **kwargs: Any) -> Any:
-        """A progress bar: a widget in Jupyter, a bar in a terminal, nothing when quiet or piped.
+        """A progress bar that reads well where it is shown (see :mod:`crunch.platforms`): a
+        widget in a notebook kernel, plain lines (no cursor moves) in a cell's ``!crunch``
+        output, a bar in a terminal, nothing when quiet or when nobody looks.
 
         A bar that would not be shown is a :class:`NullBar`, so quiet and piped runs do not
         import tqdm at all.
         """
-        notebook = _in_notebook()
-        if self.quiet or (not notebook and not _isatty(self.err)):
+        from . import platforms
+
+        if self.quiet:
             return NullBar(total)
-        if notebook:
-            from tqdm.auto import tqdm
+        mode = platforms.detect(stream=self.err).progress
+        if mode == platforms.NONE:
+            return NullBar(total)
+        if mode == platforms.LINES or (mode == platforms.WIDGET and not _widgets()):
+            return LineBar(total, desc=desc, unit=unit, stream=self.err)
+        if mode == platforms.WIDGET:
+            from tqdm.notebook import tqdm
         else:
             from tqdm import tqdm
         return tqdm(
@@ -90,19 +98,78 @@ class NullBar:
         pass
 
 
-def _isatty(stream: TextIO) -> bool:
+def _widgets() -> bool:
+    """Whether tqdm can draw a notebook widget (it needs ipywidgets)."""
     try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _in_notebook() -> bool:
-    shell = sys.modules.get("IPython")
-    if shell is None:
-        return False
-    try:
-        ip = shell.get_ipython()  # type: ignore[attr-defined]
+        import ipywidgets  # noqa: F401
     except Exception:
         return False
-    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+    return True
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "B":
+        from .fsutil import human_size
+
+        return human_size(int(value))
+    return f"{value:g} {unit}" if unit else f"{value:g}"
+
+
+class LineBar(NullBar):
+    """Progress as plain lines, for output areas that do not honour cursor moves (a notebook
+    cell's ``!crunch ...``): a line when a tenth more is done or every few seconds, and a last
+    line when it stops short. Never a carriage return or an escape sequence."""
+
+    STEP = 10  # percent between lines
+    EVERY = 5.0  # seconds between lines when the percentage moves slowly or is unknown
+
+    def __init__(self, total: Optional[float] = None, desc: str = "", unit: str = "B", stream: Optional[TextIO] = None) -> None:
+        import threading
+        import time
+
+        super().__init__(total)
+        self.desc = desc or "progress"
+        self.unit = unit
+        self.stream = stream or sys.stderr
+        self._lock = threading.Lock()
+        self._clock = time.monotonic
+        self._last_time = self._clock()
+        self._last_step = 0
+        self._closed = False
+
+    def _line(self) -> str:
+        done = _amount(self.n, self.unit)
+        if self.total:
+            percent = min(100, int(100 * self.n / self.total))
+            if self.unit == "B":
+                return f"{self.desc}: {percent}% ({done} of {_amount(self.total, self.unit)})"
+            return f"{self.desc}: {percent}% ({self.n:g}/{self.total:g} {self.unit})".rstrip()
+        return f"{self.desc}: {done}"
+
+    def _emit(self) -> None:
+        print(redact(self._line()), file=self.stream, flush=True)
+        self._last_time = self._clock()
+
+    def update(self, n: float = 1) -> None:
+        with self._lock:
+            self.n += n
+            if self._closed:
+                return
+            step = int(100 * self.n / self.total) // self.STEP if self.total else 0
+            if step > self._last_step or self._clock() - self._last_time >= self.EVERY:
+                self._last_step = max(step, self._last_step)
+                if not self.total or self.n < self.total:
+                    self._emit()
+
+    def reset(self, total: Optional[float] = None) -> None:
+        with self._lock:
+            super().reset(total)
+            self._last_step = 0
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self.n and (not self.total or self.n < self.total):  # a whole transfer has its own summary line
+                self._emit()

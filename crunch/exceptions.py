@@ -43,6 +43,26 @@ class SpecialFileError(CrunchError):
     could wait for ever (or never end)."""
 
 
+class DocumentError(CrunchError):
+    """A JSON document (a hub answer, a file of ``.crunchdao/``) with a field of the wrong type.
+
+    ``field`` is the path of the field (``dataFiles.X_train.size``), ``problem`` what is wrong.
+    """
+
+    def __init__(self, message: str, *, field: str = "", problem: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.problem = problem
+
+
+class CorruptCacheError(WorkspaceError):
+    """A file of ``.crunchdao/`` that does not hold what crunch writes there (``path``)."""
+
+    def __init__(self, message: str, path: Any = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class NotInWorkspaceError(WorkspaceError):
     def __init__(self, start: object) -> None:
         super().__init__(
@@ -115,6 +135,10 @@ class ApiError(CrunchError):
         self.extra = extra or {}
 
 
+class MalformedAnswerError(ApiError):
+    """A hub answer that is JSON, but not of the shape of the call's answer."""
+
+
 class InvalidProjectTokenError(ApiError):
     pass
 
@@ -162,7 +186,8 @@ class ModelTooBigError(ApiError):
 class ForbiddenLibraryError(ApiError):
     @property
     def packages(self) -> list[str]:
-        return list(self.extra.get("packages") or [])
+        listed = self.extra.get("packages")
+        return [str(p) for p in listed] if isinstance(listed, list) else []
 
 
 class RestrictedPhaseActionError(ApiError):
@@ -172,7 +197,8 @@ class RestrictedPhaseActionError(ApiError):
 class ValidationFailedError(ApiError):
     @property
     def field_errors(self) -> list[Any]:
-        return list(self.extra.get("fieldErrors") or [])
+        listed = self.extra.get("fieldErrors")
+        return list(listed) if isinstance(listed, list) else []
 
 
 class AuthorizationDeniedError(ApiError):

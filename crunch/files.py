@@ -14,7 +14,6 @@ or folders is left out (and reported), since files are recognised by identity, n
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
@@ -37,7 +36,8 @@ HIDDEN_PATTERNS: Tuple[str, ...] = (
 )
 """Never sent, in the workspace or in the model directory, whatever a ``.gitignore`` says."""
 
-CODE_PATTERNS: Tuple[str, ...] = ("/data/", "/prediction/")
+CODE_PATTERNS: Tuple[str, ...] = ("/data/", "/prediction/", "/.virtual_documents/")
+"""``.virtual_documents/``: copies of the notebooks that Kaggle's (and JupyterLab's) editor keeps."""
 COLAB_PATTERNS: Tuple[str, ...] = ("/.config/", "/sample_data/")
 
 GB = 1000**3
@@ -66,7 +66,9 @@ class SelectedFile:
 
 
 def in_colab() -> bool:
-    return "google.colab" in sys.modules or bool(os.environ.get("COLAB_RELEASE_TAG"))
+    from . import platforms
+
+    return platforms.platform_name() == platforms.COLAB
 
 
 def _spec(lines: Iterable[str]):  # type: ignore[no-untyped-def]
@@ -338,7 +340,11 @@ def list_code_files(
     top = Path(root)
     model = check_model_directory(top, model_directory)
     patterns = [*HIDDEN_PATTERNS, *CODE_PATTERNS, f"/{model}/"]
-    if in_colab() if colab is None else colab:
+    if colab is None:
+        from . import platforms
+
+        patterns.extend(platforms.PLATFORM_FOLDERS.get(platforms.platform_name() or "", ()))
+    elif colab:
         patterns.extend(COLAB_PATTERNS)
     skip = {str(Path(p).resolve()) for p in exclude}
     return _walk(top, top, _Rules(patterns, use_gitignore=True), skip=skip, left_out=left_out)

@@ -93,6 +93,14 @@ def _lines(text: str) -> Iterator[_Line]:
         yield line
 
 
+CRUNCH_DISTRIBUTIONS = ("crunch-cli", "crunch")
+"""The distributions of the ``crunch`` package: the platform provides its own, never pinned."""
+
+
+def is_crunch_itself(name: str) -> bool:
+    return name.lower().replace("_", "-") in CRUNCH_DISTRIBUTIONS
+
+
 def requirement_names(text: str) -> Tuple[List[str], List[str]]:
     """The distribution names a requirements file asks for, and its lines that do not parse.
 
@@ -142,7 +150,7 @@ def pin_requirements(
                 f"{filename} line {line.number}: {line.stripped!r} is not a valid requirement ({reason}): "
                 "fix it, or push with --no-pip-freeze to send the file as it is"
             ) from None
-        if requirement.url or requirement.specifier:
+        if requirement.url or requirement.specifier or is_crunch_itself(requirement.name):
             out.append(line.raw)
             continue
         version = version_of(requirement.name)

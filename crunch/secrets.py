@@ -17,7 +17,8 @@ _secrets: set[str] = set()
 _QUERY_SECRET = re.compile(
     r"(?i)((?:push|clone|setup|api)[-_]?token|api[-_]?key|token)=([^&\s\"'#]+)"
 )
-_HEADER_SECRET = re.compile(r"(?i)(API-Key\s+)(\S+)")
+# an ``Authorization: API-Key <key>`` value; ``@api-key`` is the option's word, not a header
+_HEADER_SECRET = re.compile(r"(?i)(?<![@\w-])(API-Key\s+)(\S+)")
 _JSON_SECRET = re.compile(r"(?i)(\"(?:pushToken|cloneToken|plain|apiKey)\"\s*:\s*\")([^\"]+)(\")")
 
 

@@ -54,6 +54,9 @@ def normalize_base_url(url: str, what: str = "--api-base-url") -> str:
     return value if value.endswith("/") else value + "/"
 
 
+API_KEY_VARIABLE = "CRUNCH_API_KEY"
+
+
 def _truthy(value: Optional[str]) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -79,6 +82,24 @@ class Settings:
             if web_base_url and not self.explicit_web:
                 result = replace(result, web_base_url=normalize_base_url(web_base_url, "--web-base-url"))
         return result
+
+    def with_api_key(self) -> "Settings":
+        """These settings with the API key of ``CRUNCH_API_KEY``, looked up also in the notebook
+        platform's secrets (Colab's ``userdata``, Kaggle's ``kaggle_secrets``) when the variable
+        is not set. Only asked when a command needs the key (``--token @api-key``, or a
+        workspace without a push token)."""
+        if self.api_key:
+            return self
+        from dataclasses import replace
+
+        from .platforms import secret
+        from .secrets import register
+
+        key = secret(API_KEY_VARIABLE)
+        if not key:
+            return self
+        register(key)
+        return replace(self, api_key=key)
 
     @classmethod
     def resolve(

@@ -13,13 +13,11 @@ from .workspace import CACHE_LIBRARIES, Workspace
 
 
 def cached(workspace: Optional[Workspace]) -> Optional[List[Library]]:
-    """The whitelist cached in ``workspace``, or ``None``."""
+    """The whitelist cached in ``workspace``, or ``None`` (a damaged cache is a
+    :class:`~crunch.exceptions.CorruptCacheError` naming the file)."""
     if workspace is None:
         return None
-    data = workspace.read_cache(CACHE_LIBRARIES)
-    if not isinstance(data, list):
-        return None
-    return [Library.from_dict(item) for item in data if isinstance(item, dict)]
+    return workspace.load_cache(CACHE_LIBRARIES, lambda node: [Library.read(item) for item in node.items()])
 
 
 def refresh(workspace: Optional[Workspace], client: "object") -> List[Library]:
@@ -28,7 +26,7 @@ def refresh(workspace: Optional[Workspace], client: "object") -> List[Library]:
     if workspace is not None:
         workspace.write_cache(
             CACHE_LIBRARIES,
-            [{"name": lib.name, "aliases": lib.aliases, "standard": lib.standard, "language": lib.language} for lib in libraries],
+            [library.to_dict() for library in libraries],
         )
     return libraries
 

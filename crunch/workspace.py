@@ -16,9 +16,9 @@ import stat
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional, TypeVar
 
-from .exceptions import NotInWorkspaceError, TokenError, WorkspaceError
+from .exceptions import CorruptCacheError, NotInWorkspaceError, TokenError, WorkspaceError
 from .fsutil import (
     PathLike,
     ensure_folder,
@@ -28,7 +28,10 @@ from .fsutil import (
     write_json_atomic,
     write_text_atomic,
 )
+from .jsonshape import Node, describe, parse
 from .secrets import register
+
+T = TypeVar("T")
 
 DOT_DIR = ".crunchdao"
 PROJECT_FILE = "project.json"
@@ -95,10 +98,53 @@ class ProjectInfo:
         }
 
     @classmethod
+    def read(cls, node: Node) -> "ProjectInfo":
+        """``project.json``, each field of its type (a DocumentError naming the field)."""
+        data = node.mapping()
+        return cls(
+            competition_name=node["competitionName"].string(nonempty=True),
+            project_name=node["projectName"].string(nonempty=True),
+            user_id=node["userId"].identifier(),
+            size_variant=_size_variant(node["sizeVariant"]),
+            api_base_url=_base_url(node["apiBaseUrl"]),
+            web_base_url=_base_url(node["webBaseUrl"]),
+            model_directory=node["modelDirectory"].string(DEFAULT_MODEL_DIR, nonempty=True),
+            extra={k: v for k, v in data.items() if k not in cls._KEYS},
+        )
+
+    @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "ProjectInfo":
-        kwargs = {attr: data[key] for key, attr in cls._KEYS.items() if key in data and data[key] is not None}
-        extra = {k: v for k, v in data.items() if k not in cls._KEYS}
-        return cls(extra=extra, **kwargs)
+        return cls.read(Node(data))
+
+
+SIZE_VARIANTS = ("DEFAULT", "SMALL", "LARGE")
+
+
+def _size_variant(node: Node) -> str:
+    value = node.string("DEFAULT")
+    if value.strip().upper() not in SIZE_VARIANTS:
+        raise node.fail(f"expected one of {', '.join(SIZE_VARIANTS)}, got {describe(value)}")
+    return value.strip().upper()
+
+
+def _base_url(node: Node) -> Optional[str]:
+    """A hub URL of ``project.json``: an http(s) URL, or absent."""
+    from .exceptions import ConfigurationError
+    from .settings import normalize_base_url
+
+    value = node.string(None)
+    if value is None:
+        return None
+    try:
+        return normalize_base_url(value)
+    except ConfigurationError:
+        raise node.fail(f"expected an http:// or https:// URL, got {describe(value)}") from None
+
+
+def read_round_cache(node: Node) -> Optional[int]:
+    """``round.json``: ``{"number": N, "id": ...}`` of the round whose data release is cached."""
+    node["id"].identifier(None)
+    return node["number"].integer(None)
 
 
 def hub_settings(workspace: "Workspace", settings: Any) -> Any:
@@ -112,6 +158,8 @@ def hub_client(workspace: "Workspace", settings: Any) -> Any:
     from .api import Client
 
     settings = hub_settings(workspace, settings)
+    if not workspace.token_file.exists():
+        settings = settings.with_api_key()
     if workspace.token_file.exists() or not settings.api_key:
         return Client(settings.api_base_url, push_token=workspace.read_token())
     return Client(settings.api_base_url, api_key=settings.api_key)
@@ -205,7 +253,13 @@ class Workspace:
             for key in ProjectInfo._KEYS:
                 if key not in data and key not in ProjectInfo._PEER_KEYS and isinstance(kept.get(key), str):
                     data[key] = kept[key]
-        info = ProjectInfo.from_dict(data)
+        info = parse(
+            ProjectInfo.read,
+            data,
+            str(self.project_file),
+            ": correct that field, or run `crunch setup ... --force` to repair the workspace",
+            WorkspaceError,
+        )
         from .modeldir import check_name
 
         try:
@@ -276,16 +330,38 @@ class Workspace:
     # -- caches ---------------------------------------------------------------------------
 
     def read_cache(self, name: str) -> Any:
-        """The cached JSON ``name``, or ``None`` when absent or unreadable."""
+        """The cached JSON ``name`` as it is, or ``None`` when absent or unreadable."""
         try:
             return json.loads(read_text(self.cache_path(name)))
         except (OSError, ValueError):
             return None
 
+    def load_cache(self, name: str, reader: Callable[[Node], T], default: Any = None) -> Any:
+        """The cached JSON ``name`` read by ``reader`` (see :mod:`crunch.jsonshape`), or
+        ``default`` when the file is absent.
+
+        A file that cannot be read, is not JSON or not of the shape ``reader`` expects is a
+        :class:`~crunch.exceptions.CorruptCacheError` naming it and the field.
+        """
+        path = self.cache_path(name)
+        hint = ": run `crunch download` to fetch it again"
+        try:
+            text = read_text(path)  # a FIFO there is refused, naming it
+        except FileNotFoundError:
+            return default
+        except OSError as error:
+            raise CorruptCacheError(f"cannot read {path} ({error.strerror or type(error).__name__}){hint}", path) from None
+        except UnicodeDecodeError:
+            raise CorruptCacheError(f"{path} is damaged (not UTF-8 text){hint}", path) from None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise CorruptCacheError(f"{path} is damaged (not valid JSON){hint}", path) from None
+        return parse(reader, data, str(path), hint, lambda message, failure: CorruptCacheError(message, path))
+
     def cached_round_number(self) -> Any:
         """The number of the round whose data release is cached, or ``None``."""
-        cached = self.read_cache(CACHE_ROUND)
-        return cached.get("number") if isinstance(cached, dict) else None
+        return self.load_cache(CACHE_ROUND, read_round_cache)
 
     def write_cache(self, name: str, value: Any) -> None:
         """Write the JSON ``name`` atomically; a cache that already holds ``value`` is left alone."""

@@ -135,9 +135,13 @@ class Hub:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"null")
 
-    def token(self, competition: str = "demo", project: str = "p1", user: str = "alice") -> str:
-        """A fresh setup token (single use, 3 minutes) of ``project`` (created on first use)."""
-        return self.call("POST", "/_admin/tokens", {"competition": competition, "project": project, "user": user})["token"]
+    def token(self, competition: str = "demo", project: str = "p1", user: str = "alice", value: Optional[str] = None) -> str:
+        """A fresh setup token (single use, 3 minutes) of ``project`` (created on first use);
+        ``value``: its text (a notebook's placeholder token), else random."""
+        body = {"competition": competition, "project": project, "user": user}
+        if value is not None:
+            body["token"] = value
+        return self.call("POST", "/_admin/tokens", body)["token"]
 
     def push_token(self, competition: str = "demo", project: str = "p1", user: str = "alice") -> str:
         """A push token of ``project``, exchanged from a fresh setup token."""

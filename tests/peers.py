@@ -73,3 +73,35 @@ def crunch_convert() -> Path:
     if os.environ.get("CRUNCH_CONVERT_PEER"):
         return Path(os.environ["CRUNCH_CONVERT_PEER"])
     return peer_environment(*CRUNCH_CONVERT)
+
+
+QUICKSTARTER_LIBRARIES = ("scikit-learn", "scipy", "joblib", "threadpoolctl", "cloudpickle", "narwhals")
+
+
+def kernel_libraries(*requirements: str) -> Path:
+    """A folder holding ``requirements`` (without their dependencies: numpy and pandas are the
+    test environment's), installed on first use, to put on a kernel's ``PYTHONPATH``: what the
+    platform's quickstarter notebooks import beyond crunch's own dependencies."""
+    import hashlib
+
+    python = f"py{sys.version_info[0]}{sys.version_info[1]}"
+    key = hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:12]
+    folder = cache_root() / f"kernel-libraries-{key}-{python}"
+    marker = folder / _COMPLETE
+    if marker.exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock", timeout=900):
+        if marker.exists():
+            return folder
+        shutil.rmtree(folder, ignore_errors=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+             "--target", str(folder), *requirements],
+            capture_output=True, text=True, timeout=900,
+        )
+        if done.returncode != 0:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise RuntimeError(f"could not install {', '.join(requirements)} for the notebook tests:\n{done.stderr[-3000:]}")
+        marker.write_text("\n".join(requirements) + "\n")
+    return folder

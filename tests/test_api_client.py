@@ -167,7 +167,7 @@ def test_data_release_test_keys_and_files(requests_mock):
         "id": 1, "number": 1, "name": "r", "embargo": 2, "numberOfFeatures": 10,
         "columnNames": {"id": "id", "moon": "moon", "targets": {"target": {"input": "target", "output": "prediction"}}},
         "splits": [{"key": 0, "group": "TRAIN"}, {"key": 5, "group": "TEST", "reduced": None}, {"key": 6, "group": "TEST", "reduced": "X"}],
-        "dataFiles": {"X_train": {"name": "X_train.parquet", "url": "http://data/x", "size": 10, "signed": True, "compressed": False, "sha256": "ab"}, "y_test": {"name": "y_test.parquet", "url": "", "size": -1}},
+        "dataFiles": {"X_train": {"name": "X_train.parquet", "url": "http://data/x", "size": 10, "signed": True, "compressed": False, "sha256": "ab" * 32}, "y_test": {"name": "y_test.parquet", "url": "", "size": -1}},
     }
     requests_mock.get(BASE + "v2/competitions/demo/rounds/@current/phases/submission/data-release", json=release)
     parsed = make_client().get_data_release("demo", size_variant="small")
@@ -195,8 +195,19 @@ def test_token_only_sent_to_the_api_host():
     assert not client.is_api_url("http://data.example/x")
 
 
-@pytest.mark.parametrize("body", ["[1, 2]", '"text"', "42", '{"number": "not a number"}'])
-def test_answers_of_an_unexpected_shape(requests_mock, body):
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ("[1, 2]", "expected an object, got a list"),
+        ('"text"', 'expected an object, got "text"'),
+        ("42", "expected an object, got 42"),
+        ('{"number": "not a number"}', 'number: expected an integer, got "not a number"'),
+        ('{"number": true}', "number: expected an integer, got true"),
+        ('{"number": 3, "start": 5}', "start: expected a string, got 5"),
+    ],
+)
+def test_answers_of_an_unexpected_shape(requests_mock, body, problem):
     requests_mock.get(BASE + "v1/competitions/demo/rounds/@current", text=body)
-    with pytest.raises(exc.ApiError, match="does not have the expected shape"):
+    with pytest.raises(exc.MalformedAnswerError) as caught:
         make_client().get_round("demo")
+    assert caught.value.message.startswith("the hub's answer to GET /v1/competitions/demo/rounds/@current is malformed: " + problem)

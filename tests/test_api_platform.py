@@ -46,7 +46,7 @@ def test_submission_without_model(requests_mock):
 )
 def test_a_listing_of_another_shape_is_one_clear_error(requests_mock, answer):
     requests_mock.get(PROJECT + "/submissions", json=answer)
-    with pytest.raises(exc.ApiError, match="submission listing does not have the expected shape"):
+    with pytest.raises(exc.ApiError, match="submission listing is malformed: "):
         api.list_submissions(client(), "demo", 7, "p1")
 
 

@@ -325,6 +325,87 @@ def nothing(ws: Path) -> None:
     pass
 
 
+# -- answers and caches with fields of the wrong type ---------------------------------------------
+
+
+def edit_answer(pattern: str, edit: Callable[[Any], Any], method: str = "GET") -> Callable[..., Answer]:
+    """The hub's own JSON answer to the calls whose path matches ``pattern`` (a regular
+    expression, whole path), changed by ``edit(document)`` (which returns the new document);
+    error answers, and other calls under the rule's prefix, are forwarded as they are."""
+    import re
+
+    def rule(called: str, path: str, forward: Callable[[], Answer]) -> Any:
+        if called != method or not re.fullmatch(pattern, path.split("?")[0]):
+            return None
+        status, headers, body = forward()
+        if status >= 300:
+            return status, headers, body  # an error answer stays as the hub gave it
+        return status, {"Content-Type": "application/json"}, json.dumps(edit(json.loads(body))).encode()
+
+    return rule
+
+
+def setting(path: str, value: Any) -> Callable[[Any], Any]:
+    """``edit`` for :func:`edit_answer` and :func:`edit_cache`: set the field ``a.b.0.c``."""
+
+    def edit(document: Any) -> Any:
+        *parents, last = [int(part) if part.isdigit() else part for part in path.split(".")]
+        target = document
+        for part in parents:
+            target = target[part]
+        target[last] = value
+        return document
+
+    return edit
+
+
+def edit_cache(name: str, edit: Callable[[Any], Any]) -> Callable[[Path], None]:
+    """Change the JSON file ``.crunchdao/<name>`` of the workspace."""
+
+    def build(ws: Path) -> None:
+        path = ws / ".crunchdao" / name
+        path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+
+    return build
+
+
+def parquet_table(name: str, change: Callable[[Any], Any]) -> Callable[[Path], None]:
+    """Rewrite ``data/<name>`` from ``change(pyarrow table)``."""
+
+    def build(ws: Path) -> None:
+        import pyarrow.parquet as pq
+
+        path = ws / "data" / name
+        pq.write_table(change(pq.read_table(path)), path)
+
+    return build
+
+
+def repeat_column(table: Any) -> Any:
+    import pyarrow
+
+    return pyarrow.Table.from_arrays([*table.columns, table.column("feature_0")], names=[*table.column_names, "feature_0"])
+
+
+OFFLINE = ("--api-base-url", "http://127.0.0.1:9/")  # nothing listens there: a damaged cache cannot be fetched again
+ROUND_PATH = r"/v1/competitions/demo/rounds/[^/]+"
+RELEASE_PATH = r"/v2/competitions/demo/rounds/[^/]+/phases/submission/data-release"
+UPLOAD_PATH = r"/v1/uploads"
+DAMAGED_PREDICTION = PREDICTION_WRITTEN
+
+
+def hub_row(id: str, prefix: str, pattern: str, edit: Callable[[Any], Any], expect: str, *args: str, method: str = "GET", **kwargs: Any) -> "Case":
+    """A row whose hub answers ``pattern`` with its own answer changed by ``edit``."""
+    return Case(id, nothing, ("--api-base-url", "{fake}", *(args or ("download",))), expect, rules={prefix: edit_answer(pattern, edit, method)}, **kwargs)
+
+
+def setup_row(id: str, prefix: str, pattern: str, edit: Callable[[Any], Any], expect: str, *extra: str, method: str = "GET") -> "Case":
+    args = ("setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data", *extra)
+    return hub_row(id, prefix, pattern, edit, expect, *args, method=method, outside=True)
+
+
+
+
 CASES: List[Case] = [
     # -- notebooks ------------------------------------------------------------------------------
     Case("nb-invalid-json", write("nb.ipynb", '{"cells": [,]}'), ("convert", "nb.ipynb", "out.py"), "invalid JSON"),
@@ -523,7 +604,7 @@ CASES: List[Case] = [
         rules={"/v1/competitions/": json_answer(409, {"code": "NEVER_SEEN_BEFORE", "message": "a code this client does not know"})},
     ),
     Case("hub-error-empty-json", nothing, ("--api-base-url", "{fake}", "download"), "HTTP 500 with an error without a code", rules={"/v1/competitions/": json_answer(500, {})}),
-    Case("hub-release-not-object", nothing, ("--api-base-url", "{fake}", "download"), "data release", rules={RELEASE: json_answer(200, ["x"])}),
+    Case("hub-release-not-object", nothing, ("--api-base-url", "{fake}", "download"), "data-release is malformed", rules={RELEASE: json_answer(200, ["x"])}),
     Case("hub-data-name-dotdot", nothing, ("--api-base-url", "{fake}", "download"), "../evil.parquet", rules={RELEASE: edit_release(_rename_file("../evil.parquet"))}),
     Case("hub-data-name-absolute", nothing, ("--api-base-url", "{fake}", "download"), "/tmp/evil.parquet", rules={RELEASE: edit_release(_rename_file("/tmp/evil.parquet"))}),
     Case(
@@ -639,6 +720,102 @@ CASES: List[Case] = [
     Case("folders-prediction-read-only", read_only("prediction"), ("test",), "prediction", undo=writable("prediction")),
     Case("folders-resources-read-only", read_only("resources"), ("test",), "resources", undo=writable("resources")),
     Case("folders-dot-dir-read-only", read_only(".crunchdao"), ("download", "--force"), ".crunchdao", undo=writable(".crunchdao")),
+    # -- "error: unexpected" (1): hub answers with a field of the wrong type, named with its call --
+    hub_row("hub-release-embargo-text", RELEASE, RELEASE_PATH, setting("embargo", "two"), 'embargo: expected an integer, got "two"'),
+    hub_row("hub-release-size-text", RELEASE, RELEASE_PATH, setting("dataFiles.X_train.size", "12kb"), 'dataFiles.X_train.size: expected an integer, got "12kb"'),
+    hub_row("hub-release-sha256-number", RELEASE, RELEASE_PATH, setting("dataFiles.X_train.sha256", 12345), "dataFiles.X_train.sha256: expected a string, got 12345"),
+    hub_row("hub-release-splits-object", RELEASE, RELEASE_PATH, setting("splits", {}), "splits: expected a list, got an empty object"),
+    hub_row("hub-release-file-list", RELEASE, RELEASE_PATH, setting("dataFiles.X_test", ["X_test.parquet"]), "dataFiles.X_test: expected an object, got a list"),
+    hub_row("hub-release-name-null", RELEASE, RELEASE_PATH, setting("dataFiles.X_test.name", None), "dataFiles.X_test.name: expected a non-empty string, got null"),
+    hub_row("hub-release-targets-list", RELEASE, RELEASE_PATH, setting("columnNames.targets", ["target"]), "columnNames.targets: expected an object, got a list"),
+    hub_row("hub-release-names-data-release", RELEASE, RELEASE_PATH, setting("embargo", []), "the hub's answer to GET /v2/competitions/demo/rounds/"),
+    hub_row("hub-competition-name-number", "/v1/competitions/demo", r"/v1/competitions/demo", setting("name", 5), "GET /v1/competitions/demo is malformed: name: expected a non-empty string, got 5"),
+    hub_row("hub-competition-list", "/v1/competitions/demo", r"/v1/competitions/demo", lambda doc: [doc], "/v1/competitions/demo is malformed: expected an object, got a list"),
+    hub_row("hub-round-number-text", "/v1/competitions/demo/rounds", ROUND_PATH, setting("number", "two"), 'number: expected an integer, got "two"'),
+    hub_row("hub-checks-order-text", "/v1/competitions/demo/checks", r"/v1/competitions/demo/checks", setting("0.order", "first"), '[0].order: expected an integer, got "first"'),
+    hub_row("hub-checks-object", "/v1/competitions/demo/checks", r"/v1/competitions/demo/checks", lambda doc: {"checks": doc}, "checks is malformed: expected a list, got an object"),
+    hub_row("hub-checks-parameters-list", "/v1/competitions/demo/checks", r"/v1/competitions/demo/checks", setting("0.parameters", [1]), "[0].parameters: expected an object, got a list"),
+    hub_row("hub-competitions-name-number", "/v2/competitions", r"/v2/competitions", setting("0.name", 5), "competition listing is malformed: name: expected a string, got 5", "list"),
+    hub_row("hub-competitions-text", "/v2/competitions", r"/v2/competitions", lambda doc: "demo", 'competition listing is malformed: expected a list, got "demo"', "list"),
+    hub_row("hub-upload-id-missing", UPLOAD_PATH, UPLOAD_PATH, lambda doc: {k: v for k, v in doc.items() if k != "id"}, "id: expected an integer or a non-empty string", "push", "-m", "x", method="POST"),
+    hub_row("hub-upload-chunks-text", UPLOAD_PATH, UPLOAD_PATH, setting("chunks", "all of them"), 'chunks: expected a list, got "all of them"', "push", "-m", "x", method="POST"),
+    hub_row("hub-upload-chunk-offset-text", UPLOAD_PATH, UPLOAD_PATH, setting("chunks.0.offset", "0"), 'chunks[0].offset: expected an integer, got "0"', "push", "-m", "x", method="POST"),
+    hub_row("hub-chunk-request-url-number", "/v1/uploads/", r"/v1/uploads/[^/]+/chunks/\d+/request", setting("url", 5), "url: expected a non-empty string, got 5", "push", "-m", "x"),
+    hub_row("hub-chunk-request-headers-list", "/v1/uploads/", r"/v1/uploads/[^/]+/chunks/\d+/request", setting("headers", ["a"]), "headers: expected an object, got a list", "push", "-m", "x"),
+    hub_row("hub-submissions-listing-object", "/v3/competitions/demo/projects/", r"/v3/competitions/demo/projects/[^/]+/[^/]+/submissions", lambda doc: {"content": doc}, "submissions is malformed: expected a list, got an object", "push", "-m", "x"),
+    Case(
+        "hub-error-packages-number",
+        nothing,
+        ("--api-base-url", "{fake}", "push", "-m", "x"),
+        "libraries: unknown",
+        rules={"/v4/competitions/demo/projects/": json_answer(409, {"code": "FORBIDDEN_LIBRARY", "message": "no", "packages": 5})},
+    ),
+    Case(
+        "hub-error-field-errors-text",
+        nothing,
+        ("--api-base-url", "{fake}", "push", "-m", "x"),
+        "the hub refused the request: bad",
+        rules={"/v4/competitions/demo/projects/": json_answer(400, {"code": "VALIDATION_FAILED", "message": "bad", "fieldErrors": "message"})},
+    ),
+    setup_row("hub-setup-upgrade-project-list", "/v2/project-tokens/upgrade", r"/v2/project-tokens/upgrade", setting("project", []), "project: expected an object, got an empty list", method="POST"),
+    setup_row("hub-setup-upgrade-plain-number", "/v2/project-tokens/upgrade", r"/v2/project-tokens/upgrade", setting("plain", 12345), "plain: expected a string, got 12345", method="POST"),
+    Case(
+        "hub-setup-clone-url-number",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data"),
+        "main.py: expected a non-empty string, got 5",
+        rules={"/v4/competitions/demo/projects/": json_answer(200, {"main.py": 5})},
+        outside=True,
+    ),
+    Case(
+        "hub-setup-clone-list",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data"),
+        "clone is malformed: expected an object, got a list",
+        rules={"/v4/competitions/demo/projects/": json_answer(200, ["main.py"])},
+        outside=True,
+    ),
+    setup_row(
+        "hub-setup-quickstarter-files-text",
+        "/v2/competitions/demo/quickstarters",
+        r"/v2/competitions/demo/quickstarters",
+        setting("0.files", "main.py"),
+        '[0].files: expected a list, got "main.py"',
+        "--submission",
+        "scratch",
+    ),
+    # -- "error: unexpected" (1): workspace caches with a field of the wrong type, offline ---------
+    Case("cache-release-embargo-text", edit_cache("data_release.json", setting("embargo", "two")), (*OFFLINE, "test"), 'data_release.json is malformed: embargo: expected an integer, got "two"'),
+    Case("cache-release-size-text", edit_cache("data_release.json", setting("dataFiles.X_train.size", "12kb")), (*OFFLINE, "test"), 'dataFiles.X_train.size: expected an integer, got "12kb"'),
+    Case("cache-release-sha256-number", edit_cache("data_release.json", setting("dataFiles.X_train.sha256", 12345)), (*OFFLINE, "test"), "dataFiles.X_train.sha256: expected a string, got 12345"),
+    Case("cache-release-splits-object", edit_cache("data_release.json", setting("splits", {})), (*OFFLINE, "test"), "splits: expected a list, got an empty object"),
+    Case("cache-release-list", edit_cache("data_release.json", lambda doc: [doc]), (*OFFLINE, "test"), "data_release.json is malformed: expected an object, got a list"),
+    Case("cache-release-not-json", write(".crunchdao/data_release.json", "{half"), (*OFFLINE, "test"), "data_release.json is damaged (not valid JSON)"),
+    Case("cache-checks-order-text", edit_cache("checks.json", setting("0.order", "first")), (*OFFLINE, "test"), 'checks.json is malformed: [0].order: expected an integer, got "first"'),
+    Case("cache-checks-object", edit_cache("checks.json", lambda doc: {"checks": doc}), (*OFFLINE, "test"), "checks.json is malformed: expected a list, got an object"),
+    Case("cache-libraries-aliases-text", edit_cache("libraries.json", setting("0.aliases", "pd")), (*OFFLINE, "test"), 'libraries.json is malformed: [0].aliases: expected a list, got "pd"'),
+    Case("cache-competition-format-number", edit_cache("competition.json", setting("format", 3)), (*OFFLINE, "test"), "competition.json is malformed: format: expected a string, got 3"),
+    Case("cache-round-number-text", edit_cache("round.json", setting("number", "two")), (*OFFLINE, "test"), 'round.json is malformed: number: expected an integer, got "two"'),
+    Case("cache-round-list", write(".crunchdao/round.json", "[1]"), (*OFFLINE, "test", "--round-number", "1"), "round.json is malformed: expected an object, got a list"),
+    Case("ws-project-model-directory-number", edit_cache("project.json", setting("modelDirectory", 5)), ("test",), "modelDirectory: expected a non-empty string, got 5"),
+    Case("ws-project-api-base-url-number", edit_cache("project.json", setting("apiBaseUrl", 5)), ("download",), "apiBaseUrl: expected a string, got 5"),
+    Case("ws-project-api-base-url-not-url", edit_cache("project.json", setting("apiBaseUrl", "hub.example")), ("download",), 'apiBaseUrl: expected an http:// or https:// URL, got "hub.example"'),
+    Case("ws-project-size-variant-unknown", edit_cache("project.json", setting("sizeVariant", "huge")), ("download",), 'sizeVariant: expected one of DEFAULT, SMALL, LARGE, got "huge"'),
+    Case("ws-project-user-id-list", edit_cache("project.json", setting("userId", [7])), ("push", "-m", "x"), "userId: expected an integer or a non-empty string, got a list"),
+    Case("ws-project-user-id-missing", edit_cache("project.json", lambda doc: {k: v for k, v in doc.items() if k != "userId"}), ("push", "-m", "x"), "userId: expected an integer or a non-empty string, got nothing"),
+    # -- "error: unexpected" (2): predictions and data of shapes the checks do not expect -----------
+    Case("main-infer-array-cells", write("main.py", main_py(frame("prediction['prediction'] = [np.array([0.1, 0.2])] * len(prediction)\nreturn prediction"))), ("test",), "prediction is not valid", DAMAGED_PREDICTION),
+    Case("main-infer-list-cells", write("main.py", main_py(frame("prediction['prediction'] = [[0.1]] * len(prediction)\nreturn prediction"))), ("test",), "prediction is not valid", DAMAGED_PREDICTION),
+    Case("main-infer-complex", write("main.py", main_py(frame("prediction['prediction'] = 0.5 + 1j\nreturn prediction"))), ("test",), "prediction is not valid", DAMAGED_PREDICTION),
+    Case("main-infer-mixed-types", write("main.py", main_py(frame("prediction['prediction'] = prediction['prediction'].astype(object)\nprediction.iloc[0, 2] = 'x'\nreturn prediction"))), ("test",), "prediction is not valid", DAMAGED_PREDICTION),
+    Case("main-infer-text-moon", write("main.py", main_py(frame("prediction['moon'] = prediction['moon'].astype(str)\nreturn prediction"))), ("test",), "prediction is not valid", DAMAGED_PREDICTION),
+    Case("main-infer-dict-cells", write("main.py", main_py(frame("prediction['prediction'] = [{'a': 1}] * len(prediction)\nreturn prediction"))), ("test",), "prediction is not valid", DAMAGED_PREDICTION),
+    Case("data-example-truncated", truncate("example_prediction.parquet", 0.5), ("test",), "example_prediction.parquet is not a readable parquet file"),
+    Case("data-example-not-parquet", write("data/example_prediction.parquet", "id,moon,prediction\n"), ("test",), "example_prediction.parquet is not a readable parquet file"),
+    Case("data-text-moon", rewrite_parquet("X_train.parquet", lambda f: f.assign(moon=f["moon"].astype(str))), ("test",), "the `moon` column of X_train.parquet holds text"),
+    Case("data-timestamp-moon", rewrite_parquet("y_train.parquet", lambda f: f.assign(moon=f["moon"].astype("datetime64[ns]"))), ("test",), "the `moon` column of y_train.parquet holds dates or times"),
+    Case("data-repeated-column", parquet_table("X_train.parquet", repeat_column), ("test",), "X_train.parquet has the column(s) `feature_0` more than once"),
+    Case("data-split-keys-text", edit_cache("data_release.json", lambda doc: setting("splits", [{"key": "last", "group": "TEST", "reduced": "X"}])(doc)), (*OFFLINE, "test"), "not moon numbers ('last')"),
 ]
 
 
@@ -934,6 +1111,14 @@ def assert_one_clear_error(result: Result, fragment: str) -> str:
 # -- fixtures ----------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module", autouse=True)
+def module_outputs() -> Dict[str, int]:
+    """Where this module's outputs start in conftest's record of every ``crunch`` run."""
+    from conftest import Recorded
+
+    return {"start": len(Recorded.results)}
+
+
 @pytest.fixture(scope="module")
 def template(shared_hub: Hub, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real workspace (small data, the quickstarter), made once."""
@@ -1061,3 +1246,58 @@ def test_debug_adds_the_traceback_and_keeps_the_line(case_id: str, template: Pat
     last = [line for line in debug.stderr.splitlines() if line.strip()][-1]
     expected = [line for line in plain.stderr.splitlines() if line.startswith("error:")][0]
     assert last == expected
+
+
+# -- a damaged cache is fetched again when the hub answers --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, edit",
+    [
+        ("data_release.json", setting("dataFiles.X_train.size", "12kb")),
+        ("checks.json", setting("0.order", "first")),
+        ("competition.json", setting("format", 3)),
+        ("libraries.json", setting("0.aliases", "pd")),
+        ("round.json", setting("number", "two")),
+    ],
+)
+def test_a_damaged_cache_is_fetched_again_when_the_hub_answers(name: str, edit: Callable[[Any], Any], template: Path, shared_hub: Hub, tmp_path: Path) -> None:
+    ws = _copy(template, tmp_path / "ws")
+    good = (ws / ".crunchdao" / name).read_text()
+    edit_cache(name, edit)(ws)
+    env = shared_hub.env(PYTHONDONTWRITEBYTECODE="1")
+    result = run_crunch_in(ws, env, "test", "--no-determinism-check")  # the workspace's own hub
+    assert result.returncode == 0, result.output
+    assert f"the cached {name} is damaged: fetching the metadata again from the hub" in result.stderr
+    assert "prediction is valid" in result.stdout
+    assert without_links(json.loads((ws / ".crunchdao" / name).read_text())) == without_links(json.loads(good))
+
+
+def without_links(document: Any) -> Any:
+    """A cached document without its signed links (signed anew at each call)."""
+    if isinstance(document, dict):
+        return {key: without_links(value) for key, value in document.items() if key != "url"}
+    if isinstance(document, list):
+        return [without_links(value) for value in document]
+    return document
+
+
+def run_crunch_in(cwd: Path, env: Dict[str, str], *args: str) -> Result:
+    from conftest import run_crunch
+
+    return run_crunch(*args, cwd=cwd, env=env, timeout=120)
+
+
+# -- the sweep: this module's last test --------------------------------------------------------------
+
+
+def test_zz_no_output_says_unexpected(module_outputs: Dict[str, int]) -> None:
+    """`error: unexpected <Type>` means a bug in crunch: no input of this module (a person's
+    files, a hub's answers) may lead there, nor print the word anywhere."""
+    from conftest import Recorded
+
+    runs = Recorded.results[module_outputs["start"] :]
+    rows = [argv for argv, _ in runs if any(arg == "--api-base-url" for arg in argv)]
+    assert rows, "no row of the table ran before this test: run the whole module"
+    said = [(" ".join(argv)[:160], line) for argv, result in runs for line in result.output.splitlines() if "unexpected" in line.lower()]
+    assert said == []

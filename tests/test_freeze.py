@@ -137,3 +137,15 @@ def test_requirement_names_reads_the_file_as_the_pinning_does():
     names, unreadable = requirement_names(text)
     assert names == ["pandas", "scikit-learn", "numpy", "torch", "mylib", "other"]
     assert unreadable == ["not valid!!"]
+
+
+def test_crunch_itself_is_never_pinned():
+    from crunch.convert import convert_notebook
+
+    result = pin_requirements("crunch-cli\ncrunch\nCrunch_CLI[extra]\npandas\n", version_of=lambda name: "9.9")
+    assert result.text == "crunch-cli\ncrunch\nCrunch_CLI[extra]\npandas==9.9\n"
+    notebook = {"cells": [{"cell_type": "code", "source": "import crunch\nimport pandas", "metadata": {}, "outputs": [], "execution_count": None}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    lines = convert_notebook(notebook, whitelist=None, freeze=True).requirements_txt.splitlines()
+    assert "crunch-cli" in lines and not any(line.startswith("crunch-cli==") for line in lines)
+    assert any(line.startswith("pandas==") for line in lines)

@@ -514,3 +514,15 @@ def test_closed_phase_and_unpublished_data(client, project):
     finally:
         client.post("/_admin/competitions/demo", json={"phaseClosed": False, "dataUnpublished": False}, environ_base=LOOPBACK)
     assert client.get(path).status_code == 200
+
+
+def test_a_setup_token_of_a_given_text(client):
+    placeholder = "aaaabbbbccccddddeeeeffff"  # what the platform's quickstarter notebooks hold
+    answer = client.post("/_admin/tokens", json={"competition": "demo", "project": "hello", "token": placeholder}, environ_base=LOOPBACK)
+    assert answer.status_code == 200 and answer.json == {"token": placeholder}
+    upgraded = client.post("/v2/project-tokens/upgrade", json={"cloneToken": placeholder})
+    assert upgraded.status_code == 200 and upgraded.json["project"]["name"] == "hello"
+    assert client.post("/v2/project-tokens/upgrade", json={"cloneToken": placeholder}).status_code != 200  # single use
+    for bad in ("short", "with space inside", 12345678):
+        refused = client.post("/_admin/tokens", json={"project": "hello", "token": bad}, environ_base=LOOPBACK)
+        assert refused.status_code == 400 and refused.json["code"] == "VALIDATION_FAILED"

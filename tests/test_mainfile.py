@@ -107,3 +107,94 @@ def test_the_files_of_a_killed_run_are_removed_before_resolving(root):
     assert not (root / "main.py").exists()
     assert (root / "extra.txt").read_text() == "edited by the person since\n"  # theirs now: kept
     assert not list((root / ".crunchdao").glob("temporary-*.json"))
+
+
+# -- notebook workspaces: the notebook is the code ---------------------------------------------
+
+
+def notebook_workspace(root, notebook=True):
+    import json
+
+    (root / ".crunchdao").mkdir(exist_ok=True)
+    (root / ".crunchdao" / "project.json").write_text(json.dumps({"competitionName": "demo", "projectName": "p", "userId": 1, "notebook": notebook}))
+    return root
+
+
+def save_notebook(path, source="x = 1"):
+    import nbformat
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), path)
+    return path
+
+
+@pytest.fixture
+def plain(monkeypatch):
+    import sys
+
+    for name in ("JPY_SESSION_NAME", "COLAB_GPU", "COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE", "KAGGLE_URL_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("google.colab", "kaggle_session", "IPython"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+def test_in_a_notebook_workspace_the_notebook_is_the_code_not_main_py(root, plain):
+    from crunch.mainfile import locate
+
+    notebook_workspace(root)
+    touch(root / "main.py")  # what setup wrote: not the code
+    notebook = save_notebook(root / "analysis.ipynb", "def marker(): return 1")
+    save_notebook(root / "analysis.local-20260101-120000.ipynb")  # a copy setup moved aside
+    main = locate(root)
+    assert (main.script, main.notebook, main.source.origin) == ("main.py", notebook, "analysis.ipynb")
+    assert "marker" in str(main.source.content["cells"][0]["source"])
+
+
+def test_the_notebook_the_platform_names_wins(root, plain, monkeypatch):
+    from crunch.mainfile import locate
+
+    notebook_workspace(root)
+    save_notebook(root / "a.ipynb")
+    chosen = save_notebook(root / "b.ipynb")
+    monkeypatch.setenv("JPY_SESSION_NAME", str(chosen))
+    assert locate(root).source.path == chosen
+
+
+@pytest.mark.parametrize("names", [(), ("a.ipynb", "b.ipynb")])
+def test_no_notebook_or_several_say_how_to_fix_it(root, plain, names):
+    from crunch.mainfile import locate
+
+    notebook_workspace(root)
+    touch(root / "main.py")
+    for name in names:
+        save_notebook(root / name)
+    with pytest.raises(ConfigurationError) as info:
+        locate(root)
+    message = str(info.value)
+    assert "--main-file NAME.ipynb" in message and "download the notebook (.ipynb) into the workspace" in message
+    assert ("no notebook" in message) if not names else ("a.ipynb, b.ipynb" in message)
+
+
+def test_main_file_given_and_other_workspaces_read_as_before(root, plain):
+    from crunch.mainfile import locate
+
+    notebook_workspace(root)
+    save_notebook(root / "a.ipynb")
+    chosen = save_notebook(root / "b.ipynb")
+    main = locate(root, "b.ipynb")
+    assert (main.script, main.source.path) == ("b.py", chosen)
+    notebook_workspace(root, notebook=False)
+    touch(root / "main.py")
+    assert locate(root).source is None and locate(root).script == "main.py"
+
+
+def test_in_a_colab_pipe_without_the_notebook_the_kernel_is_suggested(root, plain, monkeypatch):
+    from crunch.mainfile import locate
+
+    notebook_workspace(root)
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")  # google.colab cannot be imported here
+    with pytest.raises(ConfigurationError) as info:
+        locate(root)
+    message = str(info.value)
+    assert "Colab's kernel messaging cannot be imported" in message
+    assert 'crunch.load_notebook().submit("message") in a cell: the kernel reads the notebook from Colab' in message

@@ -85,7 +85,36 @@ def test_an_error_in_the_notebook_is_raised_with_its_own_frames(ws, monkeypatch)
 def test_missing_functions(ws, monkeypatch):
     monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     with pytest.raises(crunch.exceptions.UserCodeError, match="no `train` function in the notebook"):
-        tools(io.StringIO()).test()
+        tools(io.StringIO()).test(raise_abort=True)
+
+
+def test_a_refusal_is_one_readable_line_by_default(ws, monkeypatch):
+    module = user_module(ws)
+    module.infer = lambda X_test: [1, 2, 3]  # a list: the runner cannot use it
+    monkeypatch.setitem(sys.modules, "__main__", module)
+    out = io.StringIO()
+    assert tools(out).test() is None
+    last = out.getvalue().strip().splitlines()[-1]
+    assert last.startswith("error: ") and "infer" in last and "Traceback" not in out.getvalue()
+    with pytest.raises(crunch.exceptions.CrunchError):
+        tools(io.StringIO()).test(raise_abort=True)
+
+
+def test_the_call_forms_of_crunch_cli(ws, monkeypatch):
+    module = user_module(ws)
+    monkeypatch.setitem(sys.modules, "nbcode", module)
+    loaded = crunch.load_notebook("nbcode")  # load_notebook(__name__), positional
+    again = loaded.load_notebook("nbcode")  # the loading cell run again on what it returned
+    assert isinstance(again, NotebookTools) and again.is_inside_runner is False
+    assert again.__version__ == crunch.__version__  # other names are the package's
+    out = io.StringIO()
+    again.console = Console(stream=out, err=out)
+    X_train, _, _ = again.load_data("@current")  # force=True is run against a hub in test_notebook_kernels.py
+    assert len(X_train) == 240
+    prediction = again.test(no_determinism_check=True, raise_abort=True, skip_whitelisted_library_scan=True)
+    assert len(prediction) == 80 and "determinism" not in out.getvalue().split("prediction")[-1]
+    with pytest.raises(crunch.exceptions.ConfigurationError, match="no module named 'absent'"):
+        crunch.load_notebook("absent")
 
 
 def test_a_notebook_through_a_kernel(ws):
@@ -107,3 +136,14 @@ def test_a_notebook_through_a_kernel(ws):
     ]
     text = "".join(outputs)
     assert "(240, 5)" in text and "prediction is valid" in text and "rows 80 False" in text
+
+
+def test_submit_without_a_notebook_says_how_to_name_it(ws, monkeypatch):
+    for name in ("JPY_SESSION_NAME", "COLAB_GPU", "COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE"):
+        monkeypatch.delenv(name, raising=False)
+    out = io.StringIO()
+    assert tools(out).submit("no notebook here") is None
+    last = out.getvalue().strip().splitlines()[-1]
+    assert last.startswith("error: cannot tell which notebook is your code") and 'notebook_file_name="NAME.ipynb"' in last
+    with pytest.raises(crunch.exceptions.ConfigurationError):
+        tools(io.StringIO()).submit("no notebook here", raise_error=True)

@@ -333,3 +333,47 @@ def test_a_timed_out_creation_is_not_sent_again_and_its_uploads_are_cancelled(wo
     assert "did not answer the submission's creation" in str(info.value)
     assert hub.submissions == [] and hub.uploads == {}
     assert sum(c.startswith("POST") and c.endswith("/submissions") for c in hub.calls) == 1
+
+
+# -- notebook workspaces ------------------------------------------------------------------------
+
+
+def notebook_ws(tmp_path, monkeypatch, with_notebook=True):
+    import nbformat
+
+    for name in ("JPY_SESSION_NAME", "COLAB_GPU", "COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE"):
+        monkeypatch.delenv(name, raising=False)
+    root = make_workspace(tmp_path / "nb", {"main.py": "# the quickstarter setup wrote\n", "requirements.txt": "scikit-learn\n"})
+    info = json.loads((root / ".crunchdao" / "project.json").read_text())
+    (root / ".crunchdao" / "project.json").write_text(json.dumps({**info, "notebook": True}))
+    if with_notebook:
+        cells = [
+            nbformat.v4.new_code_cell("import crunch\nimport pandas\ncrunch_tools = crunch.load_notebook()"),
+            nbformat.v4.new_code_cell("def train():\n    return 'NOTEBOOK-MARKER'\n\n\ndef infer():\n    pass"),
+        ]
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), root / "work.ipynb")
+    return root
+
+
+def test_a_notebook_workspace_sends_the_notebooks_script(tmp_path, monkeypatch):
+    root = notebook_ws(tmp_path, monkeypatch)
+    before = (root / "main.py").read_text()
+    export = tmp_path / "sub.tar.gz"
+    _, out, _ = call(root, export=str(export))
+    with tarfile.open(export) as tar:
+        files = {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers()}
+    assert "NOTEBOOK-MARKER" in files["main.py"] and "quickstarter" not in files["main.py"]
+    assert "scikit-learn" not in files["requirements.txt"]  # the notebook's imports, not the stale file
+    assert "crunch-cli\n" in files["requirements.txt"] and "crunch-cli==" not in files["requirements.txt"]
+    assert f"pandas=={installed_version('pandas')}" in files["requirements.txt"]
+    assert "your code is work.ipynb: converted into main.py" in out
+    assert (root / "main.py").read_text() == before  # nothing written on disk
+
+
+def test_a_notebook_workspace_without_its_notebook_is_refused_before_anything(tmp_path, monkeypatch):
+    root = notebook_ws(tmp_path, monkeypatch, with_notebook=False)
+    listing = sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+    with pytest.raises(exc.ConfigurationError, match=r"--main-file NAME\.ipynb, or download the notebook"):
+        call(root, export=str(tmp_path / "x.tar.gz"))
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == listing
+    assert not (tmp_path / "x.tar.gz").exists()

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from crunch.api.models import Check, ColumnNames
+from crunch.exceptions import DocumentError
 from crunch.runner.checks import default_checks, parse_checks, run_checks
 
 COLUMNS = ColumnNames.from_dict({"id": "id", "moon": "moon", "targets": {"target": {"input": "target", "output": "prediction"}}})
@@ -43,7 +44,7 @@ def test_columns_name():
     bad = good().rename(columns={"prediction": "pred"})
     [failure] = failures_of(bad, [check("COLUMNS_NAME")])
     text = failure.format()
-    assert failure.check == "COLUMNS_NAME" and "missing `prediction`" in text and "unexpected `pred`" in text
+    assert failure.check == "COLUMNS_NAME" and "missing `prediction`" in text and "extra `pred`" in text
 
 
 def test_missing_column_is_reported_even_without_the_columns_check():
@@ -86,7 +87,7 @@ def test_moons():
     failures = failures_of(bad, [check("MOONS")])
     assert len(failures) == 1
     text = failures[0].format()
-    assert "check MOONS failed on column `moon`" in text and "1 moon(s) missing: 12" in text and "unexpected moon(s): 13" in text
+    assert "check MOONS failed on column `moon`" in text and "1 moon(s) missing: 12" in text and "1 moon(s) of no example row: 13" in text
 
 
 def test_ids_missing_duplicated_and_unexpected():
@@ -133,10 +134,14 @@ def test_a_check_that_cannot_run_is_a_failure():
 
 
 def test_parse_checks_and_order():
-    raw = [{"function": "NANS", "scope": "ROOT", "order": 2, "parameters": {}}, {"function": "IDS", "scope": "ROOT", "order": 1}, "junk"]
+    raw = [{"function": "NANS", "scope": "ROOT", "order": 2, "parameters": {}}, {"function": "IDS", "scope": "ROOT", "order": 1}]
     checks = parse_checks(raw)
     assert [c.function for c in checks] == ["NANS", "IDS"]
     assert parse_checks(None) is None and parse_checks([]) is None
+    with pytest.raises(DocumentError, match=r'^\[2\]: expected an object, got "junk"$'):
+        parse_checks([*raw, "junk"])
+    with pytest.raises(DocumentError, match=r"^\[0\]\.order: expected an integer, got \"first\"$"):
+        parse_checks([{"function": "NANS", "order": "first"}])
     bad = good()
     bad.loc[0, "prediction"] = np.nan
     bad.loc[1, "id"] = "zzz"
@@ -150,3 +155,53 @@ def test_regular_format_ids():
     failures = run_checks(default_checks(False), prediction, ex, columns, False, print)
     texts = " | ".join(f.format() for f in failures)
     assert "1 duplicated id(s)" in texts and "id='b'" in texts
+
+
+# -- shapes no check expects: one TYPES failure, no internal error ---------------------------------
+
+
+def with_column(name, values):
+    frame = good()
+    frame[name] = values
+    return frame
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ([[0.1, 0.2]] * 12, "12 cell(s) hold list or array values"),
+        ([np.array([0.1, 0.2])] * 12, "12 cell(s) hold list or array values"),
+        ([{"a": 1}] * 12, "12 cell(s) hold dict values"),
+        ([{1}] * 12, "12 cell(s) hold set values"),
+        (np.linspace(0.1, 0.9, 12) + 1j, "12 cell(s) hold complex number values"),
+        ([b"x"] * 12, "12 cell(s) hold bytes values"),
+        ([0.5] * 11 + ["x"], "mixed types (11 number(s) and 1 text(s))"),
+        ([str(v) for v in np.linspace(0.1, 0.9, 12)], "text values where example_prediction has number values"),
+        (pd.Series([pd.Timestamp("2020-01-01")] * 12), "date or time values where example_prediction has number values"),
+    ],
+)
+def test_a_prediction_of_an_unexpected_shape_is_one_types_failure(values, message):
+    bad = with_column("prediction", values)
+    checks = default_checks(True) + [check("VALUES_BETWEEN", min=0, max=1)]
+    failures = failures_of(bad, checks)
+    assert [f.check for f in failures] == ["TYPES"], [f.format() for f in failures]
+    assert failures[0].column == "prediction" and message in failures[0].message
+    assert failures[0].rows and failures[0].rows[0].startswith("row ")
+
+
+def test_a_text_moon_is_named_and_the_key_checks_wait():
+    bad = with_column("moon", good()["moon"].astype(str))
+    failures = failures_of(bad, default_checks(True))
+    assert [(f.check, f.column) for f in failures] == [("TYPES", "moon")]
+    assert "text values where example_prediction has number values" in failures[0].message
+
+
+def test_mixed_rows_shown_are_the_odd_ones():
+    bad = with_column("prediction", [0.5] * 5 + ["x"] + list(np.linspace(0.1, 0.9, 6)))
+    [failure] = failures_of(bad, [check("NANS")])
+    assert failure.rows == ["row 5: id='11_1' moon=11 prediction='x'"] and failure.count == 1
+
+
+def test_numbers_of_other_dtypes_are_numbers():
+    for values in (np.arange(12), np.linspace(0, 1, 12).astype("float32"), pd.array(np.linspace(0, 1, 12), dtype="Float64"), [True, False] * 6):
+        assert [f.check for f in failures_of(with_column("prediction", values), [check("NANS")])] == []

@@ -583,3 +583,30 @@ def test_url_refresher_shares_one_call_and_asks_again_for_a_link_it_gave(hub):
     assert len([r for r in hub.request_history if "data-release" in r.url]) == 1  # one call for both
     x_train()  # the link it was given was refused too: a newer call
     assert len([r for r in hub.request_history if "data-release" in r.url]) == 2
+
+
+def test_a_notebook_the_clone_replaces_is_kept_aside_and_put_back_on_failure(tmp_path, monkeypatch, settings, console, hub, capsys):
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "demo-p1"
+    root.mkdir()
+    (root / "work.ipynb").write_text('{"cells": ["edited after the submission"]}')
+    (root / "same.ipynb").write_text('{"cells": []}')
+    hub.get(API + "v4/competitions/demo/projects/42/p1/clone", json={"work.ipynb": FILES + "s/work.ipynb", "same.ipynb": FILES + "s/same.ipynb"})
+    hub.get(FILES + "s/work.ipynb", content=b'{"cells": ["as submitted"]}')
+    hub.get(FILES + "s/same.ipynb", content=b'{"cells": []}')
+
+    with monkeypatch.context() as broken:
+        break_project_writes(broken)
+        with pytest.raises(WorkspaceError, match="Setup was undone"):
+            do_setup(settings, console, force=True, no_data=True)
+    assert sorted(p.name for p in root.iterdir()) == ["same.ipynb", "work.ipynb"]
+    assert "edited after" in (root / "work.ipynb").read_text()
+
+    capsys.readouterr()
+    do_setup(settings, console, force=True, no_data=True, notebook=True, directory="demo-p1")
+    kept = list(root.glob("work.local-*.ipynb"))
+    assert len(kept) == 1 and "edited after" in kept[0].read_text()
+    assert "as submitted" in (root / "work.ipynb").read_text()
+    assert not list(root.glob("same.local-*"))  # the same bytes: nothing to keep
+    assert f"it is kept as {kept[0].name}" in capsys.readouterr().out
+    assert json.loads((root / ".crunchdao" / "project.json").read_text())["notebook"] is True

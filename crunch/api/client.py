@@ -11,17 +11,20 @@ from __future__ import annotations
 import json as json_module
 import os
 import time
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
 
 from .. import exceptions as exc
 from ..__version__ import __version__
+from ..jsonshape import Node, parse
 from ..secrets import register
 from . import domain, models
 from .deadline import DeadlineExceeded, answer_seconds, read_body
 from .errors import error_from_response
+
+T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({502, 503, 504})  # API calls: a gateway's answer, not the hub's
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -67,23 +70,6 @@ def describe_connection_error(error: BaseException) -> str:
 def _segment(value: Any) -> str:
     """A path segment: escaped, but ``@current``/``@last`` stay readable."""
     return quote(str(value), safe="@")
-
-
-def _parsed(call: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn an answer of an unexpected shape (a list for an object, text for a number) into an ApiError."""
-    import functools
-
-    @functools.wraps(call)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return call(*args, **kwargs)
-        except (TypeError, ValueError, AttributeError, KeyError) as error:
-            raise exc.ApiError(
-                f"the hub's answer to {call.__name__.replace('_', ' ')} does not have the expected shape ({type(error).__name__}): "
-                "check --api-base-url, or try again later"
-            ) from None
-
-    return wrapper
 
 
 class Backoff:
@@ -213,45 +199,56 @@ class Client:
         response._content = read_body(response, deadline)  # requests' own cache of the body: .content works
         return response
 
+    def answer(self, method: str, path: str, reader: Callable[[Node], T], **kwargs: Any) -> T:
+        """Call the hub and read its answer with ``reader`` (see :mod:`crunch.jsonshape`); an
+        answer of another shape is a :class:`~crunch.exceptions.MalformedAnswerError` naming
+        the call and the field."""
+        data = self.request(method, path, **kwargs)
+        return parse(
+            reader,
+            data,
+            f"the hub's answer to {method.upper()} /{path.lstrip('/')}",
+            ": is --api-base-url a CrunchDAO hub? If it is, try again later",
+            exc.MalformedAnswerError,
+        )
+
     def _project_path(self, version: str, competition: str, user_id: Any, project: str) -> str:
         return f"/{version}/competitions/{_segment(competition)}/projects/{_segment(user_id)}/{_segment(project)}"
 
     # -- calls of API.md ------------------------------------------------------------------------
 
-    @_parsed
     def upgrade_token(self, clone_token: str) -> models.ProjectToken:
         register(clone_token)
         data = self.request("POST", "/v2/project-tokens/upgrade", json={"cloneToken": clone_token}, auth=False)
-        token = models.ProjectToken.from_dict(data or {})
-        register(token.plain)
+        if isinstance(data, dict) and isinstance(data.get("plain"), str):
+            register(data["plain"])  # before anything about this answer can be shown
+        token = parse(
+            models.ProjectToken.read,
+            data,
+            "the hub's answer to POST /v2/project-tokens/upgrade",
+            ": try again with a fresh setup token, or check --api-base-url",
+            exc.MalformedAnswerError,
+        )
         if not token.plain:
             raise exc.ApiError("the hub did not return a push token: try again with a fresh setup token")
         return token
 
-    @_parsed
     def list_competitions(self) -> List[models.Competition]:
-        return [models.Competition.from_dict(c) for c in self.request("GET", "/v2/competitions") or []]
+        return self.answer("GET", "/v2/competitions", _list_of(models.Competition))
 
-    @_parsed
     def get_competition(self, competition: str) -> models.Competition:
-        return models.Competition.from_dict(self.request("GET", f"/v1/competitions/{_segment(competition)}"))
+        return self.answer("GET", f"/v1/competitions/{_segment(competition)}", models.Competition.read)
 
-    @_parsed
     def get_round(self, competition: str, round_number: Any = "@current") -> models.Round:
-        return models.Round.from_dict(
-            self.request("GET", f"/v1/competitions/{_segment(competition)}/rounds/{_segment(round_number)}")
-        )
+        return self.answer("GET", f"/v1/competitions/{_segment(competition)}/rounds/{_segment(round_number)}", models.Round.read)
 
-    @_parsed
     def get_data_release(self, competition: str, round_number: Any = "@current", size_variant: str = "DEFAULT") -> models.DataRelease:
         path = f"/v2/competitions/{_segment(competition)}/rounds/{_segment(round_number)}/phases/submission/data-release"
-        return models.DataRelease.from_dict(self.request("GET", path, params={"sizeVariant": size_variant.upper()}))
+        return self.answer("GET", path, models.DataRelease.read, params={"sizeVariant": size_variant.upper()})
 
-    @_parsed
     def get_checks(self, competition: str) -> List[models.Check]:
-        return [models.Check.from_dict(c) for c in self.request("GET", f"/v1/competitions/{_segment(competition)}/checks") or []]
+        return self.answer("GET", f"/v1/competitions/{_segment(competition)}/checks", _list_of(models.Check))
 
-    @_parsed
     def list_libraries(self, name: Optional[str] = None, page_size: int = 500) -> List[models.Library]:
         libraries: List[models.Library] = []
         page = 0
@@ -259,39 +256,34 @@ class Client:
             params = {"language": "PYTHON", "page": page, "size": page_size}
             if name:
                 params["name"] = name
-            data = self.request("GET", "/v2/libraries", params=params) or {}
-            content = data.get("content") or []
-            libraries.extend(models.Library.from_dict(item) for item in content)
+            content = self.answer("GET", "/v2/libraries", _page_content, params=params)
+            libraries.extend(content)
             if len(content) < page_size:
                 return libraries
             page += 1
 
-    @_parsed
     def clone(self, competition: str, user_id: Any, project: str, submission_number: Optional[int] = None, include_model: bool = True) -> Dict[str, str]:
         params: Dict[str, Any] = {"includeModel": "true" if include_model else "false"}
         if submission_number is not None:
             params["submissionNumber"] = submission_number
-        return dict(self.request("GET", self._project_path("v4", competition, user_id, project) + "/clone", params=params) or {})
+        path = self._project_path("v4", competition, user_id, project) + "/clone"
+        return self.answer("GET", path, lambda node: {} if node.missing else models.clone_listing(node), params=params)
 
-    @_parsed
     def create_upload(self, name: str, size: int, preferred_chunk_size: Optional[int] = None) -> models.Upload:
         body: Dict[str, Any] = {"name": name, "size": size, "encrypted": False}
         if preferred_chunk_size:
             body["preferredChunkSize"] = preferred_chunk_size
-        return models.Upload.from_dict(self.request("POST", "/v1/uploads", json=body))
+        return self.answer("POST", "/v1/uploads", models.Upload.read, json=body)
 
-    @_parsed
     def chunk_request(self, upload_id: Any, number: int) -> models.ChunkRequest:
-        return models.ChunkRequest.from_dict(self.request("GET", f"/v1/uploads/{_segment(upload_id)}/chunks/{number}/request"))
+        return self.answer("GET", f"/v1/uploads/{_segment(upload_id)}/chunks/{number}/request", models.ChunkRequest.read)
 
-    @_parsed
     def confirm_chunk(self, upload_id: Any, number: int, etag: str) -> models.Upload:
-        data = self.request("POST", f"/v1/uploads/{_segment(upload_id)}/chunks/{number}/confirm", json={"hash": etag}, idempotent=True)
-        return models.Upload.from_dict(data)
+        path = f"/v1/uploads/{_segment(upload_id)}/chunks/{number}/confirm"
+        return self.answer("POST", path, models.Upload.read, json={"hash": etag}, idempotent=True)
 
-    @_parsed
     def complete_upload(self, upload_id: Any) -> models.Upload:
-        return models.Upload.from_dict(self.request("POST", f"/v1/uploads/{_segment(upload_id)}/complete", json={}, idempotent=True))
+        return self.answer("POST", f"/v1/uploads/{_segment(upload_id)}/complete", models.Upload.read, json={}, idempotent=True)
 
     def abort_upload(self, upload_id: Any) -> None:
         self.request("POST", f"/v1/uploads/{_segment(upload_id)}/abort", json={}, idempotent=True)
@@ -299,7 +291,6 @@ class Client:
     def delete_upload(self, upload_id: Any) -> None:
         self.request("DELETE", f"/v1/uploads/{_segment(upload_id)}")
 
-    @_parsed
     def create_submission(
         self,
         competition: str,
@@ -321,33 +312,33 @@ class Client:
             "modelFiles": model_files,
             "pushToken": self.push_token,
         }
-        data = self.request("POST", self._project_path("v4", competition, user_id, project) + "/submissions", json=body)
-        return models.Submission.from_dict(data)
+        path = self._project_path("v4", competition, user_id, project) + "/submissions"
+        return self.answer("POST", path, models.Submission.read, json=body)
 
-    @_parsed
     def list_submissions(self, competition: str, user_id: Any, project: str) -> List[models.Submission]:
-        data = self.request("GET", self._project_path("v3", competition, user_id, project) + "/submissions") or []
-        return [models.Submission.from_dict(s) for s in data]
+        return self.answer("GET", self._project_path("v3", competition, user_id, project) + "/submissions", _list_of(models.Submission))
 
-    @_parsed
     def get_metrics(self, competition: str) -> List[domain.Metric]:
         """Every metric of the competition, each with its ``.target`` (one Target object per target,
         whose ``.metrics`` lists its metrics in the hub's order)."""
-        data = self.request("GET", f"/v1/competitions/{_segment(competition)}/metrics") or []
-        targets: Dict[Any, domain.Target] = {}
-        metrics = []
-        for item in data:
-            target_data = item["target"]
-            target = targets.get(target_data["id"])
-            if target is None:
-                target = targets[target_data["id"]] = domain.Target.from_dict(target_data)
-            metrics.append(domain.Metric.from_dict(item, target=target))
-        return metrics
 
-    @_parsed
+        def read(node: Node) -> List[domain.Metric]:
+            targets: Dict[Any, domain.Target] = {}
+            metrics = []
+            for item in node.items([]):
+                owner = item["target"]
+                key = owner["id"].identifier()
+                target = targets.get(key)
+                if target is None:
+                    target = targets[key] = domain.Target.read(owner)
+                metrics.append(domain.Metric.read(item, target=target))
+            return metrics
+
+        return self.answer("GET", f"/v1/competitions/{_segment(competition)}/metrics", read)
+
     def get_targets(self, competition: str) -> List[domain.Target]:
         """The competition's targets (the primary one first when the hub says so), each with its ``.metrics``."""
-        targets = [domain.Target.from_dict(t) for t in self.request("GET", f"/v1/competitions/{_segment(competition)}/targets") or []]
+        targets = self.answer("GET", f"/v1/competitions/{_segment(competition)}/targets", _list_of(domain.Target))
         by_id = {target.id: target for target in targets}
         for metric in self.get_metrics(competition):
             owner = by_id.get(metric.target.id) if metric.target is not None else None
@@ -363,7 +354,19 @@ class Client:
 
         return group_metrics_by_target(self.get_metrics(competition))
 
-    @_parsed
     def list_quickstarters(self, competition: str) -> List[models.Quickstarter]:
-        data = self.request("GET", f"/v2/competitions/{_segment(competition)}/quickstarters") or []
-        return [models.Quickstarter.from_dict(q) for q in data]
+        return self.answer("GET", f"/v2/competitions/{_segment(competition)}/quickstarters", _list_of(models.Quickstarter))
+
+    def get_own_project(self, competition: str, project: str) -> models.ProjectInfo:
+        """``GET /v3/competitions/{c}/projects/@me/{project}`` (API-key calls): the key owner's project."""
+        return self.answer("GET", f"/v3/competitions/{_segment(competition)}/projects/@me/{_segment(project)}", models.ProjectInfo.read)
+
+
+def _list_of(model: Any) -> Callable[[Node], List[Any]]:
+    """A reader of a JSON list of ``model`` objects (an empty answer is an empty list)."""
+    return lambda node: [model.read(item) for item in node.items([])]
+
+
+def _page_content(node: Node) -> List[models.Library]:
+    """The libraries of one page of ``GET /v2/libraries`` (an empty answer is an empty page)."""
+    return [] if node.missing else models.LibraryPage.read(node).content

@@ -12,6 +12,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, List, Mapping, Optional
 
+from ..jsonshape import Node
+
 __all__ = ["Metric", "PhaseType", "SubmissionType", "Target", "Unit"]
 
 
@@ -71,9 +73,16 @@ class Unit:
         return f"{self.prefix or ''}{rounded}{self.suffix or ''}"
 
     @classmethod
+    def read(cls, node: Node) -> "Unit":
+        """The hub's JSON (read strictly, see :mod:`crunch.jsonshape`); null is the default unit."""
+        if node.missing:
+            return cls()
+        node.mapping()
+        return cls(node["prefix"].string(None), node["scale"].integer(0, minimum=0), node["suffix"].string(None))
+
+    @classmethod
     def from_dict(cls, data: Optional[Mapping[str, Any]]) -> "Unit":
-        data = data or {}
-        return cls(data.get("prefix"), int(data.get("scale") or 0), data.get("suffix"))
+        return cls.read(Node(data))
 
     def to_dict(self) -> dict:
         return {"prefix": self.prefix, "scale": self.scale, "suffix": self.suffix}
@@ -91,14 +100,19 @@ class Target:
     metrics: List["Metric"] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Target":
+    def read(cls, node: Node) -> "Target":
+        name = node["name"].string("")
         return cls(
-            id=data.get("id"),
-            name=data.get("name", ""),
-            display_name=data.get("displayName") or data.get("name", ""),
-            virtual=bool(data.get("virtual", False)),
-            primary=bool(data.get("primary", False)),
+            id=node["id"].identifier(None),
+            name=name,
+            display_name=node["displayName"].string(None) or name,
+            virtual=node["virtual"].boolean(False),
+            primary=node["primary"].boolean(False),
         )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Target":
+        return cls.read(Node(data))
 
     def to_dict(self) -> dict:
         return {
@@ -124,22 +138,30 @@ class Metric:
     target: Optional[Target] = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], target: Optional[Target] = None) -> "Metric":
-        if target is None and isinstance(data.get("target"), Mapping):
-            target = Target.from_dict(data["target"])
+    def read(cls, node: Node, target: Optional[Target] = None) -> "Metric":
+        """The hub's JSON (read strictly, see :mod:`crunch.jsonshape`); its ``target`` object
+        is read too unless ``target`` is given."""
+        owner = node["target"]
+        if target is None and not owner.missing:
+            target = Target.read(owner)
+        name = node["name"].string("")
         metric = cls(
-            id=data.get("id"),
-            name=data.get("name", ""),
-            display_name=data.get("displayName") or data.get("name", ""),
-            unit=Unit.from_dict(data.get("unit")),
-            weight=int(data.get("weight") or 0),
-            score=bool(data.get("score", True)),
-            multiplier=float(1.0 if data.get("multiplier") is None else data["multiplier"]),
+            id=node["id"].identifier(None),
+            name=name,
+            display_name=node["displayName"].string(None) or name,
+            unit=Unit.read(node["unit"]),
+            weight=node["weight"].integer(0),
+            score=node["score"].boolean(True),
+            multiplier=float(node["multiplier"].number(1.0)),
             target=target,
         )
         if target is not None and all(known.id != metric.id for known in target.metrics):
             target.metrics.append(metric)
         return metric
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], target: Optional[Target] = None) -> "Metric":
+        return cls.read(Node(data), target)
 
     def to_dict(self) -> dict:
         return {

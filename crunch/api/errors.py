@@ -11,7 +11,9 @@ Hint = Callable[[str, dict], str]
 
 
 def _forbidden(message: str, extra: dict) -> str:
-    packages = ", ".join(str(p) for p in extra.get("packages") or []) or "unknown"
+    listed = extra.get("packages")
+    packages = ", ".join(str(p) for p in listed) if isinstance(listed, list) else ""
+    packages = packages or "unknown"
     return (
         f"the competition does not allow these libraries: {packages}. "
         "Remove them from your code and requirements.txt, then push again"
@@ -20,7 +22,8 @@ def _forbidden(message: str, extra: dict) -> str:
 
 def _validation(message: str, extra: dict) -> str:
     parts = []
-    for item in extra.get("fieldErrors") or []:
+    field_errors = extra.get("fieldErrors")
+    for item in field_errors if isinstance(field_errors, list) else []:
         if isinstance(item, dict):
             field = item.get("field") or item.get("property") or "?"
             parts.append(f"{field}: {item.get('message') or item.get('reason') or 'invalid'}")

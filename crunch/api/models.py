@@ -1,22 +1,36 @@
-"""Typed answers of the hub calls listed in API.md.
+"""Typed answers of the hub calls listed in API.md, read strictly.
 
-Each model keeps the JSON it came from in ``raw`` so that caches can be written back as-is.
+Every model has ``read(node)`` (a :class:`crunch.jsonshape.Node`): a field of the wrong type
+raises a :class:`crunch.exceptions.DocumentError` naming its path (``dataFiles.X_train.size:
+expected an integer, got "12kb"``); ``from_dict(data)`` reads a plain value. The client and
+the workspace name the source (the call, the file) with :func:`crunch.jsonshape.parse`.
+
+Documents that are cached keep the JSON they came from in ``raw`` (written back as-is).
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Type, TypeVar
+
+from ..jsonshape import ABSENT, Node, child_path
+
+M = TypeVar("M")
+
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
-def _object(data: Any) -> None:
-    if not isinstance(data, dict):
-        raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+class _Model:
+    @classmethod
+    def read(cls: Type[M], node: Node) -> M:  # pragma: no cover - every model defines it
+        raise NotImplementedError
 
-
-def _get(data: Any, key: str, default: Any = None) -> Any:
-    return data.get(key, default) if isinstance(data, dict) else default
+    @classmethod
+    def from_dict(cls: Type[M], data: Any) -> M:
+        """Read ``data`` (a DocumentError naming the field when it has the wrong shape)."""
+        return cls.read(Node(data))  # type: ignore[attr-defined, no-any-return]
 
 
 class CompetitionFormat(str, enum.Enum):
@@ -38,33 +52,41 @@ class CompetitionFormat(str, enum.Enum):
 
 
 @dataclass
-class ProjectInfo:
+class ProjectInfo(_Model):
     id: Any
     name: str
     user_id: Any
     competition_id: Any
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ProjectInfo":
-        _object(data)
-        return cls(_get(data, "id"), _get(data, "name", ""), _get(data, "userId"), _get(data, "competitionId"))
+    def read(cls, node: Node) -> "ProjectInfo":
+        node.mapping()
+        return cls(
+            node["id"].identifier(None),
+            node["name"].string(""),
+            node["userId"].identifier(None),
+            node["competitionId"].identifier(None),
+        )
 
 
 @dataclass
-class ProjectToken:
+class ProjectToken(_Model):
     plain: str
     type: str
     valid_until: Optional[str]
     project: ProjectInfo
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ProjectToken":
-        _object(data)
+    def read(cls, node: Node) -> "ProjectToken":
+        node.mapping()
+        project = ProjectInfo.read(node["project"])
+        if project.user_id is None:  # the workspace is nothing without it: every project call names it
+            node["project"]["userId"].identifier()
         return cls(
-            plain=_get(data, "plain", ""),
-            type=_get(data, "type", "PUSH"),
-            valid_until=_get(data, "validUntil"),
-            project=ProjectInfo.from_dict(_get(data, "project", {})),
+            plain=node["plain"].string(""),
+            type=node["type"].string("PUSH"),
+            valid_until=node["validUntil"].string(None),
+            project=project,
         )
 
     def __repr__(self) -> str:  # never show the token
@@ -72,7 +94,7 @@ class ProjectToken:
 
 
 @dataclass
-class Competition:
+class Competition(_Model):
     id: Any
     name: str
     display_name: str
@@ -81,29 +103,29 @@ class Competition:
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Competition":
-        _object(data)
+    def read(cls, node: Node) -> "Competition":
+        name = node["name"].string(nonempty=True)
         return cls(
-            id=_get(data, "id"),
-            name=_get(data, "name", ""),
-            display_name=_get(data, "displayName") or _get(data, "name", ""),
-            format=CompetitionFormat.parse(_get(data, "format")),
-            status=_get(data, "status"),
-            raw=dict(data),
+            id=node["id"].identifier(None),
+            name=name,
+            display_name=node["displayName"].string(None) or name,
+            format=CompetitionFormat.parse(node["format"].string(None)),
+            status=node["status"].string(None),
+            raw=dict(node.mapping()),
         )
 
 
 @dataclass
-class Round:
+class Round(_Model):
     id: Any
-    number: int
+    number: Optional[int]
     start: Optional[str] = None
     end: Optional[str] = None
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Round":
-        _object(data)
-        return cls(_get(data, "id"), int(_get(data, "number", 0) or 0), _get(data, "start"), _get(data, "end"))
+    def read(cls, node: Node) -> "Round":
+        node.mapping()
+        return cls(node["id"].identifier(None), node["number"].integer(None), node["start"].string(None), node["end"].string(None))
 
 
 @dataclass
@@ -118,19 +140,27 @@ class Target:
 
 
 @dataclass
-class ColumnNames:
+class ColumnNames(_Model):
     id: str
-    moon: str
+    moon: Optional[str]  # None: the competition has no moon column (regular format)
     targets: List[Target]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ColumnNames":
-        _object(data)
-        targets = [
-            Target(name, _get(value, "input", name), _get(value, "output", "prediction"))
-            for name, value in (_get(data, "targets") or {}).items()
-        ]
-        return cls(_get(data, "id", "id"), _get(data, "moon", "moon"), targets)
+    def read(cls, node: Node) -> "ColumnNames":
+        node.mapping()
+        targets = []
+        for name, value in node["targets"].entries({}):
+            if value.missing:
+                targets.append(Target(name, name, "prediction"))
+            else:
+                value.mapping()
+                targets.append(Target(name, value["input"].string(name, nonempty=True), value["output"].string("prediction", nonempty=True)))
+        moon = node["moon"]
+        return cls(
+            node["id"].string("id", nonempty=True),
+            "moon" if moon.value is ABSENT else moon.string(None, nonempty=True),
+            targets,
+        )
 
     @property
     def inputs(self) -> List[str]:
@@ -142,15 +172,15 @@ class ColumnNames:
 
 
 @dataclass
-class Split:
+class Split(_Model):
     key: Any
     group: str
     reduced: Optional[str] = None
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Split":
-        _object(data)
-        return cls(_get(data, "key"), _get(data, "group", ""), _get(data, "reduced"))
+    def read(cls, node: Node) -> "Split":
+        node.mapping()
+        return cls(node["key"].identifier(), node["group"].string(""), node["reduced"].string(None))
 
 
 @dataclass
@@ -164,17 +194,25 @@ class DataFile:
     sha256: Optional[str] = None
 
     @classmethod
-    def from_dict(cls, key: str, data: dict) -> "DataFile":
-        size = _get(data, "size", -1)
+    def read(cls, key: str, node: Node) -> "DataFile":
+        node.mapping()
+        digest = node["sha256"]
+        sha256 = digest.string(None)
+        if sha256 is not None and not SHA256.fullmatch(sha256):
+            raise digest.fail(f"expected a sha256 (64 hexadecimal digits), got {sha256[:40]!r}")
         return cls(
             key=key,
-            name=_get(data, "name", ""),
-            url=_get(data, "url", ""),
-            size=int(size) if size is not None else -1,
-            signed=bool(_get(data, "signed", False)),
-            compressed=bool(_get(data, "compressed", False)),
-            sha256=_get(data, "sha256"),
+            name=node["name"].string(nonempty=True),
+            url=node["url"].string(""),
+            size=node["size"].integer(-1, minimum=-1),
+            signed=node["signed"].boolean(False),
+            compressed=node["compressed"].boolean(False),
+            sha256=sha256,
         )
+
+    @classmethod
+    def from_dict(cls, key: str, data: Any) -> "DataFile":
+        return cls.read(key, Node(data, child_path("dataFiles", key)))
 
     @property
     def available(self) -> bool:
@@ -182,7 +220,7 @@ class DataFile:
 
 
 @dataclass
-class DataRelease:
+class DataRelease(_Model):
     id: Any
     number: Any
     name: str
@@ -195,20 +233,20 @@ class DataRelease:
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DataRelease":
-        _object(data)
-        files = {key: DataFile.from_dict(key, value) for key, value in (_get(data, "dataFiles") or {}).items() if isinstance(value, dict)}
+    def read(cls, node: Node) -> "DataRelease":
+        columns = node["columnNames"]
+        files = {key: DataFile.read(key, value) for key, value in node["dataFiles"].entries({}) if not value.missing}
         return cls(
-            id=_get(data, "id"),
-            number=_get(data, "number"),
-            name=_get(data, "name", ""),
-            embargo=int(_get(data, "embargo", 0) or 0),
-            number_of_features=int(_get(data, "numberOfFeatures", 0) or 0),
-            hash=_get(data, "hash"),
-            column_names=ColumnNames.from_dict(_get(data, "columnNames") or {}),
-            splits=[Split.from_dict(s) for s in _get(data, "splits") or []],
+            id=node["id"].identifier(None),
+            number=node["number"].identifier(None),
+            name=node["name"].string(""),
+            embargo=node["embargo"].integer(0, minimum=0),
+            number_of_features=node["numberOfFeatures"].integer(0, minimum=0),
+            hash=node["hash"].string(None),
+            column_names=ColumnNames.from_dict({}) if columns.missing else ColumnNames.read(columns),
+            splits=[Split.read(item) for item in node["splits"].items([])],
             data_files=files,
-            raw=dict(data),
+            raw=dict(node.mapping()),
         )
 
     @property
@@ -218,33 +256,52 @@ class DataRelease:
 
 
 @dataclass
-class Check:
+class Check(_Model):
     function: str
     scope: str
     order: int
     parameters: Dict[str, Any]
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Check":
-        _object(data)
-        return cls(_get(data, "function", ""), _get(data, "scope", "ROOT"), int(_get(data, "order", 0) or 0), dict(_get(data, "parameters") or {}))
+    def read(cls, node: Node) -> "Check":
+        return cls(
+            node["function"].string(nonempty=True),
+            node["scope"].string("ROOT"),
+            node["order"].integer(0),
+            node["parameters"].json_object({}),
+            dict(node.mapping()),
+        )
 
 
 @dataclass
-class Library:
+class Library(_Model):
     name: str
     aliases: List[str]
     standard: bool
     language: str = "PYTHON"
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Library":
-        _object(data)
-        return cls(_get(data, "name", ""), list(_get(data, "aliases") or []), bool(_get(data, "standard", False)), _get(data, "language", "PYTHON"))
+    def read(cls, node: Node) -> "Library":
+        node.mapping()
+        return cls(node["name"].string(nonempty=True), node["aliases"].strings([]), node["standard"].boolean(False), node["language"].string("PYTHON"))
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"name": self.name, "aliases": self.aliases, "standard": self.standard, "language": self.language}
 
 
 @dataclass
-class UploadChunk:
+class LibraryPage(_Model):
+    content: List[Library]
+
+    @classmethod
+    def read(cls, node: Node) -> "LibraryPage":
+        node.mapping()
+        return cls([Library.read(item) for item in node["content"].items([])])
+
+
+@dataclass
+class UploadChunk(_Model):
     number: int
     offset: int
     size: int
@@ -252,13 +309,19 @@ class UploadChunk:
     completed: bool
 
     @classmethod
-    def from_dict(cls, data: dict) -> "UploadChunk":
-        _object(data)
-        return cls(int(_get(data, "number", 1)), int(_get(data, "offset", 0)), int(_get(data, "size", 0)), bool(_get(data, "last", False)), bool(_get(data, "completed", False)))
+    def read(cls, node: Node) -> "UploadChunk":
+        node.mapping()
+        return cls(
+            node["number"].integer(minimum=1),
+            node["offset"].integer(minimum=0),
+            node["size"].integer(minimum=0),
+            node["last"].boolean(False),
+            node["completed"].boolean(False),
+        )
 
 
 @dataclass
-class Upload:
+class Upload(_Model):
     id: Any
     name: str
     size: int
@@ -268,33 +331,33 @@ class Upload:
     chunks: List[UploadChunk]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Upload":
-        _object(data)
+    def read(cls, node: Node) -> "Upload":
+        node.mapping()
         return cls(
-            id=_get(data, "id"),
-            name=_get(data, "name", ""),
-            size=int(_get(data, "size", 0) or 0),
-            chunked=bool(_get(data, "chunked", False)),
-            status=_get(data, "status", "PENDING"),
-            provider=_get(data, "provider"),
-            chunks=[UploadChunk.from_dict(c) for c in _get(data, "chunks") or []],
+            id=node["id"].identifier(),
+            name=node["name"].string(""),
+            size=node["size"].integer(0, minimum=0),
+            chunked=node["chunked"].boolean(False),
+            status=node["status"].string("PENDING"),
+            provider=node["provider"].string(None),
+            chunks=[UploadChunk.read(item) for item in node["chunks"].items([])],
         )
 
 
 @dataclass
-class ChunkRequest:
+class ChunkRequest(_Model):
     method: str
     url: str
     headers: Dict[str, str]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ChunkRequest":
-        _object(data)
-        return cls(_get(data, "method", "PUT"), _get(data, "url", ""), dict(_get(data, "headers") or {}))
+    def read(cls, node: Node) -> "ChunkRequest":
+        node.mapping()
+        return cls(node["method"].string("PUT", nonempty=True), node["url"].string(nonempty=True), node["headers"].string_map({}))
 
 
 @dataclass
-class Submission:
+class Submission(_Model):
     id: Any
     number: int
     message: str
@@ -302,15 +365,15 @@ class Submission:
     model_directory_path: Optional[str] = None
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Submission":
-        _object(data)
-        model_directory = _get(data, "modelDirectoryPath")
+    def read(cls, node: Node) -> "Submission":
+        node.mapping()
+        model_directory = node["modelDirectoryPath"].string(None)
         return cls(
-            _get(data, "id"),
-            int(_get(data, "number", 0) or 0),
-            _get(data, "message", ""),
-            _get(data, "createdAt"),
-            model_directory if isinstance(model_directory, str) and model_directory.strip("/") else None,
+            node["id"].identifier(None),
+            node["number"].integer(),
+            node["message"].string(""),
+            node["createdAt"].string(None),
+            model_directory if model_directory and model_directory.strip("/") else None,
         )
 
 
@@ -321,18 +384,23 @@ class QuickstarterFile:
 
 
 @dataclass
-class Quickstarter:
+class Quickstarter(_Model):
     name: str
     title: str
     notebook: bool
     files: List[QuickstarterFile]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Quickstarter":
-        _object(data)
+    def read(cls, node: Node) -> "Quickstarter":
+        node.mapping()
         return cls(
-            _get(data, "name", ""),
-            _get(data, "title", ""),
-            bool(_get(data, "notebook", False)),
-            [QuickstarterFile(_get(f, "name", ""), _get(f, "url", "")) for f in _get(data, "files") or []],
+            node["name"].string(""),
+            node["title"].string(""),
+            node["notebook"].boolean(False),
+            [QuickstarterFile(item["name"].string(nonempty=True), item["url"].string(nonempty=True)) for item in node["files"].items([])],
         )
+
+
+def clone_listing(node: Node) -> Dict[str, str]:
+    """The clone call's answer: ``{relative path: download url}``."""
+    return {path: url.string(nonempty=True) for path, url in node.entries()}

@@ -1,9 +1,10 @@
 """The hub's calls after the push, with strictly typed answers: a project, its submissions and
 their files, models, quotas, metrics and leaderboard changes, quickstarters and libraries.
 
-Every ``from_dict`` checks the type of each field it reads and raises ``TypeError`` or
-``ValueError`` (turned into an :class:`~crunch.exceptions.ApiError` by :func:`call`) on an
-answer of another shape, so a command never prints half-parsed data.
+Every ``from_dict`` checks the type of each field it reads with :mod:`crunch.jsonshape` and
+raises a ``DocumentError`` naming the field (turned by :func:`call` into an
+:class:`~crunch.exceptions.MalformedAnswerError` naming the call) on an answer of another
+shape, so a command never prints half-parsed data.
 """
 
 from __future__ import annotations
@@ -12,38 +13,45 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Type, TypeVar, Union
 
 from .. import exceptions as exc
+from ..jsonshape import Node, describe
 from .client import Client, _segment
 
 T = TypeVar("T")
 Number = Union[int, float]
 
 
+_KIND_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string", dict: "an object", list: "a list"}
+
+
 def _field(data: Any, key: str, kind: Union[Type[Any], tuple], *, optional: bool = False, default: Any = None) -> Any:
-    if not isinstance(data, dict):
-        raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+    """The field ``key`` of the object ``data``, of type ``kind``: a DocumentError of
+    :mod:`crunch.jsonshape` naming the field otherwise."""
+    node = Node(data)[key]
     value = data.get(key, default)
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    expected = " or ".join(_KIND_NAMES.get(one, one.__name__) for one in kinds)
     if value is None:
         if optional:
             return default
-        raise ValueError(f"{key} is missing")
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if isinstance(value, bool) and bool not in kinds:
-        raise TypeError(f"{key} is a boolean")
-    if not isinstance(value, kinds):
-        raise TypeError(f"{key} is a {type(value).__name__}")
+        raise node.fail(f"expected {expected}, got {describe(node.value)}")
+    if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+        raise node.fail(f"expected {expected}, got {describe(value)}")
     return value
 
 
 def _list(data: Any, what: str) -> List[Any]:
-    if not isinstance(data, list):
-        raise TypeError(f"{what}: expected a JSON list, got {type(data).__name__}")
-    return data
+    """``data`` as a list (a DocumentError otherwise)."""
+    return [item.value for item in Node(data).items()]
 
 
 def call(what: str, function: Callable[[], T]) -> T:
     """Run a hub call and its parsing; an answer of an unexpected shape is an ApiError."""
     try:
         return function()
+    except exc.DocumentError as error:  # a model read with crunch.jsonshape: the field is named
+        raise exc.MalformedAnswerError(
+            f"the hub's answer to {what} is malformed: {error.message}: check --api-base-url, or update crunch"
+        ) from None
     except (TypeError, ValueError, KeyError) as error:
         raise exc.ApiError(
             f"the hub's answer to {what} does not have the expected shape ({error}): check --api-base-url, or update crunch"

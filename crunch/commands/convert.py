@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import List, Optional, Tuple
@@ -104,10 +103,9 @@ def run(
 
 
 def _interactive() -> bool:
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
+    from ..platforms import can_ask
+
+    return can_ask()
 
 
 def _whitelist(settings: Settings, folder: Path) -> Tuple[Optional[list], Optional[str]]:

@@ -22,13 +22,13 @@ from ..workspace import (
     CACHE_METRICS,
     CACHE_ROUND,
     DATA_DIR,
+    SIZE_VARIANTS,
     Workspace,
     hub_client,
 )
 
 LOCK_FILE = "download.lock"
 VERIFIED_FILE = "verified.json"  # stat stamps of data files whose sha256 was checked
-SIZE_VARIANTS = ("DEFAULT", "SMALL", "LARGE")
 
 
 def normalize_size_variant(value: Optional[str]) -> Optional[str]:
@@ -70,15 +70,8 @@ def ensure_data(
 
     competition = client.get_competition(competition_name)
     round_ = client.get_round(competition_name, round_number or "@current")
-    release_raw = client.request(
-        "GET",
-        f"/v2/competitions/{quote(competition_name)}/rounds/{quote(str(round_.number or round_number))}/phases/submission/data-release",
-        params={"sizeVariant": variant},
-    )
-    if not isinstance(release_raw, dict):
-        raise WorkspaceError("the hub answered the data release call with something that is not a data release: try again later")
-    release = DataRelease.from_dict(release_raw)
-    checks_raw = client.request("GET", f"/v1/competitions/{quote(competition_name)}/checks") or []
+    release = client.get_data_release(competition_name, round_.number or round_number, variant)
+    checks = client.get_checks(competition_name)
 
     files = [data_file for data_file in release.data_files.values() if data_file.available]
     for data_file in files:  # every name is checked before anything is written
@@ -97,9 +90,9 @@ def ensure_data(
             info.size_variant = variant  # the next download (and `crunch test`) keeps this variant
             workspace.write_project(info)
         workspace.write_cache(CACHE_COMPETITION, competition.raw)
-        workspace.write_cache(CACHE_DATA_RELEASE, release_raw)
+        workspace.write_cache(CACHE_DATA_RELEASE, release.raw)
         workspace.write_cache(CACHE_ROUND, {"number": round_.number, "id": round_.id})
-        workspace.write_cache(CACHE_CHECKS, checks_raw if isinstance(checks_raw, list) else [])
+        workspace.write_cache(CACHE_CHECKS, [check.raw for check in checks])
 
     try:
         whitelist.refresh(workspace, client)
@@ -134,8 +127,7 @@ def ensure_data(
         what = f"it is {kind}: remove it" if kind else f"{error.strerror or error}: fix the permissions of {workspace.dot_dir}"
         raise WorkspaceError(f"cannot take the download lock {lock_path}: {what}, then run the command again") from None
     try:
-        stamps = workspace.read_cache(VERIFIED_FILE)
-        downloader = Downloader(console=console, verified=stamps if isinstance(stamps, dict) else {}, connections=connections)
+        downloader = Downloader(console=console, verified=_verified_stamps(workspace), connections=connections)
         prefix = f"{DATA_DIR}/"
         try:
             downloader.fetch_all(
@@ -153,6 +145,20 @@ def ensure_data(
     return release
 
 
+def _verified_stamps(workspace: Workspace) -> dict:
+    """``verified.json``: {path: stat stamp} of data files already hashed. A damaged one is
+    dropped (the files are hashed again), never an error: crunch rebuilds it alone."""
+    from ..jsonshape import Node
+
+    def read(node: Node) -> dict:
+        return {path: stamp.mapping() for path, stamp in node.entries()}
+
+    try:
+        return workspace.load_cache(VERIFIED_FILE, read, default={})
+    except CrunchError:
+        return {}
+
+
 def _cache_competition_code(workspace: Workspace, settings: Settings, client: Client, competition: str, console: Console) -> None:
     """The competition's own code (runner.py, scoring.py, submission.py) and its metrics, cached
     for `crunch test` and `crunch push` offline; a failure only warns."""
@@ -160,12 +166,19 @@ def _cache_competition_code(workspace: Workspace, settings: Settings, client: Cl
 
     update_workspace(workspace, settings, console)
     try:
-        metrics = client.request("GET", f"/v1/competitions/{quote(competition)}/metrics")
+        metrics = client.answer("GET", f"/v1/competitions/{quote(competition)}/metrics", _checked_metrics)
     except CrunchError as error:
         console.warn(f"the competition's metrics could not be fetched ({error.message}): local scores use the cached ones, if any")
         return
     if isinstance(metrics, list):
         workspace.write_cache(CACHE_METRICS, metrics)
+
+
+def _checked_metrics(node: Any) -> List[Any]:
+    """The metrics answer as it is (cached raw), each metric read strictly first."""
+    from ..api.domain import Metric
+
+    return [Metric.read(item) and item.value for item in node.items([])]
 
 
 class _UrlRefresher:

@@ -61,5 +61,6 @@ def run(
         pass
     finally:
         server.server_close()
+        server.app.stop_runs()
         server.app.store.close()
         sys.stdout.flush()

@@ -24,7 +24,7 @@ from ..files import SelectedFile, check_limits, check_model_directory, list_code
 from ..freeze import FreezeResult, pin_requirements
 from ..fsutil import atomic_file, human_size
 from ..mainfile import MainFile
-from ..mainfile import resolve as resolve_main_file
+from ..mainfile import locate as locate_main_file
 from ..modeldir import Protected
 from ..settings import Settings
 from ..submission_names import check_names
@@ -108,10 +108,19 @@ def make_plan(
     no_pip_freeze: bool,
     console: Console,
     exclude: Tuple[Path, ...] = (),
+    produced: Optional[Dict[str, bytes]] = None,
 ) -> Plan:
-    """Select the files of the workspace at ``root`` and pin its requirements."""
+    """Select the files of the workspace at ``root`` and pin its requirements.
+
+    ``produced``: files made from the notebook (script, requirements, embedded files), sent
+    instead of the files of those names on disk.
+    """
     left_out: List[str] = []
     code = list_code_files(root, model_directory, exclude=exclude, left_out=left_out)
+    if produced:
+        code = [f for f in code if f.path not in produced]
+        code += [SelectedFile(path=name, source=None, size=len(data), content=data) for name, data in produced.items()]
+        code.sort(key=lambda f: f.path)
     model = list_model_files(root, model_directory, exclude=exclude, left_out=left_out)
     main = Path(main_file.replace("\\", "/")).as_posix()
     if Path(main).is_absolute() or main.startswith("../"):
@@ -130,7 +139,7 @@ def make_plan(
 
 
 @contextlib.contextmanager
-def _notebook(root: Path, main: MainFile, no_pip_freeze: bool, whitelist: Any, console: Console) -> Iterator[None]:
+def notebook_conversion(root: Path, main: MainFile, no_pip_freeze: bool, whitelist: Any, console: Console) -> Iterator[None]:
     """Converts the notebook into temporary files for the push; removes them afterwards."""
     assert main.notebook is not None
     notebook = os.path.relpath(main.notebook, root)
@@ -153,6 +162,23 @@ def _notebook(root: Path, main: MainFile, no_pip_freeze: bool, whitelist: Any, c
             yield
     finally:
         release(root)  # the files are gone: forget them
+
+
+def convert_for_push(main: MainFile, whitelist: Any, console: Console) -> Dict[str, bytes]:
+    """The files a notebook workspace's notebook produces, by submission path: the script the
+    platform runs, ``requirements.txt`` (pinned afterwards, as any) and the embedded files."""
+    from ..convert import convert_notebook
+
+    assert main.source is not None
+    conversion = convert_notebook(main.source.content, whitelist=whitelist, freeze=False)
+    produced: Dict[str, bytes] = {main.script: conversion.script.encode("utf-8")}
+    produced[REQUIREMENTS] = conversion.requirements_txt.encode("utf-8")
+    for relative, content in conversion.embedded_files.items():
+        produced[Path(relative).as_posix()] = content.encode("utf-8")
+    for warning in conversion.warnings:
+        console.warn(warning)
+    console.print(f"your code is {main.source.origin}: converted into {main.script} for this push")
+    return produced
 
 
 def _print_plan(plan: Plan, console: Console) -> None:
@@ -276,8 +302,11 @@ def run(
     overwrite: bool = False,
     start: Optional[Path] = None,
     uploader_options: Optional[Dict[str, Any]] = None,
+    code: Optional[MainFile] = None,
     skip_submission_check: bool = False,
 ) -> Optional[Submission]:
+    """``code``: where the participant's code is, when the caller knows it (the notebook
+    ``submit()`` is called from); by default read from ``main_file`` and the workspace."""
     text = check_message(message)
     workspace = Workspace.find(start)
     info = workspace.project()
@@ -295,13 +324,17 @@ def run(
     if sending:
         client = hub_client(workspace, settings)
 
-    main = resolve_main_file(root, main_file)
+    main = code if code is not None else locate_main_file(root, main_file)
     if main.removed:
         console.print(f"removed {', '.join(main.removed)}: converted from the notebook by a run that was killed before cleaning up")
     context: Any = contextlib.nullcontext()
-    if main.notebook is not None:
+    produced: Optional[Dict[str, bytes]] = None
+    if main.source is not None:
         whitelist = whitelist_module.load(workspace, client) if client is not None else whitelist_module.cached(workspace)
-        context = _notebook(root, main, no_pip_freeze, whitelist, console)
+        produced = convert_for_push(main, whitelist, console)
+    elif main.notebook is not None:
+        whitelist = whitelist_module.load(workspace, client) if client is not None else whitelist_module.cached(workspace)
+        context = notebook_conversion(root, main, no_pip_freeze, whitelist, console)
 
     with context:
         plan = make_plan(
@@ -310,6 +343,7 @@ def run(
             model_directory=model_dir,
             no_pip_freeze=no_pip_freeze,
             console=console,
+            produced=produced,
         )
         if export_path is not None:
             check_export_not_sent(plan, export_path)

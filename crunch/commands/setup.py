@@ -22,7 +22,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
-from urllib.parse import quote
 
 from ..api import Client
 from ..api.models import Competition, ProjectToken, Quickstarter
@@ -31,6 +30,7 @@ from ..exceptions import (
     ApiError,
     ConfigurationError,
     CrunchError,
+    MalformedAnswerError,
     NeverSubmittedError,
     NoDataYetError,
     ProjectNotFoundError,
@@ -38,6 +38,7 @@ from ..exceptions import (
     WorkspaceError,
 )
 from ..fsutil import write_text_atomic
+from ..mainfile import LOCAL_COPY_MARK, NOTEBOOK_KEY
 from ..settings import Settings
 from ..workspace import DATA_DIR, DEFAULT_MODEL_DIR, DOT_DIR, PREDICTION_DIR, ProjectInfo, Workspace
 
@@ -230,9 +231,12 @@ def _project_with_api_key(settings: Settings, competition: Competition, project:
     The lookup is ``GET /v3/competitions/{c}/projects/@me/{project}`` (as the public platform
     serves it); a hub without that call gets ``userId: "@me"``, which project calls accept.
     """
+    from ..platforms import secret_sources
+
+    settings = settings.with_api_key()
     if not settings.api_key:
         raise ConfigurationError(
-            "--token @api-key needs the CRUNCH_API_KEY variable (your API key, e.g. a notebook platform's secret)"
+            f"--token @api-key needs your API key in {secret_sources('CRUNCH_API_KEY')}: set it, then run the command again"
         )
     if not project:
         raise ConfigurationError(
@@ -240,15 +244,15 @@ def _project_with_api_key(settings: Settings, competition: Competition, project:
         )
     client = Client(settings.api_base_url, api_key=settings.api_key)
     try:
-        data = client.request("GET", f"/v3/competitions/{quote(str(competition.name))}/projects/@me/{quote(project)}")
-    except ProjectNotFoundError:
+        found = client.get_own_project(competition.name, project)
+    except (ProjectNotFoundError, MalformedAnswerError):
         raise
     except ApiError as error:
         if error.status in (401, 403) or error.code == "AUTHORIZATION_DENIED":
             raise
-        data = None
-    if isinstance(data, dict) and data.get("userId") is not None:
-        return Access(str(data.get("name") or project), data["userId"], competition.id, api_key=settings.api_key)
+        found = None
+    if found is not None and found.user_id is not None:
+        return Access(found.name or project, found.user_id, competition.id, api_key=settings.api_key)
     return Access(project, "@me", competition.id, api_key=settings.api_key)
 
 
@@ -383,6 +387,33 @@ def _fetch_code(
     return [remote.name for remote in remotes]
 
 
+def _local_copy_name(target: Path, stamp: str) -> Path:
+    """``name.local-<time>.ipynb`` beside ``target``, a new name."""
+    base = target.with_name(f"{target.stem}{LOCAL_COPY_MARK}{stamp}{target.suffix}")
+    candidate, number = base, 1
+    while candidate.exists():
+        number += 1
+        candidate = target.with_name(f"{target.stem}{LOCAL_COPY_MARK}{stamp}-{number}{target.suffix}")
+    return candidate
+
+
+def _keep_notebook(target: Path, source: Path, root: Path, console: Console, rollback: "_Rollback") -> None:
+    """A notebook the clone would replace is copied aside first, unless it is the same."""
+    import time
+
+    try:
+        if target.read_bytes() == source.read_bytes():
+            return
+    except OSError:
+        pass
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    kept = _local_copy_name(target, stamp)
+    shutil.copy2(target, kept)
+    rollback.created.append(kept)
+    shown = os.path.relpath(kept, root)
+    console.print(f"your {os.path.relpath(target, root)} differs from the submission's: it is kept as {shown}")
+
+
 def _move_into_place(staging: Path, root: Path, names: List[str], overwrite: bool, console: Console, rollback: "_Rollback") -> List[str]:
     placed = []
     for name in names:
@@ -393,6 +424,8 @@ def _move_into_place(staging: Path, root: Path, names: List[str], overwrite: boo
             continue
         if target.is_dir():
             raise WorkspaceError(f"cannot write {name}: a folder of that name is in the way")
+        if target.suffix == ".ipynb" and target.is_file():
+            _keep_notebook(target, source, root, console, rollback)
         rollback.make_parents(target)
         rollback.replacing(target)
         os.replace(source, target)
@@ -594,6 +627,7 @@ def run(
                 api_base_url=settings.api_base_url,
                 web_base_url=settings.web_base_url,
                 model_directory=model_directory,
+                extra={NOTEBOOK_KEY: True} if notebook else {},
             )
         )
     except BaseException as error:  # an error, Ctrl-C or SIGTERM (crunch/interrupts.py): all or nothing
@@ -648,7 +682,7 @@ def _next_steps(console: Console, shown: str, notebook: bool) -> None:
         console.print("  in a cell:  import crunch; crunch_tools = crunch.load_notebook()")
         console.print("              X_train, y_train, X_test = crunch_tools.load_data()")
         console.print("  define train() and infer() in the notebook, then run crunch_tools.test()")
-        console.print("  download the notebook and submit it from the Submit page, or run `crunch push -m \"...\"`")
+        console.print("  submit the notebook: crunch_tools.submit(\"my model\")  (or `!crunch push -m \"my model\"` in a cell)")
         return
     if shown not in (".", ""):
         console.print(f"  cd {shown}")

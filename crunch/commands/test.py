@@ -31,11 +31,15 @@ def main_script(root: Path, main_file: Optional[str], console: Console) -> Itera
     it), never at the script's own place: a run stopped by a signal or a crash leaves nothing
     that a later run could take for the person's script.
     """
-    from ..mainfile import resolve
+    from ..mainfile import locate
 
-    main = resolve(root, main_file)
+    main = locate(root, main_file)
     if main.removed:
         console.print(f"removed {', '.join(main.removed)}: converted from the notebook by a run that was killed before cleaning up")
+    if main.source is not None:  # a notebook workspace: the notebook is the code, whatever main.py holds
+        with notebook_script(root, main, console) as path:
+            yield path, path.parent
+        return
     if main.notebook is None:
         if not main.exists:
             raise UserCodeError(f"{main.script} not found in {root}: write your train() and infer() there, or pass --main-file")
@@ -65,6 +69,27 @@ def main_script(root: Path, main_file: Optional[str], console: Console) -> Itera
         shutil.rmtree(folder, ignore_errors=True)
         with contextlib.suppress(OSError):
             parent.rmdir()  # only when no other run uses it
+
+
+@contextlib.contextmanager
+def notebook_script(root: Path, main: Any, console: Console) -> Iterator[Path]:
+    """The notebook's conversion in a temporary file under ``.crunchdao/`` (the workspace's
+    files are not touched), removed afterwards."""
+    import shutil
+    import tempfile
+
+    from ..convert import convert_notebook
+    from ..fsutil import write_text_atomic
+
+    conversion = convert_notebook(main.source.content, whitelist=None, freeze=False)
+    console.print(f"your code is {main.source.origin}: converted for this test")
+    folder = Path(tempfile.mkdtemp(prefix="notebook-", dir=root / ".crunchdao"))
+    try:
+        path = folder / Path(main.script).name
+        write_text_atomic(path, conversion.script)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def check_libraries(workspace: Workspace, console: Console) -> List[str]:
@@ -113,11 +138,13 @@ def run(
     """Run the local test; True when the code ran and the prediction passed every check."""
     from ..runner.competition_test import CompetitionOptions
     from ..runner.family import COMPETITION_CODE, family_of_workspace
+    from ..runner.heap import no_numpy_hugepage_hint
     from ..runner.loader import files_under, require_function
     from ..runner.local import TestOptions, ensure_release, run_test
     from ..runner.session import participant_module
 
     started = time.perf_counter()
+    no_numpy_hugepage_hint()
     workspace = Workspace.find()
     project = workspace.project()
     settings = settings.for_workspace(project.api_base_url, project.web_base_url)
@@ -203,16 +230,18 @@ def _run_competition_code(
     """An UNSTRUCTURED competition: its runner.py calls the code, its scoring.py scores it."""
     from ..runner.competition import USER_MODULE_NAME
     from ..runner.competition_test import require_runner, run_competition_test
+    from ..runner.heap import collector_paused, frozen_heap
     from ..runner.session import participant_module
 
     root = workspace.root
-    runner = require_runner(workspace, settings, console)
-    with main_script(root, main_file, console) as (script, folder), participant_module(
-        root, script, console.err, USER_MODULE_NAME, folder=folder
-    ) as module:
-        outcome = run_competition_test(
-            workspace, settings, console, module, script.name, runner, options, started=started
-        )
+    with contextlib.ExitStack() as stack:
+        with collector_paused():
+            runner = require_runner(workspace, settings, console)
+            script, folder = stack.enter_context(main_script(root, main_file, console))
+            module = stack.enter_context(participant_module(root, script, console.err, USER_MODULE_NAME, folder=folder))
+        # The process ends after the test: what was loaded stays out of the collections.
+        stack.enter_context(frozen_heap(thaw=False))
+        outcome = run_competition_test(workspace, settings, console, module, script.name, runner, options, started=started)
     for line in outcome.lines:
         console.result(line)
     return True

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ..api import Client
+from ..api.models import Competition
 from ..console import Console
-from ..exceptions import ConfigurationError
+from ..exceptions import ConfigurationError, CorruptCacheError
 from ..settings import Settings
 from ..workspace import CACHE_COMPETITION, Workspace
 
@@ -18,10 +19,13 @@ def run(*, settings: Settings, console: Console, token: str) -> Workspace:
         raise ConfigurationError("the setup token is empty: copy it again from the competition's Submit page")
     workspace.check_token_replaceable()  # before the single-use token is spent
     client = Client(settings.api_base_url)
-    cached = workspace.read_cache(CACHE_COMPETITION)
+    try:
+        cached = workspace.load_cache(CACHE_COMPETITION, Competition.read)
+    except CorruptCacheError:
+        cached = None  # the hub is asked below
     known = {info.competition_name}
-    if isinstance(cached, dict) and cached.get("name") == info.competition_name and cached.get("id") is not None:
-        known.add(str(cached["id"]))
+    if cached is not None and cached.name == info.competition_name and cached.id is not None:
+        known.add(str(cached.id))
     else:
         competition = client.get_competition(info.competition_name)
         known.update({str(competition.id), competition.name})

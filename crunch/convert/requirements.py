@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from .. import packages
+from ..freeze import is_crunch_itself
 from .versions import ModuleRequirement, format_requirement
 
 
@@ -60,7 +61,7 @@ def resolve(
             name = provided[0] if provided else module
         specifier = ",".join(wanted.specs)
         frozen = False
-        if not specifier and freeze:
+        if not specifier and freeze and not is_crunch_itself(name):  # the platform provides its own crunch
             installed = packages.installed_version(name)
             if installed:
                 specifier = f"=={installed}"

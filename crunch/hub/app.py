@@ -21,11 +21,11 @@ Admin calls (loopback clients only) under ``/_admin/``:
   "pathPrefix", "method", "rateCap", "latency", "ignoreRange", "reset"}`` (see :mod:`crunch.hub.faults`;
   the last three shape the data file and chunk links: a per-connection rate cap, an added latency);
 - ``GET /_admin/stats`` (counters, ``pendingUploads``), ``POST /_admin/stats/reset``;
-- ``POST /_admin/tokens`` ``{"competition", "project", "user"}`` -> ``{"token"}``;
+- ``POST /_admin/tokens`` ``{"competition", "project", "user", "token"?}`` -> ``{"token"}`` (``token``: its text, else random);
 - ``POST /_admin/api-keys`` ``{"user"}`` -> ``{"key"}``;
 - ``POST /_admin/uploads/expire`` ``{"uploadId"?}`` -> ``{"expired": n}``;
 - ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl",
-  "filesBaseUrl"}`` (``filesBaseUrl``: file and chunk links point there instead of at this hub);
+  "filesBaseUrl", "computeSeconds", "runTimeout"}`` (``filesBaseUrl``: file and chunk links point there instead of at this hub);
 - ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished"}``;
 - ``POST /_admin/scores`` ``{"competition", "project", "user", "score", "target"?}`` (see
   :mod:`crunch.hub.platform`, which serves the calls after the push).
@@ -51,7 +51,15 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .faults import Faults, Pacer
-from .platform import PLATFORM_RULES, PlatformRoutes, ensure_schema, filter_competitions, library_matches
+from .platform import (
+    COMPUTE_SECONDS,
+    PLATFORM_RULES,
+    PlatformRoutes,
+    ensure_schema,
+    filter_competitions,
+    library_matches,
+)
+from .runs import RUN_RULES, RUN_TIMEOUT, RunRoutes, ensure_run_schema
 from .store import (
     CODE_LIMIT,
     MESSAGE_LIMIT,
@@ -150,15 +158,25 @@ RULES = [
     Rule("/_admin/competitions/<c>", methods=["POST"], endpoint="admin_competition"),
     Rule("/", methods=["GET"], endpoint="index"),
     *PLATFORM_RULES,  # after the push: submissions, models, quotas, leaderboards (platform.py)
+    *RUN_RULES,  # cloud runs, their logs and scores (runs.py; the worker: run_worker.py)
 ]
 
 
-class HubApp(PlatformRoutes):
+class HubApp(RunRoutes, PlatformRoutes):
     """The WSGI application over a :class:`Store` and a :class:`Faults`."""
 
     def __init__(self, store: Store, faults: Optional[Faults] = None, daily_limit: int = 5) -> None:
         self.store = store
         ensure_schema(store)
+        ensure_run_schema(store)
+        from .run_worker import fail_interrupted_runs
+
+        fail_interrupted_runs(store)
+        self.compute_seconds = COMPUTE_SECONDS
+        self.run_timeout = RUN_TIMEOUT
+        self._run_worker: Optional[Any] = None
+        if store.one("SELECT 1 FROM runs WHERE status = 'CREATED' LIMIT 1") is not None:
+            self.run_worker().wake()  # runs queued before a restart
         self.faults = faults or Faults()
         self.daily_limit = daily_limit
         self.code_limit = CODE_LIMIT
@@ -168,6 +186,19 @@ class HubApp(PlatformRoutes):
         self.files_base_url: Optional[str] = None  # another host for file and chunk links (tests)
         self.closed: Dict[int, Dict[str, bool]] = {}  # competition id -> {"phase": closed?, "data": unpublished?}
         self.url_map = Map([rule.empty() for rule in RULES], strict_slashes=False, merge_slashes=False)
+
+    def stop_runs(self) -> None:
+        """Kill the runs under way and stop the worker (before the store closes)."""
+        if self._run_worker is not None:
+            self._run_worker.stop()
+
+    def run_worker(self) -> Any:
+        """The worker of the run queue (started by the first run asked for)."""
+        if self._run_worker is None:
+            from .run_worker import RunWorker
+
+            self._run_worker = RunWorker(self)
+        return self._run_worker
 
     # -- WSGI -----------------------------------------------------------------------------------
 
@@ -945,8 +976,11 @@ class HubApp(PlatformRoutes):
 
     def on_admin_tokens(self, request: Request) -> Response:
         body = self._body(request)
+        value = body.get("token")
+        if value is not None and (not isinstance(value, str) or len(value) < 8 or not value.isprintable() or " " in value):
+            return _error(HubError(400, "VALIDATION_FAILED", "token: a text of 8 characters or more, without spaces"))
         token = self.store.mint_clone_token(
-            str(body.get("competition") or "demo"), str(body.get("project") or "p1"), str(body.get("user") or "me")
+            str(body.get("competition") or "demo"), str(body.get("project") or "p1"), str(body.get("user") or "me"), value=value
         )
         return _json({"token": token})
 
@@ -973,7 +1007,8 @@ class HubApp(PlatformRoutes):
     def on_admin_settings(self, request: Request) -> Response:
         """Settings of this running hub (in memory): ``dailyLimit``, ``codeLimit``, ``modelLimit``
         (bytes), ``checkLibraries`` (bool), ``urlTtl`` (seconds a signed link stays valid),
-        ``filesBaseUrl`` (file and chunk links point at that base URL: a proxy on another host)."""
+        ``filesBaseUrl`` (file and chunk links point at that base URL: a proxy on another host),
+        ``computeSeconds`` (a project's compute time a day), ``runTimeout`` (seconds a cloud run may last)."""
         body = self._body(request)
         fields = (
             ("dailyLimit", "daily_limit", int),
@@ -982,6 +1017,8 @@ class HubApp(PlatformRoutes):
             ("checkLibraries", "check_libraries", bool),
             ("urlTtl", "url_ttl", float),
             ("filesBaseUrl", "files_base_url", lambda value: str(value) if value else None),
+            ("computeSeconds", "compute_seconds", float),
+            ("runTimeout", "run_timeout", float),
         )
         for field, attribute, kind in fields:
             if field in body:

@@ -49,7 +49,7 @@ PLATFORM_RULES = [
 SCORE_UNIT = {"prefix": None, "scale": 4, "suffix": None}
 RANK_UNIT = {"prefix": "#", "scale": 0, "suffix": None}
 LEADERBOARD_NAME = "default"
-COMPUTE_SECONDS = 10 * 3600.0  # compute quota of a project, until cloud runs spend it
+COMPUTE_SECONDS = 10 * 3600.0  # compute time of a project a day (cloud runs spend it; admin setting computeSeconds)
 
 COMPETITION_FILTERS = {  # query parameter of GET /v2/competitions -> field of a competition
     "format": "format",
@@ -250,8 +250,13 @@ class PlatformRoutes:
         })
 
     def on_quota_compute(self, request: Request, c: str, u: str, p: str) -> Response:
-        self._project(request, c, u, p)  # type: ignore[attr-defined]
-        return _json({"available": COMPUTE_SECONDS, "remaining": COMPUTE_SECONDS, "used": 0.0, "running": False})
+        project = self._project(request, c, u, p)  # type: ignore[attr-defined]
+        available = float(getattr(self, "compute_seconds", COMPUTE_SECONDS))
+        used = self.compute_used(project["id"]) if hasattr(self, "compute_used") else 0.0  # type: ignore[attr-defined]
+        running = hasattr(self, "compute_used") and self.store.one(
+            "SELECT 1 FROM runs WHERE project_id = ? AND status != 'COMPLETED' LIMIT 1", project["id"]
+        ) is not None
+        return _json({"available": available, "remaining": max(0.0, available - used), "used": used, "running": running})
 
     # -- targets, metrics, leaderboards -------------------------------------------------------
 

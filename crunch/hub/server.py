@@ -85,6 +85,7 @@ class BackgroundHub:
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(timeout=5)
+        self.app.stop_runs()
         self.app.store.close()
 
     def __enter__(self) -> "BackgroundHub":

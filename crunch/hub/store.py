@@ -414,10 +414,13 @@ class Store:
                 "SELECT * FROM projects WHERE competition_id = ? AND user_id = ? AND name = ?", (comp["id"], user_id, project)
             ).fetchone()
 
-    def mint_clone_token(self, competition: str, project: str, user: str = "me", ttl: float = CLONE_TOKEN_TTL) -> str:
-        """A fresh single-use setup token for the project (created on first use)."""
+    def mint_clone_token(
+        self, competition: str, project: str, user: str = "me", ttl: float = CLONE_TOKEN_TTL, value: Optional[str] = None
+    ) -> str:
+        """A fresh single-use setup token for the project (created on first use); ``value``: the
+        token's text when given (a notebook that holds a placeholder token runs unmodified)."""
         row = self.ensure_project(competition, project, user)
-        token = _mint("clone-", 24)
+        token = value or _mint("clone-", 24)
         now = self.clock()
         with self.tx() as db:
             db.execute(

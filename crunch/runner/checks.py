@@ -15,6 +15,8 @@ from ..api.models import Check, ColumnNames
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
+    from ..jsonshape import Node
+
 #: How many offending rows a failure shows.
 SHOWN_ROWS = 5
 
@@ -55,7 +57,9 @@ class Context:
 
 
 def _value(value: Any) -> str:
-    text = repr(value.item() if hasattr(value, "item") else value)
+    import numpy
+
+    text = repr(value.item() if isinstance(value, numpy.generic) else value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -80,6 +84,49 @@ def _keys(frame: "pandas.DataFrame", columns: Sequence[str]) -> List[str]:
 
 # -- the checks --------------------------------------------------------------------------------
 
+
+def cell_types(ctx: Context) -> List[CheckFailure]:
+    """TYPES, run before the others: every expected column holds one kind of single values
+    (numbers, texts or dates), the kind of example_prediction's column when it has one."""
+    import numpy
+    import pandas
+
+    from .celltypes import SCALARS, cell_kind, column_kinds, describe_kinds
+
+    failures = []
+    for name in ctx.expected_columns:
+        if name not in ctx.prediction.columns:
+            continue  # reported by COLUMNS_NAME
+        series = ctx.prediction[name]
+        if not isinstance(series, pandas.Series):
+            continue  # a repeated column name: refused before the checks
+        counts = column_kinds(series)
+        odd = {kind: count for kind, count in counts.items() if kind not in SCALARS}
+        if odd:
+            mask = numpy.array([cell_kind(value) in odd for value in series.array], dtype=bool)
+            count = sum(odd.values())
+            what = f"{next(iter(odd))} values" if len(odd) == 1 else f"values no check can compare ({describe_kinds(odd)})"
+            message = f"{count} cell(s) hold {what}: each cell holds one number or text"
+            failures.append(CheckFailure("TYPES", message, name, _rows(ctx, ctx.prediction, mask, name), count))
+            continue
+        if len(counts) > 1:
+            main = max(counts, key=lambda kind: counts[kind])
+            mask = numpy.array([cell_kind(value) not in (None, main) for value in series.array], dtype=bool)
+            failures.append(
+                CheckFailure("TYPES", f"mixed types ({describe_kinds(counts)}): give the column one type", name, _rows(ctx, ctx.prediction, mask, name), int(mask.sum()))
+            )
+            continue
+        if ctx.example is not None and name in ctx.example.columns and counts:
+            expected = column_kinds(ctx.example[name])
+            if len(expected) == 1 and set(expected) != set(counts):
+                [got], [want] = list(counts), list(expected)
+                mask = series.notna().to_numpy()
+                failures.append(
+                    CheckFailure("TYPES", f"{got} values where example_prediction has {want} values", name, _rows(ctx, ctx.prediction, mask, name), int(mask.sum()))
+                )
+    return failures
+
+
 CheckFunction = Callable[[Context, Optional[str], Dict[str, Any], bool], List[CheckFailure]]
 
 
@@ -87,14 +134,14 @@ def columns_name(ctx: Context, column: Optional[str], parameters: Dict[str, Any]
     expected = ctx.expected_columns
     actual = [str(name) for name in ctx.prediction.columns]
     missing = [name for name in expected if name not in actual]
-    unexpected = [name for name in actual if name not in expected]
-    if not missing and not unexpected:
+    extra = [name for name in actual if name not in expected]
+    if not missing and not extra:
         return []
     parts = []
     if missing:
         parts.append("missing " + ", ".join(f"`{name}`" for name in missing))
-    if unexpected:
-        parts.append("unexpected " + ", ".join(f"`{name}`" for name in unexpected))
+    if extra:
+        parts.append("extra " + ", ".join(f"`{name}`" for name in extra))
     expected_text = ", ".join(f"`{name}`" for name in expected)
     return [CheckFailure("COLUMNS_NAME", f"{'; '.join(parts)} (expected exactly {expected_text})")]
 
@@ -110,7 +157,8 @@ def nans(ctx: Context, column: Optional[str], parameters: Dict[str, Any], per_mo
         series = ctx.prediction[name]
         mask = series.isna().to_numpy()
         what = "NaN"
-        if pandas.api.types.is_numeric_dtype(series.dtype) and not pandas.api.types.is_bool_dtype(series.dtype):
+        types = pandas.api.types
+        if types.is_numeric_dtype(series.dtype) and not types.is_bool_dtype(series.dtype) and not types.is_complex_dtype(series.dtype):
             values = series.to_numpy(dtype="float64", na_value=numpy.nan)
             infinite = numpy.isinf(values)
             if infinite.any():
@@ -162,19 +210,19 @@ def values_allowed(ctx: Context, column: Optional[str], parameters: Dict[str, An
 def moons(ctx: Context, column: Optional[str], parameters: Dict[str, Any], per_moon: bool) -> List[CheckFailure]:
     import numpy
 
-    if not ctx.timeseries or ctx.example is None:
-        return []
     name = ctx.columns.moon
+    if not ctx.timeseries or ctx.example is None or name not in ctx.prediction.columns or name not in ctx.example.columns:
+        return []  # a missing column is reported by COLUMNS_NAME
     got = set(numpy.unique(ctx.prediction[name].to_numpy()).tolist())
     want = set(numpy.unique(ctx.example[name].to_numpy()).tolist())
     if got == want:
         return []
     parts = []
-    missing, unexpected = sorted(want - got, key=str), sorted(got - want, key=str)
+    missing, extra = sorted(want - got, key=str), sorted(got - want, key=str)
     if missing:
         parts.append(f"{len(missing)} moon(s) missing: {', '.join(map(str, missing[:10]))}")
-    if unexpected:
-        parts.append(f"{len(unexpected)} unexpected moon(s): {', '.join(map(str, unexpected[:10]))}")
+    if extra:
+        parts.append(f"{len(extra)} moon(s) of no example row: {', '.join(map(str, extra[:10]))}")
     return [CheckFailure("MOONS", "; ".join(parts) + " (compared with example_prediction)", name)]
 
 
@@ -204,14 +252,14 @@ def ids(ctx: Context, column: Optional[str], parameters: Dict[str, Any], per_moo
         return failures
     merged = prediction[keys].drop_duplicates().merge(example[keys].drop_duplicates(), how="outer", on=keys, indicator=True)
     missing = merged[merged["_merge"] == "right_only"]
-    unexpected = merged[merged["_merge"] == "left_only"]
+    extra = merged[merged["_merge"] == "left_only"]
     if len(missing):
         failures.append(
             CheckFailure("IDS", f"{len(missing)} id(s) of example_prediction missing from the prediction", id_name, _keys(missing.head(SHOWN_ROWS), keys), len(missing))
         )
-    if len(unexpected):
+    if len(extra):
         failures.append(
-            CheckFailure("IDS", f"{len(unexpected)} id(s) not in example_prediction", id_name, _keys(unexpected.head(SHOWN_ROWS), keys), len(unexpected))
+            CheckFailure("IDS", f"{len(extra)} id(s) not in example_prediction", id_name, _keys(extra.head(SHOWN_ROWS), keys), len(extra))
         )
     return failures
 
@@ -237,6 +285,7 @@ def constants(ctx: Context, column: Optional[str], parameters: Dict[str, Any], p
 class Descriptor:
     function: CheckFunction
     per_column: bool  # run once per prediction column
+    on_keys: bool = False  # compares the id (and moon) columns
 
 
 REGISTRY: Dict[str, Descriptor] = {
@@ -244,8 +293,8 @@ REGISTRY: Dict[str, Descriptor] = {
     "NANS": Descriptor(nans, False),
     "VALUES_BETWEEN": Descriptor(values_between, True),
     "VALUES_ALLOWED": Descriptor(values_allowed, True),
-    "MOONS": Descriptor(moons, False),
-    "IDS": Descriptor(ids, False),
+    "MOONS": Descriptor(moons, False, on_keys=True),
+    "IDS": Descriptor(ids, False, on_keys=True),
     "CONSTANTS": Descriptor(constants, True),
 }
 
@@ -256,12 +305,18 @@ def default_checks(timeseries: bool) -> List[Check]:
     return [Check(name, "KEY" if name == "CONSTANTS" and timeseries else "ROOT", order, {}) for order, name in enumerate(names)]
 
 
-def parse_checks(raw: Any) -> Optional[List[Check]]:
-    """``checks.json`` as a list of checks, or ``None`` when absent, malformed or empty."""
-    if not isinstance(raw, list):
-        return None
-    checks = [Check.from_dict(item) for item in raw if isinstance(item, dict) and item.get("function")]
+def read_checks(node: "Node") -> Optional[List[Check]]:
+    """``checks.json`` (a list of checks) read strictly; ``None`` when absent or empty."""
+    checks = [Check.read(item) for item in node.items([])]
     return checks or None
+
+
+def parse_checks(raw: Any) -> Optional[List[Check]]:
+    """``checks.json`` as a list of checks, or ``None`` when absent or empty (a DocumentError
+    naming the field when malformed)."""
+    from ..jsonshape import Node
+
+    return read_checks(Node(raw))
 
 
 def run_checks(
@@ -282,6 +337,9 @@ def run_checks(
     missing = [name for name in ctx.expected_columns if name not in prediction.columns]
     if missing and "COLUMNS_NAME" not in names:
         failures.extend(columns_name(ctx, None, {}, False))
+    typed = cell_types(ctx)
+    failures.extend(typed)
+    odd_columns = {failure.column for failure in typed}
     for check in ordered:
         descriptor = REGISTRY.get(check.function)
         if descriptor is None:
@@ -289,6 +347,8 @@ def run_checks(
                 warned.add(check.function)
                 warn(f"unknown check `{check.function}`: skipped (a newer crunch may know it)")
             continue
+        if descriptor.on_keys and odd_columns.intersection(ctx.key_columns):
+            continue  # keys of a wrong type: reported by TYPES
         per_moon = check.scope == "KEY"
         targets: List[Optional[str]] = [None]
         if descriptor.per_column:
@@ -297,8 +357,12 @@ def run_checks(
         for column in targets:
             if column is not None and column not in prediction.columns:
                 continue  # reported by COLUMNS_NAME
+            if column in odd_columns:
+                continue  # its values are not what the check compares: reported by TYPES
             try:
                 failures.extend(descriptor.function(ctx, column, check.parameters, per_moon))
             except Exception as error:  # a check that cannot run is a failure, not a crash
+                if odd_columns:
+                    continue  # the values the check compares are of a wrong type: reported by TYPES
                 failures.append(CheckFailure(check.function, f"the check could not run: {type(error).__name__}: {error}", column))
     return failures

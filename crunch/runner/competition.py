@@ -44,6 +44,7 @@ class CompetitionRun:
     force_first_train: bool = True
     determinism_check_enabled: bool = True
     has_gpu: bool = False
+    is_local: bool = True  # False in a cloud run: the runner reads the platform-side files
     write: Callable[[str, bool], None] = field(default=lambda line, error: print(line, file=sys.stderr if error else sys.stdout, flush=True))
     started_at: datetime = field(default_factory=datetime.now)
     tracer: RunnerTracer = field(default_factory=RunnerTracer)

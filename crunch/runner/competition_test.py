@@ -18,7 +18,7 @@ from ..competition_code import CodeCache, CompetitionCodeError, code_file, load_
 from ..console import Console
 from ..fsutil import human_size
 from ..settings import Settings
-from ..workspace import CACHE_METRICS, Workspace
+from ..workspace import Workspace
 from .session import Usage, model_directory, relative_or_absolute
 
 
@@ -30,6 +30,7 @@ class CompetitionOptions:
     has_gpu: bool = False
     determinism_check: bool = True
     score: bool = True
+    is_local: bool = True
 
 
 @dataclass
@@ -106,6 +107,7 @@ def run_competition_test(
         force_first_train=options.force_first_train,
         determinism_check_enabled=options.determinism_check,
         has_gpu=options.has_gpu,
+        is_local=options.is_local,
         write=write,
     )
     try:
@@ -150,11 +152,11 @@ def run_competition_test(
         if scoring is None:
             outcome.lines.append("local score skipped: the competition has no scoring.py")
         else:
-            from .local_score import metrics_from_cache, score_locally
+            from .local_score import cached_metrics, score_locally
 
             for line in outcome.lines:
                 console.result(line)
             outcome.lines = []
-            metrics = metrics_from_cache(workspace.read_cache(CACHE_METRICS))
+            metrics = cached_metrics(workspace)
             outcome.scores = score_locally(scoring, metrics, workspace.data_dir, str(prediction_dir), console.result, workspace.dot_dir)
     return outcome

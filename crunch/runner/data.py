@@ -58,9 +58,21 @@ def open_parquet(path: os.PathLike) -> Any:
 
     try:
         check_regular(path)  # a FIFO would block the reader for ever
-        return pq.ParquetFile(os.fspath(path))
+        handle = pq.ParquetFile(os.fspath(path))
     except (pyarrow.ArrowException, OSError, ValueError) as error:
         raise _unreadable(path, error) from None
+    from collections import Counter
+
+    repeated = sorted(name for name, count in Counter(handle.schema_arrow.names).items() if count > 1)
+    if repeated:
+        from ..exceptions import WorkspaceError
+
+        shown = ", ".join(f"`{name}`" for name in repeated)
+        raise WorkspaceError(
+            f"{os.path.basename(os.fspath(path))} has the column(s) {shown} more than once: "
+            "the file is damaged or not this competition's; run `crunch download --force` to get it again"
+        )
+    return handle
 
 
 def require_columns(path: os.PathLike, columns: Sequence[Optional[str]]) -> None:
@@ -75,6 +87,47 @@ def require_columns(path: os.PathLike, columns: Sequence[Optional[str]]) -> None
             f"{os.path.basename(os.fspath(path))} has no {shown} column: "
             "the file is damaged or not this competition's; run `crunch download --force` to get it again"
         )
+
+
+def require_numbers(path: os.PathLike, column: str) -> None:
+    """A WorkspaceError when the column ``column`` of the parquet file ``path`` does not hold
+    numbers (integers or decimals): moons are compared and subtracted."""
+    import pyarrow
+
+    field = open_parquet(path).schema_arrow.field(column)
+    kind = field.type.value_type if pyarrow.types.is_dictionary(field.type) else field.type
+    if pyarrow.types.is_integer(kind) or pyarrow.types.is_floating(kind):
+        return
+    from ..exceptions import WorkspaceError
+
+    raise WorkspaceError(
+        f"the `{column}` column of {os.path.basename(os.fspath(path))} holds {_arrow_kind(kind)}, not numbers: "
+        "the file is damaged or not this competition's; run `crunch download --force` to get it again"
+    )
+
+
+def _arrow_kind(kind: Any) -> str:
+    import pyarrow
+
+    if pyarrow.types.is_string(kind) or pyarrow.types.is_large_string(kind):
+        return "text"
+    if pyarrow.types.is_boolean(kind):
+        return "true/false values"
+    if pyarrow.types.is_temporal(kind):
+        return "dates or times"
+    if pyarrow.types.is_null(kind):
+        return "only nulls"
+    return f"values of type {kind}"
+
+
+def read_example(path: os.PathLike) -> "pandas.DataFrame":
+    """``example_prediction.parquet`` (a WorkspaceError naming it when it cannot be read)."""
+    import pyarrow
+
+    try:
+        return open_parquet(path).read().to_pandas()
+    except (pyarrow.ArrowException, OSError, ValueError, TypeError) as error:
+        raise _unreadable(path, error) from None
 
 
 def read_frame(paths: Sequence[os.PathLike], sort_by: Optional[str] = None) -> "pandas.DataFrame":

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
-from ..api.models import CompetitionFormat, DataRelease
+from ..api.models import Check, Competition, CompetitionFormat, DataRelease
 from ..console import Console
-from ..exceptions import WorkspaceError
+from ..exceptions import CorruptCacheError, NetworkError, WorkspaceError
 from ..fsutil import ensure_folder, write_bytes_atomic
 from ..settings import Settings
 from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, Workspace
-from .checks import CheckFailure, default_checks, parse_checks, run_checks
+from .checks import CheckFailure, default_checks, read_checks, run_checks
 from .loader import FramePredicate
 from .loop import DataPaths, Loop, LoopOptions
 from .memory import peak_rss_bytes
@@ -75,10 +75,11 @@ def data_file(workspace: Workspace, release: DataRelease, key: str) -> Optional[
 
 
 def cached_format(workspace: Workspace) -> Optional[CompetitionFormat]:
-    """The competition's format as the last download cached it, or ``None``."""
-    raw = workspace.read_cache(CACHE_COMPETITION)
-    if isinstance(raw, dict) and "format" in raw:
-        return CompetitionFormat.parse(raw.get("format"))
+    """The competition's format as the last download cached it, or ``None`` (a damaged
+    ``competition.json`` is a CorruptCacheError naming it)."""
+    competition = cached_competition(workspace)
+    if competition is not None and competition.raw.get("format") is not None:
+        return competition.format
     return None
 
 
@@ -97,6 +98,30 @@ def _missing(workspace: Workspace, release: DataRelease) -> List[str]:
     return missing
 
 
+def cached_release(workspace: Workspace) -> Optional[DataRelease]:
+    """The cached data release (``None`` when absent; a CorruptCacheError when damaged)."""
+    return workspace.load_cache(CACHE_DATA_RELEASE, DataRelease.read)
+
+
+def cached_competition(workspace: Workspace) -> Optional[Competition]:
+    return workspace.load_cache(CACHE_COMPETITION, Competition.read)
+
+
+def cached_checks(workspace: Workspace) -> Optional[List[Check]]:
+    """The competition's checks, ``None`` when absent or empty."""
+    return workspace.load_cache(CACHE_CHECKS, read_checks)
+
+
+def _check_caches(workspace: Workspace) -> None:
+    """A CorruptCacheError for the first damaged metadata cache of ``workspace``."""
+    from .. import whitelist
+
+    cached_competition(workspace)
+    cached_checks(workspace)
+    workspace.cached_round_number()
+    whitelist.cached(workspace)
+
+
 def ensure_release(
     workspace: Workspace,
     settings: Optional[Settings],
@@ -104,12 +129,25 @@ def ensure_release(
     round_number: Any = "@current",
 ) -> DataRelease:
     """The cached data release, downloading the data and metadata first when they are missing
-    (or when another round is asked for)."""
-    raw = workspace.read_cache(CACHE_DATA_RELEASE)
-    release = DataRelease.from_dict(raw) if isinstance(raw, dict) else None
+    (or when another round is asked for). A damaged cache is fetched again; when the hub cannot
+    be reached, it is reported (naming the file)."""
+    damaged: Optional[CorruptCacheError] = None
+    try:
+        release = cached_release(workspace)
+        _check_caches(workspace)
+    except CorruptCacheError as error:
+        release, damaged = None, error
     missing = _missing(workspace, release) if release is not None else ["metadata"]
-    if missing or (_explicit_round(round_number) and not _is_round(workspace, round_number)):
-        release = _download(workspace, settings, console, round_number, missing)
+    if damaged is not None or missing or (_explicit_round(round_number) and not _is_round(workspace, round_number)):
+        if damaged is not None:
+            name = getattr(damaged.path, "name", "a metadata file")
+            console.warn(f"the cached {name} is damaged: fetching the metadata again from the hub")
+        try:
+            release = _download(workspace, settings, console, round_number, missing)
+        except NetworkError as error:
+            if damaged is not None:
+                raise CorruptCacheError(f"{damaged.message} (the hub cannot be reached: {error.message})") from None
+            raise
     assert release is not None
     still = _missing(workspace, release)
     if still:
@@ -180,6 +218,15 @@ def run_test(
         x_test=data_file(workspace, release, "X_test"),  # type: ignore[arg-type]
         y_test=y_test if y_test is not None and y_test.is_file() else None,
     )
+    example = None
+    if options.checks:  # read first: a damaged file stops the test before the person's code runs
+        example_path = data_file(workspace, release, "example_prediction")
+        if example_path is not None and example_path.is_file():
+            from .data import read_example
+
+            example = read_example(example_path)
+        else:
+            console.warn("example_prediction is missing: ids and moons are not compared (`crunch download` gets it)")
     loop = Loop(
         train,
         infer,
@@ -202,27 +249,21 @@ def run_test(
     prediction = result.prediction
     del loop
 
+    from pyarrow import ArrowException
+
     failures: List[CheckFailure] = []
     prediction_path: Optional[Path] = workspace.prediction_dir / PREDICTION_FILE
     try:
         buffer = io.BytesIO()
         prediction.to_parquet(buffer, index=False)
         write_bytes_atomic(prediction_path, buffer.getvalue())
-    except (ValueError, TypeError, ImportError, OverflowError) as error:  # pyarrow refuses some object columns
+    except (ArrowException, ValueError, TypeError, OverflowError) as error:  # pyarrow refuses some columns (objects, complex numbers)
         failures.append(CheckFailure("PARQUET", f"the prediction cannot be written as parquet: {type(error).__name__}: {error}"))
         prediction_path = None
 
     checks_run = 0
     if options.checks:
-        example = None
-        example_path = data_file(workspace, release, "example_prediction")
-        if example_path is not None and example_path.is_file():
-            import pandas
-
-            example = pandas.read_parquet(example_path)
-        else:
-            console.warn("example_prediction is missing: ids and moons are not compared (`crunch download` gets it)")
-        checks = parse_checks(workspace.read_cache(CACHE_CHECKS)) or default_checks(timeseries)
+        checks = cached_checks(workspace) or default_checks(timeseries)
         checks_run = len(checks)
         failures.extend(run_checks(checks, prediction, example, release.column_names, timeseries, console.warn))
 

@@ -77,6 +77,26 @@ def data_view(data_dir: Path, parent: Optional[Path] = None) -> Iterator[Path]:
         shutil.rmtree(view, ignore_errors=True)
 
 
+def cached_metrics(workspace: Any) -> List[Any]:
+    """``.crunchdao/metrics.json`` read strictly (a CorruptCacheError naming the file and the
+    field when damaged; no metric when absent)."""
+    from ..api import Metric, Target
+    from ..workspace import CACHE_METRICS
+
+    def read(node: Any) -> List[Any]:
+        targets: Dict[Any, Any] = {}
+        metrics = []
+        for item in node.items([]):
+            owner = item["target"]
+            key = None if owner.missing else owner["id"].identifier(None)
+            if key not in targets:
+                targets[key] = Target.from_dict({}) if owner.missing else Target.read(owner)
+            metrics.append(Metric.read(item, targets[key]))
+        return metrics
+
+    return workspace.load_cache(CACHE_METRICS, read, default=[])
+
+
 def metrics_from_cache(raw: Any) -> List[Any]:
     from ..api import Metric, Target
 

@@ -20,6 +20,7 @@ from .loader import FramePredicate, user_code_error
 from .params import Binder
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy
     import pandas
 
 
@@ -170,7 +171,7 @@ class Loop:
     def _require_columns(self, moon_column: Optional[str]) -> None:
         """Every data file is readable parquet; with a moon column (timeseries), every file has
         the id and moon columns and the y files the targets."""
-        from .data import require_columns
+        from .data import require_columns, require_numbers
 
         names = self.release.column_names
         keys = [names.id, moon_column] if moon_column else []
@@ -180,6 +181,10 @@ class Loop:
         for path in (self.paths.y_train, self.paths.y_test):
             if path is not None:
                 require_columns(path, keys + targets)
+        if moon_column:
+            for path in (self.paths.x_train, self.paths.x_test, self.paths.y_train, self.paths.y_test):
+                if path is not None:
+                    require_numbers(path, moon_column)
 
     def _timeseries(self) -> LoopResult:
         from .data import MoonFrame, file_moons
@@ -194,6 +199,12 @@ class Loop:
         if not keys:
             keys = file_moons(self.paths.x_test, moon_column)
         keys = [int(key) if isinstance(key, str) and key.lstrip("-").isdigit() else key for key in keys]
+        odd = [key for key in keys if isinstance(key, bool) or not isinstance(key, (int, float))]
+        if odd:
+            raise WorkspaceError(
+                f"the TEST splits of the cached data release have keys that are not moon numbers ({', '.join(repr(k) for k in odd[:3])}): "
+                "run `crunch download --force` to fetch it again"
+            )
         if not keys:
             raise WorkspaceError(f"no test moon in the data release nor in {self.paths.x_test.name}: run `crunch download --force`")
         read_seconds = time.perf_counter() - start
@@ -291,17 +302,44 @@ def compare(first: "pandas.DataFrame", second: "pandas.DataFrame", rtol: float =
         return False, f"the columns differ: {list(first.columns)} then {list(second.columns)}"
     if len(first) != len(second):
         return False, f"{len(first)} rows then {len(second)} rows"
-    for name in first.columns:
-        a, b = first[name], second[name]
-        if pandas.api.types.is_numeric_dtype(a.dtype) and pandas.api.types.is_numeric_dtype(b.dtype) and not pandas.api.types.is_bool_dtype(a.dtype):
-            left = a.to_numpy(dtype="float64", na_value=numpy.nan)
-            right = b.to_numpy(dtype="float64", na_value=numpy.nan)
+    for position in range(len(first.columns)):
+        name = first.columns[position]
+        a, b = first.iloc[:, position], second.iloc[:, position]
+        types = pandas.api.types
+        if types.is_numeric_dtype(a.dtype) and types.is_numeric_dtype(b.dtype) and not types.is_bool_dtype(a.dtype):
+            kind = "complex128" if types.is_complex_dtype(a.dtype) or types.is_complex_dtype(b.dtype) else "float64"
+            left = a.to_numpy(dtype=kind, na_value=numpy.nan)
+            right = b.to_numpy(dtype=kind, na_value=numpy.nan)
             same = numpy.isclose(left, right, rtol=rtol, atol=atol, equal_nan=True)
         else:
-            same = (a.to_numpy() == b.to_numpy()) | (a.isna().to_numpy() & b.isna().to_numpy())
+            same = _same_cells(a, b)
         same = numpy.asarray(same, dtype=bool)
         if not same.all():
             row = int(numpy.flatnonzero(~same)[0])
             count = int((~same).sum())
             return False, f"column `{name}` differs in {count} row(s), first at row {row}: {a.iat[row]!r} then {b.iat[row]!r}"
     return True, "infer() gave the same output twice"
+
+
+def _same_cells(a: "pandas.Series", b: "pandas.Series") -> "numpy.ndarray":
+    """Cell by cell equality of two columns of any content (arrays and lists in cells too)."""
+    import numpy
+
+    try:
+        same = numpy.asarray((a.to_numpy() == b.to_numpy()) | (a.isna().to_numpy() & b.isna().to_numpy()), dtype=bool)
+        if same.shape == (len(a),):
+            return same
+    except (TypeError, ValueError):  # cells holding arrays compare to arrays, not booleans
+        pass
+    return numpy.array([_same_cell(x, y) for x, y in zip(a.array, b.array)], dtype=bool)
+
+
+def _same_cell(x: Any, y: Any) -> bool:
+    import numpy
+
+    try:
+        if isinstance(x, (list, tuple, numpy.ndarray)) or isinstance(y, (list, tuple, numpy.ndarray)):
+            return bool(numpy.array_equal(numpy.asarray(x, dtype=object), numpy.asarray(y, dtype=object)))
+        return bool(x == y) or (x is y) or (x != x and y != y)
+    except (TypeError, ValueError):
+        return repr(x) == repr(y)

@@ -174,7 +174,7 @@ class LocalRunnerContext(RunnerContext):
 
     @property
     def is_local(self) -> bool:
-        return True
+        return self.run.is_local
 
     @property
     def is_submission_phase(self) -> bool:
@@ -224,7 +224,7 @@ class LocalRunnerExecutorContext(RunnerExecutorContext):
 
     @property
     def is_local(self) -> bool:
-        return True
+        return self.run.is_local
 
     def trip_data_fuse(self) -> None:
         return None  # no fuse locally: the data stays readable

@@ -1,0 +1,99 @@
+"""What the ``crunch run ...`` commands share: the run number, a run of the workspace's project
+(with a message naming what exists), a log line for a terminal, polling until a run ends."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterator, List, Optional, Union
+
+from .api.runs import Run, RunLog, get_run, run_logs
+from .display import local_time, parse_time
+from .exceptions import ConfigurationError, NetworkError
+from .project_context import ProjectContext
+
+HIDDEN_EMITTERS = ("sandbox", "pip")
+
+
+def parse_run_id(value: Union[str, int]) -> int:
+    text = str(value).strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise ConfigurationError(f"{value!r} is not a run number: `crunch run list` shows the project's runs")
+
+
+def fetch_run(context: ProjectContext, run_id: int) -> Run:
+    return get_run(context.client, context.where, run_id, context.label)
+
+
+def log_time(value: str) -> str:
+    moment = parse_time(value)
+    return moment.astimezone().strftime("%H:%M:%S") if moment is not None else value
+
+
+class LogPrinter:
+    """Log lines as a terminal shows them: ``HH:MM:SS [emitter] content`` (stderr lines marked),
+    the installer's lines folded into one unless ``debug``."""
+
+    def __init__(self, write: Callable[[str], None], debug: bool = False) -> None:
+        self.write = write
+        self.debug = debug
+        self._installing = False
+
+    def __call__(self, log: RunLog) -> None:
+        if not self.debug and log.emitter in HIDDEN_EMITTERS:
+            if log.emitter == "pip" and not self._installing:
+                self._installing = True
+                self.write(f"{log_time(log.created_at)} [pip] installing the requirements (--debug shows pip's output)")
+            if log.emitter == "sandbox" and log.content.startswith("error: "):
+                self.write(f"{log_time(log.created_at)} [{log.emitter},stderr] {log.content}")
+            return
+        self._installing = False
+        stream = ",stderr" if log.error else ""
+        self.write(f"{log_time(log.created_at)} [{log.emitter}{stream}] {log.content}")
+
+
+def follow(context: ProjectContext, run_id: int, poll: float, after: Optional[int] = None) -> Iterator[RunLog]:
+    """The run's log lines after ``after``, then new ones as they come, until the run ended
+    (its last lines included)."""
+    last = after
+    while True:
+        try:
+            run = fetch_run(context, run_id)
+            logs = run_logs(context.client, context.where, run_id, context.label)
+        except NetworkError as error:
+            raise NetworkError(f"following run {run_id} stopped: {error.message}") from None
+        for log in logs:
+            if last is None or log.id > last:
+                last = log.id
+                yield log
+        if not run.running:
+            return
+        time.sleep(poll)
+
+
+def wait_for(context: ProjectContext, run_id: int, poll: float, timeout: Optional[float]) -> Run:
+    started = time.monotonic()
+    while True:
+        try:
+            run = fetch_run(context, run_id)
+        except NetworkError as error:
+            raise NetworkError(f"waiting for run {run_id} stopped: {error.message}") from None
+        if not run.running:
+            return run
+        if timeout is not None and time.monotonic() - started >= timeout:
+            return run
+        time.sleep(poll)
+
+
+def duration_text(run: Run) -> str:
+    from .display import human_duration
+
+    return human_duration(run.duration) if run.duration is not None else "-"
+
+
+def run_rows(runs: List[Run]) -> List[List[Any]]:
+    return [
+        [run.id, run.status_text(), f"#{run.submission_number}", duration_text(run), local_time(run.created_at),
+         run.prediction.score_text() if run.prediction is not None else "-"]
+        for run in runs
+    ]
