@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
 """`crunch download` of a big file next to `curl -o` of the same URL, from the local hub.
 
-usage: python benchmarks/download.py [--size-mib 1024] [--rounds 5] [--peer-python PY] [--keep]
+usage: python benchmarks/download.py [--size-mib 1024] [--rounds 5] [--throttled-rounds 3]
+       [--link loopback|throttled|both] [--hash-after] [--peer-python PY] [--keep]
 
 Makes a regular competition whose X_train.parquet is SIZE MiB of incompressible bytes
 (written row group by row group), hosts it with `crunch hub add-competition`, serves it with
-`crunch hub serve --port 0`, sets a workspace up with `--no-data`, then, ROUNDS times, in an
-order that alternates: `curl -o` of the signed data URL; `crunch download` of the deleted
-file (the whole process); crunch's download function alone (Downloader.fetch, timed inside
-its process); and, with --peer-python, the download function of the public crunch-cli 13
-(the figure the goal refers to). Every run is under `/usr/bin/time -v` for its peak RSS;
-before each one every output is deleted and the disk synced, so all start alike. crunch's
-modules are compiled to bytecode first, as an installation does. Prints wall times,
-throughputs, their ratios to curl's and crunch's peak memory. Goal: at least curl's
-throughput, under 60 MiB peak. Every big file is deleted at the end (unless --keep).
+`crunch hub serve --port 0`, sets a workspace up with `--no-data`, then, on each link, ROUNDS
+times, in an order that alternates: `curl -o` of the signed data URL; `crunch download` of the
+deleted file (the whole process); crunch's download function alone (Downloader.fetch, timed
+inside its process; with --hash-after also with the sha256 computed after the ranges instead
+of following them); and the download function of the public crunch-cli 13 (--peer-python,
+/tmp/peer13's by default). The links: plain loopback, and throttled (the hub's rateCap and
+latency faults: 40 MiB/s per connection, 30 ms added to each answer). Every run is under
+`/usr/bin/time -v` for its peak RSS; before each one every output is deleted and the disk
+synced, so all start alike. crunch's modules are compiled to bytecode first, as an
+installation does. Prints wall times, throughputs (medians), their ratios and crunch's peak
+memory. Goals: loopback, the whole `crunch download` at least 1.0x `curl -o`; throttled, at
+least 4x curl's single stream and 4x the public client; peak under 80 MiB. Every big file is
+deleted at the end (unless --keep).
 """
 
 from __future__ import annotations
@@ -38,9 +43,9 @@ MIB = 1 << 20
 CRUNCH_FUNCTION = """
 import sys, time
 from crunch.transfer.download import Downloader, Remote
-url, size, sha, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3] or None, sys.argv[4]
+url, size, sha, folder, follow = sys.argv[1], int(sys.argv[2]), sys.argv[3] or None, sys.argv[4], sys.argv[5] == "follow"
 start = time.perf_counter()
-Downloader().fetch(Remote("X_train.parquet", url, size, sha), folder, force=True)
+Downloader(follow_hash=follow).fetch(Remote("X_train.parquet", url, size, sha), folder, force=True)
 print(time.perf_counter() - start)
 """
 
@@ -149,13 +154,83 @@ def measure_three_at_once(work: Path, size_mib: int, env: dict) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+LINKS = {
+    # name: (MiB/s per connection or None, seconds added per answer)
+    "loopback": (None, 0.0),
+    "throttled": (40.0, 0.03),
+}
+
+
+def shape(api: str, link: str) -> None:
+    """Shape the hub's data links (its rateCap and latency faults)."""
+    import urllib.request
+
+    rate, latency = LINKS[link]
+    body = json.dumps({"rateCap": rate * MIB if rate else None, "latency": latency}).encode()
+    request = urllib.request.Request(api.rstrip("/") + "/_admin/faults", data=body, headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+def measure_link(link: str, api: str, runs: Dict[str, tuple], rounds: int, size: int, env: dict) -> None:
+    """``rounds`` rounds of every run on ``link``, in an order that alternates; print the table."""
+    shape(api, link)
+    outputs = [output for _, _, output in runs.values()]
+    walls: Dict[str, List[float]] = {name: [] for name in runs}
+    calls: Dict[str, List[float]] = {name: [] for name in runs if "function" in name}
+    peaks: Dict[str, List[int]] = {name: [] for name in runs}
+    names = list(runs)
+    for round_ in range(rounds):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            command, cwd, output = runs[name]
+            # each run starts alike: the last run's output is deleted (its memory is free
+            # again) and no dirty page is left to write back
+            delete(outputs)
+            os.sync()
+            wall, peak, stdout = timed(command, cwd, env)
+            assert output.stat().st_size == size, name
+            walls[name].append(wall)
+            peaks[name].append(peak)
+            if name in calls:
+                calls[name].append(float(stdout.split()[-1]))
+    delete(outputs)
+
+    def line(name: str, times: List[float]) -> str:
+        median = statistics.median(times)
+        return f"{name:28}: {', '.join(f'{t:.2f}' for t in times)} s  median {median:.2f} s = {size / MIB / median:.0f} MiB/s"
+
+    rate, latency = LINKS[link]
+    shown = "plain loopback" if rate is None else f"{rate:g} MiB/s per connection, {latency * 1000:g} ms per answer"
+    curl = statistics.median(walls["curl -o"])
+    print(f"{link} link ({shown}): {size / MIB:.0f} MiB served by the local hub, {rounds} rounds, order alternating")
+    print("  whole processes (start, API calls, transfer, sha256 verified, exit):")
+    for name in runs:
+        print(f"    {line(name, walls[name])}, peak {max(peaks[name]) / 1024:.1f} MiB")
+    print("  the download function alone, timed inside its process (fetch, sha256 verified, rename):")
+    for name in calls:
+        print(f"    {line(name, calls[name])}")
+    ours = statistics.median(walls["crunch download"])
+    print(f"  crunch download, whole process / curl -o: {curl / ours:.2f}x")
+    print(f"  crunch download function / curl -o:       {curl / statistics.median(calls['crunch function']):.2f}x")
+    if "crunch function, hash after" in calls:
+        follow, after = statistics.median(calls["crunch function"]), statistics.median(calls["crunch function, hash after"])
+        print(f"  sha256 following the ranges: {follow:.2f} s, after them: {after:.2f} s")
+    if "crunch-cli function" in calls:
+        peer = statistics.median(calls["crunch-cli function"])
+        print(f"  crunch download, whole process / crunch-cli 13 function: {peer / ours:.2f}x (it verifies nothing)")
+        print(f"  crunch function / crunch-cli 13 function: {peer / statistics.median(calls['crunch function']):.2f}x")
+    print(f"  crunch download peak memory: {max(peaks['crunch download']) / 1024:.1f} MiB (goal < 80 MiB)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds on the loopback link")
+    parser.add_argument("--throttled-rounds", type=int, default=3, help="rounds on the throttled link")
+    parser.add_argument("--link", choices=["loopback", "throttled", "both"], default="both")
+    parser.add_argument("--hash-after", action="store_true", help="also time crunch's function hashing after the ranges complete")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(
-        "--peer-python", metavar="PYTHON",
+        "--peer-python", metavar="PYTHON", default="/tmp/peer13/bin/python" if Path("/tmp/peer13/bin/python").exists() else None,
         help="the python of a virtual environment with the public crunch-cli 13 "
         "(python3 -m venv /tmp/peer13 && /tmp/peer13/bin/pip install crunch-cli==13.0.1): also time its download function",
     )
@@ -203,58 +278,26 @@ def main() -> None:
             "curl -o": (["curl", "-s", "-f", "-o", str(work / "curl.out"), data_url], work, work / "curl.out"),
             "crunch download": ([CRUNCH, "-q", "download"], workspace, data_file),
             "crunch function": (
-                [sys.executable, "-c", CRUNCH_FUNCTION, data_url, str(size), entry.get("sha256") or "", str(functions)],
+                [sys.executable, "-c", CRUNCH_FUNCTION, data_url, str(size), entry.get("sha256") or "", str(functions), "follow"],
                 work, functions / "X_train.parquet",
             ),
         }
+        if args.hash_after:
+            runs["crunch function, hash after"] = (
+                [sys.executable, "-c", CRUNCH_FUNCTION, data_url, str(size), entry.get("sha256") or "", str(functions), "after"],
+                work, functions / "X_train.parquet",
+            )
         if args.peer_python:
             runs["crunch-cli function"] = (
                 [args.peer_python, "-c", PEER_FUNCTION, data_url, str(functions / "peer.parquet")], work, functions / "peer.parquet",
             )
-        outputs = [output for _, _, output in runs.values()]
-        walls: Dict[str, List[float]] = {name: [] for name in runs}
-        calls: Dict[str, List[float]] = {name: [] for name in runs if "function" in name}
-        peaks: Dict[str, List[int]] = {name: [] for name in runs}
-        names = list(runs)
-        for round_ in range(args.rounds):
-            for name in names if round_ % 2 == 0 else names[::-1]:
-                command, cwd, output = runs[name]
-                # each run starts alike: the last run's output is deleted (its memory is free
-                # again) and no dirty page is left to write back
-                delete(outputs)
-                os.sync()
-                wall, peak, stdout = timed(command, cwd, env)
-                assert output.stat().st_size == size, name
-                walls[name].append(wall)
-                peaks[name].append(peak)
-                if name in calls:
-                    calls[name].append(float(stdout.split()[-1]))
-        delete(outputs)
+        links = ["loopback", "throttled"] if args.link == "both" else [args.link]
+        for link in links:
+            rounds = args.rounds if link == "loopback" else args.throttled_rounds
+            measure_link(link, url, runs, rounds, size, env)
 
         if args.memory_files:
             measure_three_at_once(work, args.memory_files, env)
-
-        def line(name: str, times: List[float]) -> str:
-            median = statistics.median(times)
-            return (
-                f"{name:24}: {', '.join(f'{t:.2f}' for t in times)} s  median {median:.2f} s = "
-                f"{size / MIB / median:.0f} MiB/s"
-            )
-
-        curl = statistics.median(walls["curl -o"])
-        print(f"file: {size / MIB:.0f} MiB served by the local hub (Werkzeug, loopback), {args.rounds} rounds, order alternating")
-        print("whole processes (start, API calls, transfer, sha256 verified, exit):")
-        for name in runs:
-            print(f"  {line(name, walls[name])}, peak {max(peaks[name]) / 1024:.1f} MiB")
-        print("the download function alone, timed inside its process (fetch, sha256 verified, rename):")
-        for name in calls:
-            print(f"  {line(name, calls[name])}")
-        print("throughput next to curl -o (median curl time / median time; goal >= 1.0):")
-        print(f"  crunch download, whole process: {curl / statistics.median(walls['crunch download']):.2f}")
-        print(f"  crunch download function:       {curl / statistics.median(calls['crunch function']):.2f}")
-        if "crunch-cli function" in calls:
-            print(f"  crunch-cli 13 download function: {curl / statistics.median(calls['crunch-cli function']):.2f} (no verification)")
-        print(f"crunch download peak memory: {max(peaks['crunch download']) / 1024:.1f} MiB (goal < 60 MiB)")
     finally:
         if hub is not None:
             hub.terminate()

@@ -12,10 +12,16 @@
 3. Times pinning a 200-line requirements.txt (the freeze step of a push, in a process that has
    loaded what ``crunch push`` loads) against ``pip freeze``.
 
-Goals: push throughput at least 0.9 of curl's, push peak RSS under 80 MiB, freezing under a
-tenth of ``pip freeze``. Everything it writes is deleted at the end.
+   With ``--link throttled`` (or ``both``, the default) the same rounds run again on a shaped
+   link: the hub caps each connection at 40 MiB/s and adds 30 ms to each answer (its
+   ``rateCap``/``latency`` faults), and the upload function of the public crunch-cli 13.0.1
+   (``--peer-python``, /tmp/peer13's by default) runs alongside; medians are compared.
 
-    python benchmarks/push.py [--size-mib 1024] [--rounds 2]
+Goals: loopback push throughput at least 0.9 of curl's; throttled push at least 4x curl's single
+stream and 4x the public client's; push peak RSS under 80 MiB; freezing under a tenth of ``pip
+freeze``. Everything it writes is deleted at the end.
+
+    python benchmarks/push.py [--size-mib 1024] [--rounds 3] [--link loopback|throttled|both]
 """
 
 from __future__ import annotations
@@ -178,40 +184,109 @@ def freeze_figures(repeat: int = 5) -> Dict[str, float]:
     }
 
 
+# the upload function of the public crunch-cli 13 (run with its own python): what its push
+# runs for each file, its chunks one after another
+PEER_UPLOAD = """
+import sys, time
+from crunch.api import Client
+from crunch.api._auth import Auth
+api, token, path = sys.argv[1:4]
+client = Client(api, Auth.project_token(token))
+start = time.perf_counter()
+upload = client.uploads.send_from_file(path=path, name="model.bin", preferred_chunk_size=50_000_000)
+print(time.perf_counter() - start)
+print(upload.id)
+"""
+
+LINKS = {
+    # name: (MiB/s per connection or None, seconds added per answer)
+    "loopback": (None, 0.0),
+    "throttled": (40.0, 0.03),
+}
+
+
+def shape(api: str, link: str) -> None:
+    rate, latency = LINKS[link]
+    answer = requests.post(api + "_admin/faults", json={"rateCap": rate * MIB if rate else None, "latency": latency}, timeout=10)
+    answer.raise_for_status()
+
+
+def peer_once(peer_python: str, api: str, token: str, path: Path, cwd: Path) -> Dict[str, float]:
+    result = timed([peer_python, "-c", PEER_UPLOAD, api, token, str(path)], cwd)
+    seconds, upload_id = result["stdout"].split()[-2:]
+    client = Client(api, push_token=token)
+    client.abort_upload(upload_id)
+    client.delete_upload(upload_id)
+    result["function"] = float(seconds)
+    return result
+
+
+def measure_link(link: str, api: str, token: str, model: Path, size: int, folder: Path, rounds: int, peer: str) -> Dict[str, object]:
+    """Alternating rounds of curl -T, crunch push, crunch's upload function and (with ``peer``)
+    the public client's upload function on ``link``; medians, peaks and ratios."""
+    shape(api, link)
+    walls: Dict[str, List[float]] = {"curl -T": [], "crunch push": [], "crunch upload function": []}
+    peaks: Dict[str, List[float]] = {"curl -T": [], "crunch push": []}
+    if peer:
+        walls["crunch-cli 13 upload function"] = []
+    names = list(walls)
+    for round_ in range(rounds):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            if name == "curl -T":
+                run = curl_once(api, token, model, size, folder)
+                walls[name].append(run["wall"])
+                peaks[name].append(run["rss_mib"])
+            elif name == "crunch push":
+                run = timed([CRUNCH, "push", "-m", "benchmark"], folder / "ws")
+                assert "successfully uploaded" in run["stdout"], run["stdout"]
+                walls[name].append(run["wall"])
+                peaks[name].append(run["rss_mib"])
+            elif name == "crunch upload function":
+                walls[name].append(transfer_once(api, token, model, size)["transfer"])
+            else:
+                walls[name].append(peer_once(peer, api, token, model, folder)["function"])
+    shape_text = "plain loopback" if LINKS[link][0] is None else f"{LINKS[link][0]:g} MiB/s per connection, {LINKS[link][1] * 1000:g} ms per answer"
+    print(f"{link} link ({shape_text}), {size / MIB:.0f} MiB, {rounds} rounds, order alternating:")
+    medians = {name: statistics.median(times) for name, times in walls.items()}
+    for name, times in walls.items():
+        peak = f", peak {max(peaks[name]):.1f} MiB" if name in peaks else ""
+        print(f"  {name:30}: {', '.join(f'{t:.2f}' for t in times)} s  median {medians[name]:.2f} s = {size / MIB / medians[name]:.0f} MiB/s{peak}")
+    figures: Dict[str, object] = {
+        "link": link,
+        "medians_s": {name: round(value, 3) for name, value in medians.items()},
+        "push_peak_rss_mib": round(max(peaks["crunch push"]), 1),
+        "push_vs_curl": round(medians["curl -T"] / medians["crunch push"], 2),
+        "upload_function_vs_curl": round(medians["curl -T"] / medians["crunch upload function"], 2),
+    }
+    line = f"  crunch push / curl -T: {figures['push_vs_curl']}x, crunch upload function / curl -T: {figures['upload_function_vs_curl']}x"
+    if peer:
+        peer_median = medians["crunch-cli 13 upload function"]
+        figures["push_vs_peer"] = round(peer_median / medians["crunch push"], 2)
+        figures["upload_function_vs_peer"] = round(peer_median / medians["crunch upload function"], 2)
+        line += f", crunch push / crunch-cli 13: {figures['push_vs_peer']}x (function to function {figures['upload_function_vs_peer']}x)"
+    print(line)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--link", choices=["loopback", "throttled", "both"], default="both")
+    parser.add_argument("--peer-python", default="/tmp/peer13/bin/python" if Path("/tmp/peer13/bin/python").exists() else "",
+                        help="python of a venv with crunch-cli 13.0.1 ('' to skip it)")
+    parser.add_argument("--no-freeze", action="store_true", help="skip the freeze figures")
     args = parser.parse_args()
     size = args.size_mib * MIB
     folder = Path(tempfile.mkdtemp(prefix="crunch-bench-push-"))
     hub = None
+    results = []
     try:
         hub, api = start_hub(folder / "hub")
         model, token = make_workspace(api, folder / "ws", size)
-        pushes, curls, transfers = [], [], []
-        for _ in range(args.rounds):
-            curls.append(curl_once(api, token, model, size, folder))
-            pushes.append(timed([CRUNCH, "push", "-m", "benchmark"], folder / "ws"))
-            assert "successfully uploaded" in pushes[-1]["stdout"], pushes[-1]["stdout"]
-            transfers.append(transfer_once(api, token, model, size))
-        best_push = min(p["wall"] for p in pushes)
-        best_curl = min(c["wall"] for c in curls)
-        best_transfer = min(t["transfer"] for t in transfers)
-        figures = {
-            "size_mib": args.size_mib,
-            "push_wall_s": [round(p["wall"], 2) for p in pushes],
-            "push_peak_rss_mib": round(max(p["rss_mib"] for p in pushes), 1),
-            "push_mib_per_s": round(args.size_mib / best_push, 1),
-            "push_transfer_s": [round(t["transfer"], 2) for t in transfers],
-            "hub_complete_s": [round(t["complete"], 2) for t in transfers],
-            "push_transfer_mib_per_s": round(args.size_mib / best_transfer, 1),
-            "curl_wall_s": [round(c["wall"], 2) for c in curls],
-            "curl_peak_rss_mib": round(max(c["rss_mib"] for c in curls), 1),
-            "curl_mib_per_s": round(args.size_mib / best_curl, 1),
-        }
-        figures["ratio_push_vs_curl"] = round(best_curl / best_push, 3)
-        figures["ratio_transfer_vs_curl"] = round(best_curl / best_transfer, 3)
+        links = ["loopback", "throttled"] if args.link == "both" else [args.link]
+        for link in links:
+            results.append(measure_link(link, api, token, model, size, folder, args.rounds, args.peer_python))
     finally:
         if hub is not None:
             hub.terminate()
@@ -220,23 +295,17 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 hub.kill()
         shutil.rmtree(folder, ignore_errors=True)
+    print("goals: throttled push >= 4x curl -T and >= 4x crunch-cli 13; loopback push >= 0.9x curl -T; peak < 80 MiB")
+    print(json.dumps(results))
+    if args.no_freeze:
+        return
     freeze = freeze_figures()
-    figures.update({k: round(v, 4) if isinstance(v, float) else v for k, v in freeze.items()})
-    figures["freeze_step_vs_pip"] = round(freeze["freeze_step_s"] / freeze["pip_freeze_s"], 3)
-    figures["freeze_process_vs_pip"] = round(freeze["freeze_process_s"] / freeze["pip_freeze_s"], 3)
-    print(
-        f"push {args.size_mib} MiB: {figures['push_mib_per_s']} MiB/s end to end (chunk transfer alone "
-        f"{figures['push_transfer_mib_per_s']} MiB/s; the hub's complete {min(figures['hub_complete_s'])} s), "
-        f"peak {figures['push_peak_rss_mib']} MiB RSS | curl -T: {figures['curl_mib_per_s']} MiB/s, "
-        f"peak {figures['curl_peak_rss_mib']} MiB | ratio {figures['ratio_push_vs_curl']} end to end, "
-        f"{figures['ratio_transfer_vs_curl']} transfer (goal >= 0.9), peak goal < 80 MiB"
-    )
+    ratio = round(freeze["freeze_step_s"] / freeze["pip_freeze_s"], 3)
     print(
         f"freeze {freeze['requirements']} requirements: step {freeze['freeze_step_s'] * 1000:.1f} ms, "
         f"whole process {freeze['freeze_process_s'] * 1000:.0f} ms | pip freeze {freeze['pip_freeze_s'] * 1000:.0f} ms "
-        f"| step/pip {figures['freeze_step_vs_pip']} (goal < 0.1)"
+        f"| step/pip {ratio} (goal < 0.1)"
     )
-    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

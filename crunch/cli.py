@@ -191,6 +191,7 @@ def setup_notebook(ctx: click.Context, competition: str, token: str, project: Op
 @click.option("--force", is_flag=True, help="Download every file again, even when it is already whole.")
 @click.option("--round-number", default="@current", show_default=True, metavar="N", help="Round to download the data of.")
 @click.option("--size-variant", type=click.Choice(["default", "small", "large"], case_sensitive=False), default=None, help="Size variant (default: the workspace's).")
+@click.option("--connections", type=click.IntRange(1, 32), default=None, metavar="N", help="Connections for one big file, each fetching its own byte ranges (default: CRUNCH_DOWNLOAD_CONNECTIONS, else 8; 1: one stream).")
 @click.pass_context
 def download(ctx: click.Context, **options: Any) -> None:
     """Download the data into data/: resumable, verified, several files at once."""
@@ -506,6 +507,8 @@ def hub() -> None:
 @click.option("--fail-next", default=0, type=click.IntRange(min=0), metavar="K", help="Fault injection: answer the next K requests with 503.")
 @click.option("--drop-after", default=None, type=click.IntRange(min=0), metavar="N", help="Fault injection: cut the next body after N bytes.")
 @click.option("--delay", default=0.0, type=click.FloatRange(min=0), metavar="S", help="Fault injection: delay every answer by S seconds.")
+@click.option("--rate-cap", default=None, type=click.FloatRange(min=0, min_open=True), metavar="MIB_S", help="Link shape: at most MIB_S MiB/s on each connection of a data file or chunk link.")
+@click.option("--latency", default=0.0, type=click.FloatRange(min=0), metavar="S", help="Link shape: S seconds added before each data file or chunk answer.")
 @click.option("--daily-limit", default=5, show_default=True, type=click.IntRange(min=0), help="Submissions per project per day.")
 @click.pass_context
 def hub_serve(ctx: click.Context, **options: Any) -> None:

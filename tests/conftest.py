@@ -152,11 +152,12 @@ class Hub:
 
     def faults(self, reset: bool = False, **values: Any) -> Dict[str, Any]:
         """Set faults: ``fail_next``, ``drop_after``, ``drop_times``, ``delay``, ``delay_times``, ``truncate_at``,
-        ``truncate_times``, ``corrupt``, ``corrupt_at``, ``stall_after``, ``stall``, ``path_prefix``, ``method``."""
+        ``truncate_times``, ``corrupt``, ``corrupt_at``, ``stall_after``, ``stall``, ``path_prefix``, ``method``; the link shape ``rate_cap``
+        (bytes/s per connection), ``latency`` (s), ``ignore_range``."""
         names = {
             "fail_next": "failNext", "drop_after": "dropAfter", "drop_times": "dropTimes", "path_prefix": "pathPrefix",
             "delay_times": "delayTimes", "truncate_at": "truncateAt", "truncate_times": "truncateTimes",
-            "corrupt_at": "corruptAt", "stall_after": "stallAfter",
+            "corrupt_at": "corruptAt", "stall_after": "stallAfter", "rate_cap": "rateCap", "ignore_range": "ignoreRange",
         }
         body = {names.get(k, k): v for k, v in values.items()}
         if reset:

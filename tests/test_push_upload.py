@@ -408,7 +408,7 @@ def real_hub(storage):
 
 def test_chunks_stream_over_a_real_socket_with_content_length(tmp_path, storage, real_hub):
     """The chunk body goes out with a Content-Length (no chunked encoding), byte-exact,
-    two chunks of the file at a time."""
+    every chunk of the file at once (fewer than the connections allowed)."""
     payload = bytes(range(256)) * (40 * 1024)  # 10 MiB: 4 chunks, the last one short
     file = make_file(tmp_path, "big.bin", payload)
     upload_id = Uploader(make_client(), sleep=lambda s: None).upload_file("big.bin", file)
@@ -417,7 +417,17 @@ def test_chunks_stream_over_a_real_socket_with_content_length(tmp_path, storage,
     assert [s[0] for s in seen] == [None] * 4
     assert sorted(s[1] for s in seen) == sorted([3 * 1024 * 1024 + 7] * 3 + [len(payload) - 3 * (3 * 1024 * 1024 + 7)])
     assert all(s[2] == "private" for s in seen)
-    assert storage.peak == 2
+    assert storage.peak == 4
+
+
+def test_chunks_in_flight_are_bounded_across_files(tmp_path, storage, real_hub):
+    """Two files of four chunks each, three connections: never more than three chunks at once."""
+    payload = bytes(range(256)) * (40 * 1024)
+    files = [("a.bin", make_file(tmp_path, "a.bin", payload)), ("b.bin", make_file(tmp_path, "b.bin", payload[::-1]))]
+    ids = Uploader(make_client(), sleep=lambda s: None, chunk_workers=3).upload_all(files)
+    assert real_hub.data(ids["a.bin"]) == payload and real_hub.data(ids["b.bin"]) == payload[::-1]
+    assert len(storage.seen) == 8
+    assert storage.peak == 3
 
 
 def test_file_changed_under_a_real_socket_is_not_taken_for_a_network_error(tmp_path, storage, real_hub):

@@ -50,6 +50,7 @@ def ensure_data(
     round_number: Any = "@current",
     size_variant: Optional[str] = None,
     force: bool = False,
+    connections: Optional[int] = None,
 ) -> DataRelease:
     """Fetch and cache the competition, data release, checks and whitelist, then the data files.
 
@@ -59,7 +60,9 @@ def ensure_data(
     """
     from .. import whitelist
     from ..transfer.download import Downloader, Remote, check_file_name, summary
+    from ..transfer.ranges import connections_setting
 
+    connections = connections_setting(connections)  # a bad setting is refused before anything is done
     info = workspace.project()
     client = hub_client(workspace, settings)
     variant = normalize_size_variant(size_variant) or normalize_size_variant(info.size_variant) or "DEFAULT"
@@ -124,7 +127,7 @@ def ensure_data(
         what = f"it is {kind}: remove it" if kind else f"{error.strerror or error}: fix the permissions of {workspace.dot_dir}"
         raise WorkspaceError(f"cannot take the download lock {lock_path}: {what}, then run the command again") from None
     try:
-        downloader = Downloader(console=console, verified=_verified_stamps(workspace))
+        downloader = Downloader(console=console, verified=_verified_stamps(workspace), connections=connections)
         prefix = f"{DATA_DIR}/"
         try:
             downloader.fetch_all(
@@ -221,10 +224,16 @@ def run(
     force: bool = False,
     round_number: Any = "@current",
     size_variant: Optional[str] = None,
+    connections: Optional[int] = None,
 ) -> Optional[DataRelease]:
+    from ..transfer.ranges import connections_setting
+
+    connections = connections_setting(connections)
     workspace = Workspace.find()
     try:
-        release = ensure_data(workspace, settings, console, round_number=round_number, size_variant=size_variant, force=force)
+        release = ensure_data(
+            workspace, settings, console, round_number=round_number, size_variant=size_variant, force=force, connections=connections
+        )
     except NoDataYetError as error:
         raise NothingToDoError(f"{error.message} (nothing to download)") from None
     files: List[str] = [f.name for f in release.data_files.values() if f.available]

@@ -21,6 +21,8 @@ def run(
     fail_next: int = 0,
     drop_after: Optional[int] = None,
     delay: float = 0.0,
+    rate_cap: Optional[float] = None,
+    latency: float = 0.0,
     daily_limit: int = 5,
     **_: Any,
 ) -> None:
@@ -34,7 +36,13 @@ def run(
     from ..hub.store import Store
 
     Store(root).close()  # a root that cannot be used is said so before binding a port
-    faults = Faults(fail_next=fail_next, drop_after=drop_after, delay=delay)
+    faults = Faults(
+        fail_next=fail_next,
+        drop_after=drop_after,
+        delay=delay,
+        rate_cap=rate_cap * (1 << 20) if rate_cap else None,  # MiB/s -> bytes/s
+        latency=latency,
+    )
     try:
         server = make_server(host, port, root, faults=faults, daily_limit=daily_limit, debug=settings.debug)
     except OSError as error:

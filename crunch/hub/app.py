@@ -18,7 +18,8 @@ Admin calls (loopback clients only) under ``/_admin/``:
 
 - ``GET|POST /_admin/faults``: read or set ``{"failNext", "dropAfter", "dropTimes", "delay",
   "delayTimes", "truncateAt", "truncateTimes", "corrupt", "corruptAt", "stallAfter", "stall",
-  "pathPrefix", "method", "reset"}`` (see :mod:`crunch.hub.faults`);
+  "pathPrefix", "method", "rateCap", "latency", "ignoreRange", "reset"}`` (see :mod:`crunch.hub.faults`;
+  the last three shape the data file and chunk links: a per-connection rate cap, an added latency);
 - ``GET /_admin/stats`` (counters, ``pendingUploads``), ``POST /_admin/stats/reset``;
 - ``POST /_admin/tokens`` ``{"competition", "project", "user", "token"?}`` -> ``{"token"}`` (``token``: its text, else random);
 - ``POST /_admin/api-keys`` ``{"user"}`` -> ``{"key"}``;
@@ -49,7 +50,7 @@ from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from .faults import Faults
+from .faults import Faults, Pacer
 from .platform import (
     COMPUTE_SECONDS,
     PLATFORM_RULES,
@@ -71,6 +72,7 @@ from .store import (
 )
 
 BLOCK = 1024 * 1024
+PACED_BLOCK = 64 * 1024  # blocks of a rate-capped link: a smooth pace
 
 
 class Dropped(ConnectionAbortedError):
@@ -840,6 +842,10 @@ class HubApp(RunRoutes, PlatformRoutes):
                 length = 0
         if length != chunk["size"]:
             raise validation("body", f"chunk {n} is {chunk['size']} bytes, the body has {length}")
+        rate, latency, _ = self.faults.link_shape()
+        if latency:
+            time.sleep(latency)
+        pacer = Pacer(rate)
         drop = request.environ.get("crunch.hub.drop_after")
         stall = request.environ.get("crunch.hub.stall")
         corrupt = request.environ.get("crunch.hub.corrupt_at") is not None
@@ -857,7 +863,7 @@ class HubApp(RunRoutes, PlatformRoutes):
         received = 0
         try:
             while received < length:
-                want = min(BLOCK, length - received)
+                want = min(PACED_BLOCK if rate else BLOCK, length - received)
                 if stall is not None:
                     if received >= stall[0]:
                         self.faults.count_stall()
@@ -878,6 +884,7 @@ class HubApp(RunRoutes, PlatformRoutes):
                 md5.update(block)
                 os.pwrite(fd, block, chunk["offset"] + received)
                 received += len(block)
+                pacer.wait(len(block))
             etag = md5.hexdigest()
         finally:
             os.close(fd)
@@ -900,6 +907,9 @@ class HubApp(RunRoutes, PlatformRoutes):
         info = path.stat()
         size = info.st_size
         etag = f'"{size:x}-{info.st_mtime_ns:x}"'
+        rate, latency, ignore_range = self.faults.link_shape()
+        if latency:
+            time.sleep(latency)
         start, stop, status = 0, size, 200
         headers = {
             "Accept-Ranges": "bytes",
@@ -908,6 +918,9 @@ class HubApp(RunRoutes, PlatformRoutes):
             "Last-Modified": http_date(info.st_mtime),
         }
         header = request.headers.get("Range")
+        if ignore_range:  # a server without range support: the whole file, every time
+            del headers["Accept-Ranges"]
+            header = None
         if_range = request.headers.get("If-Range")
         if header and if_range and if_range != etag and if_range != headers["Last-Modified"]:
             header = None  # the file changed since the first part: send it whole
@@ -926,14 +939,17 @@ class HubApp(RunRoutes, PlatformRoutes):
         request.environ["crunch.hub.count"] = request.path
 
         def body() -> Iterator[bytes]:
+            pacer = Pacer(rate)
+            step = PACED_BLOCK if rate else BLOCK
             with open(path, "rb") as fd:
                 fd.seek(start)
                 left = stop - start
                 while left > 0:
-                    block = fd.read(min(BLOCK, left))
+                    block = fd.read(min(step, left))
                     if not block:
                         break
                     left -= len(block)
+                    pacer.wait(len(block))  # the block is sent when its last byte is due
                     yield block
 
         response = Response(body(), status=status, headers=headers, direct_passthrough=True)

@@ -25,6 +25,19 @@ never to the admin calls under ``/_admin/``:
     for the next matching body (answer, or chunk ``PUT`` request), pause ``stall`` seconds
     after N bytes; ``stalls`` in the counters says a stall began (to kill the hub mid-body).
 
+Link shape (data file and chunk links only, whatever ``pathPrefix`` says; until changed):
+
+``rateCap``
+    at most this many bytes a second on each connection: every data file answer and every
+    chunk ``PUT`` body is paced (a client gets more only by opening more connections, as
+    with object stores and CDNs); ``null`` or 0: no cap.
+``latency``
+    seconds added before each data file answer and each chunk ``PUT`` is handled (the round
+    trip of a distant server).
+``ignoreRange``
+    data file answers drop ``Accept-Ranges`` and ignore ``Range``: the whole file, ``200``
+    (a server without range support).
+
 Counters: requests received (by path), bytes of response bodies served and of request
 bodies received (by path, without the query string), connections dropped, 503s sent,
 bodies corrupted or truncated, stalls begun.
@@ -33,12 +46,20 @@ bodies corrupted or truncated, stalls begun.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 
 class Faults:
-    def __init__(self, fail_next: int = 0, drop_after: Optional[int] = None, delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        fail_next: int = 0,
+        drop_after: Optional[int] = None,
+        delay: float = 0.0,
+        rate_cap: Optional[float] = None,
+        latency: float = 0.0,
+    ) -> None:
         self._lock = threading.Lock()
         self.fail_next = fail_next
         self.drop_after = drop_after
@@ -53,6 +74,9 @@ class Faults:
         self.stall = 0.0
         self.path_prefix: Optional[str] = None
         self.method: Optional[str] = None
+        self.rate_cap: Optional[float] = rate_cap or None
+        self.latency = latency
+        self.ignore_range = False
         self.reset_counters()
 
     # -- configuration --------------------------------------------------------------------------
@@ -66,6 +90,7 @@ class Faults:
                 self.truncate_times = self.corrupt = 0
                 self.stall = 0.0
                 self.path_prefix = self.method = None
+                self.rate_cap, self.latency, self.ignore_range = None, 0.0, False
             if "failNext" in values:
                 self.fail_next = max(0, int(values["failNext"] or 0))
             if "dropAfter" in values:
@@ -96,6 +121,12 @@ class Faults:
                 self.path_prefix = values["pathPrefix"] or None
             if "method" in values:
                 self.method = (values["method"] or "").upper() or None
+            if "rateCap" in values:
+                self.rate_cap = max(0.0, float(values["rateCap"] or 0)) or None
+            if "latency" in values:
+                self.latency = max(0.0, float(values["latency"] or 0))
+            if "ignoreRange" in values:
+                self.ignore_range = bool(values["ignoreRange"])
 
     def describe(self) -> Dict[str, Any]:
         with self._lock:
@@ -113,6 +144,9 @@ class Faults:
                 "stall": self.stall,
                 "pathPrefix": self.path_prefix,
                 "method": self.method,
+                "rateCap": self.rate_cap,
+                "latency": self.latency,
+                "ignoreRange": self.ignore_range,
             }
 
     # -- per request ----------------------------------------------------------------------------
@@ -167,6 +201,12 @@ class Faults:
                 self.stall_after = None
             return decision
 
+    def link_shape(self) -> Tuple[Optional[float], float, bool]:
+        """(bytes a second per connection or None, seconds added per answer, Range ignored?)
+        of the data file and chunk links."""
+        with self._lock:
+            return self.rate_cap, self.latency, self.ignore_range
+
     # -- counters -------------------------------------------------------------------------------
 
     def reset_counters(self) -> None:
@@ -219,3 +259,23 @@ class Faults:
                 "totalBytesServed": sum(self.bytes_served.values()),
                 "totalBytesReceived": sum(self.bytes_received.values()),
             }
+
+
+class Pacer:
+    """Keeps one connection's body at most ``rate`` bytes a second: :meth:`wait` with each
+    block sleeps until the bytes so far, that block included, are due (no cap when ``rate``
+    is None)."""
+
+    def __init__(self, rate: Optional[float]) -> None:
+        self.rate = rate
+        self.start = time.monotonic()
+        self.count = 0
+
+    def wait(self, count: int) -> None:
+        if not self.rate:
+            return
+        self.count += count
+        due = self.start + self.count / self.rate
+        late = due - time.monotonic()
+        if late > 0:
+            time.sleep(late)

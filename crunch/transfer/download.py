@@ -47,6 +47,8 @@ from ..fsutil import (
     special_kind,
     write_text_atomic,
 )
+from .ranges import NoRanges, connections_setting, load_done, prefix_end, ranges_path, worth_ranges
+from .ranges import forget as forget_ranges
 
 CHUNK_SIZE = 1 << 20  # at most this many bytes are read and hashed at a time
 # Writes of at most this size: as fast as bigger ones, and on virtual machines whose free memory
@@ -197,6 +199,8 @@ class Downloader:
         pipeline_depth: int = PIPELINE_DEPTH,
         session_factory: Optional[Callable[[], requests.Session]] = None,
         verified: Optional[Dict[str, Dict[str, Any]]] = None,
+        connections: Optional[int] = None,
+        follow_hash: bool = True,
     ) -> None:
         self.console = console or Console(quiet=True)
         self.backoff = backoff or Backoff()
@@ -207,6 +211,11 @@ class Downloader:
         self._session_factory = session_factory or _new_session
         self._local = threading.local()
         self.cancel = threading.Event()
+        # connections for one big file (byte ranges at once); 1: one stream
+        self.connections = connections_setting(connections)
+        self.follow_hash = follow_hash  # hash a ranged file as it becomes whole (else after its ranges)
+        self._active: List[Any] = []  # ranged transfers under way
+        self._active_lock = threading.Lock()
         # path -> stat stamp of a file whose sha256 was verified: skips hashing it again
         self.verified: Dict[str, Dict[str, Any]] = verified if verified is not None else {}
 
@@ -235,10 +244,26 @@ class Downloader:
 
         if force:
             _unlink(part)
+            forget_ranges(part)
         elif target.is_file() and self._is_whole(target, size, expected_sha):
             return Outcome(remote.name, target, "skipped")
 
         started = time.monotonic()
+        pending: Optional[requests.Response] = None  # a first answer to read as one stream
+        if size is not None and worth_ranges(size, self.connections):
+            try:
+                return self._fetch_ranged(remote, target, part, label, size, expected_sha, position, started)
+            except NoRanges as fallback:  # the server sends whole files only: one stream
+                _unlink(part)
+                forget_ranges(part)
+                pending = fallback.response
+        elif ranges_path(part).exists():  # a part written in ranges: keep what is whole from the start
+            keep = prefix_end(load_done(part, size or 0, expected_sha)) if size is not None else 0
+            try:
+                os.truncate(part, keep)
+            except OSError:
+                _unlink(part)
+            forget_ranges(part)
         first_offset = part.stat().st_size if part.is_file() else 0
         if size is not None and first_offset > size:
             _unlink(part)
@@ -264,7 +289,8 @@ class Downloader:
                 bar.update(offset)
                 try:
                     if size is None or offset < size:
-                        transferred += self._stream(url, part, offset, state, bar, size)
+                        response, pending = pending, None
+                        transferred += self._stream(url, part, offset, state, bar, size, response)
                     elif not part.exists():
                         part.touch()
                 except _Retry as retry:
@@ -395,9 +421,11 @@ class Downloader:
                         thread.join(0.2)  # short waits keep Ctrl-C responsive
             except KeyboardInterrupt:
                 self.cancel.set()
+                self.checkpoint()  # what is whole is on record even if a range is stuck on its socket
                 deadline = time.monotonic() + 2.0
                 for thread in threads:
                     thread.join(max(0.0, deadline - time.monotonic()))
+                self.checkpoint()
                 raise
         if errors:
             first = next((e for e in errors if isinstance(e, KeyboardInterrupt)), None) or errors[0]
@@ -405,6 +433,13 @@ class Downloader:
                 raise type(first)(f"{first.message} (and {len(errors) - 1} other file(s) failed)") from None
             raise first
         return [r for r in results if r is not None]
+
+    def checkpoint(self) -> None:
+        """Write the ranges file of every ranged transfer under way (what is whole so far)."""
+        with self._active_lock:
+            active = list(self._active)
+        for transfer in active:
+            transfer.save(force=True)
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -441,15 +476,74 @@ class Downloader:
             return "its sha256 does not match the announced one"
         return None
 
-    def _stream(self, url: str, part: Path, offset: int, state: "_State", bar: Any, size: Optional[int]) -> int:
-        """Append the bytes from ``offset`` to ``part``; return how many arrived."""
+    def _fetch_ranged(
+        self, remote: Remote, target: Path, part: Path, label: str, size: int, sha: Optional[str], position: Optional[int], started: float
+    ) -> Outcome:
+        """Fetch ``remote`` as byte ranges at once (:mod:`crunch.transfer.ranges`), verify, rename."""
+        from .ranges import RangedTransfer
+
+        first = sum(stop - begin for begin, stop in load_done(part, size, sha))
+        transferred, restarted, url = 0, False, remote.url
+        bar = self.console.progress(total=size, desc=label, position=position)
+        try:
+            while True:
+                if self.cancel.is_set():
+                    raise Cancelled("interrupted")
+                hasher = hashlib.sha256() if sha else None
+                transfer = RangedTransfer(
+                    self, url=url, refresh=remote.refresh, part=part, size=size, sha=sha, hasher=hasher,
+                    bar=bar, label=label, connections=self.connections, follow_hash=self.follow_hash,
+                )
+                with self._active_lock:
+                    self._active.append(transfer)
+                try:
+                    transfer.run()
+                except OSError as error:
+                    if isinstance(error, requests.RequestException):
+                        raise
+                    raise TransferError(
+                        f"cannot write {part}: {error.strerror or error}. Free some disk space (or fix the folder's "
+                        "permissions), then run the command again to resume"
+                    ) from None
+                finally:
+                    transferred += transfer.received
+                    with self._active_lock:
+                        self._active.remove(transfer)
+                url = transfer.url
+                problem = self._verify(part, size, sha, hasher)
+                if problem is None:
+                    os.replace(part, target)
+                    forget_ranges(part)
+                    self._remember(target, sha)
+                    break
+                _unlink(part)
+                forget_ranges(part)
+                if not restarted:
+                    restarted = True
+                    self.console.warn(f"{label}: {problem}; downloading it again from the start")
+                    continue
+                raise IntegrityError(
+                    f"{label} did not verify twice ({problem}): it was deleted, nothing corrupt was kept. "
+                    "The file on the server may be damaged: try again later or tell the competition's organizers"
+                )
+        finally:
+            bar.close()
+        status = "resumed" if first and not restarted else "downloaded"
+        return Outcome(remote.name, target, status, transferred, first if status == "resumed" else 0, time.monotonic() - started)
+
+    def _stream(
+        self, url: str, part: Path, offset: int, state: "_State", bar: Any, size: Optional[int], response: Optional[requests.Response] = None
+    ) -> int:
+        """Append the bytes from ``offset`` to ``part``; return how many arrived. ``response``:
+        an answer already received for this URL (read instead of asking again)."""
         headers = {"Accept-Encoding": "identity"}
         if offset:
             headers["Range"] = f"bytes={offset}-"
-        try:
-            response = self.session.get(url, headers=headers, stream=True, timeout=self.timeout, allow_redirects=True)
-        except requests.RequestException as error:
-            raise _Retry(describe_connection_error(error)) from None
+        if response is None:
+            try:
+                response = self.session.get(url, headers=headers, stream=True, timeout=self.timeout, allow_redirects=True)
+            except requests.RequestException as error:
+                raise _Retry(describe_connection_error(error)) from None
         received = 0
         with response:
             status = response.status_code

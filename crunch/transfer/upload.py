@@ -32,7 +32,12 @@ PREFERRED_CHUNK_SIZE = 50_000_000
 CHUNK_SIZE_VARIABLE = "CRUNCH_UPLOAD_CHUNK_SIZE"  # bytes; smaller chunks for tests
 BLOCK_SIZE = 1 << 20
 WORKERS = 4  # files at once
-CHUNK_WORKERS = 2  # chunks of one file at once
+# chunks sent at once, of one file or of several: each chunk has its own signed link, so a big
+# file goes on several connections (a link capped per connection then gives many times one
+# stream); 8 got 7x one stream on a link capped at 40 MiB/s with 30 ms per answer (benchmarks/push.py)
+CHUNK_WORKERS = 8
+CONNECTIONS_VARIABLE = "CRUNCH_UPLOAD_CONNECTIONS"
+MAX_CONNECTIONS = 32
 
 
 class Cancelled(Exception):
@@ -96,7 +101,7 @@ class Uploader:
         console: Optional[Console] = None,
         *,
         workers: int = WORKERS,
-        chunk_workers: int = CHUNK_WORKERS,
+        chunk_workers: Optional[int] = None,
         chunk_size: Optional[int] = None,
         backoff: Optional[Backoff] = None,
         session: Optional[requests.Session] = None,
@@ -105,7 +110,9 @@ class Uploader:
         self.client = client
         self.console = console or Console(quiet=True)
         self.workers = max(1, workers)
-        self.chunk_workers = max(1, chunk_workers)
+        self.chunk_workers = max(1, chunk_workers) if chunk_workers is not None else _connections_from_env()
+        # the chunks in flight, whatever their file: at most chunk_workers connections
+        self._slots = threading.BoundedSemaphore(self.chunk_workers)
         self.chunk_size = chunk_size or _chunk_size_from_env()
         self.backoff = backoff or client.backoff
         # Chunk URLs carry their own signature: a plain session, never the push token.
@@ -133,58 +140,71 @@ class Uploader:
         while True:
             if self._cancelled.is_set():
                 raise Cancelled()
-            request = self.client.chunk_request(upload.id, chunk.number)
+            while not self._slots.acquire(timeout=0.2):  # a free connection, or the push stops
+                if self._cancelled.is_set():
+                    raise Cancelled()
             try:
-                handle = file.open()
-            except OSError as error:
-                raise exc.TransferError(f"cannot read {name}: {error.strerror or error}") from None
-            body = _ChunkBody(handle, name, chunk.offset, chunk.size, progress, self._cancelled)
-            problem: str
-            limit = answer_seconds(self.timeout[1])
-            try:
-                with handle:
-                    response = self.session.request(
-                        request.method or "PUT",
-                        request.url,
-                        data=body if chunk.size else b"",
-                        headers=request.headers,
-                        timeout=self.timeout,
-                        stream=True,
-                    )
-                # the chunk is sent (each block within the timeout); its answer must then be whole in time
-                response._content = read_body(response, time.monotonic() + limit)
-            except requests.RequestException as error:
-                problem = describe_connection_error(error)
-            except DeadlineExceeded:
-                problem = f"the answer did not arrive whole within {limit:g} s (the server sends too slowly)"
-            else:
-                if response.ok:
-                    etag = (response.headers.get("ETag") or "").strip()
-                    response.close()
-                    if etag.startswith("W/"):
-                        etag = etag[2:]
-                    etag = etag.strip('"')
-                    if not etag:
-                        raise exc.UploadError(f"the hub's answer to {where} has no ETag header: is the hub up to date?")
-                    try:
-                        self.client.confirm_chunk(upload.id, chunk.number, etag)
-                        return
-                    except exc.ValidationFailedError:
-                        # the hub's hash of what it received is not the one its answer carried:
-                        # the chunk (or its ETag) was damaged on the way, send it again
-                        problem = "its checksum did not match at the confirm"
-                elif not transient_status(response.status_code):
-                    error = error_from_response(response.status_code, response.content, response.headers.get("Content-Type", ""), f"{request.method} {where}")
-                    raise exc.UploadError(f"{where} was refused: {error.message}", code=error.code, status=response.status_code)
-                else:
-                    problem = f"the hub answered HTTP {response.status_code}"
-                    response.close()
-            progress(-body.sent)
+                problem = self._attempt(upload, chunk, file, name, progress, where)
+            finally:
+                self._slots.release()
+            if problem is None:
+                return
             delay = next(delays, None)
             if delay is None:
                 raise exc.TransferError(f"{where} could not be sent: {problem}, {self.backoff.retries} retries exhausted")
             self._say(f"{where}: {problem}; sending it again in {delay:g}s")
             self._sleep(delay)
+
+    def _attempt(self, upload: Upload, chunk: UploadChunk, file: SelectedFile, name: str, progress: Callable[[int], None], where: str) -> Optional[str]:
+        """Send ``chunk`` once and confirm it: None when done, else why it must be sent again."""
+        request = self.client.chunk_request(upload.id, chunk.number)
+        try:
+            handle = file.open()
+        except OSError as error:
+            raise exc.TransferError(f"cannot read {name}: {error.strerror or error}") from None
+        body = _ChunkBody(handle, name, chunk.offset, chunk.size, progress, self._cancelled)
+        problem: str
+        limit = answer_seconds(self.timeout[1])
+        try:
+            with handle:
+                response = self.session.request(
+                    request.method or "PUT",
+                    request.url,
+                    data=body if chunk.size else b"",
+                    headers=request.headers,
+                    timeout=self.timeout,
+                    stream=True,
+                )
+            # the chunk is sent (each block within the timeout); its answer must then be whole in time
+            response._content = read_body(response, time.monotonic() + limit)
+        except requests.RequestException as error:
+            problem = describe_connection_error(error)
+        except DeadlineExceeded:
+            problem = f"the answer did not arrive whole within {limit:g} s (the server sends too slowly)"
+        else:
+            if response.ok:
+                etag = (response.headers.get("ETag") or "").strip()
+                response.close()
+                if etag.startswith("W/"):
+                    etag = etag[2:]
+                etag = etag.strip('"')
+                if not etag:
+                    raise exc.UploadError(f"the hub's answer to {where} has no ETag header: is the hub up to date?")
+                try:
+                    self.client.confirm_chunk(upload.id, chunk.number, etag)
+                    return None
+                except exc.ValidationFailedError:
+                    # the hub's hash of what it received is not the one its answer carried:
+                    # the chunk (or its ETag) was damaged on the way, send it again
+                    problem = "its checksum did not match at the confirm"
+            elif not transient_status(response.status_code):
+                error = error_from_response(response.status_code, response.content, response.headers.get("Content-Type", ""), f"{request.method} {where}")
+                raise exc.UploadError(f"{where} was refused: {error.message}", code=error.code, status=response.status_code)
+            else:
+                problem = f"the hub answered HTTP {response.status_code}"
+                response.close()
+        progress(-body.sent)
+        return problem
 
     def _send_chunks(self, upload: Upload, chunks: List[UploadChunk], file: SelectedFile, name: str, progress: Callable[[int], None]) -> None:
         """Send ``chunks``, up to ``chunk_workers`` at once: the round trips around one chunk
@@ -339,3 +359,14 @@ def _chunk_size_from_env() -> int:
 
 def _short(name: str, width: int = 30) -> str:
     return name if len(name) <= width else "..." + name[-(width - 3) :]
+
+
+def _connections_from_env() -> int:
+    value = os.environ.get(CONNECTIONS_VARIABLE, "").strip()
+    try:
+        count = int(value) if value else CHUNK_WORKERS
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_CONNECTIONS:
+        raise exc.ConfigurationError(f"{CONNECTIONS_VARIABLE}={value!r}: use a number of connections from 1 to {MAX_CONNECTIONS}")
+    return count

@@ -1,0 +1,506 @@
+"""One big file fetched as several byte ranges at once, each resumable on its own.
+
+Object stores and CDNs cap what one connection gets and answer each request after tens of
+milliseconds: several connections, each asking for its own ``Range``, get many times what one
+stream gets. The file is cut into pieces handed out in order to ``connections`` workers; each
+worker writes what arrives at its place in ``<name>.part`` (``os.pwrite``), so the pieces need
+no memory beyond one read each. What is whole is remembered beside the part, in
+``<name>.part.ranges`` (JSON, written atomically about every second and when the transfer
+stops): a rerun after a cut, a crash or Ctrl-C fetches only the holes. A piece cut in the
+middle is asked again from where it stopped, with its own backoff.
+
+The sha256 is computed in file order by a thread that follows the workers (it reads back, from
+the page cache, the bytes whole from the start on) and is checked before the rename, as for a
+single stream. The first piece is asked alone: a server that answers it ``200`` (no range
+support) gets one stream instead (:class:`NoRanges` carries its answer, which is used).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, List, Optional, Sequence, Tuple
+
+import requests
+
+from ..api.client import describe_connection_error, transient_status
+from ..api.deadline import MIN_RATE, ProgressFloor, TooSlow, body_chunks
+from ..exceptions import ConfigurationError, TransferError
+from ..fsutil import human_size, reserve_space, write_text_atomic
+
+RANGES_SUFFIX = ".ranges"  # <name>.part.ranges beside <name>.part
+CONNECTIONS_VARIABLE = "CRUNCH_DOWNLOAD_CONNECTIONS"
+PIECE_VARIABLE = "CRUNCH_DOWNLOAD_PIECE_SIZE"  # bytes; smaller pieces for tests
+# 8 connections: on a link capped at 40 MiB/s per connection with 30 ms per answer, 8 got 7.5x
+# one stream (benchmarks/download.py --throttled); more add little once the disk or the CPU is
+# the limit, and a server sees no more than a browser opens
+DEFAULT_CONNECTIONS = 8
+MAX_CONNECTIONS = 32
+MIN_PIECE = 8 << 20  # a file of at least two pieces goes in ranges; one piece costs one round trip
+MAX_PIECE = 64 << 20
+PIECES_PER_CONNECTION = 4  # pieces handed out in order: the whole prefix (and the hash) follows closely
+SAVE_EVERY = 1.0  # seconds between writes of the ranges file
+WRITE_BLOCK = 256 << 10  # see download.WRITE_BLOCK
+HASH_BLOCK = 1 << 20
+
+Interval = Tuple[int, int]
+
+
+class NoRanges(Exception):
+    """The server answered a range request with the whole file: use this answer as one stream."""
+
+    def __init__(self, response: Optional[requests.Response]) -> None:
+        super().__init__("no range support")
+        self.response = response
+
+
+class _Stopped(Exception):
+    """Another piece failed or the person interrupted: stop this one (its bytes are kept)."""
+
+
+def connections_setting(value: Optional[int] = None) -> int:
+    """The number of connections for one file: ``value``, else ``CRUNCH_DOWNLOAD_CONNECTIONS``,
+    else :data:`DEFAULT_CONNECTIONS`; 1 means one stream."""
+    if value is None:
+        text = os.environ.get(CONNECTIONS_VARIABLE, "").strip()
+        if not text:
+            return DEFAULT_CONNECTIONS
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigurationError(f"{CONNECTIONS_VARIABLE}={text!r} is not a number of connections (1 to {MAX_CONNECTIONS})") from None
+    if not 1 <= value <= MAX_CONNECTIONS:
+        raise ConfigurationError(f"{value} connections: use 1 (one stream) to {MAX_CONNECTIONS}")
+    return value
+
+
+def min_piece() -> int:
+    text = os.environ.get(PIECE_VARIABLE, "").strip()
+    try:
+        return max(1, int(text)) if text else MIN_PIECE
+    except ValueError:
+        raise ConfigurationError(f"{PIECE_VARIABLE}={text!r} is not a number of bytes") from None
+
+
+def worth_ranges(size: Optional[int], connections: int) -> bool:
+    """Whether a file of ``size`` bytes is fetched in ranges."""
+    return size is not None and connections > 1 and size >= 2 * min_piece()
+
+
+def piece_size(size: int, connections: int, smallest: int) -> int:
+    wanted = -(-size // (connections * PIECES_PER_CONNECTION))
+    return max(smallest, min(max(MAX_PIECE, smallest), wanted))
+
+
+# -- intervals --------------------------------------------------------------------------------
+
+
+def merge(intervals: Sequence[Interval]) -> List[Interval]:
+    """Sorted, non-overlapping, non-empty intervals covering the same bytes."""
+    merged: List[Interval] = []
+    for start, stop in sorted(i for i in intervals if i[1] > i[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((start, stop))
+    return merged
+
+
+def holes(done: Sequence[Interval], size: int) -> List[Interval]:
+    """The intervals of ``[0, size)`` not in ``done``."""
+    missing: List[Interval] = []
+    at = 0
+    for start, stop in merge(done):
+        if start > at:
+            missing.append((at, min(start, size)))
+        at = max(at, stop)
+    if at < size:
+        missing.append((at, size))
+    return [i for i in missing if i[1] > i[0]]
+
+
+def prefix_end(done: Sequence[Interval]) -> int:
+    """Where the bytes whole from the start end."""
+    merged = merge(done)
+    return merged[0][1] if merged and merged[0][0] == 0 else 0
+
+
+def split(missing: Sequence[Interval], step: int) -> List[Interval]:
+    pieces: List[Interval] = []
+    for start, stop in missing:
+        while start < stop:
+            pieces.append((start, min(stop, start + step)))
+            start += step
+    return pieces
+
+
+# -- the ranges file --------------------------------------------------------------------------
+
+
+def ranges_path(part: Path) -> Path:
+    return part.with_name(part.name + RANGES_SUFFIX)
+
+
+def load_done(part: Path, size: int, sha: Optional[str]) -> List[Interval]:
+    """The intervals of ``part`` known whole. Without a ranges file, a part is a prefix (a single
+    stream wrote it); a ranges file of another size or sha256 (a new data release) counts nothing."""
+    try:
+        have = part.stat().st_size
+    except OSError:
+        return []
+    path = ranges_path(part)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [(0, min(have, size))] if have <= size else []
+    except OSError:
+        return []
+    try:
+        record = json.loads(text)
+        if record.get("size") != size or (record.get("sha256") or None) != sha:
+            return []
+        done = [(int(a), int(b)) for a, b in record.get("done", [])]
+    except (ValueError, TypeError, AttributeError):
+        return []
+    # never more than the part holds (it may have been cut short since)
+    return merge([(max(0, a), min(b, have, size)) for a, b in done])
+
+
+def save_done(part: Path, size: int, sha: Optional[str], done: Sequence[Interval]) -> None:
+    record = {"size": size, "sha256": sha, "done": [list(i) for i in merge(done)]}
+    try:
+        write_text_atomic(ranges_path(part), json.dumps(record) + "\n")
+    except OSError:
+        pass  # the next run then fetches more than needed, never less: the sha256 decides
+
+
+def forget(part: Path) -> None:
+    try:
+        ranges_path(part).unlink()
+    except FileNotFoundError:
+        pass
+
+
+# -- the transfer -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Piece:
+    start: int
+    end: int
+    pos: int
+
+
+class RangedTransfer:
+    """Fetches the holes of ``part`` from ``url`` on up to ``connections`` connections.
+
+    ``downloader`` gives the sessions (one per thread), timeouts, backoff, sleep and the cancel
+    event. :meth:`run` returns the bytes received; the caller verifies ``hasher`` (fed in file
+    order), renames and forgets the ranges file.
+    """
+
+    def __init__(
+        self,
+        downloader: Any,
+        *,
+        url: str,
+        refresh: Any,
+        part: Path,
+        size: int,
+        sha: Optional[str],
+        hasher: Any,
+        bar: Any,
+        label: str,
+        connections: int,
+        follow_hash: bool = True,
+    ) -> None:
+        self.d = downloader
+        self.url = url
+        self.refresh = refresh
+        self.refreshes = 0
+        self.part = part
+        self.size = size
+        self.sha = sha
+        self.hasher = hasher
+        self.bar = bar
+        self.label = label
+        self.connections = connections
+        self.follow_hash = follow_hash
+        self.lock = threading.Condition()
+        self.saving = threading.Lock()
+        self.stop = threading.Event()
+        self.ranges_ok = threading.Event()
+        self.errors: List[BaseException] = []
+        self.fallback: Optional[NoRanges] = None
+        self.received = 0
+        self.pieces: List[_Piece] = []
+        self.queue: List[_Piece] = []
+        self.done: List[Interval] = []
+        self.last_save = 0.0
+        self.hashed = 0
+        self.fd = -1
+        self.threads: List[threading.Thread] = []
+
+    # -- bookkeeping --------------------------------------------------------------------------
+
+    def whole(self) -> List[Interval]:
+        with self.lock:
+            return merge(self.done + [(p.start, p.pos) for p in self.pieces])
+
+    def save(self, force: bool = False) -> None:
+        """Write the ranges file (at most about once a second unless ``force``)."""
+        now = time.monotonic()
+        if not force and now - self.last_save < SAVE_EVERY:
+            return
+        with self.saving:  # one writer at a time: the last write holds the latest state
+            self.last_save = now
+            save_done(self.part, self.size, self.sha, self.whole())
+
+    # -- run ----------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.done = load_done(self.part, self.size, self.sha)
+        step = piece_size(self.size, self.connections, min_piece())
+        self.pieces = [_Piece(a, b, a) for a, b in split(holes(self.done, self.size), step)]
+        self.queue = list(self.pieces)
+        self.bar.reset(total=self.size)
+        self.bar.update(sum(b - a for a, b in self.done))
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        self.fd = os.open(self.part, flags, 0o644)
+        try:
+            if os.fstat(self.fd).st_size > self.size:
+                os.ftruncate(self.fd, self.size)
+            self._reserve()
+            self.save(force=True)  # from now on the part is read with its ranges file, never as a prefix
+            workers = [
+                threading.Thread(target=self._worker, args=(index == 0,), name=f"crunch-range-{index}", daemon=True)
+                for index in range(min(self.connections, len(self.queue)))
+            ]
+            hasher = None
+            if self.hasher is not None and self.follow_hash:
+                hasher = threading.Thread(target=self._hash_loop, name="crunch-range-hash", daemon=True)
+                hasher.start()
+            self.threads = [*workers, *([hasher] if hasher is not None else [])]
+            for thread in workers:
+                thread.start()
+            try:
+                for thread in workers:
+                    while thread.is_alive():
+                        thread.join(0.2)  # short waits keep Ctrl-C responsive
+            except KeyboardInterrupt:
+                self.stop.set()
+                for thread in workers:
+                    thread.join(2.0)
+                raise
+            finally:
+                if self.errors or self.fallback is not None:
+                    self.stop.set()  # the hasher stops too
+                with self.lock:
+                    self.lock.notify_all()
+                self.save(force=True)
+            if self.fallback is not None:
+                self.stop.set()
+                if hasher is not None:
+                    hasher.join()
+                raise self.fallback
+            if self.errors:
+                self.stop.set()
+                if hasher is not None:
+                    hasher.join()
+                first = next((e for e in self.errors if not isinstance(e, _Stopped)), self.errors[0])
+                if isinstance(first, _Stopped):
+                    from .download import Cancelled
+
+                    raise Cancelled("interrupted")
+                raise first
+            if self.hasher is not None:
+                if hasher is None:
+                    self._hash_loop()
+                else:
+                    while hasher.is_alive():
+                        hasher.join(0.2)
+                if self.hashed < self.size and not self.d.cancel.is_set():
+                    raise TransferError(f"{self.label}: the parts on disk could not be read back to be hashed")
+            return self.received
+        finally:
+            self.stop.set()
+            deadline = time.monotonic() + 2.0
+            for thread in self.threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
+            # a thread still blocked on its socket keeps the file open: its number is never
+            # reused for another file while it may still write (it stops at its next read)
+            if not any(thread.is_alive() for thread in self.threads):
+                os.close(self.fd)
+
+    def _reserve(self) -> None:
+        missing = sum(b - a for a, b in holes(self.done, self.size))
+        if missing < (8 << 20):
+            return
+        try:
+            reserve_space(self.fd, 0, self.size)
+        except OSError as error:
+            from .download import _free_space
+
+            free = _free_space(self.part.parent)
+            have = f" ({human_size(free)} free)" if free is not None else ""
+            raise TransferError(
+                f"not enough disk space for {self.label}: {human_size(missing)} more are needed in "
+                f"{self.part.parent}{have} ({error.strerror}). Free some space, then run the command again"
+            ) from None
+
+    # -- workers ------------------------------------------------------------------------------
+
+    def _next(self) -> Optional[_Piece]:
+        with self.lock:
+            return self.queue.pop(0) if self.queue else None
+
+    def _worker(self, probe: bool) -> None:
+        try:
+            if not probe:
+                while not self.ranges_ok.wait(0.1):
+                    if self.stop.is_set():
+                        return
+            while not self.stop.is_set():
+                piece = self._next()
+                if piece is None:
+                    return
+                self._piece(piece, probe)
+                probe = False
+        except NoRanges as fallback:
+            self.fallback = fallback
+            self.stop.set()
+        except BaseException as error:  # raised by run() once every worker stopped
+            with self.lock:
+                self.errors.append(error)
+            self.stop.set()
+
+    def _piece(self, piece: _Piece, probe: bool) -> None:
+        from .download import _Expired, _Restart, _Retry
+
+        delays = iter(self.d.backoff.delays())
+        best = piece.pos
+        while piece.pos < piece.end:
+            if self.stop.is_set() or self.d.cancel.is_set():
+                raise _Stopped()
+            url = self.url
+            try:
+                self._get(piece, url, probe)
+            except _Retry as retry:
+                if piece.pos > best:  # the piece moved on: a fresh budget
+                    best = piece.pos
+                    delays = iter(self.d.backoff.delays())
+                delay = next(delays, None)
+                if delay is None:
+                    whole = sum(b - a for a, b in self.whole())
+                    raise TransferError(
+                        f"downloading {self.label} failed: {retry.reason}. {human_size(whole)} are kept in "
+                        f"{self.part.name}: run the command again to fetch only what is missing"
+                    ) from None
+                self.d._sleep(delay)
+            except _Expired as expired:
+                self._refresh(url, expired.status)
+            except _Restart:
+                raise TransferError(
+                    f"the server at {_where(url)} does not answer range requests consistently: "
+                    f"{self.label} could not be downloaded; try again later"
+                ) from None
+
+    def _refresh(self, used: str, status: int) -> None:
+        from .download import MAX_REFRESHES
+
+        with self.lock:
+            if self.url != used:
+                return  # another piece got a fresh link already
+            fresh = self.refresh() if self.refresh is not None and self.refreshes < MAX_REFRESHES else None
+            self.refreshes += 1
+            if not fresh or fresh == used:
+                raise TransferError(
+                    f"the server answered HTTP {status} for {_where(used)}: the link may have expired; "
+                    "run the command again (what was downloaded is kept)"
+                )
+            self.url = fresh
+
+    def _get(self, piece: _Piece, url: str, probe: bool) -> None:
+        from .download import _content_range_start, _Expired, _Restart, _Retry, _urllib3_errors
+
+        headers = {"Accept-Encoding": "identity", "Range": f"bytes={piece.pos}-{piece.end - 1}"}
+        try:
+            response = self.d.session.get(url, headers=headers, stream=True, timeout=self.d.timeout, allow_redirects=True)
+        except requests.RequestException as error:
+            raise _Retry(describe_connection_error(error)) from None
+        status = response.status_code
+        if status == 200 and probe:
+            raise NoRanges(response)  # the caller reads this answer as one stream
+        with response:
+            if transient_status(status):
+                raise _Retry(f"the server answered HTTP {status}")
+            if status in (401, 403):
+                raise _Expired(status)
+            if status == 416:
+                raise _Restart()
+            if status != 206:
+                raise TransferError(f"the server answered HTTP {status} to a range request for {_where(url)}: try again later")
+            if _content_range_start(response.headers.get("Content-Range")) != piece.pos:
+                raise _Restart()
+            self.ranges_ok.set()
+            floor = ProgressFloor(self.d.timeout[1])
+            try:
+                for chunk in body_chunks(response, self.d.chunk_size):
+                    if self.stop.is_set() or self.d.cancel.is_set():
+                        raise _Stopped()
+                    count = min(len(chunk), piece.end - piece.pos)
+                    self._write(chunk, count, piece.pos)
+                    with self.lock:
+                        piece.pos += count
+                        self.received += count
+                        self.lock.notify_all()
+                        self.bar.update(count)
+                    floor.update(count)
+                    self.save()
+                    if piece.pos >= piece.end:
+                        break
+            except (requests.RequestException, _urllib3_errors()) as error:
+                raise _Retry(describe_connection_error(error)) from None
+            except TooSlow as slow:
+                raise _Retry(
+                    f"the server sent {human_size(slow.received)} in {slow.window:.0f} s, below the floor of "
+                    f"{human_size(MIN_RATE)}/s (CRUNCH_TIMEOUT sets the window)"
+                ) from None
+        if piece.pos < piece.end:
+            raise _Retry("the connection closed before the end of its range")
+
+    def _write(self, chunk: bytes, count: int, offset: int) -> None:
+        view = memoryview(chunk)[:count]
+        written = 0
+        while written < count:
+            written += os.pwrite(self.fd, view[written : written + WRITE_BLOCK], offset + written)
+
+    # -- hash -----------------------------------------------------------------------------------
+
+    def _hash_loop(self) -> None:
+        """Hash the file in order, as far as it is whole from the start, until its end."""
+        while self.hashed < self.size:
+            with self.lock:
+                while True:
+                    available = prefix_end(self.done + [(p.start, p.pos) for p in self.pieces])
+                    if available > self.hashed or self.stop.is_set() or self.d.cancel.is_set():
+                        break
+                    self.lock.wait(0.2)
+            if available <= self.hashed:
+                return  # stopped: the caller reports why
+            while self.hashed < available:
+                block = os.pread(self.fd, min(HASH_BLOCK, available - self.hashed), self.hashed)
+                if not block:
+                    return
+                self.hasher.update(block)
+                self.hashed += len(block)
+
+
+def _where(url: str) -> str:
+    from .download import describe_url
+
+    return describe_url(url)

@@ -1,0 +1,191 @@
+"""`crunch download` of a file in byte ranges at once: the installed executable against a local hub."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from conftest import run_crunch
+
+pytestmark = pytest.mark.e2e
+
+CONNECTIONS = 4
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def workspace_without_data(hub, tmp_path) -> Path:
+    result = hub.run("setup", "demo", "p1", "--token", hub.token("demo", "p1"), "--no-data", cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    return tmp_path / "demo-p1"
+
+
+def x_train(hub) -> tuple:
+    """(path of X_train's data link, its size, its sha256)."""
+    entry = hub.client().get_data_release("demo").data_files["X_train"]
+    path = unquote(urlsplit(entry.url).path)
+    size = (hub.root / "files" / path[len("/data/"):]).stat().st_size
+    return path, size, entry.sha256
+
+
+def ranged_env(hub, size: int, **extra: str) -> dict:
+    """Pieces of a quarter of X_train (rounded up): X_train goes as four ranges on four connections."""
+    piece = -(-size // CONNECTIONS)
+    return hub.env(CRUNCH_DOWNLOAD_PIECE_SIZE=str(piece), CRUNCH_DOWNLOAD_CONNECTIONS=str(CONNECTIONS), CRUNCH_RETRY_BACKOFF="0.05", **extra)
+
+
+def test_a_cut_in_every_range_is_resumed_within_the_run(hub, tmp_path):
+    workspace = workspace_without_data(hub, tmp_path)
+    path, size, sha = x_train(hub)
+    piece = -(-size // CONNECTIONS)
+    hub.faults(drop_after=piece // 3, drop_times=CONNECTIONS, path_prefix=path)
+    hub.reset_stats()
+    result = run_crunch("download", cwd=workspace, env=ranged_env(hub, size))
+    assert result.returncode == 0, result.output
+    stats = hub.stats()
+    assert stats["droppedConnections"] == CONNECTIONS
+    assert stats["requestsByPath"][path] == 2 * CONNECTIONS  # each range: cut once, then its rest
+    assert hub.bytes_served(path) == size  # every byte served once
+    target = workspace / "data" / "X_train.parquet"
+    assert sha256(target) == sha
+    assert not (workspace / "data" / "X_train.parquet.part").exists()
+    assert not (workspace / "data" / "X_train.parquet.part.ranges").exists()
+
+
+def test_a_rerun_after_cut_ranges_fetches_only_the_holes(hub, tmp_path):
+    workspace = workspace_without_data(hub, tmp_path)
+    path, size, sha = x_train(hub)
+    piece = -(-size // CONNECTIONS)
+    hub.faults(drop_after=piece // 2, drop_times=100, path_prefix=path)
+    first = run_crunch("download", cwd=workspace, env=ranged_env(hub, size, CRUNCH_RETRIES="0"))
+    assert first.returncode == 1, first.output
+    assert "run the command again to fetch only what is missing" in first.stderr
+    assert "Traceback" not in first.stderr
+    ranges = workspace / "data" / "X_train.parquet.part.ranges"
+    record = json.loads(ranges.read_text())
+    assert record["size"] == size and record["sha256"] == sha
+    whole = sum(stop - start for start, stop in record["done"])
+    assert 0 < whole < size
+    assert not (workspace / "data" / "X_train.parquet").exists()
+
+    hub.reset_faults()
+    hub.reset_stats()
+    second = run_crunch("download", cwd=workspace, env=ranged_env(hub, size))
+    assert second.returncode == 0, second.output
+    assert "X_train.parquet: resumed at" in second.stdout
+    assert hub.bytes_served(path) == size - whole  # only the holes
+    assert sha256(workspace / "data" / "X_train.parquet") == sha
+    assert not ranges.exists() and not (workspace / "data" / "X_train.parquet.part").exists()
+
+
+def test_a_server_that_ignores_range_gets_one_stream(hub, tmp_path):
+    workspace = workspace_without_data(hub, tmp_path)
+    path, size, sha = x_train(hub)
+    hub.faults(ignore_range=True)
+    hub.reset_stats()
+    result = run_crunch("download", cwd=workspace, env=ranged_env(hub, size))
+    assert result.returncode == 0, result.output
+    assert hub.stats()["requestsByPath"][path] == 1  # the answer to the first range is read whole
+    assert hub.bytes_served(path) == size
+    assert sha256(workspace / "data" / "X_train.parquet") == sha
+    assert not (workspace / "data" / "X_train.parquet.part.ranges").exists()
+
+
+def test_a_corrupt_range_is_caught_by_the_sha256_and_fetched_again(hub, tmp_path):
+    workspace = workspace_without_data(hub, tmp_path)
+    path, size, sha = x_train(hub)
+    hub.faults(corrupt=1, path_prefix=path)
+    hub.reset_stats()
+    result = run_crunch("download", cwd=workspace, env=ranged_env(hub, size))
+    assert result.returncode == 0, result.output
+    assert hub.stats()["corruptedBodies"] == 1
+    assert "X_train.parquet: its sha256 does not match the announced one; downloading it again" in result.stderr
+    assert hub.stats()["requestsByPath"][path] == 2 * CONNECTIONS
+    assert hub.bytes_served(path) == 2 * size
+    assert sha256(workspace / "data" / "X_train.parquet") == sha
+
+
+def test_connections_option_one_is_a_single_stream(hub, tmp_path):
+    workspace = workspace_without_data(hub, tmp_path)
+    path, size, sha = x_train(hub)
+    hub.reset_stats()
+    result = run_crunch("download", "--connections", "1", cwd=workspace, env=ranged_env(hub, size))
+    assert result.returncode == 0, result.output
+    assert hub.stats()["requestsByPath"][path] == 1
+    assert sha256(workspace / "data" / "X_train.parquet") == sha
+
+
+def test_bad_connections_is_one_error_line(hub, tmp_path):
+    workspace = workspace_without_data(hub, tmp_path)
+    result = run_crunch("download", cwd=workspace, env=hub.env(CRUNCH_DOWNLOAD_CONNECTIONS="lots"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: CRUNCH_DOWNLOAD_CONNECTIONS='lots'") and "Traceback" not in result.stderr
+    assert not list((workspace / "data").glob("*.parquet*"))
+
+
+def test_the_hub_caps_each_connection_and_adds_latency(hub):
+    """The link shape: one connection gets at most rateCap bytes a second, each answer comes
+    latency seconds late; the admin call shows both."""
+    import time
+
+    import requests
+
+    url = hub.client().get_data_release("demo").data_files["X_train"].url
+    size = int(requests.head(url, timeout=30).headers["Content-Length"])
+    rate = size / 1.0  # the whole file in about a second on one connection
+    shape = hub.faults(rate_cap=rate, latency=0.4)
+    assert shape["rateCap"] == rate and shape["latency"] == 0.4
+    start = time.monotonic()
+    head = requests.head(url, timeout=30)
+    assert head.status_code == 200 and time.monotonic() - start >= 0.4
+    start = time.monotonic()
+    body = requests.get(url, timeout=30).content
+    assert len(body) == size and time.monotonic() - start >= 0.4 + 0.9
+    # a range of a quarter of the file goes in a quarter of the time
+    start = time.monotonic()
+    part = requests.get(url, headers={"Range": f"bytes=0-{size // 4 - 1}"}, timeout=30)
+    elapsed = time.monotonic() - start
+    assert part.status_code == 206 and len(part.content) == size // 4
+    assert 0.4 + 0.2 <= elapsed
+    assert hub.faults(reset=True)["rateCap"] is None
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_an_interrupted_ranged_download_keeps_its_ranges_and_the_rerun_fetches_the_holes(signum, hub, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from conftest import CRUNCH
+
+    workspace = workspace_without_data(hub, tmp_path)
+    path, size, sha = x_train(hub)
+    hub.faults(rate_cap=size / 6, path_prefix=path)  # each quarter takes about 1.5 s
+    hub.reset_stats()
+    process = subprocess.Popen([CRUNCH, "download"], cwd=workspace, env=ranged_env(hub, size), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while hub.bytes_served(path) < size // 3:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(getattr(signal, signum))
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == {"SIGTERM": 143, "SIGINT": 130}[signum], out + err
+    assert [line for line in err.splitlines() if line.strip()] == ["interrupted"]
+    ranges = workspace / "data" / "X_train.parquet.part.ranges"
+    whole = sum(stop - start for start, stop in json.loads(ranges.read_text())["done"])
+    assert 0 < whole < size
+    assert not (workspace / "data" / "X_train.parquet").exists()
+    hub.reset_faults()
+    time.sleep(1.5)  # the hub's paced answers to the stopped process end at their next block
+    hub.reset_stats()
+    again = run_crunch("download", cwd=workspace, env=ranged_env(hub, size))
+    assert again.returncode == 0, again.output
+    assert "X_train.parquet: resumed at" in again.stdout
+    assert hub.bytes_served(path) == size - whole
+    assert sha256(workspace / "data" / "X_train.parquet") == sha
+    assert not ranges.exists()
