@@ -330,7 +330,7 @@ class NotebookTools:
             settings=self._settings or Settings.resolve(),
             console=self.console,
             message=message,
-            model_directory=_relative_model_directory(workspace, model_directory) if model_directory else None,
+            model_directory=_relative_model_directory(workspace, model_directory, "model_directory_relative_path") if model_directory else None,
             start=root,
             code=main,
         )
@@ -377,16 +377,21 @@ def _function(module: Any, name: str) -> Callable[..., Any]:
     return function
 
 
-def _relative_model_directory(workspace: Workspace, path: Optional[str]) -> Optional[str]:
+def _relative_model_directory(workspace: Workspace, path: Optional[str], given_as: str = "model_directory_path") -> Optional[str]:
+    """The model directory given to the notebook API, relative to the workspace; refused (as
+    ``--model-directory`` is) outside the workspace or inside ``.crunchdao/`` or ``data/``."""
     if not path:
         return None
+    from . import modeldir
+
     given = Path(path)
     if not given.is_absolute():
         given = Path.cwd() / given
     try:
-        return str(given.resolve().relative_to(workspace.root))
+        relative = str(given.resolve().relative_to(Path(workspace.root).resolve()))
     except ValueError:
-        return str(given.resolve())
+        relative = str(given.resolve())  # outside the workspace: refused by the check
+    return modeldir.check(workspace.root, relative, given_as=given_as)
 
 
 def load_notebook(

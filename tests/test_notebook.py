@@ -147,3 +147,21 @@ def test_submit_without_a_notebook_says_how_to_name_it(ws, monkeypatch):
     assert last.startswith("error: cannot tell which notebook is your code") and 'notebook_file_name="NAME.ipynb"' in last
     with pytest.raises(crunch.exceptions.ConfigurationError):
         tools(io.StringIO()).submit("no notebook here", raise_error=True)
+
+
+def test_the_notebook_model_directory_is_refused_where_push_would_refuse_it(tmp_path, monkeypatch):
+    from crunch.exceptions import CrunchError
+    from crunch.notebook import _relative_model_directory
+
+    root = tmp_path / "ws"
+    (root / ".crunchdao").mkdir(parents=True)
+    (root / "data").mkdir()
+    (root / "models").mkdir()
+    (root / "secrets").symlink_to(root / ".crunchdao")
+    workspace = types.SimpleNamespace(root=root)
+    monkeypatch.chdir(root)
+    assert _relative_model_directory(workspace, "models") == "models"
+    assert _relative_model_directory(workspace, str(root / "models")) == "models"
+    for bad in (".crunchdao", "secrets", "data", str(tmp_path), "../elsewhere"):
+        with pytest.raises(CrunchError, match="model_directory_path"):
+            _relative_model_directory(workspace, bad)
