@@ -335,20 +335,9 @@ class Downloader:
                         f"cannot write {part}: {error.strerror or error}. Free some disk space (or fix the folder's "
                         "permissions), then run the command again to resume"
                     ) from None
-                problem = self._verify(part, size, expected_sha, state.hasher)
-                if problem is None:
-                    os.replace(part, target)
-                    self._remember(target, expected_sha)
+                if self._keep_or_discard(part, target, size, expected_sha, state.hasher, label, restarted):
                     break
-                _unlink(part)
-                if not restarted:
-                    restarted = True
-                    self.console.warn(f"{label}: {problem}; downloading it again from the start")
-                    continue
-                raise IntegrityError(
-                    f"{label} did not verify twice ({problem}): it was deleted, nothing corrupt was kept. "
-                    "The file on the server may be damaged: try again later or tell the competition's organizers"
-                )
+                restarted = True
         finally:
             bar.close()
         status = "resumed" if first_offset and not restarted else "downloaded"
@@ -510,26 +499,34 @@ class Downloader:
                     with self._active_lock:
                         self._active.remove(transfer)
                 url = transfer.url
-                problem = self._verify(part, size, sha, hasher)
-                if problem is None:
-                    os.replace(part, target)
-                    forget_ranges(part)
-                    self._remember(target, sha)
+                if self._keep_or_discard(part, target, size, sha, hasher, label, restarted):
                     break
-                _unlink(part)
-                forget_ranges(part)
-                if not restarted:
-                    restarted = True
-                    self.console.warn(f"{label}: {problem}; downloading it again from the start")
-                    continue
-                raise IntegrityError(
-                    f"{label} did not verify twice ({problem}): it was deleted, nothing corrupt was kept. "
-                    "The file on the server may be damaged: try again later or tell the competition's organizers"
-                )
+                restarted = True
         finally:
             bar.close()
         status = "resumed" if first and not restarted else "downloaded"
         return Outcome(remote.name, target, status, transferred, first if status == "resumed" else 0, time.monotonic() - started)
+
+    def _keep_or_discard(
+        self, part: Path, target: Path, size: Optional[int], sha: Optional[str], hasher: Any, label: str, restarted: bool
+    ) -> bool:
+        """Rename a part that verifies into place (True). Otherwise delete it and its ranges file:
+        False asks for one fresh start; after a fresh start, IntegrityError."""
+        problem = self._verify(part, size, sha, hasher)
+        if problem is None:
+            os.replace(part, target)
+            forget_ranges(part)
+            self._remember(target, sha)
+            return True
+        _unlink(part)
+        forget_ranges(part)
+        if restarted:
+            raise IntegrityError(
+                f"{label} did not verify twice ({problem}): it was deleted, nothing corrupt was kept. "
+                "The file on the server may be damaged: try again later or tell the competition's organizers"
+            )
+        self.console.warn(f"{label}: {problem}; downloading it again from the start")
+        return False
 
     def _stream(
         self, url: str, part: Path, offset: int, state: "_State", bar: Any, size: Optional[int], response: Optional[requests.Response] = None
