@@ -191,7 +191,7 @@ def setup_notebook(ctx: click.Context, competition: str, token: str, project: Op
 @click.option("--force", is_flag=True, help="Download every file again, even when it is already whole.")
 @click.option("--round-number", default="@current", show_default=True, metavar="N", help="Round to download the data of.")
 @click.option("--size-variant", type=click.Choice(["default", "small", "large"], case_sensitive=False), default=None, help="Size variant (default: the workspace's).")
-@click.option("--connections", type=click.IntRange(1, 32), default=None, metavar="N", help="Connections for one big file, each fetching its own byte ranges (default: CRUNCH_DOWNLOAD_CONNECTIONS, else 8; 1: one stream).")
+@click.option("--connections", default=None, metavar="N|auto", help="Connections for one big file, each fetching its own byte ranges: a number (1: one stream), or auto: start on one and add more, up to 8, only while they pay (default: CRUNCH_DOWNLOAD_CONNECTIONS, else auto).")
 @click.pass_context
 def download(ctx: click.Context, **options: Any) -> None:
     """Download the data into data/: resumable, verified, several files at once."""

@@ -1119,6 +1119,15 @@ def module_outputs() -> Dict[str, int]:
     return {"start": len(Recorded.results)}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def extra_projects() -> Any:
+    """The projects ``as_project`` made are removed with the module."""
+    yield
+    for source in _PROJECTS.values():
+        shutil.rmtree(source.parent, ignore_errors=True)
+    _PROJECTS.clear()
+
+
 @pytest.fixture(scope="module")
 def template(shared_hub: Hub, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real workspace (small data, the quickstarter), made once."""

@@ -29,17 +29,43 @@ def test_piece_size_is_bounded():
 
 def test_connections_setting(monkeypatch):
     monkeypatch.delenv(ranges.CONNECTIONS_VARIABLE, raising=False)
-    assert ranges.connections_setting() == ranges.DEFAULT_CONNECTIONS
-    assert ranges.connections_setting(3) == 3
+    auto = ranges.Connections(ranges.DEFAULT_CONNECTIONS, adaptive=True)
+    assert ranges.connections_setting() == auto
+    assert ranges.connections_setting(3) == ranges.Connections(3)
+    assert ranges.connections_setting("auto") == ranges.connections_setting(" AUTO ") == auto
+    assert ranges.connections_setting("5") == ranges.Connections(5)
     monkeypatch.setenv(ranges.CONNECTIONS_VARIABLE, "2")
-    assert ranges.connections_setting() == 2
-    for bad in ("0", "99", "many"):
+    assert ranges.connections_setting() == ranges.Connections(2)
+    monkeypatch.setenv(ranges.CONNECTIONS_VARIABLE, "auto")
+    assert ranges.connections_setting() == auto
+    for bad in ("0", "99", "many", "-1"):
         monkeypatch.setenv(ranges.CONNECTIONS_VARIABLE, bad)
-        with pytest.raises(ConfigurationError):
+        with pytest.raises(ConfigurationError, match="use auto, or 1"):
             ranges.connections_setting()
+        with pytest.raises(ConfigurationError, match="use auto, or 1"):
+            ranges.connections_setting(bad)
     assert not ranges.worth_ranges(2 * ranges.MIN_PIECE, 1)
     assert not ranges.worth_ranges(None, 8)
     assert ranges.worth_ranges(2 * ranges.MIN_PIECE, 8) and not ranges.worth_ranges(2 * ranges.MIN_PIECE - 1, 8)
+    assert ranges.worth_ranges(2 * ranges.MIN_PIECE, auto)
+
+
+def test_adaptive_steps_go_on_while_they_pay_and_back_one_for_good():
+    steps = [1, 2, 8]
+    # one connection measured: try two
+    assert ranges.next_step(steps, 0, [100.0]) == (1, False)
+    # one connection that gets more than the sha256 could follow stays alone
+    assert ranges.next_step(steps, 0, [float(ranges.FAST_ENOUGH)]) == (0, True)
+    # two got no more than one (a machine that one connection fills): back to one, for good
+    assert ranges.next_step(steps, 1, [100.0, 120.0]) == (0, True)
+    # two got nearly twice one (a link capped per connection): try the most
+    assert ranges.next_step(steps, 1, [40.0, 79.0]) == (2, False)
+    # the most paid again: stay there
+    assert ranges.next_step(steps, 2, [40.0, 79.0, 300.0]) == (2, True)
+    # the most added too little over two: back to two
+    assert ranges.next_step(steps, 2, [40.0, 79.0, 90.0]) == (1, True)
+    # a fixed count is one step, already final
+    assert ranges.next_step([4], 0, [10.0]) == (0, True)
 
 
 def test_ranges_file_round_trip_and_what_it_cannot_claim(tmp_path):

@@ -6,7 +6,7 @@ the notebook helpers; :func:`run` is the command.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 from urllib.parse import quote
 
 from ..api import Client
@@ -26,6 +26,9 @@ from ..workspace import (
     Workspace,
     hub_client,
 )
+
+if TYPE_CHECKING:
+    from ..transfer.ranges import ConnectionsValue
 
 LOCK_FILE = "download.lock"
 VERIFIED_FILE = "verified.json"  # stat stamps of data files whose sha256 was checked
@@ -50,7 +53,7 @@ def ensure_data(
     round_number: Any = "@current",
     size_variant: Optional[str] = None,
     force: bool = False,
-    connections: Optional[int] = None,
+    connections: ConnectionsValue = None,
 ) -> DataRelease:
     """Fetch and cache the competition, data release, checks and whitelist, then the data files.
 
@@ -224,7 +227,7 @@ def run(
     force: bool = False,
     round_number: Any = "@current",
     size_variant: Optional[str] = None,
-    connections: Optional[int] = None,
+    connections: ConnectionsValue = None,
 ) -> Optional[DataRelease]:
     from ..transfer.ranges import connections_setting
 

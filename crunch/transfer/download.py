@@ -47,7 +47,15 @@ from ..fsutil import (
     special_kind,
     write_text_atomic,
 )
-from .ranges import NoRanges, connections_setting, load_done, prefix_end, ranges_path, worth_ranges
+from .ranges import (
+    ConnectionsValue,
+    NoRanges,
+    connections_setting,
+    load_done,
+    prefix_end,
+    ranges_path,
+    worth_ranges,
+)
 from .ranges import forget as forget_ranges
 
 CHUNK_SIZE = 1 << 20  # at most this many bytes are read and hashed at a time
@@ -199,7 +207,7 @@ class Downloader:
         pipeline_depth: int = PIPELINE_DEPTH,
         session_factory: Optional[Callable[[], requests.Session]] = None,
         verified: Optional[Dict[str, Dict[str, Any]]] = None,
-        connections: Optional[int] = None,
+        connections: ConnectionsValue = None,
         follow_hash: bool = True,
     ) -> None:
         self.console = console or Console(quiet=True)
@@ -211,8 +219,10 @@ class Downloader:
         self._session_factory = session_factory or _new_session
         self._local = threading.local()
         self.cancel = threading.Event()
-        # connections for one big file (byte ranges at once); 1: one stream
+        # connections for one big file (byte ranges at once; adaptive by default); 1: one stream
         self.connections = connections_setting(connections)
+        # the connections beyond the first of each big file, shared by the files fetched at once
+        self.extra_connections = threading.Semaphore(self.connections.most - 1)
         self.follow_hash = follow_hash  # hash a ranged file as it becomes whole (else after its ranges)
         self._active: List[Any] = []  # ranged transfers under way
         self._active_lock = threading.Lock()

@@ -12,18 +12,31 @@ middle is asked again from where it stopped, with its own backoff.
 The sha256 is computed in file order by a thread that follows the workers (it reads back, from
 the page cache, the bytes whole from the start on) and is checked before the rename, as for a
 single stream. The first piece is asked alone: a server that answers it ``200`` (no range
-support) gets one stream instead (:class:`NoRanges` carries its answer, which is used).
+support) gets one stream instead (:class:`NoRanges` carries its answer, which is used). While
+only one piece is written at the hashed end, its bytes go to the hash thread as they arrive, not
+read back from disk.
+
+How many connections: by default (``auto``) the transfer starts on one and adds more only while
+they pay. After a short window on one connection, a second one is opened (unless the first
+already gets more than the sha256 could follow); only if the two get clearly more than one did
+are the others opened, and they stay only if they too add enough.
+On a link that caps each connection, that is quickly all of them; where one connection already
+takes what the machine can write and hash (a fast local network, loopback), one stays. A fixed
+count (``--connections N``) opens N at once. Every connection beyond the first of a file comes
+from one pool of the :class:`~crunch.transfer.download.Downloader` (the most for one file, less
+one), so several big files at once do not multiply the connections.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import requests
 
@@ -40,6 +53,16 @@ PIECE_VARIABLE = "CRUNCH_DOWNLOAD_PIECE_SIZE"  # bytes; smaller pieces for tests
 # the limit, and a server sees no more than a browser opens
 DEFAULT_CONNECTIONS = 8
 MAX_CONNECTIONS = 32
+AUTO = "auto"
+# the adaptive count: each step is judged over this window (seconds of received bytes) and kept
+# only when the connections of the step get at least PAYS times what the step before got
+PROBE_WINDOW = 0.3
+PAYS = 1.4
+# one connection that gets this much is not what limits the transfer: the sha256 that follows
+# it runs at about 1.4 GiB/s on one core at best, and more connections would take CPU from it
+# (on loopback, 2 connections took 0.1 to 0.2 s more per GiB than one: benchmarks/download.py)
+FAST_ENOUGH = 512 << 20
+HANDOFF_DEPTH = 4  # chunks waiting for the hash thread (shared, not copied)
 MIN_PIECE = 8 << 20  # a file of at least two pieces goes in ranges; one piece costs one round trip
 MAX_PIECE = 64 << 20
 PIECES_PER_CONNECTION = 4  # pieces handed out in order: the whole prefix (and the hash) follows closely
@@ -62,20 +85,44 @@ class _Stopped(Exception):
     """Another piece failed or the person interrupted: stop this one (its bytes are kept)."""
 
 
-def connections_setting(value: Optional[int] = None) -> int:
-    """The number of connections for one file: ``value``, else ``CRUNCH_DOWNLOAD_CONNECTIONS``,
-    else :data:`DEFAULT_CONNECTIONS`; 1 means one stream."""
+@dataclass(frozen=True)
+class Connections:
+    """How many connections one big file gets: at most ``most``; ``adaptive``: start on one and
+    add more only while they pay (else ``most`` at once)."""
+
+    most: int
+    adaptive: bool = False
+
+    def __str__(self) -> str:
+        return f"auto (at most {self.most})" if self.adaptive else str(self.most)
+
+
+ConnectionsValue = Union[None, int, str, Connections]
+
+
+def connections_setting(value: ConnectionsValue = None) -> Connections:
+    """The connections for one file: ``value`` (a number, or ``auto``), else
+    ``CRUNCH_DOWNLOAD_CONNECTIONS``, else ``auto`` with at most :data:`DEFAULT_CONNECTIONS`;
+    1 means one stream."""
+    if isinstance(value, Connections):
+        return value
+    where = f"--connections {value}"
     if value is None:
-        text = os.environ.get(CONNECTIONS_VARIABLE, "").strip()
-        if not text:
-            return DEFAULT_CONNECTIONS
+        value = os.environ.get(CONNECTIONS_VARIABLE, "").strip() or AUTO
+        where = f"{CONNECTIONS_VARIABLE}={value!r}"
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == AUTO:
+            return Connections(DEFAULT_CONNECTIONS, adaptive=True)
         try:
             value = int(text)
         except ValueError:
-            raise ConfigurationError(f"{CONNECTIONS_VARIABLE}={text!r} is not a number of connections (1 to {MAX_CONNECTIONS})") from None
+            raise ConfigurationError(
+                f"{where} is not a number of connections: use auto, or 1 (one stream) to {MAX_CONNECTIONS}"
+            ) from None
     if not 1 <= value <= MAX_CONNECTIONS:
-        raise ConfigurationError(f"{value} connections: use 1 (one stream) to {MAX_CONNECTIONS}")
-    return value
+        raise ConfigurationError(f"{value} connections: use auto, or 1 (one stream) to {MAX_CONNECTIONS}")
+    return Connections(value)
 
 
 def min_piece() -> int:
@@ -86,9 +133,24 @@ def min_piece() -> int:
         raise ConfigurationError(f"{PIECE_VARIABLE}={text!r} is not a number of bytes") from None
 
 
-def worth_ranges(size: Optional[int], connections: int) -> bool:
+def worth_ranges(size: Optional[int], connections: ConnectionsValue) -> bool:
     """Whether a file of ``size`` bytes is fetched in ranges."""
-    return size is not None and connections > 1 and size >= 2 * min_piece()
+    return size is not None and connections_setting(connections).most > 1 and size >= 2 * min_piece()
+
+
+def next_step(steps: Sequence[int], at: int, rates: Sequence[float]) -> Tuple[int, bool]:
+    """The adaptive count: ``steps`` are the connection counts tried in turn (1, 2, then the
+    most), ``at`` the index of the one just measured and ``rates`` the rate measured at each
+    step so far. Returns (the index of the count to use now, whether that is final): the next
+    step while the last one paid (:data:`PAYS` times the rate of the step before), else the
+    step before, for good. One connection that gets :data:`FAST_ENOUGH` stays alone."""
+    if at == 0 and rates[0] >= FAST_ENOUGH:
+        return 0, True
+    if at > 0 and rates[at] < PAYS * rates[at - 1]:
+        return at - 1, True
+    if at + 1 < len(steps):
+        return at + 1, False
+    return at, True
 
 
 def piece_size(size: int, connections: int, smallest: int) -> int:
@@ -196,7 +258,8 @@ class _Piece:
 
 
 class RangedTransfer:
-    """Fetches the holes of ``part`` from ``url`` on up to ``connections`` connections.
+    """Fetches the holes of ``part`` from ``url`` on up to ``connections`` connections (a
+    number, or a :class:`Connections` that may be adaptive).
 
     ``downloader`` gives the sessions (one per thread), timeouts, backoff, sleep and the cancel
     event. :meth:`run` returns the bytes received; the caller verifies ``hasher`` (fed in file
@@ -215,7 +278,7 @@ class RangedTransfer:
         hasher: Any,
         bar: Any,
         label: str,
-        connections: int,
+        connections: ConnectionsValue,
         follow_hash: bool = True,
     ) -> None:
         self.d = downloader
@@ -228,9 +291,19 @@ class RangedTransfer:
         self.hasher = hasher
         self.bar = bar
         self.label = label
-        self.connections = connections
+        plan = connections_setting(connections)
+        self.connections = plan.most
+        # the counts tried in turn: 1, 2, then the most (adaptive); else the most at once
+        self.steps = sorted({1, min(2, plan.most), plan.most}) if plan.adaptive else [plan.most]
+        self.step = 0
+        self.target = self.steps[0]  # workers allowed to take pieces now
+        self.settled = len(self.steps) == 1
+        self.rates: List[float] = []
+        self.window: Optional[Tuple[float, int]] = None  # (when, bytes received then)
         self.follow_hash = follow_hash
-        self.lock = threading.Condition()
+        guard = threading.RLock()
+        self.lock = threading.Condition(guard)  # the pieces' progress: the hash thread waits on it
+        self.admission = threading.Condition(guard)  # the adaptive count: waiting workers wait on it
         self.saving = threading.Lock()
         self.stop = threading.Event()
         self.ranges_ok = threading.Event()
@@ -242,6 +315,10 @@ class RangedTransfer:
         self.done: List[Interval] = []
         self.last_save = 0.0
         self.hashed = 0
+        # the end of the bytes hashed or waiting in ``handoff``: a chunk written there goes to the
+        # hash thread as it is (the bytes past it that are already whole are read back)
+        self.fed = 0
+        self.handoff: "Optional[queue.Queue[memoryview]]" = None
         self.fd = -1
         self.threads: List[threading.Thread] = []
 
@@ -277,20 +354,24 @@ class RangedTransfer:
             self._reserve()
             self.save(force=True)  # from now on the part is read with its ranges file, never as a prefix
             workers = [
-                threading.Thread(target=self._worker, args=(index == 0,), name=f"crunch-range-{index}", daemon=True)
+                threading.Thread(target=self._worker, args=(index,), name=f"crunch-range-{index}", daemon=True)
                 for index in range(min(self.connections, len(self.queue)))
             ]
             hasher = None
             if self.hasher is not None and self.follow_hash:
+                self.handoff = queue.Queue(maxsize=HANDOFF_DEPTH)
                 hasher = threading.Thread(target=self._hash_loop, name="crunch-range-hash", daemon=True)
                 hasher.start()
             self.threads = [*workers, *([hasher] if hasher is not None else [])]
             for thread in workers:
                 thread.start()
             try:
-                for thread in workers:
-                    while thread.is_alive():
-                        thread.join(0.2)  # short waits keep Ctrl-C responsive
+                while True:
+                    alive = [thread for thread in workers if thread.is_alive()]
+                    if not alive:
+                        break
+                    self._adapt()
+                    alive[0].join(0.05)  # short waits keep Ctrl-C responsive
             except KeyboardInterrupt:
                 self.stop.set()
                 for thread in workers:
@@ -301,6 +382,7 @@ class RangedTransfer:
                     self.stop.set()  # the hasher stops too
                 with self.lock:
                     self.lock.notify_all()
+                    self.admission.notify_all()
                 self.save(force=True)
             if self.fallback is not None:
                 self.stop.set()
@@ -358,13 +440,66 @@ class RangedTransfer:
         with self.lock:
             return self.queue.pop(0) if self.queue else None
 
-    def _worker(self, probe: bool) -> None:
-        try:
-            if not probe:
-                while not self.ranges_ok.wait(0.1):
-                    if self.stop.is_set():
-                        return
+    def _adapt(self) -> None:
+        """The adaptive count: measure the step under way over its window, then take the next
+        step, or go back one for good (:func:`next_step`)."""
+        if self.settled:
+            return
+        now = time.monotonic()
+        with self.lock:
+            if self.window is None:
+                if self.received:  # the window starts with the first bytes, not with the request
+                    self.window = (now, self.received)
+                return
+            since, then = self.window
+            if now - since < PROBE_WINDOW:
+                return
+            self.rates.append((self.received - then) / (now - since))
+            step, final = next_step(self.steps, self.step, self.rates)
+            if step > self.step and not self.queue:
+                step, final = self.step, True  # nothing left to hand out to more connections
+            self.step, self.target, self.settled = step, self.steps[step], final
+            self.window = (now, self.received)
+            self.admission.notify_all()
+
+    def _admitted(self, index: int) -> bool:
+        """Wait until worker ``index`` may take pieces (True) or never will (False)."""
+        with self.lock:
             while not self.stop.is_set():
+                if self.ranges_ok.is_set() and index < self.target:
+                    return True
+                if (self.settled and index >= self.target) or not self.queue:
+                    return False
+                self.admission.wait(0.1)
+        return False
+
+    def _take_connection(self) -> bool:
+        """One connection from the downloader's pool of those beyond each file's first; wait
+        while pieces remain to be handed out."""
+        pool = getattr(self.d, "extra_connections", None)
+        if pool is None:
+            return True
+        while not self.stop.is_set():
+            if pool.acquire(timeout=0.1):
+                return True
+            with self.lock:
+                if not self.queue:
+                    return False
+        return False
+
+    def _worker(self, index: int) -> None:
+        probe = index == 0
+        pooled = False
+        try:
+            if index:
+                if not self._admitted(index):
+                    return
+                pooled = self._take_connection()
+                if not pooled:
+                    return
+            while not self.stop.is_set():
+                if index >= self.target:
+                    return  # the adaptive count went down: this connection is not needed
                 piece = self._next()
                 if piece is None:
                     return
@@ -377,6 +512,9 @@ class RangedTransfer:
             with self.lock:
                 self.errors.append(error)
             self.stop.set()
+        finally:
+            if pooled and getattr(self.d, "extra_connections", None) is not None:
+                self.d.extra_connections.release()
 
     def _piece(self, piece: _Piece, probe: bool) -> None:
         from .download import _Expired, _Restart, _Retry
@@ -455,8 +593,12 @@ class RangedTransfer:
                     count = min(len(chunk), piece.end - piece.pos)
                     self._write(chunk, count, piece.pos)
                     with self.lock:
+                        at = piece.pos
                         piece.pos += count
                         self.received += count
+                        if self.handoff is not None and at == self.fed:
+                            self.fed += count
+                            self._hand_over(memoryview(chunk)[:count])
                         self.lock.notify_all()
                         self.bar.update(count)
                     floor.update(count)
@@ -481,23 +623,52 @@ class RangedTransfer:
 
     # -- hash -----------------------------------------------------------------------------------
 
+    def _hand_over(self, view: memoryview) -> None:
+        """Queue ``view`` (the bytes at ``fed``) for the hash thread; called under the lock, so
+        the chunks queue in file order. A full queue waits for the hash thread (which takes from
+        it without the lock) unless the transfer stops."""
+        assert self.handoff is not None
+        while True:
+            try:
+                self.handoff.put(view, timeout=0.1)
+                return
+            except queue.Full:
+                if self.stop.is_set() or self.d.cancel.is_set():
+                    raise _Stopped() from None
+
     def _hash_loop(self) -> None:
-        """Hash the file in order, as far as it is whole from the start, until its end."""
+        """Hash the file in order until its end: the chunks handed over as they arrive, and
+        what is whole past them read back from disk."""
         while self.hashed < self.size:
+            if self.handoff is not None:
+                try:
+                    view = self.handoff.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+                else:
+                    self.hasher.update(view)
+                    self.hashed += len(view)
+                    continue
             with self.lock:
                 while True:
-                    available = prefix_end(self.done + [(p.start, p.pos) for p in self.pieces])
-                    if available > self.hashed or self.stop.is_set() or self.d.cancel.is_set():
+                    if self.handoff is not None and not self.handoff.empty():
+                        start = available = -1  # chunks arrived: hash them first
                         break
+                    # puts happen under the lock: with none waiting, every byte fed is hashed
+                    available = prefix_end(self.done + [(p.start, p.pos) for p in self.pieces])
+                    if available > self.fed:
+                        start, self.fed = self.fed, available  # chunks written there from now on are handed over
+                        break
+                    if self.stop.is_set() or self.d.cancel.is_set():
+                        return  # stopped: the caller reports why
                     self.lock.wait(0.2)
-            if available <= self.hashed:
-                return  # stopped: the caller reports why
-            while self.hashed < available:
-                block = os.pread(self.fd, min(HASH_BLOCK, available - self.hashed), self.hashed)
+            while start < available:
+                block = os.pread(self.fd, min(HASH_BLOCK, available - start), start)
                 if not block:
                     return
                 self.hasher.update(block)
-                self.hashed += len(block)
+                start += len(block)
+                self.hashed = start
 
 
 def _where(url: str) -> str:
