@@ -189,3 +189,85 @@ def test_an_interrupted_ranged_download_keeps_its_ranges_and_the_rerun_fetches_t
     assert hub.bytes_served(path) == size - whole
     assert sha256(workspace / "data" / "X_train.parquet") == sha
     assert not ranges.exists()
+
+
+def competition_of_big_files(hub, crunch, folder: Path, name: str, mib: int, big: tuple) -> Path:
+    """A competition ``name`` whose ``big`` files hold ``mib`` MiB of random bytes each (its
+    other files are small); returns the folder of its files."""
+    import os
+
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = folder / f"{name}-files"
+    data.mkdir()
+    schema = pa.schema([("id", pa.int64()), ("blob", pa.binary())])
+    for file in big:
+        with pq.ParquetWriter(data / f"{file}.parquet", schema, compression="NONE") as writer:
+            for group in range(mib):  # 1 MiB of random bytes a row group
+                ids = pa.array(range(group * 16, (group + 1) * 16), pa.int64())
+                writer.write_table(pa.Table.from_arrays([ids, pa.array([os.urandom(64 << 10) for _ in range(16)])], schema=schema))
+    small = {"y_train": {"id": [1, 2], "target": [0.1, 0.2]}, "X_test": {"id": [3, 4], "blob": [b"a", b"b"]}}
+    for file, columns in small.items():
+        if file not in big:
+            pd.DataFrame(columns).to_parquet(data / f"{file}.parquet")
+    pd.DataFrame({"id": [3, 4], "prediction": [0.0, 0.0]}).to_parquet(data / "example_prediction.parquet")
+    added = crunch("hub", "add-competition", name, data, "--root", hub.root)
+    assert added.returncode == 0, added.stderr
+    made = hub.run("setup", name, "p1", "--token", hub.token(name, "p1"), "--no-data", cwd=folder)
+    assert made.returncode == 0, made.output
+    return data
+
+
+def test_auto_adds_connections_on_a_link_capped_per_connection(hub, crunch, tmp_path):
+    """The default count: one connection first, then two; on a link that caps each connection
+    they pay, so the others are opened too (the hub counts the bodies under way at once)."""
+    data = competition_of_big_files(hub, crunch, tmp_path, "wide", 8, ("X_train",))
+    size = (data / "X_train.parquet").stat().st_size
+    path = "/data/competitions/wide/DEFAULT/X_train.parquet"
+    env = hub.env(CRUNCH_DOWNLOAD_PIECE_SIZE=str(1 << 20), CRUNCH_RETRY_BACKOFF="0.05")
+    env.pop("CRUNCH_DOWNLOAD_CONNECTIONS", None)
+    hub.faults(rate_cap=4 << 20, path_prefix=path)  # one connection: about 2 s for the file
+    hub.reset_stats()
+    result = run_crunch("download", cwd=tmp_path / "wide-p1", env=env)
+    assert result.returncode == 0, result.output
+    stats = hub.stats()
+    assert stats["mostBodiesAtOnceByPath"][path] >= 3
+    assert hub.bytes_served(path) == size  # each byte asked once
+    assert sha256(tmp_path / "wide-p1" / "data" / "X_train.parquet") == sha256(data / "X_train.parquet")
+    assert not (tmp_path / "wide-p1" / "data" / "X_train.parquet.part.ranges").exists()
+
+
+def test_a_fixed_count_opens_that_many_and_one_is_one(hub, tmp_path):
+    workspace = workspace_without_data(hub, tmp_path)
+    path, size, sha = x_train(hub)
+    hub.faults(rate_cap=size / 2, path_prefix=path)  # slow enough for the four to overlap
+    hub.reset_stats()
+    result = run_crunch("download", "--connections", "4", cwd=workspace, env=ranged_env(hub, size))
+    assert result.returncode == 0, result.output
+    assert hub.stats()["mostBodiesAtOnceByPath"][path] == 4
+    assert sha256(workspace / "data" / "X_train.parquet") == sha
+    hub.reset_stats()
+    again = run_crunch("download", "--force", "--connections", "1", cwd=workspace, env=ranged_env(hub, size))
+    assert again.returncode == 0, again.output
+    assert hub.stats()["mostBodiesAtOnceByPath"][path] == 1
+    bad = run_crunch("download", "--connections", "many", cwd=workspace, env=hub.env())
+    assert bad.returncode == 1 and bad.stderr.startswith("error: --connections many is not a number of connections")
+    assert "Traceback" not in bad.stderr
+
+
+def test_files_fetched_at_once_share_one_pool_of_extra_connections(hub, crunch, tmp_path):
+    """Three big files at once with --connections 4: each has its first connection, and the
+    three others come from one pool (not three more per file: twelve)."""
+    big = ("X_train", "y_train", "X_test")
+    data = competition_of_big_files(hub, crunch, tmp_path, "three", 3, big)
+    size = (data / "X_train.parquet").stat().st_size
+    hub.faults(rate_cap=size / 3, path_prefix="/data/competitions/three/")  # each file about 3 s on one connection
+    hub.reset_stats()
+    env = hub.env(CRUNCH_DOWNLOAD_PIECE_SIZE=str(-(-size // 8)), CRUNCH_RETRY_BACKOFF="0.05")
+    result = run_crunch("download", "--connections", "4", cwd=tmp_path / "three-p1", env=env)
+    assert result.returncode == 0, result.output
+    assert 4 <= hub.stats()["mostBodiesAtOnce"] <= 3 + 3
+    for name in big:
+        assert sha256(tmp_path / "three-p1" / "data" / f"{name}.parquet") == sha256(data / f"{name}.parquet")

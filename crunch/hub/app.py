@@ -239,6 +239,8 @@ class HubApp(RunRoutes, PlatformRoutes):
         the byte at ``corrupt``, pause ``stall[1]`` seconds after ``stall[0]`` bytes."""
         sent = 0
         limit = cuts.drop
+        if key:
+            self.faults.body_began(key)
         try:
             yield b""  # the status line and headers, with the full Content-Length
             for block in body:
@@ -280,6 +282,8 @@ class HubApp(RunRoutes, PlatformRoutes):
                 if key:
                     self.faults.served(key, len(block))
         finally:
+            if key:
+                self.faults.body_ended(key)
             close = getattr(body, "close", None)
             if close is not None:
                 close()

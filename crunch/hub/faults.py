@@ -40,7 +40,8 @@ Link shape (data file and chunk links only, whatever ``pathPrefix`` says; until 
 
 Counters: requests received (by path), bytes of response bodies served and of request
 bodies received (by path, without the query string), connections dropped, 503s sent,
-bodies corrupted or truncated, stalls begun.
+bodies corrupted or truncated, stalls begun, and the most data file bodies under way at once
+(in all, and by path): how many connections a client used.
 """
 
 from __future__ import annotations
@@ -219,10 +220,24 @@ class Faults:
         self.requests_by_path: Counter = Counter()
         self.bytes_served: Counter = Counter()
         self.bytes_received: Counter = Counter()
+        self.under_way: Counter = Counter()
+        self.most_under_way: Counter = Counter()
+        self.most_under_way_all = 0
 
     def served(self, path: str, count: int) -> None:
         with self._lock:
             self.bytes_served[path] += count
+
+    def body_began(self, path: str) -> None:
+        with self._lock:
+            self.under_way[path] += 1
+            self.most_under_way[path] = max(self.most_under_way[path], self.under_way[path])
+            self.most_under_way_all = max(self.most_under_way_all, sum(self.under_way.values()))
+
+    def body_ended(self, path: str) -> None:
+        with self._lock:
+            if self.under_way[path] > 0:  # the counters may have been reset meanwhile
+                self.under_way[path] -= 1
 
     def received(self, path: str, count: int) -> None:
         with self._lock:
@@ -258,6 +273,8 @@ class Faults:
                 "bytesReceived": dict(self.bytes_received),
                 "totalBytesServed": sum(self.bytes_served.values()),
                 "totalBytesReceived": sum(self.bytes_received.values()),
+                "mostBodiesAtOnce": self.most_under_way_all,
+                "mostBodiesAtOnceByPath": dict(self.most_under_way),
             }
 
 

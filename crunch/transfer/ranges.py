@@ -54,9 +54,11 @@ PIECE_VARIABLE = "CRUNCH_DOWNLOAD_PIECE_SIZE"  # bytes; smaller pieces for tests
 DEFAULT_CONNECTIONS = 8
 MAX_CONNECTIONS = 32
 AUTO = "auto"
-# the adaptive count: each step is judged over this window (seconds of received bytes) and kept
-# only when the connections of the step get at least PAYS times what the step before got
+# the adaptive count: each step is judged over a window of at least PROBE_WINDOW seconds and
+# WINDOW_BYTES received (a slow link's bytes come in lumps: a window holds many of them), and
+# kept only when the connections of the step get at least PAYS times what the step before got
 PROBE_WINDOW = 0.3
+WINDOW_BYTES = 1 << 20
 PAYS = 1.4
 # one connection that gets this much is not what limits the transfer: the sha256 that follows
 # it runs at about 1.4 GiB/s on one core at best, and more connections would take CPU from it
@@ -452,7 +454,7 @@ class RangedTransfer:
                     self.window = (now, self.received)
                 return
             since, then = self.window
-            if now - since < PROBE_WINDOW:
+            if now - since < PROBE_WINDOW or self.received - then < WINDOW_BYTES:
                 return
             self.rates.append((self.received - then) / (now - since))
             step, final = next_step(self.steps, self.step, self.rates)
