@@ -271,3 +271,47 @@ def test_files_fetched_at_once_share_one_pool_of_extra_connections(hub, crunch, 
     assert 4 <= hub.stats()["mostBodiesAtOnce"] <= 3 + 3
     for name in big:
         assert sha256(tmp_path / "three-p1" / "data" / f"{name}.parquet") == sha256(data / f"{name}.parquet")
+
+
+@pytest.mark.parametrize("count", [1, 4])
+def test_the_hash_is_right_whether_chunks_are_handed_over_waited_for_or_read_back(count, hub, tmp_path, monkeypatch):
+    """A hand-over queue of one chunk and a hash thread slower than the link: chunks at the
+    hashed end wait for room (the lock let go meanwhile) or are claimed and read back from
+    disk; chunks ahead of it are read back. The sha256 is the file's every time."""
+    import threading
+    import time
+
+    from crunch.console import Console
+    from crunch.transfer import ranges
+    from crunch.transfer.download import Downloader
+
+    _, size, sha = x_train(hub)
+    url = hub.client().get_data_release("demo").data_files["X_train"].url
+    monkeypatch.setattr(ranges, "HANDOFF_DEPTH", 1)
+    monkeypatch.setenv(ranges.PIECE_VARIABLE, str(-(-size // 6)))
+
+    class SlowHasher:
+        def __init__(self) -> None:
+            self.inner = hashlib.sha256()
+            self.threads = set()
+
+        def update(self, data) -> None:
+            self.threads.add(threading.current_thread().name)
+            time.sleep(0.002)
+            self.inner.update(data)
+
+        def hexdigest(self) -> str:
+            return self.inner.hexdigest()
+
+    for round_ in range(3):
+        part = tmp_path / f"X_train-{round_}.part"
+        hasher = SlowHasher()
+        downloader = Downloader(connections=count, chunk_size=4096)
+        transfer = ranges.RangedTransfer(
+            downloader, url=url, refresh=None, part=part, size=size, sha=sha, hasher=hasher,
+            bar=Console(quiet=True).progress(total=size), label="X_train", connections=ranges.Connections(count),
+        )
+        assert transfer.run() == size
+        assert transfer.hashed == size and hasher.hexdigest() == sha
+        assert hasher.threads == {"crunch-range-hash"}
+        assert sha256(part) == sha

@@ -598,9 +598,8 @@ class RangedTransfer:
                         at = piece.pos
                         piece.pos += count
                         self.received += count
-                        if self.handoff is not None and at == self.fed:
-                            self.fed += count
-                            self._hand_over(memoryview(chunk)[:count])
+                        if self.handoff is not None:
+                            self._hand_over(at, memoryview(chunk)[:count])
                         self.lock.notify_all()
                         self.bar.update(count)
                     floor.update(count)
@@ -625,18 +624,22 @@ class RangedTransfer:
 
     # -- hash -----------------------------------------------------------------------------------
 
-    def _hand_over(self, view: memoryview) -> None:
-        """Queue ``view`` (the bytes at ``fed``) for the hash thread; called under the lock, so
-        the chunks queue in file order. A full queue waits for the hash thread (which takes from
-        it without the lock) unless the transfer stops."""
+    def _hand_over(self, at: int, view: memoryview) -> None:
+        """Queue ``view``, the bytes written at ``at``, for the hash thread if they are the next
+        it needs (``at`` is ``fed``); called under the lock, so the chunks queue in file order.
+        While the queue is full the lock is let go (the hash thread takes from the queue without
+        it, or claims these bytes to read them back: then they are not queued)."""
         assert self.handoff is not None
-        while True:
+        while at == self.fed:
             try:
-                self.handoff.put(view, timeout=0.1)
-                return
+                self.handoff.put_nowait(view)
             except queue.Full:
                 if self.stop.is_set() or self.d.cancel.is_set():
                     raise _Stopped() from None
+                self.lock.wait(0.02)
+            else:
+                self.fed += len(view)
+                return
 
     def _hash_loop(self) -> None:
         """Hash the file in order until its end: the chunks handed over as they arrive, and
