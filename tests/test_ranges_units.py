@@ -64,6 +64,10 @@ def test_adaptive_steps_go_on_while_they_pay_and_back_one_for_good():
     assert ranges.next_step(steps, 2, [40.0, 79.0, 300.0]) == (2, True)
     # the most added too little over two: back to two
     assert ranges.next_step(steps, 2, [40.0, 79.0, 90.0]) == (1, True)
+    # a step held back by the sha256 (its writer waited for the hash thread) goes no further
+    assert ranges.next_step(steps, 0, [100.0], hash_bound=True) == (0, True)
+    assert ranges.next_step(steps, 1, [40.0, 79.0], hash_bound=True) == (1, True)
+    assert ranges.next_step(steps, 1, [100.0, 120.0], hash_bound=True) == (0, True)
     # a fixed count is one step, already final
     assert ranges.next_step([4], 0, [10.0]) == (0, True)
 

@@ -18,8 +18,9 @@ read back from disk.
 
 How many connections: by default (``auto``) the transfer starts on one and adds more only while
 they pay. After a short window on one connection, a second one is opened (unless the first
-already gets more than the sha256 could follow); only if the two get clearly more than one did
-are the others opened, and they stay only if they too add enough.
+already gets more than the sha256 could follow, or the sha256 already held it back); only if
+the two get clearly more than one did are the others opened, and they stay only if they too
+add enough.
 On a link that caps each connection, that is quickly all of them; where one connection already
 takes what the machine can write and hash (a fast local network, loopback), one stays. A fixed
 count (``--connections N``) opens N at once. Every connection beyond the first of a file comes
@@ -64,6 +65,9 @@ PAYS = 1.4
 # it runs at about 1.4 GiB/s on one core at best, and more connections would take CPU from it
 # (on loopback, 2 connections took 0.1 to 0.2 s more per GiB than one: benchmarks/download.py)
 FAST_ENOUGH = 512 << 20
+# a window in which the writer at the hashed end waited this share of the time for the hash
+# thread is bound by the sha256: more connections cannot make it finish sooner
+HASH_BOUND = 0.2
 HANDOFF_DEPTH = 4  # chunks waiting for the hash thread (shared, not copied)
 MIN_PIECE = 8 << 20  # a file of at least two pieces goes in ranges; one piece costs one round trip
 MAX_PIECE = 64 << 20
@@ -140,16 +144,20 @@ def worth_ranges(size: Optional[int], connections: ConnectionsValue) -> bool:
     return size is not None and connections_setting(connections).most > 1 and size >= 2 * min_piece()
 
 
-def next_step(steps: Sequence[int], at: int, rates: Sequence[float]) -> Tuple[int, bool]:
+def next_step(steps: Sequence[int], at: int, rates: Sequence[float], hash_bound: bool = False) -> Tuple[int, bool]:
     """The adaptive count: ``steps`` are the connection counts tried in turn (1, 2, then the
     most), ``at`` the index of the one just measured and ``rates`` the rate measured at each
-    step so far. Returns (the index of the count to use now, whether that is final): the next
-    step while the last one paid (:data:`PAYS` times the rate of the step before), else the
-    step before, for good. One connection that gets :data:`FAST_ENOUGH` stays alone."""
-    if at == 0 and rates[0] >= FAST_ENOUGH:
+    step so far; ``hash_bound``: the sha256 was what held the step back. Returns (the index of
+    the count to use now, whether that is final): the next step while the last one paid
+    (:data:`PAYS` times the rate of the step before), else the step before, for good. One
+    connection that gets :data:`FAST_ENOUGH` stays alone; a step bound by the hash goes no
+    further."""
+    if at == 0 and (rates[0] >= FAST_ENOUGH or hash_bound):
         return 0, True
     if at > 0 and rates[at] < PAYS * rates[at - 1]:
         return at - 1, True
+    if hash_bound:
+        return at, True
     if at + 1 < len(steps):
         return at + 1, False
     return at, True
@@ -301,7 +309,8 @@ class RangedTransfer:
         self.target = self.steps[0]  # workers allowed to take pieces now
         self.settled = len(self.steps) == 1
         self.rates: List[float] = []
-        self.window: Optional[Tuple[float, int]] = None  # (when, bytes received then)
+        self.window: Optional[Tuple[float, int, float]] = None  # (when, bytes received, hash waits) then
+        self.hash_waits = 0.0  # seconds the writer at the hashed end waited for the hash thread
         self.follow_hash = follow_hash
         guard = threading.RLock()
         self.lock = threading.Condition(guard)  # the pieces' progress: the hash thread waits on it
@@ -451,17 +460,18 @@ class RangedTransfer:
         with self.lock:
             if self.window is None:
                 if self.received:  # the window starts with the first bytes, not with the request
-                    self.window = (now, self.received)
+                    self.window = (now, self.received, self.hash_waits)
                 return
-            since, then = self.window
+            since, then, waits = self.window
             if now - since < PROBE_WINDOW or self.received - then < WINDOW_BYTES:
                 return
             self.rates.append((self.received - then) / (now - since))
-            step, final = next_step(self.steps, self.step, self.rates)
+            hash_bound = self.hash_waits - waits >= HASH_BOUND * (now - since)
+            step, final = next_step(self.steps, self.step, self.rates, hash_bound)
             if step > self.step and not self.queue:
                 step, final = self.step, True  # nothing left to hand out to more connections
             self.step, self.target, self.settled = step, self.steps[step], final
-            self.window = (now, self.received)
+            self.window = (now, self.received, self.hash_waits)
             self.admission.notify_all()
 
     def _admitted(self, index: int) -> bool:
@@ -626,20 +636,25 @@ class RangedTransfer:
 
     def _hand_over(self, at: int, view: memoryview) -> None:
         """Queue ``view``, the bytes written at ``at``, for the hash thread if they are the next
-        it needs (``at`` is ``fed``); called under the lock, so the chunks queue in file order.
-        While the queue is full the lock is let go (the hash thread takes from the queue without
-        it, or claims these bytes to read them back: then they are not queued)."""
+        it needs (``at`` is ``fed``). Called under the lock, so the chunks queue in file order;
+        a full queue makes the writer wait for the hash thread, which takes from the queue
+        without the lock (and never waits for the lock: see :meth:`_hash_loop`)."""
         assert self.handoff is not None
-        while at == self.fed:
-            try:
-                self.handoff.put_nowait(view)
-            except queue.Full:
-                if self.stop.is_set() or self.d.cancel.is_set():
-                    raise _Stopped() from None
-                self.lock.wait(0.02)
-            else:
-                self.fed += len(view)
-                return
+        if at != self.fed:
+            return  # ahead of the hashed end: read back once whole from the start
+        try:
+            self.handoff.put_nowait(view)
+        except queue.Full:
+            began = time.monotonic()
+            while True:
+                try:
+                    self.handoff.put(view, timeout=0.1)
+                    break
+                except queue.Full:
+                    if self.stop.is_set() or self.d.cancel.is_set():
+                        raise _Stopped() from None
+            self.hash_waits += time.monotonic() - began
+        self.fed += len(view)
 
     def _hash_loop(self) -> None:
         """Hash the file in order until its end: the chunks handed over as they arrive, and
@@ -654,12 +669,16 @@ class RangedTransfer:
                     self.hasher.update(view)
                     self.hashed += len(view)
                     continue
-            with self.lock:
+            # a writer may hold the lock while it waits for room in the queue: never wait for
+            # the lock, go back to emptying the queue instead
+            if not self.lock.acquire(timeout=0.05):
+                continue
+            try:
                 while True:
                     if self.handoff is not None and not self.handoff.empty():
                         start = available = -1  # chunks arrived: hash them first
                         break
-                    # puts happen under the lock: with none waiting, every byte fed is hashed
+                    # chunks are queued under the lock: with none waiting, every byte fed is hashed
                     available = prefix_end(self.done + [(p.start, p.pos) for p in self.pieces])
                     if available > self.fed:
                         start, self.fed = self.fed, available  # chunks written there from now on are handed over
@@ -667,6 +686,8 @@ class RangedTransfer:
                     if self.stop.is_set() or self.d.cancel.is_set():
                         return  # stopped: the caller reports why
                     self.lock.wait(0.2)
+            finally:
+                self.lock.release()
             while start < available:
                 block = os.pread(self.fd, min(HASH_BLOCK, available - start), start)
                 if not block:
