@@ -9,21 +9,19 @@ no memory beyond one read each. What is whole is remembered beside the part, in
 stops): a rerun after a cut, a crash or Ctrl-C fetches only the holes. A piece cut in the
 middle is asked again from where it stopped, with its own backoff.
 
-The sha256 is computed in file order by a thread that follows the workers (it reads back, from
-the page cache, the bytes whole from the start on) and is checked before the rename, as for a
-single stream. The first piece is asked alone: a server that answers it ``200`` (no range
-support) gets one stream instead (:class:`NoRanges` carries its answer, which is used). While
-only one piece is written at the hashed end, its bytes go to the hash thread as they arrive, not
-read back from disk.
+The sha256 is computed in file order by a thread that follows the workers and is checked
+before the rename, as for a single stream: the chunks written at the hashed end are handed to
+it as they arrive (a few at most wait for it), and what became whole past them is read back
+from the page cache. The first piece is asked alone: a server that answers it ``200`` (no range
+support) gets one stream instead (:class:`NoRanges` carries its answer, which is used).
 
 How many connections: by default (``auto``) the transfer starts on one and adds more only while
 they pay. After a short window on one connection, a second one is opened (unless the first
 already gets more than the sha256 could follow, or the sha256 already held it back); only if
 the two get clearly more than one did are the others opened, and they stay only if they too
-add enough.
-On a link that caps each connection, that is quickly all of them; where one connection already
-takes what the machine can write and hash (a fast local network, loopback), one stays. A fixed
-count (``--connections N``) opens N at once. Every connection beyond the first of a file comes
+add enough. On a link that caps each connection, that is quickly all of them; where one
+connection already takes what the machine can write and hash (a fast local network,
+loopback), one stays. A fixed count (``--connections N``) opens N at once. Every connection beyond the first of a file comes
 from one pool of the :class:`~crunch.transfer.download.Downloader` (the most for one file, less
 one), so several big files at once do not multiply the connections.
 """
@@ -98,9 +96,6 @@ class Connections:
 
     most: int
     adaptive: bool = False
-
-    def __str__(self) -> str:
-        return f"auto (at most {self.most})" if self.adaptive else str(self.most)
 
 
 ConnectionsValue = Union[None, int, str, Connections]
@@ -271,8 +266,8 @@ class RangedTransfer:
     """Fetches the holes of ``part`` from ``url`` on up to ``connections`` connections (a
     number, or a :class:`Connections` that may be adaptive).
 
-    ``downloader`` gives the sessions (one per thread), timeouts, backoff, sleep and the cancel
-    event. :meth:`run` returns the bytes received; the caller verifies ``hasher`` (fed in file
+    ``downloader`` gives the sessions (one per thread), timeouts, backoff, sleep, the cancel
+    event and the pool of extra connections. :meth:`run` returns the bytes received; the caller verifies ``hasher`` (fed in file
     order), renames and forgets the ranges file.
     """
 
@@ -488,11 +483,8 @@ class RangedTransfer:
     def _take_connection(self) -> bool:
         """One connection from the downloader's pool of those beyond each file's first; wait
         while pieces remain to be handed out."""
-        pool = getattr(self.d, "extra_connections", None)
-        if pool is None:
-            return True
         while not self.stop.is_set():
-            if pool.acquire(timeout=0.1):
+            if self.d.extra_connections.acquire(timeout=0.1):
                 return True
             with self.lock:
                 if not self.queue:
@@ -525,7 +517,7 @@ class RangedTransfer:
                 self.errors.append(error)
             self.stop.set()
         finally:
-            if pooled and getattr(self.d, "extra_connections", None) is not None:
+            if pooled:
                 self.d.extra_connections.release()
 
     def _piece(self, piece: _Piece, probe: bool) -> None:
