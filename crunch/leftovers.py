@@ -10,12 +10,13 @@ person has edited since is theirs and is kept.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Iterable, List
+from typing import Any, Iterable, Iterator, List
 
 from .fsutil import read_bytes, write_json_atomic
 
@@ -92,3 +93,106 @@ def sweep(root: Path) -> List[str]:
         except OSError:
             pass
     return removed
+
+
+# -- folders of one run -----------------------------------------------------------------------
+#
+# A run's folder (``.crunchdao/converted/run-XXXX/``: a notebook converted for one `crunch test`)
+# is locked for the whole run through the file beside it (``run-XXXX.lock``), taken *before* the
+# folder is made. A folder whose lock can be taken belongs to a run that is over (its process
+# ended, even by SIGKILL, and the system let the lock go): the next run removes it. A running
+# run's lock cannot be taken, so two runs at once in one workspace never remove each other's.
+
+LOCK_SUFFIX = ".lock"
+ORPHAN_LOCK_AGE = 3600.0  # seconds: a lock file with no folder (a run killed between the two) this old is removed
+
+
+def _try_lock(path: Path) -> Any:
+    """The lock at ``path`` taken without waiting, or ``None`` when another process holds it."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(path), timeout=0)
+    try:
+        lock.acquire()
+    except (Timeout, OSError):
+        return None
+    return lock
+
+
+def sweep_run_folders(parent: Path) -> List[str]:
+    """Remove the folders under ``parent`` of runs that are over; returns their names."""
+    import shutil
+    import time
+
+    removed: List[str] = []
+    try:
+        entries = sorted(parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if entry.name.endswith(LOCK_SUFFIX):
+            folder = entry.with_name(entry.name[: -len(LOCK_SUFFIX)])
+            try:
+                old = time.time() - entry.stat().st_mtime > ORPHAN_LOCK_AGE
+            except OSError:
+                continue
+            if old and not folder.exists():
+                lock = _try_lock(entry)
+                if lock is not None:
+                    with contextlib.suppress(OSError):
+                        entry.unlink()
+                    lock.release()
+            continue
+        if not entry.is_dir() or entry.is_symlink():
+            continue
+        lock_path = entry.with_name(entry.name + LOCK_SUFFIX)
+        lock = _try_lock(lock_path)
+        if lock is None:
+            continue  # a run still going
+        try:
+            shutil.rmtree(entry, ignore_errors=True)
+            if not entry.exists():
+                removed.append(entry.name)
+            with contextlib.suppress(OSError):
+                lock_path.unlink()
+        finally:
+            lock.release()
+    return removed
+
+
+@contextlib.contextmanager
+def run_folder(parent: Path, prefix: str = "run-") -> Iterator[Path]:
+    """A fresh folder under ``parent`` for this run, locked while the run lasts and removed
+    after it; the folders of runs that are over (killed ones) are removed first."""
+    import shutil
+    import tempfile
+
+    sweep_run_folders(parent)
+    for _ in range(5):  # another run that ended may remove ``parent`` (when empty) meanwhile
+        parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=LOCK_SUFFIX, dir=parent)
+        except FileNotFoundError:
+            continue
+        os.close(fd)
+        break
+    else:
+        raise FileNotFoundError(2, "the folder keeps disappearing", str(parent))
+    lock_path = Path(name)
+    from filelock import FileLock
+
+    lock = FileLock(str(lock_path))
+    lock.acquire()
+    folder = lock_path.with_name(lock_path.name[: -len(LOCK_SUFFIX)])
+    try:
+        folder.mkdir()
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
+        lock.release()
+        with contextlib.suppress(OSError):
+            parent.rmdir()  # only when no other run uses it

@@ -4,8 +4,6 @@ platform's runner would, check the prediction and print a report."""
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Tuple
@@ -53,43 +51,44 @@ def main_script(root: Path, main_file: Optional[str], console: Console) -> Itera
         ) from None
     console.print(f"converting {main.notebook.name} for this run (your folder gets no {main.script})")
     parent = root / DOT_DIR / CONVERTED_DIR
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix="run-", dir=parent))
-    except OSError as error:
-        raise WorkspaceError(
-            f"cannot write the conversion of {main.notebook.name} into {parent}: {error.strerror or error}; "
-            f"fix the folder's permissions, or run `crunch convert {main.notebook.name} {main.script}` first"
-        ) from None
-    try:
+    with _run_folder(parent, "run-", main.notebook.name, main.script) as folder:
         script = folder / Path(main.script).name
         with temporary_script(root, main.notebook, main_file=main.script, script_path=script, requirements=False):
             yield script, main.path.parent
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            parent.rmdir()  # only when no other run uses it
+
+
+@contextlib.contextmanager
+def _run_folder(parent: Path, prefix: str, notebook: str, script: str) -> Iterator[Path]:
+    """A fresh folder under ``parent`` for this run's conversion, locked while the run lasts and
+    removed after it (:func:`crunch.leftovers.run_folder`): the folders of runs that were killed
+    are removed first, those of runs still going in the same workspace are kept."""
+    from ..leftovers import run_folder
+
+    with contextlib.ExitStack() as stack:
+        try:
+            folder = stack.enter_context(run_folder(parent, prefix))
+        except OSError as error:
+            raise WorkspaceError(
+                f"cannot write the conversion of {notebook} into {parent}: {error.strerror or error}; "
+                f"fix the folder's permissions, or run `crunch convert {notebook} {script}` first"
+            ) from None
+        yield folder
 
 
 @contextlib.contextmanager
 def notebook_script(root: Path, main: Any, console: Console) -> Iterator[Path]:
-    """The notebook's conversion in a temporary file under ``.crunchdao/`` (the workspace's
-    files are not touched), removed afterwards."""
-    import shutil
-    import tempfile
-
+    """The notebook's conversion in a temporary folder under ``.crunchdao/converted/`` (the
+    workspace's files are not touched), removed afterwards."""
     from ..convert import convert_notebook
     from ..fsutil import write_text_atomic
 
     conversion = convert_notebook(main.source.content, whitelist=None, freeze=False)
     console.print(f"your code is {main.source.origin}: converted for this test")
-    folder = Path(tempfile.mkdtemp(prefix="notebook-", dir=root / ".crunchdao"))
-    try:
+    name = main.source.path.name if main.source.path is not None else "the notebook"
+    with _run_folder(root / DOT_DIR / CONVERTED_DIR, "notebook-", name, main.script) as folder:
         path = folder / Path(main.script).name
         write_text_atomic(path, conversion.script)
         yield path
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def check_libraries(workspace: Workspace, console: Console) -> List[str]:
