@@ -121,11 +121,26 @@ def test_test_on_a_notebook_leaves_no_script(signum: int, template: Path, shared
     assert after == before  # no main.py, no requirements.txt, no .crunchdao/converted/
 
 
-def test_a_killed_test_leaves_nothing_a_later_run_would_use(template: Path, shared_hub: Hub, tmp_path: Path) -> None:
-    """Even SIGKILL (no cleanup at all) leaves no main.py: the next run converts the notebook as it is now."""
+def as_notebook_workspace(ws: Path) -> None:
+    """What `crunch setup --notebook` marks: the notebook is the code."""
+    path = ws / ".crunchdao" / "project.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "notebook": True}))
+
+
+def run_folders(ws: Path) -> List[Path]:
+    converted = ws / ".crunchdao" / "converted"
+    return sorted(p for p in converted.iterdir() if p.is_dir()) if converted.is_dir() else []
+
+
+@pytest.mark.parametrize("notebook_workspace", [False, True], ids=["main-ipynb", "notebook-workspace"])
+def test_a_killed_test_leaves_nothing_a_later_run_would_use(notebook_workspace: bool, template: Path, shared_hub: Hub, tmp_path: Path) -> None:
+    """Even SIGKILL (no cleanup at all) leaves no main.py: the next run converts the notebook as
+    it is now, and removes the folder the killed run had converted it into."""
     ws = copy(template, tmp_path / "ws")
     (ws / "main.py").unlink()
     (ws / "main.ipynb").write_text(notebook(SLOW_NOTEBOOK_TRAIN))
+    if notebook_workspace:
+        as_notebook_workspace(ws)
     outside = sorted(p.relative_to(ws).as_posix() for p in ws.rglob("*") if ".crunchdao" not in p.parts)
     process = start(shared_hub, "test", cwd=ws)
     wait_until(lambda: (ws / "resources" / "started").exists(), process, "train() started")
@@ -134,12 +149,52 @@ def test_a_killed_test_leaves_nothing_a_later_run_would_use(template: Path, shar
     (ws / "resources" / "started").unlink()
     # what a kill leaves is under .crunchdao/ (git-ignored, never sent, never imported again)
     assert sorted(p.relative_to(ws).as_posix() for p in ws.rglob("*") if ".crunchdao" not in p.parts) == outside
+    killed = run_folders(ws)
+    assert len(killed) == 1 and (killed[0] / "main.py").is_file(), killed  # the killed run's conversion
     fixed = SLOW_NOTEBOOK_TRAIN.replace("    time.sleep(120)\n", "    pass\n")
     (ws / "main.ipynb").write_text(notebook(fixed))
     done = shared_hub.run("test", "--no-determinism-check", cwd=ws)
     assert done.returncode == 0, done.output
     assert "prediction is valid" in done.stdout
     assert not (ws / "main.py").exists()
+    assert not killed[0].exists()
+    assert not (ws / ".crunchdao" / "converted").exists()  # no folder, no lock file left
+
+
+WAITING_NOTEBOOK_TRAIN = SLOW_NOTEBOOK_TRAIN.replace(
+    "    time.sleep(120)\n",
+    "    for _ in range(1200):\n"
+    "        if os.path.exists(os.path.join(model_directory_path, 'go')):\n"
+    "            break\n"
+    "        time.sleep(0.1)\n",
+)
+
+
+def test_a_test_keeps_the_folder_of_a_test_still_running(template: Path, shared_hub: Hub, tmp_path: Path) -> None:
+    """Two `crunch test` at once in one workspace: the second one leaves the first one's
+    conversion folder alone (its lock is held), and the first one ends well."""
+    ws = copy(template, tmp_path / "ws")
+    (ws / "main.py").unlink()
+    (ws / "main.ipynb").write_text(notebook(WAITING_NOTEBOOK_TRAIN))
+    (ws / "quick.ipynb").write_text(notebook(SLOW_NOTEBOOK_TRAIN.replace("    time.sleep(120)\n", "    pass\n")))
+    first = start(shared_hub, "test", "--no-determinism-check", cwd=ws)
+    try:
+        wait_until(lambda: (ws / "resources" / "started").exists(), first, "train() started")
+        running = run_folders(ws)
+        assert len(running) == 1 and (running[0] / "main.py").is_file(), running
+        second = shared_hub.run("test", "--no-determinism-check", "--main-file", "quick.ipynb", cwd=ws)
+        assert second.returncode == 0, second.output
+        assert (running[0] / "main.py").is_file()  # the first run's folder is kept
+        assert run_folders(ws) == running  # and the second one's is gone
+        (ws / "resources" / "go").touch()
+        out, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+    assert first.returncode == 0, out + err
+    assert "prediction is valid" in out
+    assert not (ws / ".crunchdao" / "converted").exists()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
