@@ -227,3 +227,35 @@ def test_names_that_need_quoting(shared_hub):
     assert set(files) == {"main.py", "dir with space/ü.py"}
     assert requests.get(files["dir with space/ü.py"], timeout=10).content == b"print(1)\n"
     assert client.list_submissions("demo", "zoé", name)[0].message == "ünïcode ✓"
+
+
+@pytest.mark.parametrize("character", ["\x00", "\n", "\t", "\x1b", "\x7f"], ids=["nul", "newline", "tab", "escape", "delete"])
+def test_names_with_a_control_character_are_refused(hub, character):
+    """An upload, a submission's file, main file or model directory, or a served path holding a
+    control character: a 400 VALIDATION_FAILED naming it (escaped), and nothing is stored."""
+    push = hub.push_token("demo", "ctl", "erin")
+    client = hub.client(push_token=push)
+    bad = f"bad{character}name.py"
+    created = requests.post(hub.url + "v1/uploads", params={"pushToken": push}, json={"name": bad, "size": 3}, timeout=10)
+    assert created.status_code == 400, created.text
+    answer = created.json()
+    assert answer["code"] == "VALIDATION_FAILED" and repr(bad) in answer["message"]
+    assert character not in created.text and hub.stats()["pendingUploads"] == 0
+
+    upload = _send(client, b"x=1", 1024)
+    submissions = hub.url + "v4/competitions/demo/projects/erin/ctl/submissions"
+    bodies = [
+        {"codeFiles": {"main.py": upload.id, bad: upload.id}},
+        {"codeFiles": {"main.py": upload.id}, "modelFiles": {f"weights{character}.bin": upload.id}},
+        {"codeFiles": {bad: upload.id}, "mainFilePath": bad},
+        {"codeFiles": {"main.py": upload.id}, "modelDirectoryPath": f"res{character}ources"},
+    ]
+    for body in bodies:
+        refused = requests.post(submissions, json={"message": "m", "type": "CODE", "pushToken": push, **body}, timeout=10)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["code"] == "VALIDATION_FAILED" and repr(character)[1:-1] in refused.json()["message"]
+    assert client.list_submissions("demo", "erin", "ctl") == []
+
+    served = requests.get(f"{hub.url}files/uploads/{upload.id}/blob%{ord(character):02X}", timeout=10)
+    assert served.status_code == 400 and served.json()["code"] == "VALIDATION_FAILED"
+    assert repr(character)[1:-1] in served.json()["message"] and character not in served.text

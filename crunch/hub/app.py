@@ -68,6 +68,7 @@ from .store import (
     HubError,
     Store,
     iso,
+    refuse_control_characters,
     validation,
 )
 
@@ -291,6 +292,7 @@ class HubApp(RunRoutes, PlatformRoutes):
     def dispatch(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
+            refuse_control_characters("path", request.path, "path")  # %00, %0A... in a file's path
             endpoint, args = adapter.match()
             if endpoint.startswith("admin_") and not _is_loopback(request.remote_addr):
                 raise HubError(403, "AUTHORIZATION_DENIED", "admin calls are accepted from loopback only")
@@ -737,6 +739,8 @@ class HubApp(RunRoutes, PlatformRoutes):
                 raise validation(field, "must be an object of path: upload id")
         if not isinstance(main_file_path, str) or not isinstance(model_directory_path, str):
             raise validation("mainFilePath", "mainFilePath and modelDirectoryPath must be strings")
+        refuse_control_characters("mainFilePath", main_file_path, "main file")
+        refuse_control_characters("modelDirectoryPath", model_directory_path, "model directory")
         if type_ == "CODE" and code_files and main_file_path not in code_files:
             raise validation("mainFilePath", f"{main_file_path} is not among the code files")
         row = self.store.create_submission(
@@ -768,6 +772,7 @@ class HubApp(RunRoutes, PlatformRoutes):
         name, size = body.get("name"), body.get("size")
         if not isinstance(name, str) or not name:
             raise validation("name", "is required")
+        refuse_control_characters("name", name, "file name")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise validation("size", "must be a non-negative integer")
         if body.get("encrypted"):

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -104,6 +105,17 @@ class HubError(Exception):
 
 def validation(field: str, message: str) -> HubError:
     return HubError(400, "VALIDATION_FAILED", f"{field}: {message}", fieldErrors=[{"field": field, "message": message}])
+
+
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
+
+
+def refuse_control_characters(field: str, value: str, what: str = "name") -> None:
+    """A VALIDATION_FAILED answer when ``value`` holds a control character (U+0000-U+001F,
+    U+007F): a tab, a newline or an escape in a file name (the name is shown escaped)."""
+    found = CONTROL_CHARACTER.search(value)
+    if found is not None:
+        raise validation(field, f"the {what} {value!r} holds a control character (U+{ord(found.group()):04X}): rename it")
 
 
 def iso(timestamp: Optional[float]) -> Optional[str]:
@@ -664,6 +676,8 @@ class Store:
         sizes: Dict[str, int] = {}
         for kind, files in (("codeFiles", code_files), ("modelFiles", model_files)):
             for path, upload_id in files.items():
+                if isinstance(path, str):
+                    refuse_control_characters(kind, path, "file name")
                 if not isinstance(path, str) or not path or path.startswith("/") or ".." in Path(path).parts or "\\" in path:
                     raise validation(kind, f"{path!r} is not a relative path")
                 try:
