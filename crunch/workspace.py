@@ -141,6 +141,20 @@ def _base_url(node: Node) -> Optional[str]:
         raise node.fail(f"expected an http:// or https:// URL, got {describe(value)}") from None
 
 
+REFETCH_CACHE = ": run `crunch download` to fetch it again"
+REPAIR_KEPT_KEYS = ": correct it, or run `crunch setup ... --force` to repair the workspace"
+
+
+def read_kept_keys(node: Node) -> Dict[str, str]:
+    """``workspace.json``: the keys of ``project.json`` that crunch-cli 13 drops when it
+    rewrites that file (the hub's addresses, the model directory), each of its type; other
+    keys are left alone."""
+    node.mapping()
+    kept = {"apiBaseUrl": _base_url(node["apiBaseUrl"]), "webBaseUrl": _base_url(node["webBaseUrl"])}
+    kept["modelDirectory"] = node["modelDirectory"].string(None, nonempty=True)
+    return {key: value for key, value in kept.items() if value is not None}
+
+
 def read_round_cache(node: Node) -> Optional[int]:
     """``round.json``: ``{"number": N, "id": ...}`` of the round whose data release is cached."""
     node["id"].identifier(None)
@@ -248,11 +262,12 @@ class Workspace:
         data = dict(data)
         if not data.get("projectName"):  # a crunch-cli 3.x workspace: its project is "default"
             data["projectName"] = LEGACY_PROJECT_NAME
-        kept = self.read_cache(WORKSPACE_FILE)
-        if isinstance(kept, dict):  # what crunch-cli 13 dropped when it rewrote project.json
-            for key in ProjectInfo._KEYS:
-                if key not in data and key not in ProjectInfo._PEER_KEYS and isinstance(kept.get(key), str):
-                    data[key] = kept[key]
+        kept = self.load_cache(WORKSPACE_FILE, read_kept_keys, default={}, hint=REPAIR_KEPT_KEYS)
+        model_directory_file = self.project_file
+        if "modelDirectory" in kept and "modelDirectory" not in data:
+            model_directory_file = self.cache_path(WORKSPACE_FILE)
+        for key, value in kept.items():  # what crunch-cli 13 dropped when it rewrote project.json
+            data.setdefault(key, value)
         info = parse(
             ProjectInfo.read,
             data,
@@ -264,7 +279,7 @@ class Workspace:
 
         try:
             info.model_directory = check_name(
-                info.model_directory, given_as=f"the modelDirectory of {self.project_file}", error=WorkspaceError
+                info.model_directory, given_as=f"the modelDirectory of {model_directory_file}", error=WorkspaceError
             )
         except WorkspaceError as error:
             raise WorkspaceError(f"{error.message}, and write it as modelDirectory in that file") from None
@@ -336,15 +351,15 @@ class Workspace:
         except (OSError, ValueError):
             return None
 
-    def load_cache(self, name: str, reader: Callable[[Node], T], default: Any = None) -> Any:
+    def load_cache(self, name: str, reader: Callable[[Node], T], default: Any = None, hint: str = REFETCH_CACHE) -> Any:
         """The cached JSON ``name`` read by ``reader`` (see :mod:`crunch.jsonshape`), or
         ``default`` when the file is absent.
 
         A file that cannot be read, is not JSON or not of the shape ``reader`` expects is a
-        :class:`~crunch.exceptions.CorruptCacheError` naming it and the field.
+        :class:`~crunch.exceptions.CorruptCacheError` naming it and the field, ending with
+        ``hint`` (what to do: fetch it again, by default).
         """
         path = self.cache_path(name)
-        hint = ": run `crunch download` to fetch it again"
         try:
             text = read_text(path)  # a FIFO there is refused, naming it
         except FileNotFoundError:

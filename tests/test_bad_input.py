@@ -263,6 +263,20 @@ def set_model_directory(value: Any) -> Callable[[Path], None]:
     return build
 
 
+def as_rewritten_by_the_peer(model_directory: Any) -> Callable[[Path], None]:
+    """project.json without the keys crunch-cli 13 drops when it rewrites it: workspace.json
+    holds them, its modelDirectory set to ``model_directory``."""
+
+    def build(ws: Path) -> None:
+        dot = ws / ".crunchdao"
+        project = json.loads((dot / "project.json").read_text())
+        kept = {key: project.pop(key) for key in ("apiBaseUrl", "webBaseUrl", "modelDirectory") if key in project}
+        (dot / "project.json").write_text(json.dumps(project))
+        (dot / "workspace.json").write_text(json.dumps({**kept, "modelDirectory": model_directory}))
+
+    return build
+
+
 def read_only(relative: str) -> Callable[[Path], None]:
     """The folder ``relative`` can no longer be written: ``chattr +i`` for root (whom modes do
     not stop), mode 0o555 for others. :func:`writable` undoes it."""
@@ -447,6 +461,13 @@ CASES: List[Case] = [
     Case("ws-project-json-corrupt", write(".crunchdao/project.json", '{"competitionName": '), ("test",), "corrupt"),
     Case("ws-project-json-list", write(".crunchdao/project.json", "[]"), ("push", "-m", "x"), "corrupt"),
     Case("ws-project-json-binary", write(".crunchdao/project.json", b"\xff\xfe\x00junk"), ("download",), "corrupt"),
+    Case("ws-workspace-json-not-json", write(".crunchdao/workspace.json", '{"apiBaseUrl": '), ("test",), "workspace.json is damaged (not valid JSON): correct it"),
+    Case("ws-workspace-json-list", write(".crunchdao/workspace.json", "[1]"), ("push", "-m", "x"), "workspace.json is malformed"),
+    Case("ws-workspace-json-binary", write(".crunchdao/workspace.json", b"\xff\xfe\x00junk"), ("download",), "workspace.json is damaged (not UTF-8"),
+    Case("ws-workspace-json-url-number", write(".crunchdao/workspace.json", '{"apiBaseUrl": 5}'), ("push", "--dry"), "workspace.json is malformed: apiBaseUrl"),
+    Case("ws-workspace-json-url-not-http", write(".crunchdao/workspace.json", '{"webBaseUrl": "ftp://x"}'), ("test",), "workspace.json is malformed: webBaseUrl"),
+    Case("ws-workspace-json-model-dir-outside", as_rewritten_by_the_peer("../elsewhere"), ("push", "-m", "x"), "crunchdao/workspace.json"),
+    Case("ws-workspace-json-model-dir-list", write(".crunchdao/workspace.json", '{"modelDirectory": ["resources"]}'), ("test",), "workspace.json is malformed: modelDirectory"),
     Case("ws-token-missing", remove(".crunchdao/token"), ("push", "-m", "x"), "no push token"),
     Case("ws-token-missing-download", remove(".crunchdao/token"), ("download", "--force"), "no push token"),
     Case("ws-token-too-open", chmod(".crunchdao/token", 0o644), ("push", "-m", "x"), "chmod 600"),
