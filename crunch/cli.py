@@ -373,8 +373,8 @@ def run_group() -> None:
 
 @run_group.command("create")
 @click.option("--submission", default="@last", show_default=True, metavar="N|@last", help="The submission to run.")
-@click.option("--train-frequency", type=click.IntRange(min=0), default=None, help="Train every N moons (default 1; 0: only the first).")
-@click.option("--force-first-train", type=bool, default=None, metavar="BOOLEAN", help="Train at the first moon (default: when the submission has no model files).")
+@click.option("--train-frequency", type=click.IntRange(min=0), default=None, help="Train every N moons (default 0: only the first; refused where the competition hides it).")
+@click.option("--force-first-train", type=bool, default=None, metavar="BOOLEAN", help="Train at the first moon (default: when the submission has no model files; refused where the competition hides it).")
 @click.option("--runtime", default=None, metavar="NAME", help="The runtime to run on (default: the first available, `cpu` on the local hub).")
 @click.pass_context
 def run_create(ctx: click.Context, submission: str, train_frequency: Optional[int], force_first_train: Optional[bool], runtime: Optional[str]) -> None:
@@ -540,6 +540,8 @@ def hub_token(ctx: click.Context, **options: Any) -> None:
 @click.option("--code", "code_dir", type=click.Path(exists=True, file_okay=False), help="UNSTRUCTURED: the folder of scoring/runner.py, scoring.py, submission.py...")
 @click.option("--metric", "metrics", multiple=True, metavar="TARGET:METRIC", help="UNSTRUCTURED: a target and one of its metrics (repeat; the first target is primary).")
 @click.option("--private-data", type=click.Path(exists=True, file_okay=False), help="UNSTRUCTURED: files kept by the hub, never sent to participants.")
+@click.option("--hide-train-frequency", is_flag=True, help="Runs of this competition take no --train-frequency (0 is used).")
+@click.option("--hide-force-first-train", is_flag=True, help="Runs of this competition take no --force-first-train.")
 @click.pass_context
 def hub_add_competition(ctx: click.Context, **options: Any) -> None:
     """Host a competition NAME from DATA_DIR's X_train, y_train, X_test, [y_test,] example_prediction parquet files

@@ -38,6 +38,19 @@ def test_unknown_format_is_regular(requests_mock):
     assert make_client().get_competition("x").format.value == "REGULAR"
 
 
+def test_hidden_run_options_of_a_competition(requests_mock):
+    requests_mock.get(BASE + "v1/competitions/shown", json={"id": 1, "name": "shown", "hideTrainFrequency": None})
+    shown = make_client().get_competition("shown")  # absent or null: not hidden
+    assert shown.hide_train_frequency is False and shown.hide_force_first_train is False
+    requests_mock.get(BASE + "v1/competitions/hidden", json={"id": 2, "name": "hidden", "hideTrainFrequency": True, "hideForceFirstTrain": True})
+    hidden = make_client().get_competition("hidden")
+    assert hidden.hide_train_frequency is True and hidden.hide_force_first_train is True
+    requests_mock.get(BASE + "v1/competitions/odd", json={"id": 3, "name": "odd", "hideTrainFrequency": "yes"})
+    with pytest.raises(exc.CrunchError) as info:
+        make_client().get_competition("odd")
+    assert "hideTrainFrequency" in str(info.value)
+
+
 def test_retries_idempotent_calls_on_503_then_succeeds(requests_mock):
     requests_mock.get(
         BASE + "v2/competitions",

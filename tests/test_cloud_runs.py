@@ -300,3 +300,83 @@ def test_crunch_cli_13_runs_each_run_command(hub, tmp_path):
     assert missing.returncode != 0 and "run: not found: 99" in missing.stdout
     ours = hub.run("run", "show", run_id, cwd=ws)
     assert "status      succeeded" in ours.stdout
+
+
+def run_record(hub, ws: Path, run_id: int) -> dict:
+    shown = hub.run("run", "show", run_id, "--json", cwd=ws)
+    assert shown.returncode == 0, shown.output
+    return json.loads(shown.stdout)
+
+
+def stop_runs(hub, ws: Path, *run_ids: int) -> None:
+    for run_id in run_ids:  # nothing to see in them: leave the cores to the other tests
+        assert hub.run("run", "terminate", run_id, cwd=ws).returncode == 0
+
+
+def test_run_create_trains_at_the_first_moon_only_by_default(hub, tmp_path):
+    ws = workspace(hub, tmp_path)
+    push(hub, ws)
+    default = hub.run("run", "create", cwd=ws)
+    assert default.returncode == 0, default.output
+    assert "train frequency: 0 by default (train at the first moon only); `--train-frequency N` trains every N moons" in default.stdout
+    first = int(re.search(r"run (\d+) created: .*, train at the first moon only,", default.stdout).group(1))
+    assert run_record(hub, ws, first)["trainFrequency"] == 0  # what the hub received
+    chosen = hub.run("run", "create", "--train-frequency", "3", cwd=ws)
+    assert chosen.returncode == 0, chosen.output
+    assert "by default" not in chosen.stdout and "train every 3 moon(s)" in chosen.stdout
+    second = int(re.search(r"run (\d+) created", chosen.stdout).group(1))
+    assert run_record(hub, ws, second)["trainFrequency"] == 3
+    stop_runs(hub, ws, first, second)
+    helped = hub.run("run", "create", "--help")
+    assert "default 0" in helped.stdout and "default 1" not in helped.stdout
+
+
+def test_a_competition_that_hides_run_options_refuses_them(hub, tmp_path):
+    ws = workspace(hub, tmp_path)
+    push(hub, ws)
+    hub.competition_state("demo", hideTrainFrequency=True, hideForceFirstTrain=True)
+    for option, value in (("--train-frequency", "2"), ("--force-first-train", "true"), ("--force-first-train", "false")):
+        refused = hub.run("run", "create", option, value, cwd=ws)
+        assert refused.returncode == 1, refused.output
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: the competition demo does not take " + option), refused.stderr
+        assert "Traceback" not in refused.output
+    assert json.loads(hub.run("run", "list", "--json", cwd=ws).stdout) == []  # no run created
+    plain = hub.run("run", "create", cwd=ws)
+    assert plain.returncode == 0, plain.output
+    assert "by default" not in plain.stdout and "force first train as the competition decides" in plain.stdout
+    run_id = int(re.search(r"run (\d+) created", plain.stdout).group(1))
+    assert run_record(hub, ws, run_id)["trainFrequency"] == 0
+    hub.competition_state("demo", hideForceFirstTrain=False)  # the frequency alone stays hidden
+    forced = hub.run("run", "create", "--force-first-train", "true", cwd=ws)
+    assert forced.returncode == 0, forced.output
+    forced_id = int(re.search(r"run (\d+) created", forced.stdout).group(1))
+    record = run_record(hub, ws, forced_id)
+    assert record["trainFrequency"] == 0 and record["forceFirstTrain"] is True
+    stop_runs(hub, ws, run_id, forced_id)
+
+
+def test_crunch_cli_13_and_ours_refuse_a_hidden_train_frequency(hub, tmp_path):
+    ws = workspace(hub, tmp_path)
+    push(hub, ws)
+    hub.competition_state("demo", hideTrainFrequency=True)
+    env = {**os.environ, "CRUNCH_API_BASE_URL": hub.url}
+    for name in ("API_BASE_URL", "CRUNCH_ENVIRONMENT"):
+        env.pop(name, None)
+
+    def peer(*args):
+        return subprocess.run([str(crunch_cli_13()), *map(str, args)], cwd=ws, env=env, capture_output=True, text=True, timeout=300)
+
+    theirs = peer("run", "create", "--runtime", "cpu", "--train-frequency", "2")
+    assert theirs.returncode != 0 and "train frequency is not usable in this competition" in theirs.stdout, theirs.stdout + theirs.stderr
+    ours = hub.run("run", "create", "--train-frequency", "2", cwd=ws)
+    assert ours.returncode == 1 and "does not take --train-frequency" in ours.stderr, ours.output
+    assert json.loads(hub.run("run", "list", "--json", cwd=ws).stdout) == []  # neither created a run
+    theirs = peer("run", "create", "--runtime", "cpu")
+    assert theirs.returncode == 0, theirs.stdout + theirs.stderr
+    assert "train_frequency=0" in theirs.stdout
+    their_run = int(re.search(r"run: created: (\d+)", theirs.stdout).group(1))
+    our_run = create_run(hub, ws)
+    assert run_record(hub, ws, their_run)["trainFrequency"] == 0
+    assert run_record(hub, ws, our_run)["trainFrequency"] == 0
+    stop_runs(hub, ws, their_run, our_run)

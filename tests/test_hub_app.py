@@ -509,7 +509,7 @@ def test_closed_phase_and_unpublished_data(client, project):
         refused = submit(client, project)
         assert refused.status_code == 403 and refused.json["code"] == "RESTRICTED_PHASE_ACTION"
         answer = client.post("/_admin/competitions/demo", json={"phaseClosed": False, "dataUnpublished": True}, environ_base=LOOPBACK)
-        assert answer.json == {"phaseClosed": False, "dataUnpublished": True}
+        assert answer.json == {"phaseClosed": False, "dataUnpublished": True, "hideTrainFrequency": False, "hideForceFirstTrain": False}
         assert client.get(path).json["code"] == "CRUNCH_NOT_FOUND"
     finally:
         client.post("/_admin/competitions/demo", json={"phaseClosed": False, "dataUnpublished": False}, environ_base=LOOPBACK)

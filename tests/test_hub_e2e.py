@@ -202,6 +202,37 @@ def test_add_competition_command(hub, crunch, tmp_path):
     assert bad.returncode == 1 and "X_train.parquet" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_add_competition_hides_run_options(hub, crunch, tmp_path):
+    from crunch.hub.seed import timeseries_frames
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for key, frame in timeseries_frames(rows=3, train_moons=5, test_moons=2, features=4).items():
+        frame.to_parquet(data / f"{key}.parquet", index=False)
+    client = hub.client()
+    assert not client.get_competition("demo").hide_train_frequency  # the default: both shown
+    assert not client.get_competition("demo").hide_force_first_train
+    hidden = crunch("hub", "add-competition", "hidden", data, "--root", hub.root, "--timeseries", "--hide-train-frequency", "--hide-force-first-train")
+    assert hidden.returncode == 0, hidden.stderr
+    assert "runs of hidden take no --train-frequency and no --force-first-train" in hidden.stdout
+    competition = client.get_competition("hidden")
+    assert competition.hide_train_frequency and competition.hide_force_first_train
+    one = crunch("hub", "add-competition", "one-hidden", data, "--root", hub.root, "--timeseries", "--hide-force-first-train")
+    assert one.returncode == 0, one.stderr
+    competition = client.get_competition("one-hidden")
+    assert not competition.hide_train_frequency and competition.hide_force_first_train
+    assert hub.competition_state("one-hidden", hideTrainFrequency=True, hideForceFirstTrain=False) == {
+        "phaseClosed": False, "dataUnpublished": False, "hideTrainFrequency": True, "hideForceFirstTrain": False,
+    }
+    hub.restart()  # kept in the database, unlike a closed phase
+    competition = hub.client().get_competition("one-hidden")
+    assert competition.hide_train_frequency and not competition.hide_force_first_train
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        hub.competition_state("one-hidden", hideTrainFrequency="yes")
+    assert refused.value.code == 400
+    assert hub.client().get_competition("one-hidden").hide_train_frequency
+
+
 def test_crunch_list_against_the_hub(shared_hub):
     result = shared_hub.run("list")
     assert result.returncode == 0, result.stderr

@@ -100,6 +100,8 @@ class Competition(_Model):
     display_name: str
     format: CompetitionFormat
     status: Optional[str]
+    hide_train_frequency: bool = False  # runs of this competition take no train frequency (0 is used)
+    hide_force_first_train: bool = False  # runs of this competition take no force-first-train choice
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -111,6 +113,8 @@ class Competition(_Model):
             display_name=node["displayName"].string(None) or name,
             format=CompetitionFormat.parse(node["format"].string(None)),
             status=node["status"].string(None),
+            hide_train_frequency=node["hideTrainFrequency"].boolean(False),
+            hide_force_first_train=node["hideForceFirstTrain"].boolean(False),
             raw=dict(node.mapping()),
         )
 

@@ -156,7 +156,10 @@ def get_run(client: Client, where: tuple, run_id: int, label: str) -> Run:
     return call("the run", lambda: Run.from_dict(data))
 
 
-def create_run(client: Client, where: tuple, *, submission_id: Any, train_frequency: int, force_first_train: bool, runtime: str) -> Run:
+def create_run(
+    client: Client, where: tuple, *, submission_id: Any, train_frequency: int, force_first_train: Optional[bool], runtime: str
+) -> Run:
+    """Create a run; ``force_first_train`` None leaves the choice to the hub (a competition that hides it)."""
     body = {"submissionId": submission_id, "trainFrequency": train_frequency, "forceFirstTrain": force_first_train, "runtimeDefinitionName": runtime}
     return call("the new run", lambda: Run.from_dict(client.request("POST", _runs_path(where), json=body)))
 

@@ -25,6 +25,8 @@ def run(
     code_dir: Optional[str] = None,
     metrics: Sequence[str] = (),
     private_data: Optional[str] = None,
+    hide_train_frequency: bool = False,
+    hide_force_first_train: bool = False,
     **_: Any,
 ) -> dict:
     from ..hub.seed import host_folder, seed_if_needed
@@ -46,7 +48,8 @@ def run(
                 f"{', '.join(classic)} describe the columns of a classic competition, not an UNSTRUCTURED one "
                 "(its code reads its own files): leave them out, or use --metric TARGET:METRIC"
             )
-        return _add_unstructured(console, name, data_dir, root, code_dir, metrics, private_data)
+        summary = _add_unstructured(console, name, data_dir, root, code_dir, metrics, private_data)
+        return _set_run_flags(console, name, root, summary, hide_train_frequency, hide_force_first_train)
     given = [flag for flag, value in (("--code", code_dir), ("--metric", metrics), ("--private-data", private_data)) if value]
     if given:
         raise CrunchError(f"{', '.join(given)} only go with --unstructured: add --unstructured, or leave them out")
@@ -69,6 +72,24 @@ def run(
         store.close()
     kind = f"TIMESERIES, {len(summary['testKeys'])} test moon(s)" if timeseries else "regular"
     console.result(f"hosted {name} ({kind}, {summary['features']} feature(s)): {', '.join(summary['files'])}")
+    return _set_run_flags(console, name, root, summary, hide_train_frequency, hide_force_first_train)
+
+
+def _set_run_flags(console: Console, name: str, root: str, summary: dict, hide_train_frequency: bool, hide_force_first_train: bool) -> dict:
+    """The run options the competition hides (hosting it again without the flags shows them again)."""
+    from ..hub.store import Store
+
+    store = Store(root)
+    try:
+        competition_id = int(store.competition(name)["id"])
+        summary["runFlags"] = store.set_run_flags(
+            competition_id, hide_train_frequency=hide_train_frequency, hide_force_first_train=hide_force_first_train
+        )
+    finally:
+        store.close()
+    hidden = [option for option, hide in (("--train-frequency", hide_train_frequency), ("--force-first-train", hide_force_first_train)) if hide]
+    if hidden:
+        console.result(f"runs of {name} take no {' and no '.join(hidden)}")
     return summary
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
+from ..api.models import Competition
 from ..api.runs import create_run, runtime_options
 from ..console import Console
 from ..display import human_duration
@@ -15,6 +16,43 @@ from ..submissions import find_submission, parse_identifier
 
 class ComputeQuotaError(CrunchError):
     """The project has no compute time left today."""
+
+
+class HiddenRunOptionError(ConfigurationError):
+    """The competition does not let participants choose this run option."""
+
+
+def _train_frequency(console: Console, competition: Competition, asked: Optional[int]) -> int:
+    """The frequency to send: 0 unless asked; an asked one is refused where the competition hides it."""
+    if competition.hide_train_frequency:
+        if asked is not None:
+            raise HiddenRunOptionError(
+                f"the competition {competition.name} does not take --train-frequency (its runs use 0): leave the option out"
+            )
+        return 0
+    if asked is None:
+        console.print("train frequency: 0 by default (train at the first moon only); `--train-frequency N` trains every N moons")
+        return 0
+    return asked
+
+
+def _force_first_train(console: Console, competition: Competition, asked: Optional[bool], number: int, *, has_model: bool) -> Optional[bool]:
+    """Whether to train at the first moon: asked, else when the submission has no model files;
+    None (the hub decides) where the competition hides the option, which it then refuses."""
+    if competition.hide_force_first_train:
+        if asked is not None:
+            raise HiddenRunOptionError(
+                f"the competition {competition.name} does not take --force-first-train (it decides itself): leave the option out"
+            )
+        return None
+    if asked is False and not has_model:
+        console.warn(f"submission #{number} has no model files: its run trains first anyway")
+        return True
+    return (not has_model) if asked is None else asked
+
+
+def _frequency_text(frequency: int) -> str:
+    return "train at the first moon only" if frequency == 0 else f"train every {frequency} moon(s)"
 
 
 def run(
@@ -39,17 +77,16 @@ def run(
         raise ComputeQuotaError(
             f"the compute time of {context.label} is spent for today ({chosen.name}): wait until it resets (`crunch quota` shows it)"
         )
-    frequency = 1 if train_frequency is None else train_frequency
-    force = (found.model is None) if force_first_train is None else force_first_train
-    if found.model is None and force_first_train is False:
-        console.warn(f"submission #{found.number} has no model files: its run trains first anyway")
-        force = True
+    competition = context.client.get_competition(context.info.competition_name)
+    frequency = _train_frequency(console, competition, train_frequency)
+    force = _force_first_train(console, competition, force_first_train, found.number, has_model=found.model is not None)
     created = create_run(
         context.client, context.where, submission_id=found.id, train_frequency=frequency, force_first_train=force, runtime=chosen.name
     )
+    force_text = "as the competition decides" if force is None else ("yes" if force else "no")
     console.result(
-        f"run {created.id} created: submission #{found.number} on {chosen.name}, train every {frequency} moon(s), "
-        f"force first train {'yes' if force else 'no'} ({human_duration(chosen.quota_seconds)} of compute left today)"
+        f"run {created.id} created: submission #{found.number} on {chosen.name}, {_frequency_text(frequency)}, "
+        f"force first train {force_text} ({human_duration(chosen.quota_seconds)} of compute left today)"
     )
     console.print(f"follow it: `crunch run logs {created.id} --follow`; wait for it: `crunch run wait {created.id}`")
     return created.id

@@ -26,7 +26,7 @@ Admin calls (loopback clients only) under ``/_admin/``:
 - ``POST /_admin/uploads/expire`` ``{"uploadId"?}`` -> ``{"expired": n}``;
 - ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl",
   "filesBaseUrl", "computeSeconds", "runTimeout"}`` (``filesBaseUrl``: file and chunk links point there instead of at this hub);
-- ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished"}``;
+- ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished", "hideTrainFrequency", "hideForceFirstTrain"}``;
 - ``POST /_admin/scores`` ``{"competition", "project", "user", "score", "target"?}`` (see
   :mod:`crunch.hub.platform`, which serves the calls after the push).
 """
@@ -353,8 +353,7 @@ class HubApp(RunRoutes, PlatformRoutes):
             "projectCreationLimit": 100,
             "encryptSubmissions": False,
             "phalaKeyUrl": None,
-            "hideTrainFrequency": False,
-            "hideForceFirstTrain": False,
+            **self.store.run_flags(int(row["id"])),
         }
 
     def _round_json(self, row: sqlite3.Row) -> Dict[str, Any]:
@@ -1003,15 +1002,24 @@ class HubApp(RunRoutes, PlatformRoutes):
 
     def on_admin_competition(self, request: Request, c: str) -> Response:
         """Close a competition's phase (``{"phaseClosed": true}``: no current phase, no submission)
-        or withdraw its data (``{"dataUnpublished": true}``), in memory."""
+        or withdraw its data (``{"dataUnpublished": true}``), in memory; hide the run options
+        (``{"hideTrainFrequency": true}``, ``{"hideForceFirstTrain": true}``), kept in the database."""
         competition = self.store.competition(c)
         body = self._body(request)
+        for name in ("phaseClosed", "dataUnpublished", "hideTrainFrequency", "hideForceFirstTrain"):
+            if name in body and not isinstance(body[name], bool):
+                raise validation(name, "must be true or false")
         state = self.closed.setdefault(int(competition["id"]), {})
         if "phaseClosed" in body:
-            state["phase"] = bool(body["phaseClosed"])
+            state["phase"] = body["phaseClosed"]
         if "dataUnpublished" in body:
-            state["data"] = bool(body["dataUnpublished"])
-        return _json({"phaseClosed": state.get("phase", False), "dataUnpublished": state.get("data", False)})
+            state["data"] = body["dataUnpublished"]
+        flags = self.store.set_run_flags(
+            int(competition["id"]),
+            hide_train_frequency=body.get("hideTrainFrequency"),
+            hide_force_first_train=body.get("hideForceFirstTrain"),
+        )
+        return _json({"phaseClosed": state.get("phase", False), "dataUnpublished": state.get("data", False), **flags})
 
     def on_admin_settings(self, request: Request) -> Response:
         """Settings of this running hub (in memory): ``dailyLimit``, ``codeLimit``, ``modelLimit``

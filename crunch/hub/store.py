@@ -86,6 +86,9 @@ CREATE TABLE IF NOT EXISTS metrics (
 CREATE TABLE IF NOT EXISTS submission_files (
     submission_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL, upload_id TEXT NOT NULL,
     size INTEGER NOT NULL, PRIMARY KEY (submission_id, kind, path));
+CREATE TABLE IF NOT EXISTS competition_run_flags (
+    competition_id INTEGER PRIMARY KEY, hide_train_frequency INTEGER NOT NULL DEFAULT 0,
+    hide_force_first_train INTEGER NOT NULL DEFAULT 0);
 """
 
 
@@ -258,6 +261,35 @@ class Store:
 
     def competitions(self) -> List[sqlite3.Row]:
         return self.all("SELECT * FROM competitions ORDER BY id")
+
+    def run_flags(self, competition_id: int) -> Dict[str, bool]:
+        """Which run options the competition hides from participants: ``hideTrainFrequency``
+        (runs take no train frequency, 0 is used) and ``hideForceFirstTrain``; both False unless set."""
+        row = self.one("SELECT * FROM competition_run_flags WHERE competition_id = ?", competition_id)
+        return {
+            "hideTrainFrequency": bool(row["hide_train_frequency"]) if row else False,
+            "hideForceFirstTrain": bool(row["hide_force_first_train"]) if row else False,
+        }
+
+    def set_run_flags(
+        self, competition_id: int, *, hide_train_frequency: Optional[bool] = None, hide_force_first_train: Optional[bool] = None
+    ) -> Dict[str, bool]:
+        """Set either flag of :meth:`run_flags` (None keeps it); returns both."""
+        if hide_train_frequency is None and hide_force_first_train is None:
+            return self.run_flags(competition_id)
+        with self.tx() as db:
+            db.execute("INSERT OR IGNORE INTO competition_run_flags (competition_id) VALUES (?)", (competition_id,))
+            if hide_train_frequency is not None:
+                db.execute(
+                    "UPDATE competition_run_flags SET hide_train_frequency = ? WHERE competition_id = ?",
+                    (int(hide_train_frequency), competition_id),
+                )
+            if hide_force_first_train is not None:
+                db.execute(
+                    "UPDATE competition_run_flags SET hide_force_first_train = ? WHERE competition_id = ?",
+                    (int(hide_force_first_train), competition_id),
+                )
+        return self.run_flags(competition_id)
 
     def round(self, competition_id: int, number: str) -> sqlite3.Row:
         if number in ("@current", "@last"):
