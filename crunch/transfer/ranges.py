@@ -11,8 +11,10 @@ middle is asked again from where it stopped, with its own backoff.
 
 The sha256 is computed in file order by a thread that follows the workers and is checked
 before the rename, as for a single stream: the chunks written at the hashed end are handed to
-it as they arrive (a few at most wait for it), and what became whole past them is read back
-from the page cache. The first piece is asked alone: a server that answers it ``200`` (no range
+it as they arrive (a few at most wait for it, and their writer waits for room while the hash
+thread takes from them), and what became whole past them is read back from the page cache
+(meanwhile a chunk that finds no room is left on disk to be read back too: nobody waits for a
+read-back). The first piece is asked alone: a server that answers it ``200`` (no range
 support) gets one stream instead (:class:`NoRanges` carries its answer, which is used).
 
 How many connections: by default (``auto``) the transfer starts on one and adds more only while
@@ -304,12 +306,13 @@ class RangedTransfer:
         self.target = self.steps[0]  # workers allowed to take pieces now
         self.settled = len(self.steps) == 1
         self.rates: List[float] = []
-        self.window: Optional[Tuple[float, int, float]] = None  # (when, bytes received, hash waits) then
-        self.hash_waits = 0.0  # seconds the writer at the hashed end waited for the hash thread
+        # (when, bytes received, seconds waited for the hash thread) at its start
+        self.window: Optional[Tuple[float, int, float]] = None
+        self.hash_waits = 0.0  # seconds the writer at the hashed end waited for room in the queue
+        self.connected = 0  # workers on their connection now (the first, and those with a pool slot)
         self.follow_hash = follow_hash
-        guard = threading.RLock()
-        self.lock = threading.Condition(guard)  # the pieces' progress: the hash thread waits on it
-        self.admission = threading.Condition(guard)  # the adaptive count: waiting workers wait on it
+        self.lock = threading.RLock()  # the pieces, the queue of pieces, the counters
+        self.admission = threading.Condition(self.lock)  # the adaptive count: waiting workers wait on it
         self.saving = threading.Lock()
         self.stop = threading.Event()
         self.ranges_ok = threading.Event()
@@ -325,6 +328,12 @@ class RangedTransfer:
         # hash thread as it is (the bytes past it that are already whole are read back)
         self.fed = 0
         self.handoff: "Optional[queue.Queue[memoryview]]" = None
+        self.handed_over = 0  # bytes hashed from the queue
+        self.read_back = 0  # bytes hashed from disk
+        self.missed = 0  # bytes written at the hashed end while the hash thread read back (read back later)
+        self.reading_back = False  # the hash thread reads bytes back from disk (it takes nothing from the queue)
+        self.hash_gone = False  # the hash thread ended (done, stopped or failed): nothing is queued any more
+        self.hash_error: Optional[OSError] = None
         self.fd = -1
         self.threads: List[threading.Thread] = []
 
@@ -387,7 +396,6 @@ class RangedTransfer:
                 if self.errors or self.fallback is not None:
                     self.stop.set()  # the hasher stops too
                 with self.lock:
-                    self.lock.notify_all()
                     self.admission.notify_all()
                 self.save(force=True)
             if self.fallback is not None:
@@ -412,7 +420,10 @@ class RangedTransfer:
                     while hasher.is_alive():
                         hasher.join(0.2)
                 if self.hashed < self.size and not self.d.cancel.is_set():
-                    raise TransferError(f"{self.label}: the parts on disk could not be read back to be hashed")
+                    why = f" ({self.hash_error.strerror or self.hash_error})" if self.hash_error is not None else ""
+                    raise TransferError(
+                        f"{self.label}: the parts on disk could not be read back to be hashed{why}: run the command again"
+                    )
             return self.received
         finally:
             self.stop.set()
@@ -453,9 +464,13 @@ class RangedTransfer:
             return
         now = time.monotonic()
         with self.lock:
+            if not self.received or self.connected < self.target:
+                # the window starts with the first bytes, and only once the step's connections
+                # are all on (a pool emptied by other files would otherwise judge fewer)
+                self.window = None
+                return
             if self.window is None:
-                if self.received:  # the window starts with the first bytes, not with the request
-                    self.window = (now, self.received, self.hash_waits)
+                self.window = (now, self.received, self.hash_waits)
                 return
             since, then, waits = self.window
             if now - since < PROBE_WINDOW or self.received - then < WINDOW_BYTES:
@@ -466,7 +481,7 @@ class RangedTransfer:
             if step > self.step and not self.queue:
                 step, final = self.step, True  # nothing left to hand out to more connections
             self.step, self.target, self.settled = step, self.steps[step], final
-            self.window = (now, self.received, self.hash_waits)
+            self.window = None
             self.admission.notify_all()
 
     def _admitted(self, index: int) -> bool:
@@ -493,7 +508,7 @@ class RangedTransfer:
 
     def _worker(self, index: int) -> None:
         probe = index == 0
-        pooled = False
+        pooled = connected = False
         try:
             if index:
                 if not self._admitted(index):
@@ -501,6 +516,9 @@ class RangedTransfer:
                 pooled = self._take_connection()
                 if not pooled:
                     return
+            with self.lock:
+                self.connected += 1
+                connected = True
             while not self.stop.is_set():
                 if index >= self.target:
                     return  # the adaptive count went down: this connection is not needed
@@ -517,6 +535,9 @@ class RangedTransfer:
                 self.errors.append(error)
             self.stop.set()
         finally:
+            if connected:
+                with self.lock:
+                    self.connected -= 1
             if pooled:
                 self.d.extra_connections.release()
 
@@ -602,7 +623,6 @@ class RangedTransfer:
                         self.received += count
                         if self.handoff is not None:
                             self._hand_over(at, memoryview(chunk)[:count])
-                        self.lock.notify_all()
                         self.bar.update(count)
                     floor.update(count)
                     self.save()
@@ -628,29 +648,41 @@ class RangedTransfer:
 
     def _hand_over(self, at: int, view: memoryview) -> None:
         """Queue ``view``, the bytes written at ``at``, for the hash thread if they are the next
-        it needs (``at`` is ``fed``). Called under the lock, so the chunks queue in file order;
-        a full queue makes the writer wait for the hash thread, which takes from the queue
-        without the lock (and never waits for the lock: see :meth:`_hash_loop`)."""
+        it needs (``at`` is ``fed``). Called under the lock, so the chunks queue in file order.
+        A full queue makes the writer wait while the hash thread takes from it (without the
+        lock, which it never waits for); while the hash thread reads back from disk instead,
+        the chunk is left there and read back with what follows it."""
         assert self.handoff is not None
         if at != self.fed:
             return  # ahead of the hashed end: read back once whole from the start
-        try:
-            self.handoff.put_nowait(view)
-        except queue.Full:
-            began = time.monotonic()
-            while True:
-                try:
-                    self.handoff.put(view, timeout=0.1)
-                    break
-                except queue.Full:
-                    if self.stop.is_set() or self.d.cancel.is_set():
-                        raise _Stopped() from None
-            self.hash_waits += time.monotonic() - began
+        began = time.monotonic()
+        while True:
+            try:
+                self.handoff.put(view, timeout=0.02)
+                break
+            except queue.Full:
+                if self.stop.is_set() or self.d.cancel.is_set():
+                    raise _Stopped() from None
+                if self.reading_back or self.hash_gone:  # it claims no range while the lock is held: this one stays
+                    self.missed += len(view)
+                    return
+        self.hash_waits += time.monotonic() - began
         self.fed += len(view)
 
     def _hash_loop(self) -> None:
-        """Hash the file in order until its end: the chunks handed over as they arrive, and
-        what is whole past them read back from disk."""
+        """Hash the file in order until its end; a read error is kept for :meth:`run`."""
+        try:
+            self._hash_in_order()
+        except OSError as error:
+            self.hash_error = error
+        finally:
+            self.hash_gone = True
+
+    def _hash_in_order(self) -> None:
+        """The chunks handed over as they arrive, and what is whole past them read back from
+        disk. This thread never waits for the lock (a writer may hold it while it waits for
+        room in the queue): it takes the lock only when it is free within a moment, and its
+        pauses are those of the queue."""
         while self.hashed < self.size:
             if self.handoff is not None:
                 try:
@@ -660,24 +692,22 @@ class RangedTransfer:
                 else:
                     self.hasher.update(view)
                     self.hashed += len(view)
+                    self.handed_over += len(view)
                     continue
-            # a writer may hold the lock while it waits for room in the queue: never wait for
-            # the lock, go back to emptying the queue instead
             if not self.lock.acquire(timeout=0.05):
                 continue
             try:
-                while True:
-                    if self.handoff is not None and not self.handoff.empty():
-                        start = available = -1  # chunks arrived: hash them first
-                        break
-                    # chunks are queued under the lock: with none waiting, every byte fed is hashed
-                    available = prefix_end(self.done + [(p.start, p.pos) for p in self.pieces])
-                    if available > self.fed:
-                        start, self.fed = self.fed, available  # chunks written there from now on are handed over
-                        break
-                    if self.stop.is_set() or self.d.cancel.is_set():
-                        return  # stopped: the caller reports why
-                    self.lock.wait(0.2)
+                if self.handoff is not None and not self.handoff.empty():
+                    continue  # chunks arrived: hash them first
+                # chunks are queued under the lock: with none waiting, every byte fed is hashed
+                available = prefix_end(self.done + [(p.start, p.pos) for p in self.pieces])
+                if available > self.fed:
+                    start, self.fed = self.fed, available  # chunks written there from now on are handed over
+                    self.reading_back = True
+                elif self.stop.is_set() or self.d.cancel.is_set() or self.handoff is None:
+                    return  # stopped (the caller reports why), or, hashing after the ranges, nothing more comes
+                else:
+                    continue
             finally:
                 self.lock.release()
             while start < available:
@@ -687,6 +717,8 @@ class RangedTransfer:
                 self.hasher.update(block)
                 start += len(block)
                 self.hashed = start
+                self.read_back += len(block)
+            self.reading_back = False
 
 
 def _where(url: str) -> str:
