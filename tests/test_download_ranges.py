@@ -297,16 +297,14 @@ class SlowHasher:
     """A sha256 slower than the link: the hand-over queue fills."""
 
     def __init__(self) -> None:
-        import threading
-
         self.inner = hashlib.sha256()
         self.threads = set()
-        self.current = threading.current_thread
 
     def update(self, data) -> None:
+        import threading
         import time
 
-        self.threads.add(self.current().name)
+        self.threads.add(threading.current_thread().name)
         time.sleep(0.002)
         self.inner.update(data)
 

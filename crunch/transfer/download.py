@@ -341,10 +341,7 @@ class Downloader:
                 except OSError as error:
                     if isinstance(error, requests.RequestException):
                         raise
-                    raise TransferError(
-                        f"cannot write {part}: {error.strerror or error}. Free some disk space (or fix the folder's "
-                        "permissions), then run the command again to resume"
-                    ) from None
+                    raise _write_failed(part, error) from None
                 if self._keep_or_discard(part, target, size, expected_sha, state.hasher, label, restarted):
                     break
                 restarted = True
@@ -500,10 +497,7 @@ class Downloader:
                 except OSError as error:
                     if isinstance(error, requests.RequestException):
                         raise
-                    raise TransferError(
-                        f"cannot write {part}: {error.strerror or error}. Free some disk space (or fix the folder's "
-                        "permissions), then run the command again to resume"
-                    ) from None
+                    raise _write_failed(part, error) from None
                 finally:
                     transferred += transfer.received
                     with self._active_lock:
@@ -670,6 +664,14 @@ def _body_chunks(response: requests.Response, size: int) -> Iterable[bytes]:
     """The body as it arrives, at most ``size`` bytes at a time (so a cut loses nothing that
     arrived, and the progress floor is judged after each piece)."""
     return body_chunks(response, size)
+
+
+def _write_failed(part: Path, error: OSError) -> TransferError:
+    """The error of a part that could not be written (a full disk, a read-only folder)."""
+    return TransferError(
+        f"cannot write {part}: {error.strerror or error}. Free some disk space (or fix the folder's "
+        "permissions), then run the command again to resume"
+    )
 
 
 def _reserve(handle: Any, offset: int, length: int, part: Path, kept: int) -> bool:

@@ -330,7 +330,6 @@ class RangedTransfer:
         self.handoff: "Optional[queue.Queue[memoryview]]" = None
         self.handed_over = 0  # bytes hashed from the queue
         self.read_back = 0  # bytes hashed from disk
-        self.missed = 0  # bytes written at the hashed end while the hash thread read back (read back later)
         self.reading_back = False  # the hash thread reads bytes back from disk (it takes nothing from the queue)
         self.hash_gone = False  # the hash thread ended (done, stopped or failed): nothing is queued any more
         self.hash_error: Optional[OSError] = None
@@ -664,7 +663,6 @@ class RangedTransfer:
                 if self.stop.is_set() or self.d.cancel.is_set():
                     raise _Stopped() from None
                 if self.reading_back or self.hash_gone:  # it claims no range while the lock is held: this one stays
-                    self.missed += len(view)
                     return
         self.hash_waits += time.monotonic() - began
         self.fed += len(view)
