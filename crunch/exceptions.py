@@ -205,6 +205,67 @@ class AuthorizationDeniedError(ApiError):
     pass
 
 
+class CannotParticipateError(ApiError):
+    """``CANNOT_PARTICIPATE``: the account cannot take part yet (not verified, restricted, rules
+    or terms not accepted); ``extra`` holds the hub's flags."""
+
+
+class ConflictingModelDirectoryError(ApiError):
+    """``CONFLICTING_MODEL_DIRECTORY``: a code file is where the model directory is."""
+
+
+class CrunchNotPublishedError(ApiError):
+    """``CRUNCH_NOT_PUBLISHED``: the results of a crunch are not published yet."""
+
+
+class EncryptedSubmissionError(ApiError):
+    """``ENCRYPTED_SUBMISSION``: the submission's files are encrypted and cannot be fetched."""
+
+
+class InternalServerError(ApiError):
+    """``INTERNAL_SERVER`` (and the platform's other names of an internal failure)."""
+
+
+class InvalidMainFileError(ApiError):
+    """``INVALID_MAIN_FILE``: the submission's main file is not a script or notebook the hub can run."""
+
+
+class InvalidRunTokenError(ApiError):
+    """``INVALID_RUN_TOKEN``: a cloud run's token that is wrong or whose run is over."""
+
+
+class MissingMainFileError(ApiError):
+    """``MISSING_MAIN_FILE``: the submission does not hold its main file."""
+
+
+class PendingRuntimeAccessRequestError(ApiError):
+    """``PENDING_RUNTIME_ACCESS_REQUEST``: access to the runtime was asked and is not granted yet."""
+
+
+class PredictionSubmissionNotAllowedError(ApiError):
+    """``PREDICTION_SUBMISSION_NOT_ALLOWED``: the competition takes code, not prediction files."""
+
+
+class PredictionTooBigError(ApiError):
+    """``PREDICTION_TOO_BIG``: a prediction larger than the competition accepts."""
+
+
+class RequirementParseError(ApiError):
+    """``REQUIREMENT_PARSE_ERROR``: the hub could not read the requirements file."""
+
+
+class RuntimeDefinitionNotFoundError(ApiError):
+    """``RUNTIME_DEFINITION_NOT_FOUND``: no runtime of that name."""
+
+
+class RunNotSuccessfulError(ApiError):
+    """``RUN_NOT_SUCCESSFUL``: the run did not end well, and only a successful one can be used."""
+
+
+class SubmissionCustomCheckFailedError(ApiError):
+    """``SUBMISSION_CUSTOM_CHECK_FAILED``: the competition's own check refused the submission."""
+
+
 class UploadError(ApiError):
     """An upload call was refused (unknown upload, missing chunk, aborted or expired)."""
 

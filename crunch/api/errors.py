@@ -33,6 +33,190 @@ def _validation(message: str, extra: dict) -> str:
     return f"the hub refused the request: {detail}"
 
 
+_LONGEST = 300  # characters of one field of the hub shown in a message
+
+
+def _printable(value: str) -> str:
+    """``value`` on one line: control characters (a terminal's escape sequences too) shown escaped,
+    line breaks as ``; ``, and cut at :data:`_LONGEST` characters."""
+    lines = [line.strip() for line in value.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    text = "; ".join(line for line in lines if line)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= _LONGEST else text[: _LONGEST - 3] + "..."
+
+
+def _text(extra: dict, key: str) -> str:
+    """The field ``key`` as text for a message: a string or a number; anything else (absent,
+    null, a list...) is ``""``."""
+    value = extra.get(key)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return ""
+    return _printable(str(value))
+
+
+def _number(extra: dict, key: str) -> int | None:
+    """The field ``key`` as a whole number of 0 or more (``12`` or ``"12"``, as the platform's
+    client reads it): a number, an id or a size; anything else (or a number too long to be one)
+    is ``None``."""
+    value = extra.get(key)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 20:
+        value = int(value.strip())
+    return value if isinstance(value, int) and 0 <= value < 10**20 else None
+
+
+def _flag(extra: dict, key: str) -> bool | None:
+    """The field ``key`` as a yes/no (a boolean, or ``"true"``/``"false"``); ``None`` when unknown."""
+    value = extra.get(key)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _size(extra: dict, key: str) -> str:
+    from ..display import human_size
+
+    number = _number(extra, key)
+    return human_size(number) if number is not None else ""
+
+
+def _said(message: str) -> str:
+    """The hub's own message, ready to follow a colon (``""`` when it said nothing)."""
+    return _printable(message) if message else ""
+
+
+def _cannot_participate(message: str, extra: dict) -> str:
+    reasons = []
+    if _flag(extra, "hasProblem") is True:
+        reasons.append("your account has a manual verification pending (see the email you were sent)")
+    if _flag(extra, "isVerified") is False:
+        reasons.append("your account is not verified yet (follow the link of the verification email)")
+    if _flag(extra, "isRestricted") is True:
+        reasons.append("your account is restricted (contact the CrunchDAO team)")
+    if _flag(extra, "ruleAccepted") is False:
+        reasons.append("you have not accepted the competition's rules (accept them on the competition's page of the website)")
+    if _flag(extra, "hasAcceptedLegal") is False:
+        reasons.append("you have not accepted the new Terms of Use and Privacy Policy (log in to the website: a dialog asks you)")
+    if not reasons:
+        said = _said(message)
+        reasons.append(
+            (f"the hub says: {said}; " if said else "the hub did not say why; ")
+            + "check on the website that your account is verified and that you accepted the competition's rules"
+        )
+    return "you cannot take part in this competition yet: " + "; ".join(reasons) + ". Then run the command again"
+
+
+def _conflicting_model_directory(message: str, extra: dict) -> str:
+    file, folder = _text(extra, "conflictingFilePath"), _text(extra, "modelDirectoryPath")
+    what = f"the code file `{file}`" if file else "a code file"
+    where = f"the model directory `{folder}`" if folder else "the model directory"
+    return (
+        f"{what} is in the way of {where} (a code file cannot be the model directory or lie inside it): "
+        "rename or move that file, or choose another folder with --model-directory, then push again"
+    )
+
+
+def _crunch_not_published(message: str, extra: dict) -> str:
+    number = _number(extra, "crunchNumber")
+    what = f"the results of crunch #{number}" if number is not None else "these results"
+    return f"{what} are not published yet: the leaderboard is updated soon, try again later"
+
+
+def _internal_server(message: str, extra: dict) -> str:
+    said = _said(message)
+    return (
+        "the hub failed on its side" + (f" ({said})" if said else "")
+        + ": try again in a few minutes; if it keeps failing, tell the CrunchDAO team"
+    )
+
+
+def _invalid_main_file(message: str, extra: dict) -> str:
+    path, kind, said = _text(extra, "mainFilePath"), _text(extra, "mainFileMediaType"), _said(message)
+    text = f"the main file `{path}` is not valid" if path else "the main file is not valid"
+    if said:
+        text += f": {said}"
+    if kind:
+        text += f" (the hub read it as {kind})"
+    return text + (
+        ". The main file must be a Python script (.py) or a notebook (.ipynb): fix it, or name the right "
+        "file with --main-file, then push again"
+    )
+
+
+def _invalid_run_token(message: str, extra: dict) -> str:
+    run = _number(extra, "runId")
+    whose = f"of run #{run} " if run is not None else ""
+    return (
+        f"the hub refused the run token {whose}(wrong, or its run is over): a run token works only inside "
+        "its own cloud run while the run is going; start a new run with `crunch run create`"
+    )
+
+
+def _missing_main_file(message: str, extra: dict) -> str:
+    path = _text(extra, "mainFilePath")
+    what = f"the main file `{path}` is" if path else "the main file is"
+    return (
+        f"{what} not in the submission: put your code there (and check that .gitignore does not leave it out), "
+        "or name your file with --main-file, then push again"
+    )
+
+
+def _pending_runtime_access(message: str, extra: dict) -> str:
+    name = _text(extra, "runtimeDefinitionName")
+    what = f"the runtime `{name}`" if name else "this runtime"
+    return (
+        f"your request for access to {what} is still waiting for review: choose another runtime with --runtime "
+        "until it is granted"
+    )
+
+
+def _prediction_too_big(message: str, extra: dict) -> str:
+    size, most = _size(extra, "size"), _size(extra, "maximumSize")
+    sizes = ", ".join(part for part in (size, f"at most {most}" if most else "") if part)
+    return (
+        "the prediction is too big" + (f" ({sizes})" if sizes else "")
+        + ": return only the rows and columns the competition asks for"
+    )
+
+
+def _requirement_parse(message: str, extra: dict) -> str:
+    said = _said(message)
+    return (
+        "the hub could not read your requirements file" + (f" ({said})" if said else "")
+        + ": write one package a line, as pip reads them (`name`, `name==1.2.3`, `name>=1`), then push again"
+    )
+
+
+def _runtime_not_found(message: str, extra: dict) -> str:
+    name = _text(extra, "runtimeDefinitionName")
+    what = f"there is no runtime named `{name}`" if name else "there is no runtime of that name"
+    return f"{what}: check --runtime, or leave it out to run on the first runtime available"
+
+
+def _run_not_successful(message: str, extra: dict) -> str:
+    run = _number(extra, "id")
+    if run is None:
+        run = _number(extra, "runId")
+    what = f"run #{run}" if run is not None else "the run"
+    return (
+        f"{what} did not complete successfully, and only a successful run can be used for this: "
+        "`crunch run list` shows which runs succeeded"
+    )
+
+
+def _custom_check_failed(message: str, extra: dict) -> str:
+    reason = _text(extra, "checkMessage") or _said(message)
+    return (
+        "the competition's own check refused the submission"
+        + (f": {reason}. Fix what it says, then push again" if reason else " without saying why: check your code against the competition's rules, then push again")
+    )
+
+
 _CODES: dict[str, tuple[type[exc.ApiError], Hint]] = {
     "INVALID_PROJECT_TOKEN": (
         exc.InvalidProjectTokenError,
@@ -100,7 +284,43 @@ _CODES: dict[str, tuple[type[exc.ApiError], Hint]] = {
         exc.AuthorizationDeniedError,
         lambda m, e: "authorization denied: your token does not give access to this; run `crunch update-token` with a fresh one",
     ),
+    "CANNOT_PARTICIPATE": (exc.CannotParticipateError, _cannot_participate),
+    "CONFLICTING_MODEL_DIRECTORY": (exc.ConflictingModelDirectoryError, _conflicting_model_directory),
+    "CRUNCH_NOT_PUBLISHED": (exc.CrunchNotPublishedError, _crunch_not_published),
+    "ENCRYPTED_SUBMISSION": (
+        exc.EncryptedSubmissionError,
+        lambda m, e: "the submission is encrypted: its files cannot be fetched from the hub; use your own copy of the code you pushed",
+    ),
+    "INTERNAL_SERVER": (exc.InternalServerError, _internal_server),
+    "INVALID_MAIN_FILE": (exc.InvalidMainFileError, _invalid_main_file),
+    "INVALID_RUN_TOKEN": (exc.InvalidRunTokenError, _invalid_run_token),
+    "MISSING_MAIN_FILE": (exc.MissingMainFileError, _missing_main_file),
+    "PENDING_RUNTIME_ACCESS_REQUEST": (exc.PendingRuntimeAccessRequestError, _pending_runtime_access),
+    "PREDICTION_SUBMISSION_NOT_ALLOWED": (
+        exc.PredictionSubmissionNotAllowedError,
+        lambda m, e: (
+            "this competition does not take prediction files as submissions: submit your code "
+            "(train() and infer() in main.py) with `crunch push`"
+        ),
+    ),
+    "PREDICTION_TOO_BIG": (exc.PredictionTooBigError, _prediction_too_big),
+    "REQUIREMENT_PARSE_ERROR": (exc.RequirementParseError, _requirement_parse),
+    "RUNTIME_DEFINITION_NOT_FOUND": (exc.RuntimeDefinitionNotFoundError, _runtime_not_found),
+    "RUN_NOT_SUCCESSFUL": (exc.RunNotSuccessfulError, _run_not_successful),
+    "SUBMISSION_CUSTOM_CHECK_FAILED": (exc.SubmissionCustomCheckFailedError, _custom_check_failed),
 }
+
+# Other names the platform gives the same errors: the public client maps each of these codes to
+# the class of the code on the right (an internal failure of a service, a refused credential, a
+# parse error whose class name already ends in "Error").
+ALIASES = {
+    "RETRYABLE": "INTERNAL_SERVER",
+    "ANNOTATED_CONNECT": "INTERNAL_SERVER",
+    "NULL_POINTER": "INTERNAL_SERVER",
+    "REQUIREMENT_PARSE": "REQUIREMENT_PARSE_ERROR",
+}
+for _alias, _code in ALIASES.items():
+    _CODES[_alias] = _CODES[_code]
 
 KNOWN_CODES = frozenset(_CODES)
 
@@ -123,7 +343,7 @@ def error_from_response(status: int, body: bytes, content_type: str = "", what: 
         if code in _CODES:
             cls, hint = _CODES[code]
             return cls(hint(message, extra), code=code, status=status, extra=extra)
-        text = f"{code}: {message}" if message else code
+        text = f"{_printable(code)}: {_printable(message)}" if message else _printable(code)
         return exc.ApiError(f"the hub answered {text}", code=code, status=status, extra=extra)
     if payload is not None:
         kind = "an error without a code"
