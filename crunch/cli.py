@@ -510,9 +510,20 @@ def hub() -> None:
 @click.option("--rate-cap", default=None, type=click.FloatRange(min=0, min_open=True), metavar="MIB_S", help="Link shape: at most MIB_S MiB/s on each connection of a data file or chunk link.")
 @click.option("--latency", default=0.0, type=click.FloatRange(min=0), metavar="S", help="Link shape: S seconds added before each data file or chunk answer.")
 @click.option("--daily-limit", default=5, show_default=True, type=click.IntRange(min=0), help="Submissions per project per day.")
+@click.option(
+    "--shapes", default="current", show_default=True, type=click.Choice(["current", "classic"]), envvar="CRUNCH_HUB_SHAPES",
+    help="Shapes of the answers. current: as the platform sends them today (times in UTC without a zone,"
+    " a data release's target columns as a list, a chunk's confirm answering the chunk, the competition listing"
+    " as a page, quickstarters listed without their files). classic: the older shapes (times ending in Z,"
+    " target columns keyed by name, the confirm answering the upload, bare lists). Also CRUNCH_HUB_SHAPES;"
+    " a running hub switches with POST /_admin/settings {\"shapes\": ...}.",
+)
 @click.pass_context
-def hub_serve(ctx: click.Context, **options: Any) -> None:
+def hub_serve(ctx: click.Context, shapes: str, **options: Any) -> None:
     """Serve the hub until interrupted; prints `listening on http://HOST:PORT/` when ready."""
+    import os
+
+    os.environ["CRUNCH_HUB_SHAPES"] = shapes  # read by the hub's app when it starts (crunch.hub.app.make_app)
     _call(ctx, "hub_serve", **options)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ def app(tmp_path_factory):
 def client(app):
     app.faults.configure({"reset": True})
     app.daily_limit, app.code_limit, app.model_limit = 3, 5 * 1024**3, 10 * 1024**3
+    app.shapes = "current"
     return Client(app)
 
 
@@ -93,7 +95,7 @@ def submit(client, project, code=None, model=None, message="m", **extra):
 
 
 def test_competitions_rounds_phases(client):
-    listing = client.get("/v2/competitions").json
+    listing = client.get("/v2/competitions").json["content"]
     assert [c["name"] for c in listing] == ["demo", "demo-tabular", "demo-unstructured"]
     assert listing[1]["format"] == "REGULAR" and listing[2]["format"] == "UNSTRUCTURED"
     paged = client.get("/v2/competitions", query_string={"page": 0, "size": 1}).json
@@ -110,7 +112,12 @@ def test_competitions_rounds_phases(client):
 
 def test_data_release_shape(client):
     release = client.get("/v2/competitions/demo/rounds/@current/phases/submission/data-release?sizeVariant=DEFAULT").json
-    assert release["columnNames"] == {"id": "id", "moon": "moon", "targets": {"target": {"input": "target", "output": "prediction"}}}
+    target_id = client.get("/v1/competitions/demo/targets/target").json["id"]
+    assert release["columnNames"] == {
+        "id": "id", "moon": "moon", "side": None, "input": "target", "output": "prediction",
+        "targets": [{"id": target_id, "name": "target", "side": None, "input": "target", "output": "prediction", "filePath": None}],
+    }
+    assert set(release["dataFiles"]) == {"X_train", "y_train", "X_test", "y_test", "example_prediction"}
     tests = [s for s in release["splits"] if s["group"] == "TEST"]
     assert [s["key"] for s in tests] == [30, 31, 32, 33, 34] and all(s["reduced"] for s in tests)
     assert len([s for s in release["splits"] if s["group"] == "TRAIN"]) == 30
@@ -156,8 +163,8 @@ def test_checks_libraries_quickstarters(client):
     assert [item["name"] for item in sklearn] == ["scikit-learn"] and sklearn[0]["aliases"] == ["sklearn"]
     assert client.get("/v2/libraries?name=json").json["content"][0]["standard"] is True
     quickstarters = client.get("/v2/competitions/demo/quickstarters").json
-    assert len(quickstarters) == 1 and not quickstarters[0]["notebook"]
-    files = {f["name"]: f["url"] for f in quickstarters[0]["files"]}
+    assert len(quickstarters) == 1 and not quickstarters[0]["notebook"] and "files" not in quickstarters[0]
+    files = {f["name"]: f["url"] for f in client.get(f"/v2/competitions/demo/quickstarters/{quickstarters[0]['name']}").json["files"]}
     assert set(files) == {"main.py", "requirements.txt"}
     path, query = local(files["main.py"])
     main = client.get(path, query_string=query).data.decode()
@@ -248,7 +255,9 @@ def test_upload_flow(app, client, project):
     assert wrong.json["code"] == "VALIDATION_FAILED"
     put = client.put(path, query_string=query, data=data[:300])  # re-sent until confirmed
     confirmed = client.post(f"/v1/uploads/{upload_id}/chunks/1/confirm", json={"hash": put.headers["ETag"].strip('"')}, query_string=auth).json
-    assert confirmed["status"] == "IN_PROGRESS" and confirmed["chunks"][0]["completed"] is True
+    assert confirmed["number"] == 1 and confirmed["size"] == 300 and confirmed["completed"] is True and confirmed["completedAt"]
+    upload_now = client.get(f"/v1/uploads/{upload_id}", query_string=auth).json
+    assert upload_now["status"] == "IN_PROGRESS" and upload_now["chunks"][0]["completed"] is True
     early = client.post(f"/v1/uploads/{upload_id}/complete", json={}, query_string=auth)
     assert early.status_code == 409 and early.json["missingChunks"] == [2, 3]
     unsent = client.post(f"/v1/uploads/{upload_id}/chunks/2/confirm", json={"hash": "x"}, query_string=auth)
@@ -496,6 +505,8 @@ def test_background_hub(tmp_path):
     from crunch.hub.server import BackgroundHub
 
     with BackgroundHub(str(tmp_path / "root")) as hub:
+        assert requests.get(hub.url + "v2/competitions", timeout=10).json()["content"][0]["name"] == "demo"
+    with BackgroundHub(str(tmp_path / "root"), shapes="classic") as hub:
         assert requests.get(hub.url + "v2/competitions", timeout=10).json()[0]["name"] == "demo"
 
 
@@ -526,3 +537,303 @@ def test_a_setup_token_of_a_given_text(client):
     for bad in ("short", "with space inside", 12345678):
         refused = client.post("/_admin/tokens", json={"project": "hello", "token": bad}, environ_base=LOOPBACK)
         assert refused.status_code == 400 and refused.json["code"] == "VALIDATION_FAILED"
+
+
+# -- answer shapes: current (default) and classic -----------------------------------------------------
+
+ZONELESS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}")
+ZONED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def shapes(client, value):
+    answer = client.post("/_admin/settings", json={"shapes": value}, environ_base=LOOPBACK)
+    assert answer.status_code == 200 and answer.json["shapes"] == value, answer.json
+    return answer.json
+
+
+def test_shapes_setting(app, client):
+    assert client.post("/_admin/settings", json={}, environ_base=LOOPBACK).json["shapes"] == "current"
+    assert shapes(client, "classic")["dailyLimit"] == 3  # listed with the other settings
+    assert app.shapes == "classic"
+    for bad in ("CURRENT", "new", None, 1):
+        refused = client.post("/_admin/settings", json={"shapes": bad, "dailyLimit": 9}, environ_base=LOOPBACK)
+        assert refused.status_code == 400 and refused.json["code"] == "VALIDATION_FAILED", refused.json
+        assert refused.json["fieldErrors"][0]["field"] == "shapes"
+    assert app.shapes == "classic" and app.daily_limit == 3  # a refused call changes nothing
+    assert shapes(client, "current")["shapes"] == "current"
+    assert client.post("/_admin/settings", json={"shapes": "classic"}).status_code == 403  # admin: loopback only
+
+
+def test_shapes_of_a_new_app(tmp_path, monkeypatch):
+    from crunch.hub.app import make_app
+
+    monkeypatch.delenv("CRUNCH_HUB_SHAPES", raising=False)
+    first = make_app(str(tmp_path / "a"))
+    assert first.shapes == "current"
+    first.store.close()
+    monkeypatch.setenv("CRUNCH_HUB_SHAPES", "classic")
+    second = make_app(str(tmp_path / "a"))
+    assert second.shapes == "classic"
+    second.store.close()
+    third = make_app(str(tmp_path / "a"), shapes="current")  # said outright: the variable is not read
+    assert third.shapes == "current"
+    third.store.close()
+    monkeypatch.setenv("CRUNCH_HUB_SHAPES", "modern")
+    with pytest.raises(ValueError, match="current or classic"):
+        make_app(str(tmp_path / "b"))
+    with pytest.raises(ValueError):
+        HubApp(Store(tmp_path / "c"), shapes="zoned")
+
+
+def test_column_names_in_both_shapes(app, client):
+    path = "/v2/competitions/{}/rounds/@current/phases/submission/data-release"
+    tabular = client.get(path.format("demo-tabular")).json["columnNames"]
+    assert isinstance(tabular["targets"], list) and tabular["moon"] is None and tabular["side"] is None
+    names = [t["name"] for t in tabular["targets"]]
+    ids = {t["name"]: t["id"] for t in client.get("/v1/competitions/demo-tabular/targets").json}
+    assert names and [t["id"] for t in tabular["targets"]] == [ids[n] for n in names]
+    for target in tabular["targets"]:
+        assert set(target) == {"id", "name", "side", "input", "output", "filePath"}
+        assert isinstance(target["id"], int) and target["side"] is None and target["filePath"] is None
+    single = tabular["targets"][0] if len(tabular["targets"]) == 1 else None
+    assert (tabular["input"], tabular["output"]) == ((single["input"], single["output"]) if single else (None, None))
+    unstructured = client.get(path.format("demo-unstructured")).json["columnNames"]
+    assert unstructured["targets"] == [] and unstructured["input"] is None
+    current = client.get(path.format("demo")).json
+    shapes(client, "classic")
+    classic = client.get(path.format("demo")).json
+    assert classic["columnNames"] == {"id": "id", "moon": "moon", "targets": {"target": {"input": "target", "output": "prediction"}}}
+    assert classic["columnNames"]["targets"]["target"]["output"] == current["columnNames"]["targets"][0]["output"]
+    assert set(classic["dataFiles"]) == set(current["dataFiles"]) and classic["splits"] == current["splits"]
+    assert {k: v["sha256"] for k, v in classic["dataFiles"].items()} == {k: v["sha256"] for k, v in current["dataFiles"].items()}
+    assert isinstance(client.get(path.format("demo-unstructured")).json["columnNames"]["targets"], dict)
+
+
+def test_chunk_confirm_in_both_shapes(client, project):
+    _, _, token = project
+    auth = {"pushToken": token}
+    data = b"x" * 250
+
+    def confirm(number):
+        created_path = client.get(f"/v1/uploads/{upload_id}/chunks/{number}/request", query_string=auth).json["url"]
+        path, query = local(created_path)
+        chunk = next(c for c in chunks if c["number"] == number)
+        put = client.put(path, query_string=query, data=data[chunk["offset"] : chunk["offset"] + chunk["size"]])
+        return client.post(f"/v1/uploads/{upload_id}/chunks/{number}/confirm", json={"hash": put.headers["ETag"]}, query_string=auth)
+
+    created = client.post("/v1/uploads", json={"name": "c.bin", "size": len(data), "preferredChunkSize": 100}, query_string=auth).json
+    upload_id, chunks = created["id"], created["chunks"]
+    answer = confirm(2)
+    assert answer.status_code == 200
+    assert answer.json == {"number": 2, "offset": 100, "size": 100, "last": False, "completed": True, "completedAt": answer.json["completedAt"]}
+    assert ZONELESS.fullmatch(answer.json["completedAt"])
+    shapes(client, "classic")
+    answer = confirm(3)
+    assert answer.json["id"] == upload_id and answer.json["status"] == "IN_PROGRESS" and answer.json["size"] == len(data)
+    assert answer.json["number"] == 3 and answer.json["last"] is True and answer.json["completed"] is True
+    assert [c["completed"] for c in answer.json["chunks"]] == [False, True, True]
+    assert ZONED.fullmatch(answer.json["completedAt"])
+
+
+def test_listings_in_both_shapes(app, client, project):
+    name, user, token = project
+    every = [r["name"] for r in app.store.competitions()]  # the demo ones, and those other tests hosted
+    pages, page = [], 0
+    while True:  # crunch-cli 13.0.1's paging: stop on a page shorter than the size asked for
+        answer = client.get("/v2/competitions", query_string={"page": page, "size": 2}).json
+        assert answer["pageNumber"] == page and answer["pageSize"] == 2
+        assert answer["totalElements"] == len(every) and answer["totalPages"] == -(-len(every) // 2)
+        pages.append([c["name"] for c in answer["content"]])
+        if len(answer["content"]) != answer["pageSize"]:
+            break
+        page += 1
+    assert [n for p in pages for n in p] == every and all(len(p) == 2 for p in pages[:-1]) and len(pages[-1]) < 2
+    whole = client.get("/v2/competitions").json
+    assert whole["pageSize"] == 100 and [c["name"] for c in whole["content"]] == every
+    filtered = client.get("/v2/competitions", query_string={"format": "UNSTRUCTURED"}).json
+    assert [c["name"] for c in filtered["content"]] == ["demo-unstructured"] and filtered["totalElements"] == 1
+    submitted = submit(client, project).json
+    paged_calls = [
+        "/v2/libraries",
+        "/v1/competitions/demo/runtime-definitions",
+        f"/v3/competitions/demo/projects/{user}/{name}/submissions/{submitted['number']}/runtime-options",
+    ]
+    for setting in ("current", "classic"):
+        shapes(client, setting)
+        for path in paged_calls:  # paged in both shapes, as crunch-cli 13.0.1 asks
+            answer = client.get(path, query_string={"page": 0, "size": 1, "pushToken": token}).json
+            assert answer["pageSize"] == 1 and len(answer["content"]) == 1, (setting, path, answer)
+    listing = client.get("/v2/competitions").json
+    assert [c["name"] for c in listing] == every
+    paged = client.get("/v2/competitions", query_string={"page": 1, "size": 2}).json
+    assert paged["pageNumber"] == 1 and [c["name"] for c in paged["content"]] == every[2:4]
+    quickstarters = client.get("/v2/competitions/demo/quickstarters").json
+    assert {f["name"] for f in quickstarters[0]["files"]} == {"main.py", "requirements.txt"}
+
+
+def test_quickstarter_files_in_the_listing_only_when_classic(client):
+    listed = client.get("/v2/competitions/demo/quickstarters").json
+    assert [set(q) for q in listed] == [{"id", "name", "title", "authors", "language", "notebook"}]
+    one = client.get(f"/v2/competitions/demo/quickstarters/{listed[0]['name']}").json
+    assert {f["name"] for f in one["files"]} == {"main.py", "requirements.txt"}
+    shapes(client, "classic")
+    classic = client.get("/v2/competitions/demo/quickstarters").json
+    assert [f["name"] for f in classic[0]["files"]] == [f["name"] for f in one["files"]]
+    assert client.get(f"/v2/competitions/demo/quickstarters/{listed[0]['name']}").json["files"]
+
+
+def _times(value, path=""):
+    """Every (path, text) of a JSON value whose key names a time."""
+    keys = ("createdAt", "expiresAt", "completedAt", "startedAt", "endedAt", "updatedAt", "resetsAt", "start", "end")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in keys and isinstance(item, str):
+                yield f"{path}.{key}", item
+            else:
+                yield from _times(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _times(item, f"{path}[{index}]")
+
+
+def _time_answers(app, client, project):
+    """The answers holding times: competition, round, phase, project, upload, submission, model,
+    quota, run, run logs, selection."""
+    import datetime as dt
+
+    from crunch.hub.runs import add_log
+
+    name, user, token = project
+    auth = {"pushToken": token}
+    base = f"/v3/competitions/demo/projects/{user}/{name}"
+    model = upload(client, token, b"weights")
+    submitted = submit(client, project, model={"model.bin": model}).json
+    assert submitted.get("model"), submitted
+    now = app.store.clock()
+    with app.store.tx() as db:
+        run_id = db.execute(
+            "INSERT INTO runs (project_id, submission_id, status, success, runtime, train_frequency, force_first_train,"
+            " created_at, started_at, ended_at) VALUES ((SELECT project_id FROM submissions WHERE id = ?), ?, 'COMPLETED', 1,"
+            " 'cpu', 0, 1, ?, ?, ?)",
+            (submitted["id"], submitted["id"], now - 30, now - 20, now - 10),
+        ).lastrowid
+    add_log(app.store, run_id, "USER_CODE", "hello", False, now - 15)
+    created = client.post("/v1/uploads", json={"name": "t", "size": 3}, query_string=auth).json
+    answers = {
+        "competition": client.get("/v2/competitions/demo").json,
+        "round": client.get("/v1/competitions/demo/rounds/@current").json,
+        "phase": client.get("/v2/competitions/demo/rounds/@current/phases/submission").json,
+        "project": client.get(base, query_string=auth).json,
+        "upload": created,
+        "submissions": client.get(base + "/submissions", query_string=auth).json,
+        "models": client.get(base + "/models", query_string=auth).json,
+        "quota": client.get(base + "/quota/submit", query_string=auth).json,
+        "run": client.get(f"{base}/runs/{run_id}", query_string=auth).json,
+        "logs": client.get(f"{base}/runs/{run_id}/logs", query_string=auth).json,
+        "selection": client.get(f"/v4/competitions/demo/projects/{user}/{name}/selection", query_string=auth).json,
+    }
+    found = dict(_times(answers))
+    expected = {
+        ".competition.start", ".round.start", ".round.end", ".phase.start", ".phase.end", ".project.createdAt",
+        ".upload.createdAt", ".upload.expiresAt", ".submissions[0].createdAt", ".models[0].createdAt", ".quota.resetsAt",
+        ".run.createdAt", ".run.startedAt", ".run.endedAt", ".logs[0].createdAt", ".selection.createdAt", ".selection.updatedAt",
+    }
+    assert expected <= set(found), expected - set(found)
+    utc_now = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+    return found, utc_now
+
+
+def test_times_without_zone_by_default(app, client, project):
+    import datetime as dt
+
+    found, utc_now = _time_answers(app, client, project)
+    for where, text in found.items():
+        assert ZONELESS.fullmatch(text), (where, text)
+    naive_now = utc_now.replace(tzinfo=None)  # crunch-cli 13.0.1 subtracts the times from a naive UTC now
+    assert abs((naive_now - dt.datetime.fromisoformat(found[".upload.createdAt"])).total_seconds()) < 60
+    assert dt.timedelta(hours=23) < dt.datetime.fromisoformat(found[".upload.expiresAt"]) - naive_now < dt.timedelta(hours=25)
+    assert found[".round.start"] == "2024-01-01T00:00:00.000000" and found[".round.end"] == "2099-12-31T23:59:59.000000"
+    assert dt.datetime.fromisoformat(found[".run.endedAt"]) - dt.datetime.fromisoformat(found[".run.startedAt"]) == dt.timedelta(seconds=10)
+
+
+def test_times_with_zone_when_classic(app, client, project):
+    import datetime as dt
+
+    shapes(client, "classic")
+    found, utc_now = _time_answers(app, client, project)
+    for where, text in found.items():
+        assert ZONED.fullmatch(text), (where, text)
+    created = dt.datetime.fromisoformat(found[".upload.createdAt"].replace("Z", "+00:00"))
+    assert abs((utc_now - created).total_seconds()) < 60
+    assert found[".round.start"] == "2024-01-01T00:00:00Z"
+
+
+# -- the error fault ----------------------------------------------------------------------------------
+
+
+def faults(client, **values):
+    return client.post("/_admin/faults", json=values, environ_base=LOOPBACK)
+
+
+def test_error_fault_answers_the_next_matching_requests(app, client, project):
+    name, user, token = project
+    set_ = faults(client, errorCode="ENCRYPTED_SUBMISSION", errorTimes=2, pathPrefix="/v4/", method="post",
+                  errorExtra={"fieldErrors": [{"field": "codeFiles", "message": "encrypted"}], "retryable": False})
+    assert set_.status_code == 200
+    assert {k: set_.json[k] for k in ("errorCode", "errorStatus", "errorMessage", "errorTimes")} == {
+        "errorCode": "ENCRYPTED_SUBMISSION", "errorStatus": 400, "errorMessage": None, "errorTimes": 2,
+    }
+    before = len(app.store.submissions(app.store.find_project(app.store.competition("demo")["id"], user, name)["id"]))
+    assert client.get("/v2/competitions/demo").status_code == 200  # another path
+    assert client.get(f"/v4/competitions/demo/projects/{user}/{name}/submissions", query_string={"pushToken": token}).status_code == 200  # GET
+    assert client.post("/_admin/settings", json={}, environ_base=LOOPBACK).status_code == 200  # admin calls: never
+    for _ in range(2):
+        answer = submit(client, project)
+        assert answer.status_code == 400
+        assert answer.json == {
+            "code": "ENCRYPTED_SUBMISSION", "message": "fault injection: ENCRYPTED_SUBMISSION",
+            "fieldErrors": [{"field": "codeFiles", "message": "encrypted"}], "retryable": False,
+        }
+    project_id = app.store.find_project(app.store.competition("demo")["id"], user, name)["id"]
+    assert len(app.store.submissions(project_id)) == before  # not handled: nothing stored
+    assert submit(client, project).status_code == 200  # the third goes through
+    described = faults(client).json
+    assert described["errorCode"] is None and described["errorTimes"] == 0
+    assert client.get("/_admin/stats", environ_base=LOOPBACK).json["errorAnswers"] == 2
+
+
+def test_error_fault_status_message_and_reset(client):
+    faults(client, errorCode="RATE_LIMITED", errorStatus=429, errorMessage="slow down", pathPrefix="/v1/competitions/demo")
+    answer = client.get("/v1/competitions/demo")
+    assert answer.status_code == 429 and answer.json == {"code": "RATE_LIMITED", "message": "slow down"}
+    assert client.get("/v1/competitions/demo").status_code == 200  # one time by default
+    faults(client, errorCode="GONE", errorTimes=5, pathPrefix=None)
+    assert client.get("/v2/competitions").json["code"] == "GONE"
+    faults(client, errorCode=None)  # cleared
+    assert client.get("/v2/competitions").status_code == 200
+    faults(client, errorCode="GONE", errorTimes=5)
+    faults(client, reset=True)
+    assert client.get("/v2/competitions").status_code == 200
+    faults(client, errorCode="AGAIN", failNext=1)  # a 503 first, then the error
+    assert client.get("/v2/competitions").status_code == 503
+    assert client.get("/v2/competitions").json["code"] == "AGAIN"
+
+
+def test_error_fault_refuses_bad_values(client):
+    bad = [
+        {"errorCode": 5},
+        {"errorCode": "X", "errorStatus": 200},
+        {"errorCode": "X", "errorStatus": 600},
+        {"errorCode": "X", "errorStatus": "400"},
+        {"errorCode": "X", "errorMessage": 3},
+        {"errorCode": "X", "errorExtra": [1]},
+        {"errorCode": "X", "errorExtra": {"code": "Y"}},
+        {"errorCode": "X", "errorTimes": 0},
+        {"errorCode": "X", "errorTimes": True},
+    ]
+    for body in bad:
+        answer = faults(client, **body, failNext=4)
+        assert answer.status_code == 400 and answer.json["code"] == "VALIDATION_FAILED", (body, answer.json)
+    described = faults(client).json
+    assert described["errorCode"] is None and described["failNext"] == 0  # a refused call changes nothing
+    assert client.get("/v2/competitions").status_code == 200

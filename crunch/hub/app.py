@@ -1,7 +1,11 @@
 """The hub's WSGI application (Werkzeug) and its threaded server.
 
 Every call of ``API.md`` is served here with its exact paths and camelCase fields; answers
-carry a superset of the fields the public client reads. Links the hub hands out (data files,
+carry a superset of the fields the public client reads, in one of two sets of shapes
+(:mod:`crunch.hub.shapes`): ``current`` (default), what the platform sends today (times without
+a zone, ``columnNames.targets`` a list, the confirmed chunk as a confirm's answer, the
+competition listing as a page, quickstarters listed without files), or ``classic``, the older
+ones (``crunch hub serve --shapes``, admin setting ``shapes``). Links the hub hands out (data files,
 quickstarter and submission files, upload chunk targets) point back at this hub and are
 signed by their own ``expires`` + ``signature`` query parameters, never by the push token.
 
@@ -18,6 +22,7 @@ Admin calls (loopback clients only) under ``/_admin/``:
 
 - ``GET|POST /_admin/faults``: read or set ``{"failNext", "dropAfter", "dropTimes", "delay",
   "delayTimes", "truncateAt", "truncateTimes", "corrupt", "corruptAt", "stallAfter", "stall",
+  "errorCode", "errorStatus", "errorMessage", "errorExtra", "errorTimes",
   "pathPrefix", "method", "rateCap", "latency", "ignoreRange", "reset"}`` (see :mod:`crunch.hub.faults`;
   the last three shape the data file and chunk links: a per-connection rate cap, an added latency);
 - ``GET /_admin/stats`` (counters, ``pendingUploads``), ``POST /_admin/stats/reset``;
@@ -25,7 +30,8 @@ Admin calls (loopback clients only) under ``/_admin/``:
 - ``POST /_admin/api-keys`` ``{"user"}`` -> ``{"key"}``;
 - ``POST /_admin/uploads/expire`` ``{"uploadId"?}`` -> ``{"expired": n}``;
 - ``POST /_admin/settings`` ``{"dailyLimit", "codeLimit", "modelLimit", "checkLibraries", "urlTtl",
-  "filesBaseUrl", "computeSeconds", "runTimeout"}`` (``filesBaseUrl``: file and chunk links point there instead of at this hub);
+  "filesBaseUrl", "computeSeconds", "runTimeout", "shapes"}`` (``filesBaseUrl``: file and chunk links point
+  there instead of at this hub; ``shapes``: ``"current"`` or ``"classic"``, see below);
 - ``POST /_admin/competitions/{c}`` ``{"phaseClosed", "dataUnpublished", "hideTrainFrequency", "hideForceFirstTrain"}``;
 - ``POST /_admin/scores`` ``{"competition", "project", "user", "score", "target"?}`` (see
   :mod:`crunch.hub.platform`, which serves the calls after the push).
@@ -60,6 +66,7 @@ from .platform import (
     library_matches,
 )
 from .runs import RUN_RULES, RUN_TIMEOUT, RunRoutes, ensure_run_schema
+from .shapes import CLASSIC, CURRENT, SHAPES, SHAPES_VARIABLE, check_shapes, column_names_json, time_text
 from .store import (
     CODE_LIMIT,
     MESSAGE_LIMIT,
@@ -67,7 +74,6 @@ from .store import (
     URL_TTL,
     HubError,
     Store,
-    iso,
     refuse_control_characters,
     validation,
 )
@@ -166,8 +172,9 @@ RULES = [
 class HubApp(RunRoutes, PlatformRoutes):
     """The WSGI application over a :class:`Store` and a :class:`Faults`."""
 
-    def __init__(self, store: Store, faults: Optional[Faults] = None, daily_limit: int = 5) -> None:
+    def __init__(self, store: Store, faults: Optional[Faults] = None, daily_limit: int = 5, shapes: str = CURRENT) -> None:
         self.store = store
+        self.shapes = check_shapes(shapes)  # the answers' shapes (crunch.hub.shapes): admin setting "shapes"
         ensure_schema(store)
         ensure_run_schema(store)
         from .run_worker import fail_interrupted_runs
@@ -211,6 +218,9 @@ class HubApp(RunRoutes, PlatformRoutes):
         if decision["fail"]:
             response = _json({"code": "SERVICE_UNAVAILABLE", "message": "fault injection: try again"}, 503)
             return response(environ, start_response)
+        if decision["error"] is not None:
+            status, body = decision["error"]
+            return _json(body, status)(environ, start_response)
         # faults on a body: the chunk PUT handler takes the ones meant for its request body
         environ["crunch.hub.drop_after"] = decision["drop_after"]
         environ["crunch.hub.corrupt_at"] = decision["corrupt_at"]
@@ -325,18 +335,22 @@ class HubApp(RunRoutes, PlatformRoutes):
             raise validation("body", "must be a JSON object")
         return value
 
+    def _time(self, value: Any, shapes: Optional[str] = None) -> Optional[str]:
+        """A time of the store as the answers write it (``shapes``: the hub's setting unless given)."""
+        return time_text(value, shapes or self.shapes)
+
     def _link(self, request: Request, path: str) -> str:
         quoted = quote(path)
         base = self.files_base_url or request.host_url
         return f"{base.rstrip('/')}{quoted}?{self.store.signed_query(quoted, self.url_ttl)}"
 
-    def _competition_json(self, row: sqlite3.Row) -> Dict[str, Any]:
+    def _competition_json(self, row: sqlite3.Row, shapes: Optional[str] = None) -> Dict[str, Any]:
         return {
             "id": row["id"],
             "name": row["name"],
             "displayName": row["display_name"],
             "shortDescription": f"{row['display_name']} (local hub)",
-            "start": "2024-01-01T00:00:00Z",
+            "start": self._time("2024-01-01T00:00:00Z", shapes),
             "end": None,
             "status": row["status"],
             "format": row["format"],
@@ -357,7 +371,7 @@ class HubApp(RunRoutes, PlatformRoutes):
         }
 
     def _round_json(self, row: sqlite3.Row) -> Dict[str, Any]:
-        return {"id": row["id"], "number": row["number"], "start": row["start"], "end": row["end"]}
+        return {"id": row["id"], "number": row["number"], "start": self._time(row["start"]), "end": self._time(row["end"])}
 
     def _project_json(self, row: sqlite3.Row) -> Dict[str, Any]:
         user = self.store.user(row["user_id"])
@@ -367,7 +381,7 @@ class HubApp(RunRoutes, PlatformRoutes):
             "userId": row["user_id"],
             "userLogin": user["name"] if user else None,
             "competitionId": row["competition_id"],
-            "createdAt": row["created_at"],
+            "createdAt": self._time(row["created_at"]),
         }
 
     def _upload_json(self, row: sqlite3.Row) -> Dict[str, Any]:
@@ -382,8 +396,8 @@ class HubApp(RunRoutes, PlatformRoutes):
             "status": row["status"],
             "statusMessage": row["status_message"],
             "provider": "AWS_S3",
-            "createdAt": iso(row["created_at"]),
-            "expiresAt": iso(row["expires_at"]),
+            "createdAt": self._time(row["created_at"]),
+            "expiresAt": self._time(row["expires_at"]),
             "chunks": [
                 {
                     "number": c["number"],
@@ -391,7 +405,7 @@ class HubApp(RunRoutes, PlatformRoutes):
                     "size": c["size"],
                     "last": c["number"] == len(chunks),
                     "completed": c["completed_at"] is not None,
-                    "completedAt": iso(c["completed_at"]),
+                    "completedAt": self._time(c["completed_at"]),
                 }
                 for c in chunks
             ],
@@ -406,7 +420,7 @@ class HubApp(RunRoutes, PlatformRoutes):
             "mainFilePath": row["main_file_path"],
             "modelDirectoryPath": row["model_directory_path"],
             "totalSize": row["total_size"],
-            "createdAt": iso(row["created_at"]),
+            "createdAt": self._time(row["created_at"]),
             "model": self.model_json(row),
         }
 
@@ -476,7 +490,8 @@ class HubApp(RunRoutes, PlatformRoutes):
 
     def on_competitions(self, request: Request) -> Response:
         items = filter_competitions([self._competition_json(r) for r in self.store.competitions()], request.args)
-        if "page" in request.args or "size" in request.args:  # the paged shape some clients ask for
+        # current: a page, always (crunch-cli 13 pages through it); classic: a bare list unless a page is asked for
+        if self.shapes != CLASSIC or "page" in request.args or "size" in request.args:
             page, size = self._paging(request)
             return _json(self._page(items, page, size))
         return _json(items)
@@ -494,7 +509,7 @@ class HubApp(RunRoutes, PlatformRoutes):
         return _json(self._round_json(self.store.round(competition["id"], r)))
 
     def _phase_json(self, round_: sqlite3.Row) -> Dict[str, Any]:
-        return {"id": round_["id"], "type": "SUBMISSION", "start": round_["start"], "end": round_["end"]}
+        return {"id": round_["id"], "type": "SUBMISSION", "start": self._time(round_["start"]), "end": self._time(round_["end"])}
 
     def _check_phase(self, p: str) -> None:
         if p.upper().replace("-", "_") not in ("SUBMISSION", "@CURRENT"):
@@ -543,7 +558,9 @@ class HubApp(RunRoutes, PlatformRoutes):
             "numberOfFeatures": release["number_of_features"],
             "hash": release["hash"],
             "sizeVariant": variant,
-            "columnNames": json.loads(release["column_names"]),
+            "columnNames": column_names_json(
+                json.loads(release["column_names"]), {t["name"]: int(t["id"]) for t in self.store.targets(competition["id"])}, self.shapes
+            ),
             "splits": json.loads(release["splits"]),
             "dataFiles": files,
         })
@@ -666,24 +683,27 @@ class HubApp(RunRoutes, PlatformRoutes):
             })
         return _json(self._page(items, page, size))
 
-    def _quickstarter_json(self, request: Request, row: sqlite3.Row) -> Dict[str, Any]:
-        return {
+    def _quickstarter_json(self, request: Request, row: sqlite3.Row, files: bool = True) -> Dict[str, Any]:
+        answer: Dict[str, Any] = {
             "id": row["id"],
             "name": row["name"],
             "title": row["title"],
             "authors": [{"name": "local hub", "link": None}],
             "language": "PYTHON",
             "notebook": bool(row["notebook"]),
-            "files": [
+        }
+        if files:
+            answer["files"] = [
                 {"name": f["name"], "url": self._link(request, "/files/" + f["path"]), "githubUrl": ""}
                 for f in json.loads(row["files"])
-            ],
-        }
+            ]
+        return answer
 
     def on_quickstarters(self, request: Request, c: str) -> Response:
+        """The competition's quickstarters; their files only in the classic shapes (current: ask for one)."""
         competition = self.store.competition(c)
         rows = self.store.all("SELECT * FROM quickstarters WHERE competition_id = ? ORDER BY id", competition["id"])
-        return _json([self._quickstarter_json(request, row) for row in rows])
+        return _json([self._quickstarter_json(request, row, files=self.shapes == CLASSIC) for row in rows])
 
     def on_quickstarter(self, request: Request, c: str, q: str) -> Response:
         competition = self.store.competition(c)
@@ -814,8 +834,10 @@ class HubApp(RunRoutes, PlatformRoutes):
             raise validation("hash", "is required (the ETag of the chunk's PUT)")
         self.store.confirm_chunk(u, n, value)
         answer = self._upload_json(self.store.upload(u))
-        # the upload (API.md), plus the confirmed chunk's own fields (read by other clients)
         chunk = next(c for c in answer["chunks"] if c["number"] == n)
+        if self.shapes != CLASSIC:  # current: the confirmed chunk
+            return _json(chunk)
+        # classic: the upload, plus the confirmed chunk's own fields (read by other clients)
         answer.update({k: chunk[k] for k in ("number", "offset", "last", "completed", "completedAt")})
         return _json(answer)
 
@@ -1025,8 +1047,11 @@ class HubApp(RunRoutes, PlatformRoutes):
         """Settings of this running hub (in memory): ``dailyLimit``, ``codeLimit``, ``modelLimit``
         (bytes), ``checkLibraries`` (bool), ``urlTtl`` (seconds a signed link stays valid),
         ``filesBaseUrl`` (file and chunk links point at that base URL: a proxy on another host),
-        ``computeSeconds`` (a project's compute time a day), ``runTimeout`` (seconds a cloud run may last)."""
+        ``computeSeconds`` (a project's compute time a day), ``runTimeout`` (seconds a cloud run may last),
+        ``shapes`` (``"current"`` or ``"classic"``: the answers' shapes, see :mod:`crunch.hub.shapes`)."""
         body = self._body(request)
+        if "shapes" in body and body["shapes"] not in SHAPES:
+            raise validation("shapes", f"must be {' or '.join(repr(s) for s in SHAPES)}")
         fields = (
             ("dailyLimit", "daily_limit", int),
             ("codeLimit", "code_limit", int),
@@ -1036,6 +1061,7 @@ class HubApp(RunRoutes, PlatformRoutes):
             ("filesBaseUrl", "files_base_url", lambda value: str(value) if value else None),
             ("computeSeconds", "compute_seconds", float),
             ("runTimeout", "run_timeout", float),
+            ("shapes", "shapes", str),
         )
         for field, attribute, kind in fields:
             if field in body:
@@ -1043,14 +1069,18 @@ class HubApp(RunRoutes, PlatformRoutes):
         return _json({field: getattr(self, attribute) for field, attribute, _ in fields})
 
 
-def make_app(root: str, *, daily_limit: int = 5, faults: Optional[Faults] = None, seed: bool = True) -> HubApp:
-    """The hub's WSGI app over ``root`` (seeded with the demo competitions on first start)."""
+def make_app(
+    root: str, *, daily_limit: int = 5, faults: Optional[Faults] = None, seed: bool = True, shapes: Optional[str] = None
+) -> HubApp:
+    """The hub's WSGI app over ``root`` (seeded with the demo competitions on first start);
+    ``shapes``: ``current`` or ``classic`` (default: ``CRUNCH_HUB_SHAPES``, else ``current``)."""
+    chosen = check_shapes(shapes or os.environ.get(SHAPES_VARIABLE) or CURRENT)
     store = Store(root)
     if seed:
         from .seed import seed_if_needed
 
         seed_if_needed(store)
-    return HubApp(store, faults=faults, daily_limit=daily_limit)
+    return HubApp(store, faults=faults, daily_limit=daily_limit, shapes=chosen)
 
 
 __all__ = ["HubApp", "make_app"]

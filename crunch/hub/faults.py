@@ -5,6 +5,13 @@ never to the admin calls under ``/_admin/``:
 
 ``fail_next``
     answer the next K matching requests with ``503 {"code": "SERVICE_UNAVAILABLE"}``.
+``errorCode`` (with ``errorStatus``, ``errorMessage``, ``errorExtra``, ``errorTimes``)
+    answer the next ``errorTimes`` matching requests (default 1) with the platform's error body
+    ``{"code": errorCode, "message": errorMessage, **errorExtra}`` and the status ``errorStatus``
+    (default 400, 400-599); ``errorMessage`` defaults to a sentence naming the code; ``errorExtra``
+    (an object, without ``code`` or ``message``) adds top-level fields, as the platform's errors
+    carry (``fieldErrors``, ``runId``...). ``errorCode: null`` clears it. The request is not
+    handled (nothing is stored). A bad value is refused (``400 VALIDATION_FAILED``).
 ``drop_after``
     for the next ``drop_times`` matching requests (default 1), cut a body after N bytes: a
     request body (a chunk ``PUT``) is read up to N bytes and the connection is closed; a
@@ -51,6 +58,8 @@ import time
 from collections import Counter
 from typing import Any, Dict, Optional, Tuple
 
+from .store import validation
+
 
 class Faults:
     def __init__(
@@ -78,12 +87,22 @@ class Faults:
         self.rate_cap: Optional[float] = rate_cap or None
         self.latency = latency
         self.ignore_range = False
+        self._clear_error()
         self.reset_counters()
+
+    def _clear_error(self) -> None:
+        self.error_code: Optional[str] = None
+        self.error_status = 400
+        self.error_message: Optional[str] = None
+        self.error_extra: Dict[str, Any] = {}
+        self.error_times = 0
 
     # -- configuration --------------------------------------------------------------------------
 
     def configure(self, values: Dict[str, Any]) -> None:
-        """Apply an admin call's JSON: keys given replace the current values; ``reset`` clears first."""
+        """Apply an admin call's JSON: keys given replace the current values; ``reset`` clears first.
+        A bad error fault is refused (:class:`~crunch.hub.store.HubError`) before anything changes."""
+        error = _error_fault(values) if "errorCode" in values else None
         with self._lock:
             if values.get("reset"):
                 self.fail_next, self.drop_after, self.drop_times, self.delay = 0, None, 0, 0.0
@@ -92,6 +111,11 @@ class Faults:
                 self.stall = 0.0
                 self.path_prefix = self.method = None
                 self.rate_cap, self.latency, self.ignore_range = None, 0.0, False
+                self._clear_error()
+            if error is not None:
+                self.error_code, self.error_status, self.error_message, self.error_extra, self.error_times = error
+            elif "errorCode" in values:
+                self._clear_error()
             if "failNext" in values:
                 self.fail_next = max(0, int(values["failNext"] or 0))
             if "dropAfter" in values:
@@ -143,6 +167,11 @@ class Faults:
                 "corruptAt": self.corrupt_at,
                 "stallAfter": self.stall_after,
                 "stall": self.stall,
+                "errorCode": self.error_code if self.error_times > 0 else None,
+                "errorStatus": self.error_status,
+                "errorMessage": self.error_message,
+                "errorExtra": dict(self.error_extra),
+                "errorTimes": self.error_times,
                 "pathPrefix": self.path_prefix,
                 "method": self.method,
                 "rateCap": self.rate_cap,
@@ -160,14 +189,15 @@ class Faults:
         return not (self.method and method.upper() != self.method)
 
     def on_request(self, method: str, path: str) -> Dict[str, Any]:
-        """Count the request and decide its faults: ``{"delay", "fail", "drop_after",
-        "truncate_at", "corrupt_at", "stall_after", "stall"}`` (``corrupt_at`` -1: the middle)."""
+        """Count the request and decide its faults: ``{"delay", "fail", "error", "drop_after",
+        "truncate_at", "corrupt_at", "stall_after", "stall"}`` (``corrupt_at`` -1: the middle;
+        ``error``: ``(status, body)`` of an error answer to send instead of handling the request)."""
         with self._lock:
             if not path.startswith("/_admin/"):
                 self.requests += 1
                 self.requests_by_path[path] += 1
             decision: Dict[str, Any] = {
-                "delay": 0.0, "fail": False, "drop_after": None, "truncate_at": None, "corrupt_at": None,
+                "delay": 0.0, "fail": False, "error": None, "drop_after": None, "truncate_at": None, "corrupt_at": None,
                 "stall_after": None, "stall": 0.0,
             }
             if not self._matches(method, path):
@@ -180,6 +210,14 @@ class Faults:
                 self.fail_next -= 1
                 self.failed += 1
                 decision["fail"] = True
+                return decision
+            if self.error_code is not None and self.error_times > 0:
+                self.error_times -= 1
+                self.errors += 1
+                message = self.error_message or f"fault injection: {self.error_code}"
+                decision["error"] = (self.error_status, {"code": self.error_code, "message": message, **self.error_extra})
+                if self.error_times <= 0:
+                    self._clear_error()
                 return decision
             if self.drop_after is not None and self.drop_times > 0:
                 self.drop_times -= 1
@@ -213,6 +251,7 @@ class Faults:
     def reset_counters(self) -> None:
         self.requests = 0
         self.failed = 0
+        self.errors = 0
         self.dropped = 0
         self.corrupted = 0
         self.truncated = 0
@@ -265,6 +304,7 @@ class Faults:
                 "requests": self.requests,
                 "requestsByPath": dict(self.requests_by_path),
                 "failedRequests": self.failed,
+                "errorAnswers": self.errors,
                 "droppedConnections": self.dropped,
                 "corruptedBodies": self.corrupted,
                 "truncatedBodies": self.truncated,
@@ -276,6 +316,30 @@ class Faults:
                 "mostBodiesAtOnce": self.most_under_way_all,
                 "mostBodiesAtOnceByPath": dict(self.most_under_way),
             }
+
+
+def _error_fault(values: Dict[str, Any]) -> Optional[Tuple[str, int, Optional[str], Dict[str, Any], int]]:
+    """The error fault of an admin call (``None``: ``errorCode`` null, no error fault), checked."""
+    code = values.get("errorCode")
+    if code is None or code == "":
+        return None
+    if not isinstance(code, str):
+        raise validation("errorCode", "must be a text (the error's code) or null")
+    status = values.get("errorStatus", 400)
+    if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
+        raise validation("errorStatus", "must be an HTTP error status, 400 to 599")
+    message = values.get("errorMessage")
+    if message is not None and not isinstance(message, str):
+        raise validation("errorMessage", "must be a text")
+    extra = values.get("errorExtra") or {}
+    if not isinstance(extra, dict):
+        raise validation("errorExtra", "must be an object of extra fields")
+    if "code" in extra or "message" in extra:
+        raise validation("errorExtra", "must not hold code or message (errorCode and errorMessage give them)")
+    times = values.get("errorTimes", 1)
+    if not isinstance(times, int) or isinstance(times, bool) or times < 1:
+        raise validation("errorTimes", "must be an integer >= 1")
+    return code, status, message, dict(extra), times
 
 
 class Pacer:

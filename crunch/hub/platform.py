@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from .store import HubError, Store, iso, validation
+from .store import HubError, Store, validation
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -122,6 +122,7 @@ class PlatformRoutes:
     daily_limit: int
     code_limit: int
     model_limit: int
+    _time: Callable[..., Optional[str]]  # HubApp's: a time of the store in the answers' shapes
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -141,7 +142,7 @@ class PlatformRoutes:
             "id": submission["id"],
             "name": f"model of submission #{submission['number']}",
             "totalSize": sum(int(r["size"]) for r in files),
-            "createdAt": iso(submission["created_at"]),
+            "createdAt": self._time(submission["created_at"]),
         }
 
     @staticmethod
@@ -246,7 +247,7 @@ class PlatformRoutes:
             "notebookFile": {"totalSize": self.code_limit},
             "predictionFile": {"totalSize": self.code_limit},
             "submissionsPerDay": {"current": self.submissions_today(project["id"]), "maximum": self.daily_limit, "bypass": False},
-            "resetsAt": iso(day_start(self.store.clock()) + 86400),
+            "resetsAt": self._time(day_start(self.store.clock()) + 86400),
         })
 
     def on_quota_compute(self, request: Request, c: str, u: str, p: str) -> Response:

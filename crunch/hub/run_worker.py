@@ -218,7 +218,7 @@ class RunWorker:
                 "competitionName": competition["name"], "projectName": project["name"], "userId": project["user_id"],
                 "apiBaseUrl": "http://127.0.0.1:9/", "modelDirectory": submission["model_directory_path"],
             },
-            "competition.json": self.app._competition_json(competition),
+            "competition.json": self.app._competition_json(competition, shapes="classic"),  # the sandbox keeps one form, whatever the answers' shapes
             "data_release.json": {
                 "id": release["id"], "number": release["number"], "name": release["name"], "embargo": release["embargo"],
                 "numberOfFeatures": release["number_of_features"], "hash": release["hash"], "sizeVariant": "DEFAULT",

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from .store import HubError, Store, iso, validation
+from .store import HubError, Store, validation
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -84,6 +84,7 @@ class RunRoutes:
     store: Store
     compute_seconds: float
     run_timeout: float
+    _time: Callable[..., Optional[str]]  # HubApp's: a time of the store in the answers' shapes
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -121,7 +122,7 @@ class RunRoutes:
             answer.append({
                 "id": run["id"] * 100 + len(answer) + 1,
                 "success": True,
-                "createdAt": iso(run["ended_at"]),
+                "createdAt": self._time(run["ended_at"]),
                 "value": scores[str(metric["id"])],
                 "details": [],
                 "metric": metric,
@@ -140,7 +141,7 @@ class RunRoutes:
             "success": bool(run["success"]) if run["prediction_valid"] else None,
             "managed": True,
             "totalSize": 0,
-            "createdAt": iso(run["ended_at"]),
+            "createdAt": self._time(run["ended_at"]),
             "error": run["prediction_error"],
             "deterministic": None,
             "primaryMean": primary["value"] if primary else None,
@@ -160,9 +161,9 @@ class RunRoutes:
             "success": bool(run["success"]),
             "terminated": bool(run["terminated"]),
             "submission": self._submission_json(submission),  # type: ignore[attr-defined]
-            "createdAt": iso(run["created_at"]),
-            "startedAt": iso(run["started_at"]),
-            "endedAt": iso(run["ended_at"]),
+            "createdAt": self._time(run["created_at"]),
+            "startedAt": self._time(run["started_at"]),
+            "endedAt": self._time(run["ended_at"]),
             "duration": duration,
             "exitCode": run["exit_code"],
             "exitReason": run["exit_reason"],
@@ -261,7 +262,7 @@ class RunRoutes:
             "SELECT * FROM run_logs WHERE run_id = ? AND id > ? ORDER BY id", r, int(after) if after and after.isdigit() else 0
         )
         return _json([
-            {"id": row["id"], "emitter": row["emitter"], "error": bool(row["error"]), "content": row["content"], "createdAt": iso(row["created_at"])}
+            {"id": row["id"], "emitter": row["emitter"], "error": bool(row["error"]), "content": row["content"], "createdAt": self._time(row["created_at"])}
             for row in rows
         ])
 
@@ -291,8 +292,8 @@ class RunRoutes:
             "submission": {"id": submission["id"], "number": submission["number"]},
             "trainFrequency": last["train_frequency"],
             "forceFirstTrain": bool(last["force_first_train"]),
-            "createdAt": iso(last["created_at"]),
-            "updatedAt": iso(last["ended_at"]),
+            "createdAt": self._time(last["created_at"]),
+            "updatedAt": self._time(last["ended_at"]),
         })
 
 

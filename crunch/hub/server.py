@@ -41,9 +41,11 @@ def make_server(
     faults: Optional[Faults] = None,
     daily_limit: int = 5,
     debug: bool = False,
+    shapes: Optional[str] = None,
 ) -> BaseWSGIServer:
-    """A threaded server of a hub rooted at ``root``; ``server.app`` is the :class:`HubApp`."""
-    app: HubApp = make_app(root, daily_limit=daily_limit, faults=faults)
+    """A threaded server of a hub rooted at ``root``; ``server.app`` is the :class:`HubApp`;
+    ``shapes``: its answers' shapes, ``current`` or ``classic`` (see :func:`crunch.hub.app.make_app`)."""
+    app: HubApp = make_app(root, daily_limit=daily_limit, faults=faults, shapes=shapes)
 
     class Handler(_Handler):
         verbose = debug
