@@ -1,5 +1,6 @@
 """Protocol fidelity: the public crunch-cli 13 (an oracle installed beside, never imported)
-sets up a workspace and downloads the data from the local hub."""
+sets up a workspace, downloads the data, pushes (twice), lists competitions and reads a
+quickstarter against the local hub in its default (current) shapes."""
 
 from __future__ import annotations
 
@@ -57,3 +58,40 @@ def test_peer_push_then_setup_clones_it(shared_hub, tmp_path):
     clone = second / "demo-pusher"
     assert (clone / "main.py").read_text() == (workspace / "main.py").read_text()
     assert (clone / "resources" / "model.bin").read_bytes() == b"weights"
+
+
+def test_peer_pushes_twice(shared_hub, tmp_path):
+    """crunch-cli 13.0.1 keeps the uploads of a push in a cache and, on the next push, compares
+    their times with a naive UTC now: the hub's times must come without a zone."""
+    assert peer(shared_hub, "setup", "demo", "twice", "--token", shared_hub.token("demo", "twice", "paula"), cwd=tmp_path).returncode == 0
+    workspace = tmp_path / "demo-twice"
+    (workspace / "main.py").write_text("def train():\n    pass\n\n\ndef infer():\n    pass\n")
+    (workspace / "requirements.txt").write_text("numpy\npandas\n")
+    (workspace / "resources" / "model.bin").write_bytes(b"weights")
+    first = peer(shared_hub, "push", "-m", "first", cwd=workspace)
+    assert first.returncode == 0, first.stdout + first.stderr
+    (workspace / "main.py").write_text("def train():\n    pass\n\n\ndef infer():\n    return None\n")
+    second = peer(shared_hub, "push", "-m", "second", cwd=workspace)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "reused cached" in second.stdout + second.stderr  # the unchanged files came from the cache
+    token = shared_hub.push_token("demo", "twice", "paula")
+    listed = shared_hub.call("GET", f"/v4/competitions/demo/projects/paula/twice/submissions?pushToken={token}")
+    assert [s["message"] for s in listed] == ["first", "second"]
+    assert shared_hub.stats()["pendingUploads"] == 0
+
+
+def test_peer_lists_competitions_and_reads_a_quickstarter(shared_hub, tmp_path):
+    """crunch-cli 13.0.1 pages through ``GET /v2/competitions`` and reads a quickstarter's files
+    from ``GET .../quickstarters/{name}`` (its listing has none)."""
+    listed = peer(shared_hub, "list", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert [line for line in listed.stdout.splitlines() if line.startswith("- ")] == [
+        "- demo (timeseries)", "- demo-tabular (regular)", "- demo-unstructured (unstructured)",
+    ]
+    filtered = peer(shared_hub, "list", "--format", "unstructured", cwd=tmp_path)
+    assert [line for line in filtered.stdout.splitlines() if line.startswith("- ")] == ["- demo-unstructured (unstructured)"]
+    assert peer(shared_hub, "setup", "demo", "reader", "--token", shared_hub.token("demo", "reader", "paula"), cwd=tmp_path).returncode == 0
+    workspace = tmp_path / "demo-reader"
+    shown = peer(shared_hub, "quickstarter", "show", "default", cwd=workspace)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "- main.py" in shown.stdout and "- requirements.txt" in shown.stdout
