@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterator, List, Optional, Union
 
-from .api.runs import Run, RunLog, get_run, run_logs
+from .api.models import Run, RunLog
 from .display import local_time, parse_time
-from .exceptions import ConfigurationError, NetworkError
+from .exceptions import ApiError, ConfigurationError, NetworkError
 from .project_context import ProjectContext
 
 HIDDEN_EMITTERS = ("sandbox", "pip")
@@ -21,13 +21,37 @@ def parse_run_id(value: Union[str, int]) -> int:
     raise ConfigurationError(f"{value!r} is not a run number: `crunch run list` shows the project's runs")
 
 
+class RunNotFoundError(ApiError):
+    """No run of that number in the project."""
+
+
+def _run_call(context: ProjectContext, run_id: int, call: Callable[..., Any]) -> Any:
+    """``call(*where, run_id)``; a hub that knows no such run says so naming the project."""
+    try:
+        return call(*context.where, run_id)
+    except ApiError as error:
+        if error.code == "RUN_NOT_FOUND" or error.status == 404:
+            raise RunNotFoundError(
+                f"{context.label} has no run {run_id}: `crunch run list` shows its runs", code=error.code, status=error.status
+            ) from None
+        raise
+
+
 def fetch_run(context: ProjectContext, run_id: int) -> Run:
-    return get_run(context.client, context.where, run_id, context.label)
+    return _run_call(context, run_id, context.client.get_run)
 
 
-def log_time(value: str) -> str:
+def fetch_logs(context: ProjectContext, run_id: int) -> List[RunLog]:
+    return _run_call(context, run_id, context.client.run_logs)
+
+
+def terminate(context: ProjectContext, run_id: int) -> Run:
+    return _run_call(context, run_id, context.client.terminate_run)
+
+
+def log_time(value: Optional[str]) -> str:
     moment = parse_time(value)
-    return moment.astimezone().strftime("%H:%M:%S") if moment is not None else value
+    return moment.astimezone().strftime("%H:%M:%S") if moment is not None else (value or "--:--:--")
 
 
 class LogPrinter:
@@ -59,12 +83,13 @@ def follow(context: ProjectContext, run_id: int, poll: float, after: Optional[in
     while True:
         try:
             run = fetch_run(context, run_id)
-            logs = run_logs(context.client, context.where, run_id, context.label)
+            logs = fetch_logs(context, run_id)
         except NetworkError as error:
             raise NetworkError(f"following run {run_id} stopped: {error.message}") from None
-        for log in logs:
-            if last is None or log.id > last:
-                last = log.id
+        for position, log in enumerate(logs):
+            key = log.id if isinstance(log.id, int) else position  # a hub without log ids: their order
+            if last is None or key > last:
+                last = key
                 yield log
         if not run.running:
             return

@@ -25,19 +25,10 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], right: Sequence
 
 
 def parse_time(value: Optional[str]) -> Optional[dt.datetime]:
-    """An ISO time of the hub (``Z`` or an offset; none means UTC), or ``None``."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment
+    """An ISO time of the hub (``Z``, an offset, or no zone: UTC; any fraction), or ``None``."""
+    from .jsonshape import parse_time as parse
+
+    return parse(value) if value else None
 
 
 def local_time(value: Optional[str], default: str = "-") -> str:

@@ -1,8 +1,9 @@
 """Reading JSON documents (hub answers, files of ``.crunchdao/``) into typed values.
 
 A :class:`Node` is one value of a document and its path in it (``dataFiles.X_train.size``).
-Its readers return the value as the type asked for, or raise :class:`DocumentError` naming
-the path, what was expected and what was found::
+Its readers return the value as the type asked for, converting what a liberal reader would
+(``"12"`` for 12, ``1`` for true, a page object for a list), or raise :class:`DocumentError`
+naming the path, what was expected and what was found when the value cannot mean what is asked::
 
     node = Node(json.loads(text))
     size = node["dataFiles"]["X_train"]["size"].integer(default=-1)
@@ -18,9 +19,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from .exceptions import CrunchError, DocumentError
+
+if TYPE_CHECKING:
+    import datetime
 
 T = TypeVar("T")
 
@@ -66,18 +70,20 @@ def child_path(path: str, key: str) -> str:
 class Node:
     """One value of a JSON document and the path that leads to it."""
 
-    __slots__ = ("value", "path")
+    __slots__ = ("value", "path", "strict")
 
-    def __init__(self, value: Any, path: str = "") -> None:
+    def __init__(self, value: Any, path: str = "", strict: bool = False) -> None:
         self.value = value
         self.path = path
+        #: our own files (project.json...) are read strictly: no value is converted
+        self.strict = strict
 
     # -- navigation -------------------------------------------------------------------------
 
     def __getitem__(self, key: str) -> "Node":
         """The field ``key`` of this object (:data:`ABSENT` when it has none)."""
         data = self.mapping()
-        return Node(data.get(key, ABSENT), child_path(self.path, key))
+        return Node(data.get(key, ABSENT), child_path(self.path, key), self.strict)
 
     @property
     def missing(self) -> bool:
@@ -106,16 +112,16 @@ class Node:
     def entries(self, default: Any = REQUIRED) -> List[Tuple[str, "Node"]]:
         """The (key, value) pairs of an object field, in order."""
         if self.missing:
-            return [(k, Node(v, child_path(self.path, k))) for k, v in self._default(default, "an object").items()]
-        return [(key, Node(value, child_path(self.path, key))) for key, value in self.mapping().items()]
+            return [(k, Node(v, child_path(self.path, k), self.strict)) for k, v in self._default(default, "an object").items()]
+        return [(key, Node(value, child_path(self.path, key), self.strict)) for key, value in self.mapping().items()]
 
     def items(self, default: Any = REQUIRED) -> List["Node"]:
         """The elements of a list field."""
         if self.missing:
-            return [Node(v, f"{self.path}[{i}]") for i, v in enumerate(self._default(default, "a list"))]
+            return [Node(v, f"{self.path}[{i}]", self.strict) for i, v in enumerate(self._default(default, "a list"))]
         if not isinstance(self.value, list):
             raise self._expected("a list")
-        return [Node(value, f"{self.path}[{index}]") for index, value in enumerate(self.value)]
+        return [Node(value, f"{self.path}[{index}]", self.strict) for index, value in enumerate(self.value)]
 
     def json_object(self, default: Any = REQUIRED) -> Dict[str, Any]:
         """An object field whose content is free (parameters, extra fields), copied."""
@@ -124,48 +130,74 @@ class Node:
         return dict(self.mapping())
 
     # -- scalars ----------------------------------------------------------------------------
+    #
+    # The readers convert as a liberal reader should: a number sent as text ("12"), a flag sent
+    # as 0/1 or "true", a name sent as a number are taken for what they say. Only a value that
+    # cannot mean what is asked for ("12kb" for a size, an object for a name) is an error.
 
     def string(self, default: Any = REQUIRED, *, nonempty: bool = False, choices: Optional[Sequence[str]] = None) -> Any:
-        """A string field; with ``nonempty`` a blank one is refused, with ``choices`` only those."""
+        """A string field (a number or a flag is taken as its text); with ``nonempty`` a blank one
+        is refused, with ``choices`` only those."""
         if self.missing:
             return self._default(default, "a non-empty string" if nonempty else "a string")
-        if not isinstance(self.value, str):
+        value = self.value
+        if self.strict:
+            pass
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (int, float)) and not (isinstance(value, float) and not math.isfinite(value)):
+            value = str(value)
+        if not isinstance(value, str):
             raise self._expected("a non-empty string" if nonempty else "a string")
-        if nonempty and not self.value.strip():
+        if nonempty and not value.strip():
             raise self._expected("a non-empty string")
-        if choices is not None and self.value not in choices:
+        if choices is not None and value not in choices:
             raise self._expected("one of " + ", ".join(json.dumps(c) for c in choices))
-        return self.value
+        return value
 
     def integer(self, default: Any = REQUIRED, *, minimum: Optional[int] = None) -> Any:
-        """An integer field (``4.0`` is 4; ``true``, ``4.5`` and ``"4"`` are refused)."""
+        """An integer field: ``4``, ``4.0``, ``"4"`` and ``" 4 "`` are 4 (a decimal is cut, as
+        ``int()`` cuts it); ``"4kb"``, an object or a list are refused."""
         if self.missing:
             return self._default(default, "an integer")
-        value = self.value
-        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
+        value = _as_number(self.value, self.strict)
+        if value is None or (self.strict and isinstance(value, float) and not value.is_integer()):
             raise self._expected("an integer")
+        value = int(value)
         if minimum is not None and value < minimum:
             raise self._expected(f"an integer >= {minimum}")
         return value
 
     def number(self, default: Any = REQUIRED) -> Any:
-        """A finite number field (integer or decimal)."""
+        """A finite number field (integer or decimal, or its text)."""
         if self.missing:
             return self._default(default, "a number")
-        value = self.value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        value = _as_number(self.value, self.strict)
+        if value is None:
             raise self._expected("a number")
         return value
 
     def boolean(self, default: Any = REQUIRED) -> Any:
-        """A ``true``/``false`` field."""
+        """A flag: ``true``/``false``, a number (0 is false), or text (``"true"``, ``"false"``,
+        ``"1"``, ``"0"``, ``"yes"``, ``"no"``, ``""``...); other text counts as true, as any
+        non-empty value does for the platform's own client."""
         if self.missing:
             return self._default(default, "true or false")
-        if not isinstance(self.value, bool):
+        value = self.value
+        if isinstance(value, bool):
+            return value
+        if self.strict:
             raise self._expected("true or false")
-        return self.value
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in _FALSE_TEXT:
+                return False
+            return True
+        if isinstance(value, (int, float)):
+            return bool(value)
+        if isinstance(value, (dict, list)):
+            return bool(value)
+        raise self._expected("true or false")
 
     def identifier(self, default: Any = REQUIRED) -> Any:
         """An id: an integer or a non-empty string."""
@@ -180,6 +212,13 @@ class Node:
             return value
         raise self._expected("an integer or a non-empty string")
 
+    def listing(self, default: Any = REQUIRED) -> List["Node"]:
+        """The elements of a listing: a bare list, or a page object (``{"content": [...],
+        "pageSize", ...}``) whose ``content`` is the list."""
+        if isinstance(self.value, dict) and "content" in self.value:
+            return self["content"].items([])
+        return self.items(default)
+
     def strings(self, default: Any = REQUIRED) -> List[str]:
         """A list of strings."""
         return [item.string() for item in self.items(default)]
@@ -189,17 +228,85 @@ class Node:
         return {key: node.string() for key, node in self.entries(default)}
 
 
+_FALSE_TEXT = frozenset({"", "false", "0", "no", "n", "off", "null", "none"})
+
+_ISO_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?",
+    re.IGNORECASE,
+)
+
+
+def _as_number(value: Any, strict: bool = False) -> Union[int, float, None]:
+    """``value`` as a finite number (text holding one included unless ``strict``), or None."""
+    if isinstance(value, bool):
+        return None if strict else int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str) and not strict:
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def parse_time(value: Any) -> Optional["datetime.datetime"]:
+    """An ISO 8601 time (zone optional: none means UTC; any number of fraction digits) or
+    seconds since 1970, as an aware UTC ``datetime``; None when ``value`` is neither."""
+    import datetime
+
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return datetime.datetime.fromtimestamp(float(value), datetime.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    match = _ISO_TIME.fullmatch(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        moment = datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro)
+    except ValueError:
+        return None
+    offset = datetime.timezone.utc
+    if zone and zone.upper() != "Z":
+        digits = zone[1:].replace(":", "")
+        delta = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        offset = datetime.timezone(delta if zone[0] == "+" else -delta)
+    return moment.replace(tzinfo=offset).astimezone(datetime.timezone.utc)
+
+
 ErrorFactory = Callable[[str, DocumentError], CrunchError]
 
 
-def parse(reader: Callable[[Node], T], value: Any, source: str, hint: str = "", error: Union[Type[CrunchError], ErrorFactory, None] = None) -> T:
-    """``reader(Node(value))``, its :class:`DocumentError` re-raised naming ``source``.
+def parse(
+    reader: Callable[[Node], T],
+    value: Any,
+    source: str,
+    hint: str = "",
+    error: Union[Type[CrunchError], ErrorFactory, None] = None,
+    *,
+    strict: bool = False,
+) -> T:
+    """``reader(Node(value))``, its :class:`DocumentError` re-raised naming ``source``;
+    ``strict`` for a file of our own, whose values are never converted.
 
     ``error`` builds the raised exception (default: a :class:`DocumentError`) from the message
     ``"<source> is malformed: <path>: <problem><hint>"`` and the original error.
     """
     try:
-        return reader(Node(value))
+        return reader(Node(value, strict=strict))
     except DocumentError as failure:
         message = f"{source} is malformed: {failure.message}{hint}"
         if error is None:

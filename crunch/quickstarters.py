@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from .api.platform import QuickstarterDetail, get_quickstarter, list_quickstarters
+from .api.models import Quickstarter
 from .exceptions import ApiError, ConfigurationError
 from .project_context import ProjectContext
 
 
-def find_quickstarter(context: ProjectContext, name: str) -> QuickstarterDetail:
+def find_quickstarter(context: ProjectContext, name: str) -> Quickstarter:
     try:
-        return get_quickstarter(context.client, context.info.competition_name, name)
+        return context.client.get_quickstarter(context.info.competition_name, name)
     except ApiError as error:
         if error.status != 404:
             raise
-    names = ", ".join(q.name for q in list_quickstarters(context.client, context.info.competition_name)) or "none"
+    names = ", ".join(q.name for q in context.client.list_quickstarters(context.info.competition_name)) or "none"
     raise ConfigurationError(f"{context.info.competition_name} has no quickstarter {name!r} (it has: {names})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Union
 
-from .api.platform import SubmissionDetail, get_submission, list_submissions
+from .api.models import Submission
 from .exceptions import NeverSubmittedError, SubmissionNotFoundError
 from .project_context import ProjectContext
 
@@ -23,16 +23,16 @@ def parse_identifier(value: Union[str, int]) -> Union[str, int]:
     raise ConfigurationError(f"{value!r} is not a submission: give its number (`crunch submission list`) or @last")
 
 
-def find_submission(context: ProjectContext, identifier: Union[str, int]) -> SubmissionDetail:
+def find_submission(context: ProjectContext, identifier: Union[str, int]) -> Submission:
     """The submission ``identifier`` of the project, or an error naming the ones it has."""
     try:
-        return get_submission(context.client, *context.where, identifier)
+        return context.client.get_submission(*context.where, identifier)
     except NeverSubmittedError:
         raise NeverSubmittedError(
             f"{context.label} has never submitted: `crunch push` sends your first submission", code="NEVER_SUBMITTED"
         ) from None
     except SubmissionNotFoundError:
-        numbers = sorted(s.number for s in list_submissions(context.client, *context.where))
+        numbers = sorted(s.number for s in context.client.list_submissions(*context.where) if s.number is not None)
         if not numbers:
             have = "it has none"
         elif len(numbers) == 1:

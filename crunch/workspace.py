@@ -114,7 +114,7 @@ class ProjectInfo:
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "ProjectInfo":
-        return cls.read(Node(data))
+        return cls.read(Node(data, strict=True))
 
 
 SIZE_VARIANTS = ("DEFAULT", "SMALL", "LARGE")
@@ -262,7 +262,7 @@ class Workspace:
         data = dict(data)
         if not data.get("projectName"):  # a crunch-cli 3.x workspace: its project is "default"
             data["projectName"] = LEGACY_PROJECT_NAME
-        kept = self.load_cache(WORKSPACE_FILE, read_kept_keys, default={}, hint=REPAIR_KEPT_KEYS)
+        kept = self.load_cache(WORKSPACE_FILE, read_kept_keys, default={}, hint=REPAIR_KEPT_KEYS, strict=True)
         model_directory_file = self.project_file
         if "modelDirectory" in kept and "modelDirectory" not in data:
             model_directory_file = self.cache_path(WORKSPACE_FILE)
@@ -274,6 +274,7 @@ class Workspace:
             str(self.project_file),
             ": correct that field, or run `crunch setup ... --force` to repair the workspace",
             WorkspaceError,
+            strict=True,
         )
         from .modeldir import check_name
 
@@ -351,9 +352,9 @@ class Workspace:
         except (OSError, ValueError):
             return None
 
-    def load_cache(self, name: str, reader: Callable[[Node], T], default: Any = None, hint: str = REFETCH_CACHE) -> Any:
-        """The cached JSON ``name`` read by ``reader`` (see :mod:`crunch.jsonshape`), or
-        ``default`` when the file is absent.
+    def load_cache(self, name: str, reader: Callable[[Node], T], default: Any = None, hint: str = REFETCH_CACHE, strict: bool = False) -> Any:
+        """The cached JSON ``name`` read by ``reader`` (see :mod:`crunch.jsonshape`; ``strict``
+        for a file of our own rather than a hub's answer), or ``default`` when the file is absent.
 
         A file that cannot be read, is not JSON or not of the shape ``reader`` expects is a
         :class:`~crunch.exceptions.CorruptCacheError` naming it and the field, ending with
@@ -372,7 +373,7 @@ class Workspace:
             data = json.loads(text)
         except ValueError:
             raise CorruptCacheError(f"{path} is damaged (not valid JSON){hint}", path) from None
-        return parse(reader, data, str(path), hint, lambda message, failure: CorruptCacheError(message, path))
+        return parse(reader, data, str(path), hint, lambda message, failure: CorruptCacheError(message, path), strict=strict)
 
     def cached_round_number(self) -> Any:
         """The number of the round whose data release is cached, or ``None``."""

@@ -1,4 +1,4 @@
-"""A thin client of the hub protocol (API.md) over one ``requests.Session``.
+"""A thin client of the hub protocol (docs/platform-answers.md) over one ``requests.Session``.
 
 It joins paths to the base URL, authenticates with the push token (query ``pushToken``) or
 an API key (``Authorization: API-Key``), retries idempotent calls on connection errors and
@@ -215,7 +215,7 @@ class Client:
     def _project_path(self, version: str, competition: str, user_id: Any, project: str) -> str:
         return f"/{version}/competitions/{_segment(competition)}/projects/{_segment(user_id)}/{_segment(project)}"
 
-    # -- calls of API.md ------------------------------------------------------------------------
+    # -- the calls (docs/platform-answers.md says what each reads) --------------------------------
 
     def upgrade_token(self, clone_token: str) -> models.ProjectToken:
         register(clone_token)
@@ -233,8 +233,11 @@ class Client:
             raise exc.ApiError("the hub did not return a push token: try again with a fresh setup token")
         return token
 
-    def list_competitions(self) -> List[models.Competition]:
-        return self.answer("GET", "/v2/competitions", _list_of(models.Competition))
+    def list_competitions(self, filters: Optional[Dict[str, Any]] = None) -> List[models.Competition]:
+        """The competitions (matching ``filters``, query parameters of ``GET /v2/competitions``),
+        page after page."""
+        params = {k: ("true" if v is True else "false" if v is False else v) for k, v in (filters or {}).items() if v is not None}
+        return self._pages("/v2/competitions", models.Competition.read, params)
 
     def get_competition(self, competition: str) -> models.Competition:
         return self.answer("GET", f"/v1/competitions/{_segment(competition)}", models.Competition.read)
@@ -247,20 +250,21 @@ class Client:
         return self.answer("GET", path, models.DataRelease.read, params={"sizeVariant": size_variant.upper()})
 
     def get_checks(self, competition: str) -> List[models.Check]:
+        """The competition's prediction checks. The platform's own client no longer asks for
+        them: callers treat this call as optional (:func:`optional_call`)."""
         return self.answer("GET", f"/v1/competitions/{_segment(competition)}/checks", _list_of(models.Check))
 
-    def list_libraries(self, name: Optional[str] = None, page_size: int = 500) -> List[models.Library]:
-        libraries: List[models.Library] = []
-        page = 0
-        while True:
-            params = {"language": "PYTHON", "page": page, "size": page_size}
-            if name:
-                params["name"] = name
-            content = self.answer("GET", "/v2/libraries", _page_content, params=params)
-            libraries.extend(content)
-            if len(content) < page_size:
-                return libraries
-            page += 1
+    def list_libraries(self, name: Optional[str] = None, *, language: Optional[str] = "PYTHON", standard: Optional[bool] = None, limit: Optional[int] = None) -> List[models.Library]:
+        """The whitelist's libraries (whose name or alias matches ``name``, ``%`` any text),
+        page after page until the end or ``limit`` (plus one, to tell there are more)."""
+        params: Dict[str, Any] = {}
+        if name:
+            params["name"] = name
+        if language:
+            params["language"] = language
+        if standard is not None:
+            params["standard"] = "true" if standard else "false"
+        return self._pages("/v2/libraries", models.Library.read, params, limit=limit)
 
     def clone(self, competition: str, user_id: Any, project: str, submission_number: Optional[int] = None, include_model: bool = True) -> Dict[str, str]:
         params: Dict[str, Any] = {"includeModel": "true" if include_model else "false"}
@@ -278,12 +282,13 @@ class Client:
     def chunk_request(self, upload_id: Any, number: int) -> models.ChunkRequest:
         return self.answer("GET", f"/v1/uploads/{_segment(upload_id)}/chunks/{number}/request", models.ChunkRequest.read)
 
-    def confirm_chunk(self, upload_id: Any, number: int, etag: str) -> models.Upload:
-        path = f"/v1/uploads/{_segment(upload_id)}/chunks/{number}/confirm"
-        return self.answer("POST", path, models.Upload.read, json={"hash": etag}, idempotent=True)
+    def confirm_chunk(self, upload_id: Any, number: int, etag: str) -> None:
+        """Confirm a chunk sent. The answer (the chunk, or on older hubs the upload) is not needed."""
+        self.request("POST", f"/v1/uploads/{_segment(upload_id)}/chunks/{number}/confirm", json={"hash": etag}, idempotent=True)
 
-    def complete_upload(self, upload_id: Any) -> models.Upload:
-        return self.answer("POST", f"/v1/uploads/{_segment(upload_id)}/complete", models.Upload.read, json={}, idempotent=True)
+    def complete_upload(self, upload_id: Any) -> Optional[str]:
+        """Complete an upload; the status the hub gives it (None when its answer says none)."""
+        return self.answer("POST", f"/v1/uploads/{_segment(upload_id)}/complete", models.upload_status, json={}, idempotent=True)
 
     def abort_upload(self, upload_id: Any) -> None:
         self.request("POST", f"/v1/uploads/{_segment(upload_id)}/abort", json={}, idempotent=True)
@@ -313,10 +318,59 @@ class Client:
             "pushToken": self.push_token,
         }
         path = self._project_path("v4", competition, user_id, project) + "/submissions"
-        return self.answer("POST", path, models.Submission.read, json=body)
+        return self.answer("POST", path, lambda node: models.Submission.read(node) if isinstance(node.value, dict) else models.Submission(None, None, message, None), json=body)
+
+    def get_project(self, competition: str, user_id: Any, project: str) -> models.Project:
+        return self.answer("GET", self._project_path("v3", competition, user_id, project), models.Project.read)
 
     def list_submissions(self, competition: str, user_id: Any, project: str) -> List[models.Submission]:
-        return self.answer("GET", self._project_path("v3", competition, user_id, project) + "/submissions", _list_of(models.Submission))
+        return self._list(self._project_path("v3", competition, user_id, project) + "/submissions", models.Submission.read)
+
+    def get_submission(self, competition: str, user_id: Any, project: str, identifier: Any) -> models.Submission:
+        return self.answer("GET", self._project_path("v3", competition, user_id, project) + f"/submissions/{_segment(identifier)}", models.Submission.read)
+
+    def submission_files(self, competition: str, user_id: Any, project: str, number: int) -> List[models.FileInfo]:
+        return self._list(self._project_path("v3", competition, user_id, project) + f"/submissions/{_segment(number)}/files", models.FileInfo.read)
+
+    def model_files(self, competition: str, user_id: Any, project: str, model_id: Any) -> List[models.FileInfo]:
+        return self._list(self._project_path("v3", competition, user_id, project) + f"/models/{_segment(model_id)}/files", models.FileInfo.read)
+
+    def submit_quota(self, competition: str, user_id: Any, project: str) -> models.SubmitQuota:
+        return self.answer("GET", self._project_path("v3", competition, user_id, project) + "/quota/submit", models.SubmitQuota.read)
+
+    def compute_quota(self, competition: str, user_id: Any, project: str) -> models.ComputeQuota:
+        return self.answer("GET", self._project_path("v3", competition, user_id, project) + "/quota/compute", models.ComputeQuota.read)
+
+    def leaderboard_standing(self, competition: str, user_id: Any, project: str) -> List[models.TargetStanding]:
+        path = f"/v3/competitions/{_segment(competition)}/leaderboards/@default/changes/users/{_segment(user_id)}"
+        return self.answer("GET", path, models.standings, params={"projectIdentifier": project})
+
+    # -- runs
+
+    def list_runs(self, competition: str, user_id: Any, project: str) -> List[models.Run]:
+        return self._list(self._project_path("v3", competition, user_id, project) + "/runs", models.Run.read)
+
+    def get_run(self, competition: str, user_id: Any, project: str, run_id: Any) -> models.Run:
+        return self.answer("GET", self._project_path("v3", competition, user_id, project) + f"/runs/{_segment(run_id)}", models.Run.read)
+
+    def create_run(
+        self, competition: str, user_id: Any, project: str, *, submission_id: Any, train_frequency: int, force_first_train: Optional[bool], runtime: str
+    ) -> models.Run:
+        """Create a run; ``force_first_train`` None leaves the choice to the hub (a competition that hides it)."""
+        body = {"submissionId": submission_id, "trainFrequency": train_frequency, "forceFirstTrain": force_first_train, "runtimeDefinitionName": runtime}
+        return self.answer("POST", self._project_path("v3", competition, user_id, project) + "/runs", models.Run.read, json=body)
+
+    def terminate_run(self, competition: str, user_id: Any, project: str, run_id: Any) -> models.Run:
+        return self.answer("DELETE", self._project_path("v3", competition, user_id, project) + f"/runs/{_segment(run_id)}", models.Run.read)
+
+    def run_logs(self, competition: str, user_id: Any, project: str, run_id: Any) -> List[models.RunLog]:
+        return self._list(self._project_path("v3", competition, user_id, project) + f"/runs/{_segment(run_id)}/logs", models.RunLog.read)
+
+    def runtime_options(self, competition: str, user_id: Any, project: str, submission_number: int) -> List[models.RuntimeOption]:
+        path = self._project_path("v3", competition, user_id, project) + f"/submissions/{_segment(submission_number)}/runtime-options"
+        return self._pages(path, models.RuntimeOption.read, {}, page_size=1000)
+
+    # -- the competition's scoring
 
     def get_metrics(self, competition: str) -> List[domain.Metric]:
         """Every metric of the competition, each with its ``.target`` (one Target object per target,
@@ -355,18 +409,79 @@ class Client:
         return group_metrics_by_target(self.get_metrics(competition))
 
     def list_quickstarters(self, competition: str) -> List[models.Quickstarter]:
-        return self.answer("GET", f"/v2/competitions/{_segment(competition)}/quickstarters", _list_of(models.Quickstarter))
+        """The competition's quickstarters; their ``files`` are None when the listing does not
+        give them (:meth:`get_quickstarter` does)."""
+        return self._list(f"/v2/competitions/{_segment(competition)}/quickstarters", models.Quickstarter.read)
+
+    def get_quickstarter(self, competition: str, name: str) -> models.Quickstarter:
+        return self.answer("GET", f"/v2/competitions/{_segment(competition)}/quickstarters/{_segment(name)}", models.Quickstarter.read)
 
     def get_own_project(self, competition: str, project: str) -> models.ProjectInfo:
         """``GET /v3/competitions/{c}/projects/@me/{project}`` (API-key calls): the key owner's project."""
         return self.answer("GET", f"/v3/competitions/{_segment(competition)}/projects/@me/{_segment(project)}", models.ProjectInfo.read)
 
 
+    # -- reading listings
+
+    def _list(self, path: str, read: Callable[[Node], T], **kwargs: Any) -> List[T]:
+        """A listing (a bare list or one page object; an empty answer is an empty list)."""
+        return self.answer("GET", path, lambda node: [read(item) for item in node.listing([])], **kwargs)
+
+    def _pages(self, path: str, read: Callable[[Node], T], params: Dict[str, Any], *, page_size: int = 500, limit: Optional[int] = None) -> List[T]:
+        """Every element of a paged listing, page after page. A hub that answers a bare list
+        has given everything at once; paging stops at a page shorter than asked for, a page
+        that says it is the last, or an empty one."""
+        found: List[T] = []
+        page = 0
+        while True:
+            data = self.request("GET", path, params={**params, "page": page, "size": page_size})
+            items = parse(
+                lambda node: [read(item) for item in node.listing([])],
+                data,
+                f"the hub's answer to GET /{path.lstrip('/')}",
+                ": is --api-base-url a CrunchDAO hub? If it is, try again later",
+                exc.MalformedAnswerError,
+            )
+            found.extend(items)
+            if not isinstance(data, dict) or not items or data.get("last") is True or (limit is not None and len(found) > limit):
+                return found
+            said = Node(data)
+            size = _soft_int(said["pageSize"]) or page_size  # a hub may give fewer than asked for
+            pages = _soft_int(said["totalPages"])
+            if len(items) < size or (pages is not None and page + 1 >= pages):
+                return found
+            page += 1
+            if page > 10_000:  # a hub that never ends its pages
+                return found
+
+
+def _soft_int(node: Node) -> Optional[int]:
+    try:
+        value = node.integer(None)
+    except exc.DocumentError:
+        return None
+    return value if value is None or value > 0 else None
+
+
+def optional_call(call: Callable[[], T], default: T, what: str, instead: str, say: Callable[[str], None]) -> T:
+    """``call()`` for a call that the platform's own client does not make, so that a hub may
+    not offer it: an answer 404, 405 or 501, or one of a shape this version cannot read, gives
+    ``default`` and one line through ``say``: ``what`` could not be had, ``instead`` what is
+    done without it."""
+    try:
+        return call()
+    except exc.MalformedAnswerError as error:
+        field = getattr(error, "field", None)
+        say(f"the hub's answer for {what} could not be read ({field or 'its shape'} is not as expected): {instead}")
+    except exc.ApiError as error:
+        if error.status not in (404, 405, 501):
+            raise
+        say(f"this hub does not offer {what} (HTTP {error.status}): {instead}")
+    return default
+
+
 def _list_of(model: Any) -> Callable[[Node], List[Any]]:
     """A reader of a JSON list of ``model`` objects (an empty answer is an empty list)."""
-    return lambda node: [model.read(item) for item in node.items([])]
+    return lambda node: [model.read(item) for item in node.listing([])]
 
 
-def _page_content(node: Node) -> List[models.Library]:
-    """The libraries of one page of ``GET /v2/libraries`` (an empty answer is an empty page)."""
-    return [] if node.missing else models.LibraryPage.read(node).content

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, List
 
-from ..api.platform import leaderboard_standing, list_metrics
 from ..console import Console
 from ..display import as_json, table
 from ..project_context import open_project
@@ -13,7 +12,7 @@ from ..settings import Settings
 
 def run(*, settings: Settings, console: Console, json_output: bool = False) -> List[Any]:
     context = open_project(settings)
-    standing = leaderboard_standing(context.client, *context.where)
+    standing = context.client.leaderboard_standing(*context.where)
     if json_output:
         answer = [
             {
@@ -31,7 +30,7 @@ def run(*, settings: Settings, console: Console, json_output: bool = False) -> L
         console.result(f"{context.label} is not on the leaderboard yet: its scores appear after a run of a submission is scored")
         return standing
     competition = context.client.get_competition(context.info.competition_name)
-    names = {m.name: m.display_name for m in list_metrics(context.client, competition.id)}
+    names = {m.name: m.display_name for m in context.client.get_metrics(competition.id if competition.id is not None else competition.name)}
     rows = []
     for target in standing:
         rows.append((target.display_name, "rank", target.rank.unit.format(target.rank.current), target.rank.unit.format(target.rank.previous)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from ..api import Client
-from ..api.platform import list_competitions
 from ..console import Console
 from ..display import as_json, local_time, table
 from ..settings import Settings
@@ -27,7 +26,8 @@ def run(
         "organizerName": organizer_name,
         "teamBased": team_based,
     }
-    competitions = sorted(list_competitions(Client(settings.api_base_url, api_key=settings.api_key), filters), key=lambda c: c["name"])
+    found = Client(settings.api_base_url, api_key=settings.api_key).list_competitions(filters)
+    competitions = [c.raw for c in sorted(found, key=lambda c: c.name)]
     if json_output:
         console.result(as_json(competitions))
         return competitions
@@ -36,7 +36,7 @@ def run(
         console.result("no competition matches these filters" if filtered else "no competitions on this hub")
         return competitions
     rows = [
-        (c["name"], str(c.get("format") or "-"), str(c.get("status") or "-"), local_time(c.get("end"), default="-"), str(c.get("displayName") or ""))
+        (str(c["name"]), str(c.get("format") or "-"), str(c.get("status") or "-"), local_time(c.get("end") if isinstance(c.get("end"), str) else None, default="-"), str(c.get("displayName") or ""))
         for c in competitions
     ]
     for line in table(["name", "format", "status", "ends", "title"], rows):

@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .. import whitelist as whitelist_module
 from ..api import Client
+from ..api.client import optional_call
 from ..api.models import Submission
 from ..console import Console
 from ..exceptions import ApiError, CrunchError, NetworkError, SubmissionError
@@ -389,7 +390,13 @@ def _send(plan: Plan, client: Client, settings: Settings, info: Any, message: st
     where = (info.competition_name, info.user_id, info.project_name)
     known: Optional[set] = None
     try:
-        known = {s.number for s in client.list_submissions(*where)}
+        known = optional_call(
+            lambda: {s.number for s in client.list_submissions(*where)},
+            None,
+            "the project's submission listing",
+            "a lost answer to the submission's creation could not be checked, so it would not be sent again",
+            console.print,
+        )
         submission = _create_submission(client, where, known, message, console, dict(
             message=message,
             main_file_path=plan.main_file,
@@ -411,8 +418,11 @@ def _send(plan: Plan, client: Client, settings: Settings, info: Any, message: st
                 raise SubmissionError(f"the submission could not be created: {error.message}; the uploads were cancelled") from None
             raise
         submission = landed  # the hub created it before the answer was lost
-    console.result(f"submission #{submission.number} successfully uploaded")
-    console.result(dashboard_url(settings, info.competition_name, info.user_id, info.project_name, submission.number))
+    if submission.number is None:  # a hub whose answer does not say the number
+        console.result("submission successfully uploaded (the hub did not say its number: `crunch submission list` shows it)")
+    else:
+        console.result(f"submission #{submission.number} successfully uploaded")
+        console.result(dashboard_url(settings, info.competition_name, info.user_id, info.project_name, submission.number))
     return submission
 
 
@@ -431,14 +441,14 @@ def _landed(client: Client, where: Tuple[Any, Any, Any], known: Optional[set], m
     if known is None:
         return None
     try:
-        found = [s for s in client.list_submissions(*where) if s.number not in known and s.message == message]
+        found = [s for s in client.list_submissions(*where) if s.number is not None and s.number not in known and s.message == message]
     except CrunchError:
         return None
     return max(found, key=lambda s: s.number) if found else None
 
 
 def _create_submission(
-    client: Client, where: Tuple[Any, Any, Any], known: set, message: str, console: Console, fields: Dict[str, Any]
+    client: Client, where: Tuple[Any, Any, Any], known: Optional[set], message: str, console: Console, fields: Dict[str, Any]
 ) -> Submission:
     """Create the submission; when the outcome is unknown, look at the project's submissions
     before asking again, so that a lost answer never makes a second submission. A request
@@ -455,7 +465,7 @@ def _create_submission(
             if landed is not None:
                 console.print(f"the answer to the submission's creation was lost, but the hub lists it as #{landed.number}")
                 return landed
-            if getattr(error, "read_timeout", False):
+            if getattr(error, "read_timeout", False) or known is None:  # known None: a second one could not be told apart
                 raise
             delay = next(delays, None)
             if delay is None:

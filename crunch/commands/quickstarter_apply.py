@@ -26,7 +26,7 @@ def run(*, settings: Settings, console: Console, name: str, overwrite: bool = Fa
     root = context.workspace.root
     quickstarter = find_quickstarter(context, name)
     names = []
-    for file in quickstarter.files:
+    for file in quickstarter.files or []:
         relative = safe_relative_path(file.name, "quickstarter file")
         if relative.parts[0] == DOT_DIR:
             raise UnsafePathError(f"refusing the quickstarter file path {file.name!r}: it would write into {DOT_DIR}/")
@@ -38,7 +38,7 @@ def run(*, settings: Settings, console: Console, name: str, overwrite: bool = Fa
         raise ConfigurationError("a folder stands where a quickstarter file goes: nothing was written")
     staging = Path(tempfile.mkdtemp(prefix="quickstarter-", dir=context.workspace.dot_dir))
     try:
-        remotes = [Remote(n, f.url) for n, f in zip(names, quickstarter.files)]
+        remotes = [Remote(n, f.url) for n, f in zip(names, quickstarter.files or [])]
         if remotes:
             Downloader(console=console).fetch_all(remotes, staging, force=True)
         for n in names:

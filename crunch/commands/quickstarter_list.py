@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, List
 
-from ..api.platform import list_quickstarters
 from ..console import Console
 from ..display import as_json, table
 from ..project_context import open_project
@@ -13,10 +12,10 @@ from ..settings import Settings
 
 def run(*, settings: Settings, console: Console, json_output: bool = False) -> List[Any]:
     context = open_project(settings)
-    quickstarters = list_quickstarters(context.client, context.info.competition_name)
+    quickstarters = context.client.list_quickstarters(context.info.competition_name)
     if json_output:
         console.result(as_json([
-            {"name": q.name, "title": q.title, "type": q.kind, "language": q.language, "files": [f.name for f in q.files]}
+            {"name": q.name, "title": q.title, "type": q.kind, "language": q.language, "files": [f.name for f in q.files] if q.files is not None else None}
             for q in quickstarters
         ]))
         return quickstarters

@@ -21,7 +21,7 @@ def run(*, settings: Settings, console: Console, name: str, json_output: bool = 
             "type": quickstarter.kind,
             "language": quickstarter.language,
             "authors": [{"name": a.name, "link": a.link} for a in quickstarter.authors],
-            "files": [f.name for f in quickstarter.files],
+            "files": [f.name for f in quickstarter.files or []],
         }))
         return quickstarter
     authors = ", ".join(a.name + (f" ({a.link})" if a.link else "") for a in quickstarter.authors) or "-"
@@ -32,7 +32,7 @@ def run(*, settings: Settings, console: Console, name: str, json_output: bool = 
         f"  language   {quickstarter.language.lower()}",
         f"  authors    {authors}",
         "  files",
-        *(f"    {f.name}" for f in quickstarter.files),
+        *(f"    {f.name}" for f in quickstarter.files or []),
     ):
         console.result(line)
     return quickstarter

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from ..api.platform import compute_quota, submit_quota
 from ..console import Console
 from ..display import as_json, human_duration, human_size
 from ..project_context import open_project
@@ -13,8 +12,8 @@ from ..settings import Settings
 
 def run(*, settings: Settings, console: Console, json_output: bool = False) -> Dict[str, Any]:
     context = open_project(settings)
-    submit = submit_quota(context.client, *context.where)
-    compute = compute_quota(context.client, *context.where)
+    submit = context.client.submit_quota(*context.where)
+    compute = context.client.compute_quota(*context.where)
     if json_output:
         answer = {"submit": submit.raw, "compute": compute.raw}
         console.result(as_json(answer))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Optional, Union
 
 from ..api.models import Competition
-from ..api.runs import create_run, runtime_options
 from ..console import Console
 from ..display import human_duration
 from ..exceptions import ConfigurationError, CrunchError
@@ -66,27 +65,27 @@ def run(
 ) -> int:
     context = open_project(settings)
     found = find_submission(context, parse_identifier(submission))
-    options = runtime_options(context.client, context.where, found.number)
+    options = context.client.runtime_options(*context.where, found.number)
     available = [o for o in options if o.status == "AVAILABLE"]
     names = ", ".join(o.name for o in available) or "none"
     chosen = next((o for o in options if o.name == runtime), None) if runtime else (available[0] if available else None)
     if chosen is None or chosen.status != "AVAILABLE":
         what = f"the runtime {runtime!r} is not available" if runtime else "no runtime is available"
         raise ConfigurationError(f"{what} for submission #{found.number}: available: {names}")
-    if chosen.quota_seconds <= 0:
+    if chosen.quota_seconds is not None and chosen.quota_seconds <= 0:
         raise ComputeQuotaError(
             f"the compute time of {context.label} is spent for today ({chosen.name}): wait until it resets (`crunch quota` shows it)"
         )
     competition = context.client.get_competition(context.info.competition_name)
     frequency = _train_frequency(console, competition, train_frequency)
     force = _force_first_train(console, competition, force_first_train, found.number, has_model=found.model is not None)
-    created = create_run(
-        context.client, context.where, submission_id=found.id, train_frequency=frequency, force_first_train=force, runtime=chosen.name
+    created = context.client.create_run(
+        *context.where, submission_id=found.id, train_frequency=frequency, force_first_train=force, runtime=chosen.name
     )
     force_text = "as the competition decides" if force is None else ("yes" if force else "no")
     console.result(
         f"run {created.id} created: submission #{found.number} on {chosen.name}, {_frequency_text(frequency)}, "
-        f"force first train {force_text} ({human_duration(chosen.quota_seconds)} of compute left today)"
+        f"force first train {force_text}" + (f" ({human_duration(chosen.quota_seconds)} of compute left today)" if chosen.quota_seconds is not None else "")
     )
     console.print(f"follow it: `crunch run logs {created.id} --follow`; wait for it: `crunch run wait {created.id}`")
     return created.id

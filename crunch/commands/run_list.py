@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, List, Optional
 
-from ..api.runs import list_runs
 from ..cloud_runs import run_rows
 from ..console import Console
 from ..display import as_json, table
@@ -14,7 +13,7 @@ from ..settings import Settings
 
 def run(*, settings: Settings, console: Console, limit: Optional[int] = 10, json_output: bool = False) -> List[Any]:
     context = open_project(settings)
-    runs = sorted(list_runs(context.client, context.where), key=lambda r: r.id, reverse=True)
+    runs = sorted(context.client.list_runs(*context.where), key=lambda r: r.id, reverse=True)
     shown = runs if limit is None else runs[:limit]
     if json_output:
         console.result(as_json([r.raw for r in shown]))

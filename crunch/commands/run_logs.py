@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
-from ..api.runs import run_logs
-from ..cloud_runs import LogPrinter, fetch_run, follow, parse_run_id
+from ..cloud_runs import LogPrinter, fetch_logs, fetch_run, follow, parse_run_id
 from ..console import Console
 from ..project_context import open_project
 from ..settings import Settings
@@ -26,14 +25,14 @@ def run(
     context = open_project(settings)
     fetch_run(context, number)  # an unknown run is named before anything is printed
     printer = LogPrinter(console.result, debug)
-    logs = run_logs(context.client, context.where, number, context.label)
+    logs = fetch_logs(context, number)
     shown = logs[-tail:] if tail else ([] if tail == 0 else logs)
     for log in shown:
         printer(log)
     if not follow_logs:
         return len(shown)
     count = len(shown)
-    after = logs[-1].id if logs else None
+    after = (logs[-1].id if isinstance(logs[-1].id, int) else len(logs) - 1) if logs else None
     for log in follow(context, number, poll_interval, after):
         printer(log)
         count += 1

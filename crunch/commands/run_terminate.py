@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Union
 
-from ..api.runs import terminate_run
-from ..cloud_runs import fetch_run, parse_run_id
+from ..cloud_runs import fetch_run, parse_run_id, terminate
 from ..console import Console
 from ..project_context import open_project
 from ..settings import Settings
@@ -18,6 +17,6 @@ def run(*, settings: Settings, console: Console, run_id: Union[str, int]) -> boo
     if not found.running:
         console.result(f"run {number} already ended: {found.status_text()}")
         return False
-    terminate_run(context.client, context.where, number, context.label)
+    terminate(context, number)
     console.result(f"run {number}: termination asked; `crunch run wait {number}` waits until it stopped")
     return True

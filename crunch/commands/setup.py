@@ -30,6 +30,7 @@ from ..exceptions import (
     ApiError,
     ConfigurationError,
     CrunchError,
+    EncryptedSubmissionError,
     MalformedAnswerError,
     NeverSubmittedError,
     NoDataYetError,
@@ -284,12 +285,18 @@ def _same_competition(token: ProjectToken, competition: Competition) -> bool:
 # -- code -------------------------------------------------------------------------------------
 
 
-def _choose_quickstarter(quickstarters: List[Quickstarter], notebook: bool) -> Optional[Quickstarter]:
-    usable = [q for q in quickstarters if q.files]
-    if not usable:
-        return None
-    preferred = [q for q in usable if q.notebook == notebook]
-    return (preferred or usable)[0]
+def _choose_quickstarter(client: Client, competition: str, notebook: bool) -> Optional[Quickstarter]:
+    """The competition's quickstarter of the kind asked for (else another) that has files. A
+    listing without files (the platform gives them only for one quickstarter) is completed
+    with that quickstarter's own answer."""
+    listed = client.list_quickstarters(competition)
+    ordered = [q for q in listed if q.notebook == notebook] + [q for q in listed if q.notebook != notebook]
+    for quickstarter in ordered:
+        if quickstarter.files is None:
+            quickstarter = client.get_quickstarter(competition, quickstarter.name)
+        if quickstarter.files:
+            return quickstarter
+    return None
 
 
 def _code_files(
@@ -310,10 +317,13 @@ def _code_files(
             return "submission", what, urls
         except NeverSubmittedError:
             console.print("this project has never submitted: starting from the competition's quickstarter")
-    quickstarter = _choose_quickstarter(client.list_quickstarters(competition.name), notebook)
+        except EncryptedSubmissionError:
+            which = "your latest submission" if number is None else f"submission #{number}"
+            console.print(f"{which} is encrypted and cannot be fetched: starting from the competition's quickstarter")
+    quickstarter = _choose_quickstarter(client, competition.name, notebook)
     if quickstarter is None:
         return "stub", "a main.py with train() and infer() to fill in (the competition has no quickstarter)", {}
-    return "quickstarter", f"the quickstarter {quickstarter.title or quickstarter.name!r}", {f.name: f.url for f in quickstarter.files}
+    return "quickstarter", f"the quickstarter {quickstarter.title or quickstarter.name!r}", {f.name: f.url for f in quickstarter.files or []}
 
 
 def _submission_model_directory(client: Client, competition: Competition, access: Access, choice: Union[str, int]) -> Optional[str]:
@@ -325,7 +335,7 @@ def _submission_model_directory(client: Client, competition: Competition, access
     if not submissions:
         return None
     if choice == "latest":
-        submission = max(submissions, key=lambda s: s.number)
+        submission = max(submissions, key=lambda s: s.number or 0)
     else:
         submission = next((s for s in submissions if s.number == choice), None)
     if submission is None or not submission.model_directory_path:

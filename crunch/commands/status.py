@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from ..api.platform import get_project
 from ..console import Console
 from ..display import as_json, local_time
 from ..project_context import open_project
@@ -14,7 +13,7 @@ from ..settings import Settings
 def run(*, settings: Settings, console: Console, json_output: bool = False) -> Dict[str, Any]:
     context = open_project(settings)
     competition = context.client.get_competition(context.info.competition_name)
-    project = get_project(context.client, *context.where)
+    project = context.client.get_project(*context.where)
     raw = competition.raw
     if json_output:
         answer = {"competition": raw, "project": {"id": project.id, "name": project.name, "userId": project.user_id, "createdAt": project.created_at}}

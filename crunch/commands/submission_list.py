@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, List, Optional
 
-from ..api.platform import list_submissions
 from ..console import Console
 from ..display import as_json, human_size, local_time, table
 from ..project_context import open_project
@@ -13,7 +12,7 @@ from ..settings import Settings
 
 def run(*, settings: Settings, console: Console, limit: Optional[int] = 10, json_output: bool = False) -> List[Any]:
     context = open_project(settings)
-    submissions = sorted(list_submissions(context.client, *context.where), key=lambda s: s.number, reverse=True)
+    submissions = sorted(context.client.list_submissions(*context.where), key=lambda s: s.number or 0, reverse=True)
     shown = submissions if limit is None else submissions[:limit]
     if json_output:
         console.result(as_json([s.raw for s in shown]))

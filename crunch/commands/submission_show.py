@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Dict, Union
 
-from ..api.platform import model_files, submission_files
 from ..console import Console
 from ..display import as_json, human_size, local_time, table
 from ..project_context import open_project
@@ -16,8 +15,8 @@ def run(*, settings: Settings, console: Console, submission: Union[str, int], js
     identifier = parse_identifier(submission)
     context = open_project(settings)
     found = find_submission(context, identifier)
-    files = submission_files(context.client, *context.where, found.number)
-    models = model_files(context.client, *context.where, found.model.id) if found.model is not None else []
+    files = context.client.submission_files(*context.where, found.number)
+    models = context.client.model_files(*context.where, found.model.id) if found.model is not None else []
     if json_output:
         answer = {
             **found.raw,
@@ -42,7 +41,8 @@ def run(*, settings: Settings, console: Console, submission: Union[str, int], js
     if found.model is None:
         console.result("no model files")
     else:
-        rows = [(f"{found.model_directory_path.rstrip('/')}/{f.name}", human_size(f.size)) for f in models]
+        folder = f"{found.model_directory_path.rstrip('/')}/" if found.model_directory_path else ""
+        rows = [(f"{folder}{f.name}", human_size(f.size)) for f in models]
         for line in table(["model file", "size"], rows, right=(1,)):
             console.result(line)
     return {"submission": found, "files": files, "model_files": models}

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, List, Optional
 
 from ..api import Client
-from ..api.platform import search_libraries
 from ..console import Console
 from ..display import as_json, table
 from ..exceptions import ConfigurationError, CrunchError
@@ -35,7 +34,7 @@ def run(
     pattern = pattern_of(query)
     hub, _ = settings_here(settings)
     client = Client(hub.api_base_url, api_key=hub.api_key)
-    found = search_libraries(client, pattern, language=language.upper() if language else None, standard=False, limit=limit)
+    found = client.list_libraries(pattern, language=language.upper() if language else None, standard=False, limit=limit)
     more = limit is not None and len(found) > limit
     shown = found[:limit] if limit is not None else found
     if json_output:

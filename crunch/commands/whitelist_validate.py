@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..api import Client
-from ..api.platform import search_libraries
 from ..console import Console
 from ..display import as_json
 from ..exceptions import ConfigurationError, CrunchError
@@ -48,7 +47,7 @@ def run(
     verdicts: Dict[str, bool] = {}
     for name in names:
         wanted = _canonical(name)
-        candidates = search_libraries(client, name, language=(language or "PYTHON").upper())
+        candidates = client.list_libraries(name, language=(language or "PYTHON").upper())
         verdicts[name] = any(wanted in {_canonical(lib.name), *(_canonical(a) for a in lib.aliases)} for lib in candidates)
     if json_output:
         console.result(as_json(verdicts))

@@ -253,9 +253,9 @@ class Uploader:
                 else:
                     pending.append(chunk)
             self._send_chunks(upload, pending, file, name, progress)
-            done = self.client.complete_upload(upload.id)
-            if done.status in ("FAILED", "EXPIRED"):
-                raise exc.UploadError(f"the hub marked the upload of {name} {done.status.lower()}")
+            status = (self.client.complete_upload(upload.id) or "").upper()
+            if status in ("FAILED", "EXPIRED"):
+                raise exc.UploadError(f"the hub marked the upload of {name} {status.lower()}")
         finally:
             bar.close()
         self._say(f"uploaded {name} ({human_size(file.size)})")
