@@ -267,3 +267,190 @@ def test_other_names_of_the_same_errors(alias, code):
 def test_internal_error_without_json_is_still_the_generic_answer():
     error = error_from_response(500, b"<html>oops</html>", "text/html", "GET /v1/x")
     assert type(error) is exc.ApiError and "HTML page" in error.message
+
+
+# -- e2e: the installed crunch against a local hub answering with the error -----------------------
+
+PROJECT = "errcodes"
+
+
+def _project(ws: Any) -> Tuple[str, str]:
+    info = json.loads((ws / ".crunchdao" / "project.json").read_text())
+    return str(info["userId"]), info["projectName"]
+
+
+def _setup(hub: Any, folder: Any, *extra: str, project: str = PROJECT) -> Any:
+    token = hub.token("demo", project, "alice")
+    return hub.run("setup", "demo", project, "ws", "--token", token, "--size", "small", *extra, cwd=folder)
+
+
+@pytest.fixture(scope="module")
+def pushed(shared_hub: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A workspace whose project has one submission and one run."""
+    folder = tmp_path_factory.mktemp("errcodes")
+    done = _setup(shared_hub, folder, "--no-data")
+    assert done.returncode == 0, done.output
+    ws = folder / "ws"
+    sent = shared_hub.run("push", "-m", "first", "--no-pip-freeze", cwd=ws)
+    assert sent.returncode == 0, sent.output
+    return ws
+
+
+@pytest.fixture
+def hub_errors(shared_hub: Any) -> Any:
+    """``hub_errors(code, ...)`` sets the error fault; faults are cleared after the test."""
+
+    def set_fault(code: str, *, status: int = 400, message: str = "", extra: Any = None, path: str = "", method: str = "") -> None:
+        values: Dict[str, Any] = {"errorCode": code, "errorStatus": status, "errorExtra": extra or {}, "errorTimes": 1}
+        if message:
+            values["errorMessage"] = message
+        shared_hub.faults(reset=True, path_prefix=path or None, method=method or None, **values)
+
+    try:
+        yield set_fault
+    finally:
+        shared_hub.reset_faults()
+
+
+def _one_error_line(result: Any) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+# code -> (command, method, path under the project's calls ("" when the path is given whole), status)
+E2E: Dict[str, Tuple[Tuple[str, ...], str, str, int]] = {
+    "CANNOT_PARTICIPATE": (("push", "-m", "again", "--no-pip-freeze"), "POST", "v4:/submissions", 403),
+    "CONFLICTING_MODEL_DIRECTORY": (("push", "-m", "again", "--no-pip-freeze"), "POST", "v4:/submissions", 400),
+    "INVALID_MAIN_FILE": (("push", "-m", "again", "--no-pip-freeze"), "POST", "v4:/submissions", 400),
+    "MISSING_MAIN_FILE": (("push", "-m", "again", "--no-pip-freeze"), "POST", "v4:/submissions", 400),
+    "PREDICTION_SUBMISSION_NOT_ALLOWED": (("push", "-m", "again", "--no-pip-freeze"), "POST", "v4:/submissions", 400),
+    "PREDICTION_TOO_BIG": (("push", "-m", "again", "--no-pip-freeze"), "POST", "v4:/submissions", 400),
+    "REQUIREMENT_PARSE_ERROR": (("push", "-m", "again", "--no-pip-freeze"), "POST", "v4:/submissions", 400),
+    "SUBMISSION_CUSTOM_CHECK_FAILED": (("push", "-m", "again", "--no-pip-freeze"), "POST", "v4:/submissions", 400),
+    "CRUNCH_NOT_PUBLISHED": (("leaderboard",), "GET", "/v3/competitions/demo/leaderboards/", 404),
+    "ENCRYPTED_SUBMISSION": (("submission", "checkout", "1"), "GET", "v4:/clone", 400),
+    "INTERNAL_SERVER": (("status",), "GET", "/v", 500),
+    "INVALID_RUN_TOKEN": (("run", "show", "1"), "GET", "v3:/runs", 401),
+    "PENDING_RUNTIME_ACCESS_REQUEST": (("run", "create"), "POST", "v3:/runs", 400),
+    "RUNTIME_DEFINITION_NOT_FOUND": (("run", "create", "--runtime", "cpu"), "POST", "v3:/runs", 400),
+    "RUN_NOT_SUCCESSFUL": (("run", "logs", "1"), "GET", "v3:/runs", 400),
+}
+
+
+def _path(where: str, ws: Any) -> str:
+    if ":" not in where:
+        return where
+    version, rest = where.split(":", 1)
+    user_id, project = _project(ws)
+    return f"/{version}/competitions/demo/projects/{user_id}/{project}{rest}"
+
+
+def test_every_new_code_has_an_e2e_case():
+    assert sorted(E2E) == NEW_CODES
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("code", NEW_CODES)
+def test_crunch_prints_the_message_of_the_hub_error(shared_hub, pushed, hub_errors, code):
+    cls, extra, shown, todo = CASES[code]
+    command, method, where, status = E2E[code]
+    before = sorted(p.relative_to(pushed) for p in pushed.rglob("*") if ".crunchdao" not in p.parts)
+    submissions = len(shared_hub.client(push_token=(pushed / ".crunchdao" / "token").read_text().strip()).list_submissions("demo", *_project(pushed)))
+    hub_errors(code, status=status, message="the platform's own sentence", extra=extra, path=_path(where, pushed), method=method)
+    errors_before = shared_hub.stats().get("errorAnswers", 0)
+    result = shared_hub.run(*command, cwd=pushed)
+    assert result.returncode == 1, result.output
+    line = _one_error_line(result)
+    # checkout words the encrypted answer for the submission it was asked for
+    expected = ["submission #1 is encrypted", "your own copy", "nothing was written"] if code == "ENCRYPTED_SUBMISSION" else shown + todo
+    for part in expected:
+        assert part in line, (part, line)
+    assert shared_hub.stats()["errorAnswers"] == errors_before + 1  # the answer was met once, not asked again
+    after = sorted(p.relative_to(pushed) for p in pushed.rglob("*") if ".crunchdao" not in p.parts)
+    assert after == before  # nothing written in the workspace
+    token = (pushed / ".crunchdao" / "token").read_text().strip()
+    assert token not in result.output
+    assert len(shared_hub.client(push_token=token).list_submissions("demo", *_project(pushed))) == submissions
+
+
+ENCRYPTED_LINE = "is encrypted and cannot be fetched: starting from the competition's quickstarter"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("choice", ["latest", "1"])
+def test_setup_carries_on_after_an_encrypted_submission(shared_hub, pushed, hub_errors, tmp_path, choice):
+    user_id, project = _project(pushed)
+    hub_errors("ENCRYPTED_SUBMISSION", extra={}, path=f"/v4/competitions/demo/projects/{user_id}/{project}/clone", method="GET")
+    result = _setup(shared_hub, tmp_path, "--submission", choice, project=project)
+    assert result.returncode == 0, result.output
+    said = [line for line in result.stdout.splitlines() if "encrypted" in line]
+    which = "your latest submission" if choice == "latest" else "submission #1"
+    assert said == [f"{which} {ENCRYPTED_LINE}"], result.output
+    assert "error:" not in result.output and "Traceback" not in result.output
+    assert shared_hub.stats()["errorAnswers"] >= 1 and shared_hub.call("GET", "/_admin/faults")["errorCode"] is None
+    ws = tmp_path / "ws"
+    # the rest of the setup: metadata, push token, the quickstarter's code, the data, the next steps
+    info = json.loads((ws / ".crunchdao" / "project.json").read_text())
+    assert info["projectName"] == project and str(info["userId"]) == user_id
+    token = (ws / ".crunchdao" / "token").read_text().strip()
+    assert token and token not in result.output
+    assert "code: the quickstarter" in result.stdout
+    assert (ws / "main.py").is_file() and "def infer" in (ws / "main.py").read_text()
+    release = shared_hub.client().get_data_release("demo", size_variant="SMALL")
+    for data_file in release.data_files.values():
+        assert (ws / "data" / data_file.name).stat().st_size == data_file.size
+    assert "next steps:" in result.stdout
+    # the workspace works: its push token is accepted
+    assert shared_hub.run("status", cwd=ws).returncode == 0
+
+
+@pytest.mark.e2e
+def test_the_public_client_also_carries_on(shared_hub, pushed, hub_errors, tmp_path):
+    """crunch-cli 13.0.1 meets the same answer: one line, the data, exit 0."""
+    import os
+    import subprocess
+
+    from peers import crunch_cli_13
+
+    user_id, project = _project(pushed)
+    competition_id = shared_hub.client().get_competition("demo").id  # the public client names it by its id
+    hub_errors("ENCRYPTED_SUBMISSION", extra={}, path=f"/v4/competitions/{competition_id}/projects/{user_id}/{project}/clone", method="GET")
+    env = {k: v for k, v in os.environ.items() if k not in ("API_BASE_URL", "WEB_BASE_URL", "PYTHONPATH", "PYTHONHOME")}
+    token = shared_hub.token("demo", project, "alice")
+    peer = subprocess.run(
+        [str(crunch_cli_13()), "--api-base-url", shared_hub.url, "setup", "demo", project, "--token", token, "--size", "small"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert peer.returncode == 0, peer.stdout + peer.stderr
+    assert "setup: you appear to have submitted an encrypted submission" in peer.stdout
+    assert shared_hub.call("GET", "/_admin/faults")["errorCode"] is None  # the answer was met
+    assert (tmp_path / f"demo-{project}" / "data" / "X_train.parquet").is_file()
+
+
+@pytest.mark.e2e
+def test_checkout_of_an_encrypted_submission_writes_nothing(shared_hub, pushed, hub_errors):
+    user_id, project = _project(pushed)
+    main = pushed / "main.py"
+    original = main.read_bytes()
+    main.write_text("# my local changes\n")
+    try:
+        for args in (("1",), ("@last", "main.py"), ("1", ".")):
+            hub_errors("ENCRYPTED_SUBMISSION", extra={}, path=f"/v4/competitions/demo/projects/{user_id}/{project}/clone", method="GET")
+            result = shared_hub.run("submission", "checkout", *args, cwd=pushed)
+            assert result.returncode == 1, result.output
+            line = _one_error_line(result)
+            assert line == (
+                "error: submission #1 is encrypted and cannot be checked out: the hub cannot hand out its files "
+                "(use your own copy of the code you pushed); nothing was written"
+            )
+            assert "checked out from" not in result.stdout
+            assert main.read_text() == "# my local changes\n"
+            assert not list((pushed / ".crunchdao").glob("checkout-*"))
+        # without the fault the same checkout works: the refusal came from the answer
+        done = shared_hub.run("submission", "checkout", "1", "main.py", cwd=pushed)
+        assert done.returncode == 0, done.output
+        assert main.read_bytes() != b"# my local changes\n"
+    finally:
+        main.write_bytes(original)

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import Dict, List, Sequence, Union
 
 from ..console import Console
-from ..exceptions import ConfigurationError, UnsafePathError
+from ..exceptions import ConfigurationError, EncryptedSubmissionError, UnsafePathError
 from ..fsutil import ensure_folder
 from ..project_context import open_project
 from ..settings import Settings
@@ -62,7 +62,16 @@ def run(*, settings: Settings, console: Console, submission: Union[str, int], fi
     root = context.workspace.root
     requested = _requested(root, files)
     found = find_submission(context, identifier)
-    urls = context.client.clone(context.info.competition_name, context.info.user_id, context.info.project_name, found.number, include_model=True)
+    try:
+        urls = context.client.clone(context.info.competition_name, context.info.user_id, context.info.project_name, found.number, include_model=True)
+    except EncryptedSubmissionError as error:
+        raise EncryptedSubmissionError(
+            f"submission #{found.number} is encrypted and cannot be checked out: the hub cannot hand out its files "
+            "(use your own copy of the code you pushed); nothing was written",
+            code=error.code,
+            status=error.status,
+            extra=error.extra,
+        ) from None
     from ..modeldir import Protected, lands_in_secret_folder
 
     protected = Protected(root)
