@@ -133,13 +133,15 @@ def test_restart_keeps_state(hub):
 
 
 def _send(client, data: bytes, chunk_size: int):
+    """Upload ``data`` in chunks of ``chunk_size``; the upload as created, once completed."""
     created = client.create_upload("blob.bin", len(data), preferred_chunk_size=chunk_size)
     for chunk in created.chunks:
         target = client.chunk_request(created.id, chunk.number)
         answer = requests.request(target.method, target.url, data=data[chunk.offset : chunk.offset + chunk.size], headers=target.headers, timeout=10)
         answer.raise_for_status()
         client.confirm_chunk(created.id, chunk.number, answer.headers["ETag"])
-    return client.complete_upload(created.id)
+    assert client.complete_upload(created.id) == "SUCCEEDED"
+    return created
 
 
 def test_upload_submit_clone_over_http(hub):
@@ -147,7 +149,7 @@ def test_upload_submit_clone_over_http(hub):
     client = hub.client(push_token=push)
     data = bytes(range(256)) * 40
     done = _send(client, data, 4000)
-    assert done.status == "SUCCEEDED" and len(done.chunks) == 3
+    assert len(done.chunks) == 3
     main = _send(client, b"def train():\n    pass\n", 1 << 20)
     submission = client.create_submission(
         "demo", "dave", "up", message="hello", main_file_path="main.py", model_directory_path="resources",
@@ -172,7 +174,7 @@ def test_chunk_put_cut_mid_body(hub):
     assert hub.stats()["pendingUploads"] == 1
     answer = requests.put(target.url, data=data, timeout=10)  # re-sent whole
     client.confirm_chunk(created.id, 1, answer.headers["ETag"])
-    assert client.complete_upload(created.id).status == "SUCCEEDED"
+    assert client.complete_upload(created.id) == "SUCCEEDED"
     assert hub.stats()["pendingUploads"] == 0
 
 
@@ -237,6 +239,55 @@ def test_crunch_list_against_the_hub(shared_hub):
     result = shared_hub.run("list")
     assert result.returncode == 0, result.stderr
     assert "demo" in result.stdout and "demo-tabular" in result.stdout
+
+
+@pytest.mark.parametrize("shapes", ["current", "classic"])
+def test_crunch_setup_push_and_list_in_both_shapes(hub_factory, shapes, tmp_path):
+    """``crunch hub serve --shapes``: the answers' shapes, and our client's whole flow against each."""
+    hub = hub_factory("--shapes", shapes)
+    listing = requests.get(hub.url + "v2/competitions", timeout=10).json()
+    round_ = requests.get(hub.url + "v1/competitions/demo/rounds/@current", timeout=10).json()
+    release = requests.get(hub.url + "v2/competitions/demo/rounds/@current/phases/submission/data-release", timeout=10).json()
+    if shapes == "current":
+        assert listing["pageSize"] == 100 and len(listing["content"]) == 3
+        assert round_["start"] == "2024-01-01T00:00:00.000000"
+        assert [t["name"] for t in release["columnNames"]["targets"]] == ["target"]
+    else:
+        assert [c["name"] for c in listing] == ["demo", "demo-tabular", "demo-unstructured"]
+        assert round_["start"] == "2024-01-01T00:00:00Z"
+        assert list(release["columnNames"]["targets"]) == ["target"]
+    assert hub.settings()["shapes"] == shapes
+    listed = hub.run("list")
+    assert listed.returncode == 0 and "demo-tabular" in listed.stdout, listed.output
+    setup = hub.run("setup", "demo", "shaped", "ws", "--token", hub.token("demo", "shaped", "alice"), "--size", "small", cwd=tmp_path)
+    assert setup.returncode == 0, setup.output
+    workspace = tmp_path / "ws"
+    (workspace / "requirements.txt").write_text("")
+    (workspace / "resources" / "model.bin").write_bytes(b"weights" * 1000)
+    for message in ("first", "second"):
+        pushed = hub.run("push", "-m", message, cwd=workspace, env=hub.env(CRUNCH_UPLOAD_CHUNK_SIZE="4096"))
+        assert pushed.returncode == 0, pushed.output
+    token = hub.push_token("demo", "shaped", "alice")
+    submissions = requests.get(hub.url + "v4/competitions/demo/projects/alice/shaped/submissions", params={"pushToken": token}, timeout=10).json()
+    assert [s["message"] for s in submissions] == ["first", "second"]
+    assert hub.stats()["pendingUploads"] == 0
+    assert hub.run("quickstarter", "list", cwd=workspace).returncode == 0
+
+
+def test_shapes_switch_on_a_running_hub(hub, crunch, tmp_path):
+    assert hub.settings()["shapes"] == "current"  # the default
+    assert "content" in requests.get(hub.url + "v2/competitions", timeout=10).json()
+    assert hub.settings(shapes="classic")["shapes"] == "classic"
+    assert isinstance(requests.get(hub.url + "v2/competitions", timeout=10).json(), list)
+    refused = requests.post(hub.url + "_admin/settings", json={"shapes": "zoned"}, timeout=10)
+    assert refused.status_code == 400 and refused.json()["code"] == "VALIDATION_FAILED"
+    assert hub.settings()["shapes"] == "classic"
+    hub.restart()  # a setting of the running hub: a restart starts from the flag's value
+    assert hub.settings()["shapes"] == "current"
+    bad = crunch("hub", "serve", "--port", 0, "--shapes", "zoned", "--root", tmp_path / "root", timeout=60)
+    assert bad.returncode == 2 and "current" in bad.stderr and "classic" in bad.stderr and "Traceback" not in bad.stderr
+    help_text = crunch("hub", "serve", "--help").stdout
+    assert "--shapes" in help_text and "classic" in help_text
 
 
 def test_serve_refuses_a_busy_port(shared_hub, crunch, tmp_path):
