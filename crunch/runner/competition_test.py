@@ -64,6 +64,16 @@ def require_runner(workspace: Workspace, settings: Optional[Settings], console: 
     return runner
 
 
+def _release_names(workspace: Workspace) -> Optional[List[str]]:
+    """The names of the files of the data release cached by ``crunch download`` (``None``: not cached)."""
+    from .local import cached_release
+
+    release = cached_release(workspace)
+    if release is None:
+        return None
+    return [data_file.name for data_file in release.data_files.values() if data_file.available]
+
+
 def _prediction_files(folder: Path) -> List[Path]:
     if not folder.is_dir():
         return []
@@ -153,10 +163,22 @@ def run_competition_test(
             outcome.lines.append("local score skipped: the competition has no scoring.py")
         else:
             from .local_score import cached_metrics, score_locally
+            from .platform_files import LocalRun
 
             for line in outcome.lines:
                 console.result(line)
             outcome.lines = []
             metrics = cached_metrics(workspace)
-            outcome.scores = score_locally(scoring, metrics, workspace.data_dir, str(prediction_dir), console.result, workspace.dot_dir)
+            # after a local run, a prediction file only the platform's runner writes may be missing
+            local_run = LocalRun.of(str(prediction_dir), getattr(runner_module, "__file__", None)) if options.is_local else None
+            outcome.scores = score_locally(
+                scoring,
+                metrics,
+                workspace.data_dir,
+                str(prediction_dir),
+                console.result,
+                workspace.dot_dir,
+                local_run=local_run,
+                release_names=lambda: _release_names(workspace),
+            )
     return outcome

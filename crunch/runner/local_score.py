@@ -5,8 +5,24 @@ workspace holds the local truth under reduced names (``y_test.reduced.parquet``,
 ``X_test_reduced.pickle``...). Scoring runs on a *view* of ``data/``: a temporary folder of links
 where every data file stands under its own name and, when the platform's name is not there, a
 reduced file stands under it too; in a JSON file of splits, a ``*_cloud`` list is replaced by its
-``*_local`` counterpart. What the view still lacks is the platform's alone: the score is then
-skipped, with the reason. A ``check()`` that rejects the prediction is an error.
+``*_local`` counterpart.
+
+A ``check()`` or ``score()`` may still need what a local run cannot have. It is then skipped,
+with one line naming the file (the check skipped, the score still runs; the score skipped, nothing
+is scored), never a failure. That is the case only when the error it raised, or one of the
+errors that led to it, is a :class:`FileNotFoundError` naming a file that is absent and is:
+
+* in the data view: a file the workspace's ``data/`` does not hold (under that name or as a
+  reduced file standing for it) and that the cached data release does not list: the platform's
+  alone. A file the release lists but the workspace lacks is an error saying to download again;
+* in the prediction folder, after a local run (``is_local`` true) of the competition's runner:
+  a file the run did not leave there and that ``runner.py`` names only in code that runs when
+  ``is_local`` is false (:mod:`.platform_files` reads that from its source). A prediction file
+  the runner names elsewhere, or not at all, is one the local run should have had.
+
+Anything else stays what it was: a ``check()`` that rejects the prediction, or fails on
+another error (another ``OSError`` included), is an error (exit 1); so is a ``score()`` that
+fails. See docs/unstructured-checks.md.
 """
 
 from __future__ import annotations
@@ -19,10 +35,11 @@ import tempfile
 import types
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Collection, Dict, Iterator, List, Optional
 
 from ..competition_code import CompetitionCodeError
-from ..exceptions import PredictionError
+from ..exceptions import PredictionError, WorkspaceError
+from .platform_files import LocalRun, missing_under
 
 _REDUCED = re.compile(r"^(?P<stem>.+?)[._]reduced(?P<rest>(\..+)?)$")
 
@@ -116,19 +133,41 @@ def metrics_from_cache(raw: Any) -> List[Any]:
 def _missing_platform_file(error: BaseException, view: Path) -> Optional[str]:
     """The file of the view that ``error`` (or its causes) says is missing, if any (pandas and
     pyarrow name it in ``filename`` or only in the message)."""
-    prefix = str(view) + os.sep
-    current: Optional[BaseException] = error
-    while current is not None:
-        if isinstance(current, FileNotFoundError):
-            texts = [str(current.filename)] if current.filename else []
-            texts.append(str(current))
-            for text in texts:
-                at = text.find(prefix)
-                if at != -1:
-                    rest = re.split(r"[\s'\"]", text[at + len(prefix):], maxsplit=1)[0]
-                    return rest or None
-        current = current.__cause__ or current.__context__
-    return None
+    return missing_under(error, str(view))
+
+
+def _unavailable(
+    error: BaseException,
+    view: Path,
+    data_dir: Path,
+    local_run: Optional[LocalRun],
+    release_names: Optional[Callable[[], Optional[Collection[str]]]],
+    what: str,
+) -> Optional[str]:
+    """``"reads <file>, which ..."`` when ``error`` is on a file the local run cannot have (the
+    rule of this module), else ``None``. Raises a WorkspaceError for a file of the data release
+    that the workspace lacks."""
+    name = missing_under(error, str(view))
+    if name is not None:
+        if os.path.lexists(view / name) or os.path.lexists(data_dir / name):
+            return None
+        listed = release_names() if release_names is not None else None
+        for release_name in listed or ():
+            if release_name == name or platform_name(release_name) == name:
+                raise WorkspaceError(
+                    f"{what} reads data/{name}, and data/{release_name} of the data release is missing from the workspace: "
+                    "run `crunch download`"
+                ) from error
+        return f"reads data/{name}, which only the platform has"
+    if local_run is None:
+        return None
+    name = missing_under(error, local_run.prediction_dir)
+    if name is None or os.path.lexists(os.path.join(local_run.prediction_dir, name)):
+        return None
+    if not local_run.runner.writes_only_on_platform(name):
+        return None
+    folder = Path(local_run.prediction_dir).name or "prediction"
+    return f"reads {folder}/{name}, which {local_run.runner_file} writes only on the platform"
 
 
 def _message(error: BaseException) -> str:
@@ -143,10 +182,17 @@ def score_locally(
     prediction_dir: str,
     say: Callable[[str], None],
     scratch: Optional[Path] = None,
+    *,
+    local_run: Optional[LocalRun] = None,
+    release_names: Optional[Callable[[], Optional[Collection[str]]]] = None,
 ) -> Optional[Dict[Any, Any]]:
-    """Run ``check()`` then ``score()``; print each metric; ``None`` when skipped.
+    """Run ``check()`` then ``score()``; print each metric; ``None`` when the score is skipped.
 
-    Raises :class:`PredictionError` when ``check()`` rejects the prediction.
+    ``local_run``: the local run that wrote the prediction (``None`` after a run on the
+    platform's side: no prediction file is then the platform's alone); ``release_names``: the
+    names of the cached data release's files (``None``: unknown). Raises
+    :class:`PredictionError` when ``check()`` rejects the prediction or fails on anything but a
+    file only the platform has (the rule in this module's docstring).
     """
     from ..api import PhaseType
     from ..unstructured.utils import group_metrics_by_target
@@ -168,14 +214,15 @@ def score_locally(
             try:
                 smart_call(check, values)
             except Exception as error:
-                missing = _missing_platform_file(error, view)
-                if missing:
-                    say(f"local score skipped: the competition's {file} reads data/{missing}, which only the platform has")
-                    return None
-                if type(error).__name__ == "ParticipantVisibleError":
+                reason = _unavailable(error, view, data_dir, local_run, release_names, f"the competition's {file} check")
+                if reason is not None:
+                    say(f"the competition's {file} check: skipped, it {reason}")
+                elif type(error).__name__ == "ParticipantVisibleError":
                     raise PredictionError(f"the competition's {file} check rejected the prediction: {_message(error)}") from error
-                raise PredictionError(f"the competition's {file} check failed: {type(error).__name__}: {_message(error)}") from error
-            say(f"the competition's {file} check: passed")
+                else:
+                    raise PredictionError(f"the competition's {file} check failed: {type(error).__name__}: {_message(error)}") from error
+            else:
+                say(f"the competition's {file} check: passed")
         score = getattr(scoring, "score", None)
         if not callable(score):
             say(f"local score skipped: the competition's {file} has no score()")
@@ -186,9 +233,9 @@ def score_locally(
         try:
             results = smart_call(score, values)
         except Exception as error:
-            missing = _missing_platform_file(error, view)
-            if missing:
-                say(f"local score skipped: the competition's {file} reads data/{missing}, which only the platform has")
+            reason = _unavailable(error, view, data_dir, local_run, release_names, f"the competition's {file} score()")
+            if reason is not None:
+                say(f"local score skipped: the competition's {file} {reason}")
                 return None
             if type(error).__name__ == "ParticipantVisibleError":
                 raise PredictionError(f"the competition's {file} could not score the prediction: {_message(error)}") from error
