@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import textwrap
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 import pytest
 from conftest import Hub
@@ -221,9 +221,10 @@ def local_score(
     local: bool = True,
     release: Optional[List[str]] = None,
     truth: bool = True,
-) -> Any:
-    """``score_locally`` on a prediction folder holding ``prediction.txt`` (and ``extra.txt``
-    missing), a data folder holding ``truth.reduced.txt``; the lines said are in ``.said``."""
+) -> Tuple[Any, List[str]]:
+    """``score_locally`` on a prediction folder holding ``prediction.txt`` (``extra.txt`` and
+    ``noisy.txt`` missing), a data folder holding ``truth.reduced.txt``: its result and the
+    lines it said."""
     from crunch.competition_code import load_module
     from crunch.runner.local_score import metrics_from_cache, score_locally
     from crunch.runner.platform_files import LocalRun
@@ -250,31 +251,31 @@ def local_score(
         local_run=local_run,
         release_names=(lambda: release),
     )
-    local_score.said = said  # type: ignore[attr-defined]
-    return results
+    return results, said
 
 
 def test_a_check_on_a_prediction_only_the_platform_s_runner_writes_is_skipped_and_the_score_runs(tmp_path: Path) -> None:
-    results = local_score(tmp_path, ["noisy.txt"])
+    results, said = local_score(tmp_path, ["noisy.txt"])
     assert {key: value.value for key, value in results.items()} == {1: 0.75}
-    assert local_score.said == [  # type: ignore[attr-defined]
+    assert said == [
         "the competition's scoring.py check: skipped, it reads prediction/noisy.txt, which runner.py writes only on the platform",
         "local score: label accuracy = 0.75",
     ]
 
 
 def test_a_score_on_a_prediction_only_the_platform_s_runner_writes_is_skipped(tmp_path: Path) -> None:
-    assert local_score(tmp_path, [], score_reads=["noisy.txt"]) is None
-    assert local_score.said == [  # type: ignore[attr-defined]
+    results, said = local_score(tmp_path, [], score_reads=["noisy.txt"])
+    assert results is None
+    assert said == [
         "the competition's scoring.py check: passed",
         "local score skipped: the competition's scoring.py reads prediction/noisy.txt, which runner.py writes only on the platform",
     ]
 
 
 def test_a_check_on_platform_only_data_is_skipped_and_the_score_runs(tmp_path: Path) -> None:
-    results = local_score(tmp_path, ["data/top_results.txt"], release=["truth.reduced.txt"])
-    assert results is not None
-    assert local_score.said[0] == "the competition's scoring.py check: skipped, it reads data/top_results.txt, which only the platform has"  # type: ignore[attr-defined]
+    results, said = local_score(tmp_path, ["data/top_results.txt"], release=["truth.reduced.txt"])
+    assert {key: value.value for key, value in results.items()} == {1: 0.75}
+    assert said[0] == "the competition's scoring.py check: skipped, it reads data/top_results.txt, which only the platform has"
 
 
 def test_a_missing_file_of_the_data_release_is_an_error_that_says_to_download(tmp_path: Path) -> None:
@@ -427,7 +428,6 @@ def test_crunch_test_passes_on_the_real_structural_break_open_benchmark(shared_h
     # its scoring.py imports scikit-learn (and what it imports), not dependencies of crunch
     env = shared_hub.env(PYTHONPATH=str(kernel_libraries(*QUICKSTARTER_LIBRARIES)))
     tested = shared_hub.run("test", cwd=workspace, env=env, timeout=300)
-    print(tested.output)
     assert tested.returncode == 0, tested.output
     assert NOISY_SKIPPED in tested.stdout.splitlines(), tested.output
     assert "determinism check: passed" in tested.stdout
