@@ -121,7 +121,10 @@ def test_leaderboard_after_scores(shared_hub, tmp_path):
 def test_quickstarter_list_show_apply(shared_hub, tmp_path):
     ws = workspace(shared_hub, tmp_path, "quick", "--no-data")
     listed = json.loads(shared_hub.run("quickstarter", "list", "--json", cwd=ws).stdout)
-    assert [q["name"] for q in listed] == ["default"] and listed[0]["files"] == ["main.py", "requirements.txt"]
+    # the platform lists quickstarters without their files: the listing says nothing of them
+    assert [q["name"] for q in listed] == ["default"] and listed[0]["files"] is None
+    shown = json.loads(shared_hub.run("quickstarter", "show", "default", "--json", cwd=ws).stdout)
+    assert shown["files"] == ["main.py", "requirements.txt"]
     shown = shared_hub.run("quickstarter", "show", "default", cwd=ws)
     assert shown.returncode == 0 and "main.py" in shown.stdout
     (ws / "main.py").write_text("# mine\n")
