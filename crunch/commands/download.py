@@ -7,7 +7,6 @@ the notebook helpers; :func:`run` is the command.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, List, Optional
-from urllib.parse import quote
 
 from ..api import Client
 from ..api.client import optional_call
@@ -172,19 +171,11 @@ def _cache_competition_code(workspace: Workspace, settings: Settings, client: Cl
 
     update_workspace(workspace, settings, console)
     try:
-        metrics = client.answer("GET", f"/v1/competitions/{quote(competition)}/metrics", _checked_metrics)
+        metrics = client.get_metrics(competition)
     except CrunchError as error:
         console.warn(f"the competition's metrics could not be fetched ({error.message}): local scores use the cached ones, if any")
         return
-    if isinstance(metrics, list):
-        workspace.write_cache(CACHE_METRICS, metrics)
-
-
-def _checked_metrics(node: Any) -> List[Any]:
-    """The metrics answer as it is (cached raw), each metric read strictly first."""
-    from ..api.domain import Metric
-
-    return [Metric.read(item) and item.value for item in node.items([])]
+    workspace.write_cache(CACHE_METRICS, [dict(m.to_dict(), target=m.target.to_dict() if m.target is not None else None) for m in metrics])
 
 
 class _UrlRefresher:
