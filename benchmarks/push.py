@@ -118,7 +118,7 @@ def curl_once(api: str, token: str, path: Path, size: int, cwd: Path) -> Dict[st
 def transfer_once(api: str, token: str, path: Path, size: int) -> Dict[str, float]:
     """The upload of a push, in this process, with the hub's ``complete`` (which assembles the
     chunks into one file on the hub) timed apart from the transfer of the chunks."""
-    from crunch.files import SelectedFile
+    from crunch.code.files import SelectedFile
     from crunch.transfer.upload import Uploader
 
     client = Client(api, push_token=token)
@@ -154,11 +154,11 @@ def freeze_figures(repeat: int = 5) -> Dict[str, float]:
         "import crunch.cli, crunch.commands.push, requests\n"
         "text = open(sys.argv[1]).read()\n"
         "start = time.perf_counter()\n"
-        "from crunch.freeze import pin_requirements\n"
+        "from crunch.code.freeze import pin_requirements\n"
         "result = pin_requirements(text)\n"
         "print(time.perf_counter() - start, len(result.pinned))\n"
     )
-    whole = "import sys\nfrom crunch.freeze import pin_requirements\npin_requirements(open(sys.argv[1]).read())\n"
+    whole = "import sys\nfrom crunch.code.freeze import pin_requirements\npin_requirements(open(sys.argv[1]).read())\n"
     in_process, ours, pip = [], [], []
     pinned = 0
     try:

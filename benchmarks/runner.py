@@ -58,7 +58,13 @@ def make_data(rows: int, train_moons: int, test_moons: int, features: int) -> Pa
 
 def make_workspace(data: Path) -> Path:
     sys.path.insert(0, str(HERE.parent))
-    from crunch.workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, ProjectInfo, Workspace
+    from crunch.project.workspace import (
+        CACHE_CHECKS,
+        CACHE_COMPETITION,
+        CACHE_DATA_RELEASE,
+        ProjectInfo,
+        Workspace,
+    )
 
     meta = json.loads((data / "meta.json").read_text())
     root = OUT / f"workspace-{data.name}"

@@ -14,10 +14,10 @@ from typing import Any, Optional
 import click
 
 from .__version__ import __version__
-from .console import Console
+from .core.console import Console
+from .core.secrets import redact
 from .exceptions import CrunchError
-from .secrets import redact
-from .settings import Settings
+from .project.settings import Settings
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -572,8 +572,8 @@ def demo(ctx: click.Context, directory: str) -> None:
 
 
 def _can_ask() -> bool:
-    """A terminal to ask on, not a notebook cell's ``!`` (see crunch/platforms.py)."""
-    from .platforms import can_ask
+    """A terminal to ask on, not a notebook cell's ``!`` (see crunch/core/platforms.py)."""
+    from .core.platforms import can_ask
 
     return can_ask()
 
@@ -584,7 +584,7 @@ def _print_error(message: str) -> None:
 
 def main(argv: Optional[list] = None) -> None:
     """Entry point of the ``crunch`` executable."""
-    from .interrupts import exit_code, install
+    from .core.interrupts import exit_code, install
 
     install()
     args = sys.argv[1:] if argv is None else list(argv)

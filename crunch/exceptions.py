@@ -1,14 +1,14 @@
 """One exception hierarchy; every message is written for the person at the keyboard.
 
 The CLI prints ``error: <message>`` and exits with :attr:`CrunchError.exit_code`.
-Messages never contain a token: they pass through :func:`crunch.secrets.redact`.
+Messages never contain a token: they pass through :func:`crunch.core.secrets.redact`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .secrets import redact
+from .core.secrets import redact
 
 
 class CrunchError(Exception):

@@ -1,4 +1,4 @@
-"""The reading toolkit (crunch/jsonshape.py) and the tolerant reading of the hub's documents."""
+"""The reading toolkit (crunch/core/jsonshape.py) and the tolerant reading of the hub's documents."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from crunch.api import models
+from crunch.core.jsonshape import Node, describe, parse
 from crunch.exceptions import (
     CorruptCacheError,
     CrunchError,
@@ -15,8 +16,7 @@ from crunch.exceptions import (
     MalformedAnswerError,
     WorkspaceError,
 )
-from crunch.jsonshape import Node, describe, parse
-from crunch.workspace import ProjectInfo, Workspace
+from crunch.project.workspace import ProjectInfo, Workspace
 
 # -- the toolkit -------------------------------------------------------------------------------
 

@@ -158,7 +158,7 @@ def test_outside_workspace_error(tmp_path):
 def test_hidden_progress_bars_do_not_import_tqdm():
     code = (
         "import sys\n"
-        "from crunch.console import Console, NullBar\n"
+        "from crunch.core.console import Console, NullBar\n"
         "for console in (Console(quiet=True), Console()):\n"
         "    bar = console.progress(total=10, desc='x')\n"
         "    assert isinstance(bar, NullBar), bar\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crunch.competition_code import (
+from crunch.data.competition_code import (
     PLATFORM_SOURCE,
     CodeCache,
     CompetitionCodeError,

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from convert_helpers import code, dumps, markdown, notebook
 
-from crunch.console import Console
 from crunch.convert import convert_notebook, temporary_script
+from crunch.core.console import Console
 from crunch.exceptions import ConversionError, CrunchError
-from crunch.settings import Settings
+from crunch.project.settings import Settings
 
 CRUNCH = str(Path(sys.executable).with_name("crunch"))
 

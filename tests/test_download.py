@@ -14,7 +14,7 @@ import pytest
 import requests_mock
 
 from crunch.api.client import Backoff
-from crunch.console import Console
+from crunch.core.console import Console
 from crunch.exceptions import IntegrityError, TransferError, UnsafePathError
 from crunch.transfer.download import (
     Downloader,
@@ -564,7 +564,7 @@ def test_disk_full_is_a_clear_error_and_keeps_what_was_written(tmp_path, server,
 def test_big_transfer_reserves_its_space_and_the_part_stays_a_prefix(tmp_path, data, monkeypatch):
     """The reservation keeps the part's size: a cut transfer still resumes from its end."""
     import crunch.transfer.download as module
-    from crunch.fsutil import reserve_space
+    from crunch.core.fsutil import reserve_space
 
     calls = []
 

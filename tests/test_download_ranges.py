@@ -279,7 +279,7 @@ def test_files_fetched_at_once_share_one_pool_of_extra_connections(hub, crunch, 
 
 def ranged_transfer(hub, part: Path, count: int, hasher) -> tuple:
     """A RangedTransfer of the demo's X_train into ``part`` on ``count`` connections (4 KiB reads)."""
-    from crunch.console import Console
+    from crunch.core.console import Console
     from crunch.transfer import ranges
     from crunch.transfer.download import Downloader
 

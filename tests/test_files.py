@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crunch import exceptions as exc
-from crunch.files import check_limits, check_model_directory, list_code_files, list_model_files
+from crunch.code.files import check_limits, check_model_directory, list_code_files, list_model_files
 
 
 def build(root: Path, files: dict) -> None:
@@ -318,7 +318,7 @@ def test_gitignore_lines_match_what_git_matches(tmp_path):
     character classes) select exactly what `git check-ignore` says, and never fail."""
     import subprocess
 
-    from crunch.files import _spec
+    from crunch.code.files import _spec
 
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
@@ -348,7 +348,7 @@ def test_a_gitignore_with_lines_git_skips_still_applies_its_other_lines(tree):
     [("a\\b.py", "backslash"), ("tab\there.py", "control character"), ("new\nline.py", "control character"), ("x\x1b[31m.py", "control character"), ("bad\udcff.py", "UTF-8")],
 )
 def test_names_the_hub_refuses(name, reason):
-    from crunch.submission_names import check_names, problem
+    from crunch.submission.names import check_names, problem
 
     assert reason in problem(name)
     with pytest.raises(exc.SubmissionError) as info:
@@ -359,7 +359,7 @@ def test_names_the_hub_refuses(name, reason):
 
 
 def test_paths_landing_in_crunchdao(tree):
-    from crunch.modeldir import lands_in_secret_folder
+    from crunch.code.modeldir import lands_in_secret_folder
 
     os.symlink(tree / ".crunchdao", tree / "weights")
     for relative in (".crunchdao/token", ".CrunchDAO/token", ".crunchdao.previous-1/x", "weights/token"):

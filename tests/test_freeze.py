@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crunch import exceptions as exc
-from crunch.freeze import pin_requirements
-from crunch.packages import installed_version
+from crunch.code.freeze import pin_requirements
+from crunch.code.packages import installed_version
 
 VERSIONS = {"pandas": "2.1.4", "scikit-learn": "1.3.2", "requests": "2.31.0", "numpy": "1.26.2", "torch": "2.1.0+cu118"}
 
@@ -117,7 +117,7 @@ def test_installed_versions_match_importlib_metadata():
 
 
 def test_requirement_names_reads_the_file_as_the_pinning_does():
-    from crunch.freeze import requirement_names
+    from crunch.code.freeze import requirement_names
 
     text = (
         "# comment\n"

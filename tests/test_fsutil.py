@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from crunch.core.fsutil import check_regular, open_regular, read_bytes, read_text
 from crunch.exceptions import SpecialFileError
-from crunch.fsutil import check_regular, open_regular, read_bytes, read_text
 
 
 def test_a_regular_file_and_a_link_to_one_are_read(tmp_path: Path) -> None:

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from crunch.display import human_duration, human_size, local_time, table
-from crunch.dotenv import environment_with_dotenv, parse_dotenv
-from crunch.settings import Settings
-from crunch.workspace import ProjectInfo, Workspace
+from crunch.core.display import human_duration, human_size, local_time, table
+from crunch.project.dotenv import environment_with_dotenv, parse_dotenv
+from crunch.project.settings import Settings
+from crunch.project.workspace import ProjectInfo, Workspace
 
 HUB = "http://127.0.0.1:8123/"
 

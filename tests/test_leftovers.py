@@ -1,4 +1,4 @@
-"""The folders of one run (crunch/leftovers.py): locked while their run lasts, removed by the
+"""The folders of one run (crunch/project/leftovers.py): locked while their run lasts, removed by the
 next run once it is over (a process holding the lock keeps its folder; a killed one does not)."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-from crunch.leftovers import LOCK_SUFFIX, ORPHAN_LOCK_AGE, run_folder, sweep_run_folders
+from crunch.project.leftovers import LOCK_SUFFIX, ORPHAN_LOCK_AGE, run_folder, sweep_run_folders
 
 HOLDER = """
 import sys
 from pathlib import Path
-from crunch.leftovers import run_folder
+from crunch.project.leftovers import run_folder
 with run_folder(Path(sys.argv[1])) as folder:
     (folder / "main.py").write_text("x = 1\\n")
     print(folder, flush=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from crunch.code.mainfile import resolve
 from crunch.exceptions import ConfigurationError
-from crunch.mainfile import resolve
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def _dead_pid() -> int:
 def test_the_files_of_a_killed_run_are_removed_before_resolving(root):
     import json
 
-    from crunch.leftovers import record, sweep
+    from crunch.project.leftovers import record, sweep
 
     (root / ".crunchdao").mkdir(exist_ok=True)
     touch(root / "main.ipynb")
@@ -139,7 +139,7 @@ def plain(monkeypatch):
 
 
 def test_in_a_notebook_workspace_the_notebook_is_the_code_not_main_py(root, plain):
-    from crunch.mainfile import locate
+    from crunch.code.mainfile import locate
 
     notebook_workspace(root)
     touch(root / "main.py")  # what setup wrote: not the code
@@ -151,7 +151,7 @@ def test_in_a_notebook_workspace_the_notebook_is_the_code_not_main_py(root, plai
 
 
 def test_the_notebook_the_platform_names_wins(root, plain, monkeypatch):
-    from crunch.mainfile import locate
+    from crunch.code.mainfile import locate
 
     notebook_workspace(root)
     save_notebook(root / "a.ipynb")
@@ -162,7 +162,7 @@ def test_the_notebook_the_platform_names_wins(root, plain, monkeypatch):
 
 @pytest.mark.parametrize("names", [(), ("a.ipynb", "b.ipynb")])
 def test_no_notebook_or_several_say_how_to_fix_it(root, plain, names):
-    from crunch.mainfile import locate
+    from crunch.code.mainfile import locate
 
     notebook_workspace(root)
     touch(root / "main.py")
@@ -176,7 +176,7 @@ def test_no_notebook_or_several_say_how_to_fix_it(root, plain, names):
 
 
 def test_main_file_given_and_other_workspaces_read_as_before(root, plain):
-    from crunch.mainfile import locate
+    from crunch.code.mainfile import locate
 
     notebook_workspace(root)
     save_notebook(root / "a.ipynb")
@@ -189,7 +189,7 @@ def test_main_file_given_and_other_workspaces_read_as_before(root, plain):
 
 
 def test_in_a_colab_pipe_without_the_notebook_the_kernel_is_suggested(root, plain, monkeypatch):
-    from crunch.mainfile import locate
+    from crunch.code.mainfile import locate
 
     notebook_workspace(root)
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")  # google.colab cannot be imported here

@@ -14,7 +14,7 @@ import pytest
 from test_runner_support import make_workspace
 
 import crunch
-from crunch.console import Console
+from crunch.core.console import Console
 from crunch.notebook import NotebookTools
 
 CODE = '''

@@ -1,4 +1,4 @@
-"""Which platform crunch runs on (crunch/platforms.py), and what follows: progress display,
+"""Which platform crunch runs on (crunch/core/platforms.py), and what follows: progress display,
 files left out of a push, secrets behind ``--token @api-key``, the notebook a platform holds."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import types
 
 import pytest
 
-from crunch import platforms
-from crunch.console import Console, LineBar, NullBar
+from crunch.core import platforms
+from crunch.core.console import Console, LineBar, NullBar
+from crunch.core.secrets import redact
 from crunch.exceptions import ConfigurationError
-from crunch.secrets import redact
 
 PIPE = {"PAGER": "cat", "CLICOLOR": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline", "TERM": "xterm-color"}
 
@@ -200,7 +200,7 @@ def test_a_secret_from_kaggle(monkeypatch):
 
 
 def test_settings_take_the_key_from_the_platform_only_when_asked(monkeypatch):
-    from crunch.settings import Settings
+    from crunch.project.settings import Settings
 
     calls = []
     fake_colab(monkeypatch, lambda name: calls.append(name) or "colab-key-0123456789")
@@ -238,7 +238,7 @@ def test_colab_and_kaggle_give_the_open_notebook(monkeypatch):
 
 
 def test_platform_folders_are_never_pushed(tmp_path, monkeypatch):
-    from crunch.files import list_code_files
+    from crunch.code.files import list_code_files
 
     for path in ("main.py", ".virtual_documents/a.ipynb", "sample_data/x.csv", ".config/c.json"):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
@@ -254,7 +254,7 @@ def test_platform_folders_are_never_pushed(tmp_path, monkeypatch):
 
 
 def test_a_kernel_gets_a_widget_or_plain_lines_without_ipywidgets(monkeypatch):
-    import crunch.console as console_module
+    import crunch.core.console as console_module
 
     fake_ipython(monkeypatch)
     assert platforms.detect({}, stream=io.StringIO()).progress == "widget"

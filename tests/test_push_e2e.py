@@ -71,7 +71,7 @@ def test_push_round_trips_every_file(hub, tmp_path):
     expected = {name: (v if isinstance(v, bytes) else v.encode()) for name, v in FILES.items()}
     for left_out in ("debug.log", "data/X_train.parquet", "lib/__pycache__/features.cpython-311.pyc", "requirements.txt"):
         expected.pop(left_out)
-    from crunch.packages import installed_version
+    from crunch.code.packages import installed_version
 
     expected["requirements.txt"] = f"# deps\npandas=={installed_version('pandas')}\nnumpy>=1\n".encode()
     expected["requirements.original.txt"] = FILES["requirements.txt"].encode()
@@ -86,15 +86,15 @@ def test_push_then_setup_round_trips(hub, tmp_path):
     result = hub.run("setup", "demo", "p1", str(tmp_path / "again"), "--token", hub.token("demo", "p1", "alice"), "--no-data", cwd=tmp_path)
     assert result.returncode == 0, result.output
     again = tmp_path / "again"
-    from crunch.files import list_code_files, list_model_files
-    from crunch.packages import installed_version
+    from crunch.code.files import list_code_files, list_model_files
+    from crunch.code.packages import installed_version
 
     code = list_code_files(workspace, "resources")
     model = list_model_files(workspace, "resources")
     assert len(code) == 5 and len(model) == 2
     for file in code:
         if file.path == ".gitignore":  # the person's, with the lines that keep the token out of git
-            from crunch.workspace import GITIGNORE
+            from crunch.project.workspace import GITIGNORE
 
             text = (again / file.path).read_text()
             assert text.startswith(file.source.read_text())

@@ -14,7 +14,7 @@ import requests_mock as requests_mock_module
 
 from crunch import exceptions as exc
 from crunch.api import Backoff, Client
-from crunch.files import SelectedFile
+from crunch.code.files import SelectedFile
 from crunch.transfer.upload import Uploader
 
 API = "http://hub.test/"

@@ -16,9 +16,9 @@ import pytest
 from test_runner_support import MAIN_PY, REGULAR_MAIN_PY, make_workspace
 
 from crunch.commands import test as test_command
-from crunch.console import Console
+from crunch.core.console import Console
 from crunch.exceptions import PredictionError, UserCodeError, WorkspaceError
-from crunch.settings import Settings
+from crunch.project.settings import Settings
 
 CRUNCH = str(Path(sys.executable).parent / "crunch")
 

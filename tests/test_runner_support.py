@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import pandas as pd
 
-from crunch.workspace import (
+from crunch.project.workspace import (
     CACHE_CHECKS,
     CACHE_COMPETITION,
     CACHE_DATA_RELEASE,

@@ -1,4 +1,4 @@
-from crunch.secrets import redact, register
+from crunch.core.secrets import redact, register
 
 
 def test_registered_secret_is_masked():

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from crunch.exceptions import ConfigurationError
-from crunch.settings import Settings, normalize_base_url
+from crunch.project.settings import Settings, normalize_base_url
 
 
 def test_production_is_the_default():

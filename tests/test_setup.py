@@ -13,7 +13,7 @@ import requests_mock
 from crunch.commands import download as download_command
 from crunch.commands import setup as setup_command
 from crunch.commands import update_token as update_token_command
-from crunch.console import Console
+from crunch.core.console import Console
 from crunch.exceptions import (
     ConfigurationError,
     InvalidProjectTokenError,
@@ -22,8 +22,8 @@ from crunch.exceptions import (
     UnsafePathError,
     WorkspaceError,
 )
-from crunch.settings import Settings
-from crunch.workspace import Workspace
+from crunch.project.settings import Settings
+from crunch.project.workspace import Workspace
 
 API = "https://hub.test/"
 FILES = "https://files.test/"
@@ -330,7 +330,7 @@ def make_workspace(root, api=API):
     workspace = Workspace(root)
     workspace.create_layout()
     workspace.write_token(PUSH)
-    from crunch.workspace import ProjectInfo
+    from crunch.project.workspace import ProjectInfo
 
     workspace.write_project(ProjectInfo("demo", "p1", 42, api_base_url=api))
     return workspace

@@ -225,7 +225,7 @@ def local_score(
     """``score_locally`` on a prediction folder holding ``prediction.txt`` (``extra.txt`` and
     ``noisy.txt`` missing), a data folder holding ``truth.reduced.txt``: its result and the
     lines it said."""
-    from crunch.competition_code import load_module
+    from crunch.data.competition_code import load_module
     from crunch.runner.local_score import metrics_from_cache, score_locally
     from crunch.runner.platform_files import LocalRun
 

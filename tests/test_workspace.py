@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from crunch.exceptions import NotInWorkspaceError, TokenError, WorkspaceError
-from crunch.workspace import ProjectInfo, Workspace, find_root
+from crunch.project.workspace import ProjectInfo, Workspace, find_root
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_cache_roundtrip_and_absent(workspace):
 
 
 def test_atomic_writes_get_the_ordinary_mode(tmp_path):
-    from crunch.fsutil import default_mode, write_text_atomic
+    from crunch.core.fsutil import default_mode, write_text_atomic
 
     target = write_text_atomic(tmp_path / "a.txt", "x")
     assert stat.S_IMODE(os.stat(target).st_mode) == default_mode()
@@ -98,7 +98,7 @@ def test_an_unchanged_cache_is_not_rewritten(workspace):
 def test_reserve_space_keeps_the_size_and_allocates_the_blocks(tmp_path):
     import sys
 
-    from crunch.fsutil import reserve_space
+    from crunch.core.fsutil import reserve_space
 
     path = tmp_path / "f.part"
     path.write_bytes(b"abc")

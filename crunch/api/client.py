@@ -18,8 +18,8 @@ import requests
 
 from .. import exceptions as exc
 from ..__version__ import __version__
-from ..jsonshape import Node, parse
-from ..secrets import register
+from ..core.jsonshape import Node, parse
+from ..core.secrets import register
 from . import domain, models
 from .deadline import DeadlineExceeded, answer_seconds, read_body
 from .errors import error_from_response
@@ -200,7 +200,7 @@ class Client:
         return response
 
     def answer(self, method: str, path: str, reader: Callable[[Node], T], **kwargs: Any) -> T:
-        """Call the hub and read its answer with ``reader`` (see :mod:`crunch.jsonshape`); an
+        """Call the hub and read its answer with ``reader`` (see :mod:`crunch.core.jsonshape`); an
         answer of another shape is a :class:`~crunch.exceptions.MalformedAnswerError` naming
         the call and the field."""
         data = self.request(method, path, **kwargs)

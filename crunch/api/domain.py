@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, List, Mapping, Optional
 
-from ..jsonshape import Node
+from ..core.jsonshape import Node
 
 __all__ = ["Metric", "PhaseType", "SubmissionType", "Target", "Unit"]
 
@@ -74,7 +74,7 @@ class Unit:
 
     @classmethod
     def read(cls, node: Node) -> "Unit":
-        """The hub's JSON (read strictly, see :mod:`crunch.jsonshape`); null is the default unit."""
+        """The hub's JSON (read strictly, see :mod:`crunch.core.jsonshape`); null is the default unit."""
         if node.missing:
             return cls()
         node.mapping()
@@ -139,7 +139,7 @@ class Metric:
 
     @classmethod
     def read(cls, node: Node, target: Optional[Target] = None) -> "Metric":
-        """The hub's JSON (read strictly, see :mod:`crunch.jsonshape`); its ``target`` object
+        """The hub's JSON (read strictly, see :mod:`crunch.core.jsonshape`); its ``target`` object
         is read too unless ``target`` is given."""
         owner = node["target"]
         if target is None and not owner.missing:

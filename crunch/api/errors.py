@@ -79,7 +79,7 @@ def _flag(extra: dict, key: str) -> bool | None:
 
 
 def _size(extra: dict, key: str) -> str:
-    from ..display import human_size
+    from ..core.display import human_size
 
     number = _number(extra, key)
     return human_size(number) if number is not None else ""

@@ -1,12 +1,12 @@
 """Typed answers of the hub's calls, read tolerantly (docs/platform-answers.md).
 
-Every model has ``read(node)`` (a :class:`crunch.jsonshape.Node`) and reads only the fields
+Every model has ``read(node)`` (a :class:`crunch.core.jsonshape.Node`) and reads only the fields
 some command uses, in every form the platform has been seen to send: a field that is absent
 or null takes its default unless a command cannot do without it, numbers may come as text,
 flags as 0/1, unknown enum values are kept, listings may be pages or bare lists, extra fields
 are ignored. A value that cannot be used raises a :class:`crunch.exceptions.DocumentError`
 naming its path (``dataFiles.X_train.size: expected an integer, got "12kb"``); the client and
-the workspace name the source (the call, the file) with :func:`crunch.jsonshape.parse`.
+the workspace name the source (the call, the file) with :func:`crunch.core.jsonshape.parse`.
 
 Documents that are cached keep the JSON they came from in ``raw`` (written back as-is).
 """
@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Type, TypeVar, Union
 
+from ..core.jsonshape import ABSENT, Node, child_path, describe
 from ..exceptions import DocumentError
-from ..jsonshape import ABSENT, Node, child_path, describe
 
 M = TypeVar("M")
 Number = Union[int, float]

@@ -8,10 +8,10 @@ import tempfile
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from ..console import Console
+from ..core.console import Console
+from ..core.fsutil import default_mode
 from ..exceptions import ConversionError, CrunchError, NothingToDoError, UnsafePathError
-from ..fsutil import default_mode
-from ..settings import Settings
+from ..project.settings import Settings
 
 WHITELIST_TIMEOUT = (2.0, 5.0)
 
@@ -28,10 +28,10 @@ def run(
     no_freeze: bool = False,
     verbose: bool = False,
 ) -> None:
+    from ..code.packages import is_stdlib
     from ..convert import convert_notebook
     from ..convert.requirements import requirements_txt, resolve
-    from ..fsutil import is_within
-    from ..packages import is_stdlib
+    from ..core.fsutil import is_within
 
     script_path = Path(script)
     folder = script_path.parent
@@ -58,7 +58,7 @@ def run(
             labels.append(f"the embedded file `{relative}`")
 
     from ..convert.outputs import check_outputs
-    from ..workspace import find_root
+    from ..project.workspace import find_root
 
     check_outputs(
         [(path, text, label) for (path, text), label in zip(outputs, labels)],
@@ -103,7 +103,7 @@ def run(
 
 
 def _interactive() -> bool:
-    from ..platforms import can_ask
+    from ..core.platforms import can_ask
 
     return can_ask()
 
@@ -111,13 +111,13 @@ def _interactive() -> bool:
 def _whitelist(settings: Settings, folder: Path) -> Tuple[Optional[list], Optional[str]]:
     """The competition's whitelist: the hub's (short timeout), else the cached one; with the
     reason when there is none (the installed distributions give the names then)."""
-    from ..workspace import Workspace, find_root
+    from ..project.workspace import Workspace, find_root
 
     root = find_root(folder.resolve())
     if root is None:
         return None, "not inside a crunch workspace: requirement names come from the installed distributions"
-    from .. import whitelist as whitelist_module
     from ..api.client import Backoff, Client
+    from ..data import whitelist as whitelist_module
 
     workspace = Workspace(root)
     try:

@@ -20,9 +20,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..console import Console
+from ..core.console import Console
 from ..exceptions import ConfigurationError, CrunchError
-from ..settings import ENVIRONMENTS, LOCAL, Settings
+from ..project.settings import ENVIRONMENTS, LOCAL, Settings
 
 COMPETITION = "demo"
 PROJECT = "my-project"
@@ -84,7 +84,7 @@ def run(*, settings: Settings, console: Console, directory: str = "crunch-demo")
 
 def _keep_hub(root: str, target: Path) -> None:
     """Move the hub's data into the workspace and point the workspace at the local hub's address."""
-    from ..workspace import Workspace
+    from ..project.workspace import Workspace
 
     shutil.move(root, str(target / HUB_DIR))
     workspace = Workspace(target)

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, List, Optional
 from ..api import Client
 from ..api.client import optional_call
 from ..api.models import CompetitionFormat, DataRelease
-from ..console import Console
+from ..core.console import Console
+from ..core.fsutil import ensure_folder, special_kind
 from ..exceptions import CrunchError, NoDataYetError, NothingToDoError, WorkspaceError
-from ..fsutil import ensure_folder, special_kind
-from ..settings import Settings
-from ..workspace import (
+from ..project.settings import Settings
+from ..project.workspace import (
     CACHE_CHECKS,
     CACHE_COMPETITION,
     CACHE_DATA_RELEASE,
@@ -61,7 +61,7 @@ def ensure_data(
     Every file in ``data/`` afterwards is whole and verified; two calls at once in one
     workspace take turns (a lock file in ``.crunchdao/``).
     """
-    from .. import whitelist
+    from ..data import whitelist
     from ..transfer.download import Downloader, Remote, check_file_name, summary
     from ..transfer.ranges import connections_setting
 
@@ -153,7 +153,7 @@ def ensure_data(
 def _verified_stamps(workspace: Workspace) -> dict:
     """``verified.json``: {path: stat stamp} of data files already hashed. A damaged one is
     dropped (the files are hashed again), never an error: crunch rebuilds it alone."""
-    from ..jsonshape import Node
+    from ..core.jsonshape import Node
 
     def read(node: Node) -> dict:
         return {path: stamp.mapping() for path, stamp in node.entries()}
@@ -167,7 +167,7 @@ def _verified_stamps(workspace: Workspace) -> dict:
 def _cache_competition_code(workspace: Workspace, settings: Settings, client: Client, competition: str, console: Console) -> None:
     """The competition's own code (runner.py, scoring.py, submission.py) and its metrics, cached
     for `crunch test` and `crunch push` offline; a failure only warns."""
-    from ..competition_code import update_workspace
+    from ..data.competition_code import update_workspace
 
     update_workspace(workspace, settings, console)
     try:

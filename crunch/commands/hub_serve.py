@@ -6,9 +6,9 @@ import signal
 import sys
 from typing import Any, Optional
 
-from ..console import Console
+from ..core.console import Console
 from ..exceptions import ConfigurationError
-from ..settings import Settings
+from ..project.settings import Settings
 
 
 def run(

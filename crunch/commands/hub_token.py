@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..console import Console
+from ..core.console import Console
 from ..exceptions import CrunchError
-from ..settings import Settings
+from ..project.settings import Settings
 
 
 def run(*, settings: Settings, console: Console, competition: str, project: str, user: str = "me", root: str = ".crunch-hub", **_: Any) -> str:

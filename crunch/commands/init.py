@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..console import Console
-from ..settings import Settings
-from ..workspace import Workspace
+from ..core.console import Console
+from ..project.settings import Settings
+from ..project.workspace import Workspace
 
 
 def run(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from ..api import Client
-from ..console import Console
-from ..display import as_json, local_time, table
-from ..settings import Settings
+from ..core.console import Console
+from ..core.display import as_json, local_time, table
+from ..project.settings import Settings
 
 
 def run(

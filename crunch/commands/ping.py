@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from ..api import Client
-from ..console import Console
-from ..settings import Settings
+from ..core.console import Console
+from ..project.settings import Settings
 
 
 def run(*, settings: Settings, console: Console) -> float:

@@ -15,21 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from .. import whitelist as whitelist_module
 from ..api import Client
 from ..api.client import optional_call
 from ..api.models import Submission
-from ..console import Console
+from ..code.files import SelectedFile, check_limits, check_model_directory, list_code_files, list_model_files
+from ..code.freeze import FreezeResult, pin_requirements
+from ..code.mainfile import MainFile
+from ..code.mainfile import locate as locate_main_file
+from ..code.modeldir import Protected
+from ..core.console import Console
+from ..core.fsutil import atomic_file, human_size
+from ..data import whitelist as whitelist_module
 from ..exceptions import ApiError, CrunchError, NetworkError, SubmissionError
-from ..files import SelectedFile, check_limits, check_model_directory, list_code_files, list_model_files
-from ..freeze import FreezeResult, pin_requirements
-from ..fsutil import atomic_file, human_size
-from ..mainfile import MainFile
-from ..mainfile import locate as locate_main_file
-from ..modeldir import Protected
-from ..settings import Settings
-from ..submission_names import check_names
-from ..workspace import Workspace, hub_client
+from ..project.settings import Settings
+from ..project.workspace import Workspace, hub_client
+from ..submission.names import check_names
 
 MESSAGE_LIMIT = 1000
 REQUIREMENTS = "requirements.txt"
@@ -151,11 +151,11 @@ def notebook_conversion(root: Path, main: MainFile, no_pip_freeze: bool, whiteli
             f"{main.script} is missing and {notebook} cannot be converted by this installation: "
             f"run `crunch convert {notebook} {main.script}` and push again"
         ) from None
-    from ..leftovers import record, release
+    from ..project.leftovers import record, release
 
     try:
         with temporary_script(root, main.notebook, main_file=main.script, whitelist=whitelist, freeze=not no_pip_freeze) as (conversion, created):
-            record(root, created or [])  # a kill before the removal: the next run removes them (crunch/leftovers.py)
+            record(root, created or [])  # a kill before the removal: the next run removes them (crunch/project/leftovers.py)
             names = ", ".join(sorted(str(Path(p).relative_to(root)) if Path(p).is_absolute() else str(p) for p in created or []))
             console.print(f"converted {notebook} for this push" + (f" ({names}, removed afterwards)" if names else ""))
             for warning in getattr(conversion, "warnings", None) or []:
@@ -224,7 +224,7 @@ def check_export(root: Path, export: str, overwrite: bool) -> Path:
 
 def _under_dot_dir(root: Path, path: Path) -> bool:
     """Whether ``path`` names a place under ``root``'s ``.crunchdao*/`` (in any case), links or not."""
-    from ..modeldir import SECRET_PREFIX
+    from ..code.modeldir import SECRET_PREFIX
 
     for base in {os.path.abspath(root), os.path.realpath(root)}:
         for candidate in {os.path.abspath(path), os.path.realpath(path)}:
@@ -351,7 +351,7 @@ def run(
         for note in plan.notes:
             console.warn(note)
         if not skip_submission_check:
-            from ..submission_check import check_submission
+            from ..submission.check import check_submission
 
             check_submission(workspace, settings, plan, console)
         if dry:

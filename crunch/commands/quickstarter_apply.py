@@ -10,13 +10,13 @@ import tempfile
 from pathlib import Path
 from typing import List
 
-from ..console import Console
+from ..core.console import Console
+from ..core.fsutil import ensure_folder
 from ..exceptions import ConfigurationError, UnsafePathError
-from ..fsutil import ensure_folder
-from ..project_context import open_project
-from ..quickstarters import find_quickstarter
-from ..settings import Settings
-from ..workspace import DOT_DIR
+from ..project.context import open_project
+from ..project.settings import Settings
+from ..project.workspace import DOT_DIR
+from ..submission.quickstarters import find_quickstarter
 
 
 def run(*, settings: Settings, console: Console, name: str, overwrite: bool = False) -> List[str]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..console import Console
-from ..display import as_json
-from ..project_context import open_project
-from ..quickstarters import find_quickstarter
-from ..settings import Settings
+from ..core.console import Console
+from ..core.display import as_json
+from ..project.context import open_project
+from ..project.settings import Settings
+from ..submission.quickstarters import find_quickstarter
 
 
 def run(*, settings: Settings, console: Console, name: str, json_output: bool = False) -> Any:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Optional, Union
 
 from ..api.models import Competition
-from ..console import Console
-from ..display import human_duration
+from ..core.console import Console
+from ..core.display import human_duration
 from ..exceptions import ConfigurationError, CrunchError
-from ..project_context import open_project
-from ..settings import Settings
-from ..submissions import find_submission, parse_identifier
+from ..project.context import open_project
+from ..project.settings import Settings
+from ..submission.lookup import find_submission, parse_identifier
 
 
 class ComputeQuotaError(CrunchError):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, List, Optional
 
-from ..cloud_runs import run_rows
-from ..console import Console
-from ..display import as_json, table
-from ..project_context import open_project
-from ..settings import Settings
+from ..core.console import Console
+from ..core.display import as_json, table
+from ..project.context import open_project
+from ..project.settings import Settings
+from ..submission.runs import run_rows
 
 
 def run(*, settings: Settings, console: Console, limit: Optional[int] = 10, json_output: bool = False) -> List[Any]:

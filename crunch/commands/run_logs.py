@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
-from ..cloud_runs import LogPrinter, fetch_logs, fetch_run, follow, parse_run_id
-from ..console import Console
-from ..project_context import open_project
-from ..settings import Settings
+from ..core.console import Console
+from ..project.context import open_project
+from ..project.settings import Settings
+from ..submission.runs import LogPrinter, fetch_logs, fetch_run, follow, parse_run_id
 
 
 def run(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Union
 
-from ..cloud_runs import duration_text, fetch_run, parse_run_id
-from ..console import Console
-from ..display import as_json, local_time
-from ..project_context import open_project
-from ..settings import Settings
+from ..core.console import Console
+from ..core.display import as_json, local_time
+from ..project.context import open_project
+from ..project.settings import Settings
+from ..submission.runs import duration_text, fetch_run, parse_run_id
 
 
 def run(*, settings: Settings, console: Console, run_id: Union[str, int], json_output: bool = False) -> Any:

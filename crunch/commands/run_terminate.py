@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Union
 
-from ..cloud_runs import fetch_run, parse_run_id, terminate
-from ..console import Console
-from ..project_context import open_project
-from ..settings import Settings
+from ..core.console import Console
+from ..project.context import open_project
+from ..project.settings import Settings
+from ..submission.runs import fetch_run, parse_run_id, terminate
 
 
 def run(*, settings: Settings, console: Console, run_id: Union[str, int]) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
-from ..cloud_runs import parse_run_id, wait_for
-from ..console import Console
+from ..core.console import Console
 from ..exceptions import CrunchError
-from ..project_context import open_project
-from ..settings import Settings
+from ..project.context import open_project
+from ..project.settings import Settings
+from ..submission.runs import parse_run_id, wait_for
 
 
 class RunFailedError(CrunchError):

@@ -25,7 +25,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..api import Client
 from ..api.models import Competition, ProjectToken, Quickstarter
-from ..console import Console
+from ..code.mainfile import LOCAL_COPY_MARK, NOTEBOOK_KEY
+from ..core.console import Console
+from ..core.fsutil import write_text_atomic
 from ..exceptions import (
     ApiError,
     ConfigurationError,
@@ -38,10 +40,8 @@ from ..exceptions import (
     TransferError,
     WorkspaceError,
 )
-from ..fsutil import write_text_atomic
-from ..mainfile import LOCAL_COPY_MARK, NOTEBOOK_KEY
-from ..settings import Settings
-from ..workspace import DATA_DIR, DEFAULT_MODEL_DIR, DOT_DIR, PREDICTION_DIR, ProjectInfo, Workspace
+from ..project.settings import Settings
+from ..project.workspace import DATA_DIR, DEFAULT_MODEL_DIR, DOT_DIR, PREDICTION_DIR, ProjectInfo, Workspace
 
 API_KEY_TOKEN = "@api-key"
 COMPETITION_PLACEHOLDER = "{competitionName}"
@@ -131,8 +131,8 @@ def format_directory(directory: Optional[str], competition: str, project: Option
 
 def _check_model_directory(value: str, root: Optional[Path] = None) -> str:
     """``--model-directory`` (or a cloned submission's), checked by its text, then, once the
-    target folder is known, by where its links lead (see :mod:`crunch.modeldir`)."""
-    from .. import modeldir
+    target folder is known, by where its links lead (see :mod:`crunch.code.modeldir`)."""
+    from ..code import modeldir
 
     if root is None:
         return modeldir.check_name(value, given_as="--model-directory")
@@ -232,7 +232,7 @@ def _project_with_api_key(settings: Settings, competition: Competition, project:
     The lookup is ``GET /v3/competitions/{c}/projects/@me/{project}`` (as the public platform
     serves it); a hub without that call gets ``userId: "@me"``, which project calls accept.
     """
-    from ..platforms import secret_sources
+    from ..core.platforms import secret_sources
 
     settings = settings.with_api_key()
     if not settings.api_key:
@@ -373,7 +373,7 @@ def _fetch_code(
     console: Console,
     root: Path,
 ) -> List[str]:
-    from ..modeldir import Protected, lands_in_secret_folder
+    from ..code.modeldir import Protected, lands_in_secret_folder
     from ..transfer.download import Downloader, Remote, safe_relative_path
 
     remotes = []
@@ -640,7 +640,7 @@ def run(
                 extra={NOTEBOOK_KEY: True} if notebook else {},
             )
         )
-    except BaseException as error:  # an error, Ctrl-C or SIGTERM (crunch/interrupts.py): all or nothing
+    except BaseException as error:  # an error, Ctrl-C or SIGTERM (crunch/core/interrupts.py): all or nothing
         rollback.undo()
         hint = (
             "the setup token is used up: copy the `crunch setup` command again from the Submit page"

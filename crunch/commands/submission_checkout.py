@@ -10,13 +10,13 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Dict, List, Sequence, Union
 
-from ..console import Console
+from ..core.console import Console
+from ..core.fsutil import ensure_folder
 from ..exceptions import ConfigurationError, EncryptedSubmissionError, UnsafePathError
-from ..fsutil import ensure_folder
-from ..project_context import open_project
-from ..settings import Settings
-from ..submissions import find_submission, parse_identifier
-from ..workspace import DATA_DIR, DOT_DIR, PREDICTION_DIR
+from ..project.context import open_project
+from ..project.settings import Settings
+from ..project.workspace import DATA_DIR, DOT_DIR, PREDICTION_DIR
+from ..submission.lookup import find_submission, parse_identifier
 
 NEVER_IN_A_SUBMISSION = {
     DATA_DIR: "the data is never part of a submission: `crunch download` fetches it",
@@ -72,7 +72,7 @@ def run(*, settings: Settings, console: Console, submission: Union[str, int], fi
             status=error.status,
             extra=error.extra,
         ) from None
-    from ..modeldir import Protected, lands_in_secret_folder
+    from ..code.modeldir import Protected, lands_in_secret_folder
 
     protected = Protected(root)
     for path in urls:

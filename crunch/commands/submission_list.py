@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, List, Optional
 
-from ..console import Console
-from ..display import as_json, human_size, local_time, table
-from ..project_context import open_project
-from ..settings import Settings
+from ..core.console import Console
+from ..core.display import as_json, human_size, local_time, table
+from ..project.context import open_project
+from ..project.settings import Settings
 
 
 def run(*, settings: Settings, console: Console, limit: Optional[int] = 10, json_output: bool = False) -> List[Any]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, Union
 
-from ..console import Console
-from ..display import as_json, human_size, local_time, table
-from ..project_context import open_project
-from ..settings import Settings
-from ..submissions import find_submission, parse_identifier
+from ..core.console import Console
+from ..core.display import as_json, human_size, local_time, table
+from ..project.context import open_project
+from ..project.settings import Settings
+from ..submission.lookup import find_submission, parse_identifier
 
 
 def run(*, settings: Settings, console: Console, submission: Union[str, int], json_output: bool = False) -> Dict[str, Any]:

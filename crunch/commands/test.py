@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Tuple
 
-from ..console import Console
+from ..core.console import Console
+from ..core.fsutil import read_text
 from ..exceptions import PredictionError, UserCodeError, WorkspaceError
-from ..fsutil import read_text
-from ..settings import Settings
-from ..workspace import DOT_DIR, Workspace
+from ..project.settings import Settings
+from ..project.workspace import DOT_DIR, Workspace
 
 REQUIREMENTS_FILE = "requirements.txt"
 
@@ -29,7 +29,7 @@ def main_script(root: Path, main_file: Optional[str], console: Console) -> Itera
     it), never at the script's own place: a run stopped by a signal or a crash leaves nothing
     that a later run could take for the person's script.
     """
-    from ..mainfile import locate
+    from ..code.mainfile import locate
 
     main = locate(root, main_file)
     if main.removed:
@@ -60,9 +60,9 @@ def main_script(root: Path, main_file: Optional[str], console: Console) -> Itera
 @contextlib.contextmanager
 def _run_folder(parent: Path, prefix: str, notebook: str, script: str) -> Iterator[Path]:
     """A fresh folder under ``parent`` for this run's conversion, locked while the run lasts and
-    removed after it (:func:`crunch.leftovers.run_folder`): the folders of runs that were killed
+    removed after it (:func:`crunch.project.leftovers.run_folder`): the folders of runs that were killed
     are removed first, those of runs still going in the same workspace are kept."""
-    from ..leftovers import run_folder
+    from ..project.leftovers import run_folder
 
     with contextlib.ExitStack() as stack:
         try:
@@ -80,7 +80,7 @@ def notebook_script(root: Path, main: Any, console: Console) -> Iterator[Path]:
     """The notebook's conversion in a temporary folder under ``.crunchdao/converted/`` (the
     workspace's files are not touched), removed afterwards."""
     from ..convert import convert_notebook
-    from ..fsutil import write_text_atomic
+    from ..core.fsutil import write_text_atomic
 
     conversion = convert_notebook(main.source.content, whitelist=None, freeze=False)
     console.print(f"your code is {main.source.origin}: converted for this test")
@@ -98,14 +98,14 @@ def check_libraries(workspace: Workspace, console: Console) -> List[str]:
         return []
     from packaging.utils import canonicalize_name
 
-    from ..whitelist import cached
+    from ..data.whitelist import cached
 
     libraries = cached(workspace)
     if libraries is None:
         console.warn(f"the competition's library whitelist is not cached: {REQUIREMENTS_FILE} not checked (`crunch download` caches it)")
         return []
     known = {canonicalize_name(name) for library in libraries for name in [library.name, *library.aliases]}
-    from ..freeze import requirement_names
+    from ..code.freeze import requirement_names
 
     try:
         text = read_text(path, errors="replace")
@@ -147,7 +147,7 @@ def run(
     workspace = Workspace.find()
     project = workspace.project()
     settings = settings.for_workspace(project.api_base_url, project.web_base_url)
-    from .. import modeldir
+    from ..code import modeldir
 
     model_directory = modeldir.check(
         workspace.root,

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from ..console import Console
+from ..core.console import Console
 from ..exceptions import UserCodeError
-from ..settings import Settings
-from ..workspace import Workspace
+from ..project.settings import Settings
+from ..project.workspace import Workspace
 
 TOKEN_FILES = ("token",)
 
@@ -62,11 +62,11 @@ def run(
     no_determinism_check: bool = False,
     timeout: Optional[float] = None,
 ) -> bool:
-    from .. import whitelist as whitelist_module
-    from ..files import check_model_directory
+    from ..code.files import check_model_directory
+    from ..code.mainfile import resolve
+    from ..data import whitelist as whitelist_module
     from ..jobs.job import JobOptions, run_job
     from ..jobs.sandbox import build_sandbox
-    from ..mainfile import resolve
     from ..runner.local import ensure_release
     from .push import make_plan, notebook_conversion
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ..api import Client
 from ..api.models import Competition
-from ..console import Console
+from ..core.console import Console
 from ..exceptions import ConfigurationError, CorruptCacheError
-from ..settings import Settings
-from ..workspace import CACHE_COMPETITION, Workspace
+from ..project.settings import Settings
+from ..project.workspace import CACHE_COMPETITION, Workspace
 
 
 def run(*, settings: Settings, console: Console, token: str) -> Workspace:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any, List, Optional
 
 from ..api import Client
-from ..console import Console
-from ..display import as_json, table
+from ..core.console import Console
+from ..core.display import as_json, table
 from ..exceptions import ConfigurationError, CrunchError
-from ..hub_for_folder import settings_here
-from ..settings import Settings
+from ..project.hub_for_folder import settings_here
+from ..project.settings import Settings
 
 GPU = {"OPTIONAL": "useless", "RECOMMENDED": "useful", "REQUIRED": "required", None: "unknown"}
 

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..api import Client
-from ..console import Console
-from ..display import as_json
+from ..core.console import Console
+from ..core.display import as_json
+from ..core.fsutil import read_bytes
 from ..exceptions import ConfigurationError, CrunchError
-from ..fsutil import read_bytes
-from ..hub_for_folder import settings_here
-from ..settings import Settings
+from ..project.hub_for_folder import settings_here
+from ..project.settings import Settings
 
 
 class NotWhitelisted(CrunchError):
@@ -28,7 +28,7 @@ def _canonical(name: str) -> str:
 def run(
     *, settings: Settings, console: Console, file: Optional[str] = None, language: Optional[str] = None, json_output: bool = False,
 ) -> Dict[str, bool]:
-    from ..freeze import requirement_names
+    from ..code.freeze import requirement_names
 
     hub, workspace = settings_here(settings)
     path = Path(file) if file else (workspace.root if workspace is not None and not Path("requirements.txt").exists() else Path(".")) / "requirements.txt"

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
+from ..core.fsutil import read_bytes
 from ..exceptions import ConversionError
-from ..fsutil import read_bytes
 from ..transfer.names import same_file_key
 from .cells import convert_code, source_of
 from .embedded import EmbeddedFile, read_markdown
@@ -281,7 +281,7 @@ def temporary_script(
     for the person's own file); ``requirements=False`` writes no ``requirements.txt``.
     Yields the conversion and the list of files written.
     """
-    from ..fsutil import is_within, write_text_atomic
+    from ..core.fsutil import is_within, write_text_atomic
 
     base = Path(root)
     conversion = convert_notebook(Path(base, notebook_path), whitelist=whitelist, freeze=freeze)
@@ -331,6 +331,6 @@ def temporary_script(
 
 
 def _inside(base: Path, relative: str) -> bool:
-    from ..fsutil import is_within
+    from ..core.fsutil import is_within
 
     return is_within(base / relative, base)

@@ -111,10 +111,10 @@ def describe(error: BaseException) -> str:
 
 
 def run(spec: Dict[str, Any]) -> Dict[str, Any]:
-    from ..console import Console
+    from ..core.console import Console
     from ..exceptions import PredictionError
+    from ..project.workspace import Workspace
     from ..runner.family import COMPETITION_CODE, family_of_workspace
-    from ..workspace import Workspace
 
     root = Path(spec["root"])
     os.chdir(root)

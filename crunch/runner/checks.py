@@ -15,7 +15,7 @@ from ..api.models import Check, ColumnNames
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
-    from ..jsonshape import Node
+    from ..core.jsonshape import Node
 
 #: How many offending rows a failure shows.
 SHOWN_ROWS = 5
@@ -314,7 +314,7 @@ def read_checks(node: "Node") -> Optional[List[Check]]:
 def parse_checks(raw: Any) -> Optional[List[Check]]:
     """``checks.json`` as a list of checks, or ``None`` when absent or empty (a DocumentError
     naming the field when malformed)."""
-    from ..jsonshape import Node
+    from ..core.jsonshape import Node
 
     return read_checks(Node(raw))
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, TextIO
 
-from ..competition_code import CompetitionCodeError, require_function
+from ..data.competition_code import CompetitionCodeError, require_function
 from ..exceptions import CrunchError, ParticipantVisibleError, UserCodeError
 from .tracing import RunnerTracer, to_execute_span_attributes
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from ..competition_code import CodeCache, CompetitionCodeError, code_file, load_module, workspace_source
-from ..console import Console
-from ..fsutil import human_size
-from ..settings import Settings
-from ..workspace import Workspace
+from ..core.console import Console
+from ..core.fsutil import human_size
+from ..data.competition_code import CodeCache, CompetitionCodeError, code_file, load_module, workspace_source
+from ..project.settings import Settings
+from ..project.workspace import Workspace
 from .session import Usage, model_directory, relative_or_absolute
 
 

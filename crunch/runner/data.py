@@ -54,7 +54,7 @@ def open_parquet(path: os.PathLike) -> Any:
     import pyarrow
     import pyarrow.parquet as pq
 
-    from ..fsutil import check_regular
+    from ..core.fsutil import check_regular
 
     try:
         check_regular(path)  # a FIFO would block the reader for ever

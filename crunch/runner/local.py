@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 from ..api.models import Check, Competition, CompetitionFormat, DataRelease
-from ..console import Console
+from ..core.console import Console
+from ..core.fsutil import ensure_folder, write_bytes_atomic
 from ..exceptions import CorruptCacheError, NetworkError, WorkspaceError
-from ..fsutil import ensure_folder, write_bytes_atomic
-from ..settings import Settings
-from ..workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, Workspace
+from ..project.settings import Settings
+from ..project.workspace import CACHE_CHECKS, CACHE_COMPETITION, CACHE_DATA_RELEASE, Workspace
 from .checks import CheckFailure, default_checks, read_checks, run_checks
 from .loader import FramePredicate
 from .loop import DataPaths, Loop, LoopOptions
@@ -114,7 +114,7 @@ def cached_checks(workspace: Workspace) -> Optional[List[Check]]:
 
 def _check_caches(workspace: Workspace) -> None:
     """A CorruptCacheError for the first damaged metadata cache of ``workspace``."""
-    from .. import whitelist
+    from ..data import whitelist
 
     cached_competition(workspace)
     cached_checks(workspace)

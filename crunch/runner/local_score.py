@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Collection, Dict, Iterator, List, Optional
 
-from ..competition_code import CompetitionCodeError
+from ..data.competition_code import CompetitionCodeError
 from ..exceptions import PredictionError, WorkspaceError
 from .platform_files import LocalRun, missing_under
 
@@ -98,7 +98,7 @@ def cached_metrics(workspace: Any) -> List[Any]:
     """``.crunchdao/metrics.json`` read strictly (a CorruptCacheError naming the file and the
     field when damaged; no metric when absent)."""
     from ..api import Metric, Target
-    from ..workspace import CACHE_METRICS
+    from ..project.workspace import CACHE_METRICS
 
     def read(node: Any) -> List[Any]:
         targets: Dict[Any, Any] = {}

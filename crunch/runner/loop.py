@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from ..api.models import DataRelease
-from ..console import Console
+from ..core.console import Console
 from ..exceptions import UserCodeError, WorkspaceError
 from .loader import FramePredicate, user_code_error
 from .params import Binder

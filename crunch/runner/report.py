@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-from ..fsutil import human_size
+from ..core.fsutil import human_size
 from .checks import CheckFailure
 from .loop import CallStats
 

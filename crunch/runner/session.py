@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, List, Optional, TextIO
 
-from ..fsutil import human_size
+from ..core.fsutil import human_size
 from .loader import importable_by_child_processes, load_module, on_sys_path
 from .memory import current_rss_bytes, peak_rss_bytes
 
@@ -45,7 +45,7 @@ def participant_module(
 
 def model_directory(root: Path, override: Optional[str], default: str) -> Path:
     """The model directory (``override`` or the workspace's ``default``, relative to ``root``), made."""
-    from ..fsutil import ensure_folder
+    from ..core.fsutil import ensure_folder
 
     # written by train(): a file in the way or a read-only folder is said before the person's code runs
     return ensure_folder(root / (override or default), writable=True)

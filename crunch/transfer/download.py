@@ -36,9 +36,8 @@ from ..api.client import (
     transient_status,
 )
 from ..api.deadline import MIN_RATE, ProgressFloor, TooSlow, body_chunks
-from ..console import Console
-from ..exceptions import CrunchError, IntegrityError, TransferError, UnsafePathError
-from ..fsutil import (
+from ..core.console import Console
+from ..core.fsutil import (
     PathLike,
     ensure_folder,
     human_size,
@@ -47,6 +46,7 @@ from ..fsutil import (
     special_kind,
     write_text_atomic,
 )
+from ..exceptions import CrunchError, IntegrityError, TransferError, UnsafePathError
 from .ranges import (
     ConnectionsValue,
     NoRanges,

@@ -43,8 +43,8 @@ import requests
 
 from ..api.client import describe_connection_error, transient_status
 from ..api.deadline import MIN_RATE, ProgressFloor, TooSlow, body_chunks
+from ..core.fsutil import human_size, reserve_space, write_text_atomic
 from ..exceptions import ConfigurationError, TransferError
-from ..fsutil import human_size, reserve_space, write_text_atomic
 
 RANGES_SUFFIX = ".ranges"  # <name>.part.ranges beside <name>.part
 CONNECTIONS_VARIABLE = "CRUNCH_DOWNLOAD_CONNECTIONS"

@@ -48,7 +48,7 @@ def atomic_file(path: PathLike, mode: Optional[int] = None) -> Iterator[BinaryIO
 
 def write_error(path: PathLike, error: OSError) -> OSError:
     """A :class:`FileWriteError` naming ``path``, saying why it cannot be written and what to do."""
-    from .exceptions import FileWriteError
+    from ..exceptions import FileWriteError
 
     shown = os.fspath(path)
     if isinstance(error, FileWriteError):
@@ -72,7 +72,7 @@ def ensure_folder(path: PathLike, writable: bool = False) -> Path:
     """Make the folder ``path`` (and those above it) unless it is there; with ``writable``,
     check that a file can be written in it. Raises :class:`FileWriteError` naming the path
     (a file in the way, a read-only place) instead of a bare ``OSError``."""
-    from .exceptions import FileWriteError
+    from ..exceptions import FileWriteError
 
     folder = Path(path)
     try:
@@ -151,7 +151,7 @@ def special_kind(mode: int) -> Optional[str]:
 
 
 def _refuse(path: PathLike, mode: int) -> None:
-    from .exceptions import SpecialFileError
+    from ..exceptions import SpecialFileError
 
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))

@@ -40,7 +40,7 @@ class Console:
         print(f"warning: {redact(message)}", file=self.err, flush=True)
 
     def progress(self, total: Optional[float] = None, desc: str = "", unit: str = "B", **kwargs: Any) -> Any:
-        """A progress bar that reads well where it is shown (see :mod:`crunch.platforms`): a
+        """A progress bar that reads well where it is shown (see :mod:`crunch.core.platforms`): a
         widget in a notebook kernel, plain lines (no cursor moves) in a cell's ``!crunch``
         output, a bar in a terminal, nothing when quiet or when nobody looks.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Iterable, Optional
 
-from .exceptions import SubmissionError
+from ..exceptions import SubmissionError
 
 
 def problem(name: str) -> Optional[str]:

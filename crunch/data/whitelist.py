@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-from .api.models import Library
-from .workspace import CACHE_LIBRARIES, Workspace
+from ..api.models import Library
+from ..project.workspace import CACHE_LIBRARIES, Workspace
 
 
 def cached(workspace: Optional[Workspace]) -> Optional[List[Library]]:
@@ -38,7 +38,7 @@ def load(workspace: Optional[Workspace], client: "object" = None) -> Optional[Li
     distributions and says so).
     """
     if client is not None:
-        from .exceptions import CrunchError
+        from ..exceptions import CrunchError
 
         try:
             return refresh(workspace, client)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .api.models import Quickstarter
-from .exceptions import ApiError, ConfigurationError
-from .project_context import ProjectContext
+from ..api.models import Quickstarter
+from ..exceptions import ApiError, ConfigurationError
+from ..project.context import ProjectContext
 
 
 def find_quickstarter(context: ProjectContext, name: str) -> Quickstarter:

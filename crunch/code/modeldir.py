@@ -17,8 +17,8 @@ import unicodedata
 from pathlib import Path
 from typing import Optional, Set, Tuple, Type
 
-from .exceptions import ConfigurationError, CrunchError
-from .fsutil import PathLike
+from ..core.fsutil import PathLike
+from ..exceptions import ConfigurationError, CrunchError
 
 SECRET_PREFIX = ".crunchdao"  # .crunchdao/, and the .crunchdao.previous-*/ a --force setup sets aside
 RESERVED = {
@@ -52,7 +52,7 @@ def check_name(
     if not isinstance(value, str):
         raise error(f"{given_as} must be a folder name such as resources, not {value!r}")
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
-        from .submission_names import shown
+        from ..submission.names import shown
 
         raise error(f"{given_as} '{shown(value)}' holds a control character or bytes that are not UTF-8: give a plain folder name, such as resources")
     text = value.replace("\\", "/").strip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-from .exceptions import CrunchError
+from ..exceptions import CrunchError
 from .settings import Settings
 from .workspace import Workspace, find_root, hub_settings
 

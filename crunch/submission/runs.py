@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterator, List, Optional, Union
 
-from .api.models import Run, RunLog
-from .display import local_time, parse_time
-from .exceptions import ApiError, ConfigurationError, NetworkError
-from .project_context import ProjectContext
+from ..api.models import Run, RunLog
+from ..core.display import local_time, parse_time
+from ..exceptions import ApiError, ConfigurationError, NetworkError
+from ..project.context import ProjectContext
 
 HIDDEN_EMITTERS = ("sandbox", "pip")
 
@@ -111,7 +111,7 @@ def wait_for(context: ProjectContext, run_id: int, poll: float, timeout: Optiona
 
 
 def duration_text(run: Run) -> str:
-    from .display import human_duration
+    from ..core.display import human_duration
 
     return human_duration(run.duration) if run.duration is not None else "-"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Union
 
-from .api.models import Submission
-from .exceptions import NeverSubmittedError, SubmissionNotFoundError
-from .project_context import ProjectContext
+from ..api.models import Submission
+from ..exceptions import NeverSubmittedError, SubmissionNotFoundError
+from ..project.context import ProjectContext
 
 LAST = "@last"
 
@@ -18,7 +18,7 @@ def parse_identifier(value: Union[str, int]) -> Union[str, int]:
         return LAST
     if text.isdigit() and int(text) > 0:
         return int(text)
-    from .exceptions import ConfigurationError
+    from ..exceptions import ConfigurationError
 
     raise ConfigurationError(f"{value!r} is not a submission: give its number (`crunch submission list`) or @last")
 

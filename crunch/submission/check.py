@@ -12,14 +12,14 @@ import tempfile
 from pathlib import Path
 from typing import Any, List, Optional
 
-from .console import Console
-from .exceptions import ParticipantVisibleError, SubmissionError
-from .settings import Settings
-from .workspace import Workspace
+from ..core.console import Console
+from ..exceptions import ParticipantVisibleError, SubmissionError
+from ..project.settings import Settings
+from ..project.workspace import Workspace
 
 
 def _files(selected: List[Any], scratch: Path) -> List[Any]:
-    from .unstructured import File
+    from ..unstructured import File
 
     files = []
     for index, item in enumerate(selected):
@@ -37,12 +37,12 @@ def check_submission(workspace: Workspace, settings: Optional[Settings], plan: A
 
     Raises :class:`SubmissionError` with the competition's message when it refuses.
     """
-    from .api import SubmissionType
-    from .competition_code import UnreachableError
-    from .runner.competition_test import load_competition_file
-    from .runner.family import COMPETITION_CODE, family_of_workspace
-    from .unstructured import call_function
-    from .unstructured.requirements import submission_check_values
+    from ..api import SubmissionType
+    from ..data.competition_code import UnreachableError
+    from ..runner.competition_test import load_competition_file
+    from ..runner.family import COMPETITION_CODE, family_of_workspace
+    from ..unstructured import call_function
+    from ..unstructured.requirements import submission_check_values
 
     if family_of_workspace(workspace) != COMPETITION_CODE:
         return False

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
-from .exceptions import SubmissionError, UnsafePathError
-from .fsutil import PathLike, human_size, open_regular, read_text, special_kind
+from ..core.fsutil import PathLike, human_size, open_regular, read_text, special_kind
+from ..exceptions import SubmissionError, UnsafePathError
 from .modeldir import SECRET_PREFIX, Protected
 
 HIDDEN_PATTERNS: Tuple[str, ...] = (
@@ -66,7 +66,7 @@ class SelectedFile:
 
 
 def in_colab() -> bool:
-    from . import platforms
+    from ..core import platforms
 
     return platforms.platform_name() == platforms.COLAB
 
@@ -322,7 +322,7 @@ def _walk(
 
 def check_model_directory(root: PathLike, model_directory: str) -> str:
     """``model_directory`` as a clean POSIX path relative to ``root``, or an error (see
-    :func:`crunch.modeldir.check`)."""
+    :func:`crunch.code.modeldir.check`)."""
     from . import modeldir
 
     return modeldir.check(root, model_directory, error=SubmissionError)
@@ -341,7 +341,7 @@ def list_code_files(
     model = check_model_directory(top, model_directory)
     patterns = [*HIDDEN_PATTERNS, *CODE_PATTERNS, f"/{model}/"]
     if colab is None:
-        from . import platforms
+        from ..core import platforms
 
         patterns.extend(platforms.PLATFORM_FOLDERS.get(platforms.platform_name() or "", ()))
     elif colab:

@@ -19,15 +19,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .console import Console
-from .exceptions import ConfigurationError, CrunchError, SubmissionError, UserCodeError
-from .secrets import redact
-from .settings import Settings
-from .workspace import Workspace
+from ..core.console import Console
+from ..core.secrets import redact
+from ..exceptions import ConfigurationError, CrunchError, SubmissionError, UserCodeError
+from ..project.settings import Settings
+from ..project.workspace import Workspace
 
 if TYPE_CHECKING:  # pragma: no cover
 
-    from .runner.report import Report
+    from ..runner.report import Report
 
 
 class NotebookTools:
@@ -76,13 +76,13 @@ class NotebookTools:
     def _load_data(self, round_number: Any, force: bool) -> Any:
         import pandas
 
-        from .runner.family import COMPETITION_CODE, family_of_workspace
-        from .runner.local import data_file, ensure_release
+        from ..runner.family import COMPETITION_CODE, family_of_workspace
+        from ..runner.local import data_file, ensure_release
 
         workspace = self.workspace
         settings = self._settings_for(workspace)
         if force:
-            from .commands.download import ensure_data
+            from ..commands.download import ensure_data
 
             ensure_data(workspace, settings, self.console, round_number=round_number, force=True)
         release = ensure_release(workspace, settings, self.console, round_number)
@@ -97,9 +97,9 @@ class NotebookTools:
     def _load_competition_data(self, workspace: Workspace, settings: Settings) -> Any:
         import logging
 
-        from .competition_code import CompetitionCodeError
-        from .runner.competition_test import require_runner
-        from .utils import smart_call
+        from ..data.competition_code import CompetitionCodeError
+        from ..runner.competition_test import require_runner
+        from ..utils import smart_call
 
         runner = require_runner(workspace, settings, self.console)
         load_data = getattr(runner, "load_data", None)
@@ -164,9 +164,9 @@ class NotebookTools:
         train: Optional[Callable[..., Any]],
         infer: Optional[Callable[..., Any]],
     ) -> Any:
-        from .runner.family import COMPETITION_CODE, family_of_workspace
-        from .runner.loader import files_under, notebook_frames, trimmed_traceback
-        from .runner.local import TestOptions, ensure_release, run_test
+        from ..runner.family import COMPETITION_CODE, family_of_workspace
+        from ..runner.loader import files_under, notebook_frames, trimmed_traceback
+        from ..runner.local import TestOptions, ensure_release, run_test
 
         started = time.perf_counter()
         workspace = self.workspace
@@ -241,7 +241,7 @@ class NotebookTools:
         score: bool,
         started: float,
     ) -> Any:
-        from .runner.competition_test import CompetitionOptions, require_runner, run_competition_test
+        from ..runner.competition_test import CompetitionOptions, require_runner, run_competition_test
 
         settings = self._settings_for(workspace)
         runner = require_runner(workspace, settings, self.console)
@@ -309,8 +309,8 @@ class NotebookTools:
             return None
 
     def _submit(self, message: str, model_directory: str, notebook_file_name: str, main_file_name: str, verbose: bool) -> Any:
-        from .commands import push
-        from .mainfile import MainFile, NotebookCode, find_notebook
+        from ..code.mainfile import MainFile, NotebookCode, find_notebook
+        from ..commands import push
 
         workspace = self.workspace
         root = workspace.root
@@ -318,7 +318,7 @@ class NotebookTools:
         named = named if named.is_absolute() else root / named
         code: Optional[NotebookCode] = None
         if notebook_file_name != "notebook.ipynb" and named.is_file():
-            from .convert import load_notebook as read_notebook
+            from ..convert import load_notebook as read_notebook
 
             code = NotebookCode(read_notebook(named)[0], notebook_file_name, named)
         if code is None:
@@ -382,7 +382,7 @@ def _relative_model_directory(workspace: Workspace, path: Optional[str], given_a
     ``--model-directory`` is) outside the workspace or inside ``.crunchdao/`` or ``data/``."""
     if not path:
         return None
-    from . import modeldir
+    from ..code import modeldir
 
     given = Path(path)
     if not given.is_absolute():

@@ -40,7 +40,7 @@ def parse_dotenv(text: str) -> Dict[str, str]:
 
 def read_dotenv(folder: Optional[Path] = None) -> Dict[str, str]:
     """The variables of ``folder``'s (default: the current folder's) ``.env``; none when absent or unreadable."""
-    from .fsutil import read_text
+    from ..core.fsutil import read_text
 
     path = Path(folder or os.getcwd()) / DOTENV_FILE
     try:

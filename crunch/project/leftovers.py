@@ -3,7 +3,7 @@ notebook for a push), recorded so that a run killed before removing them (``SIGK
 cut) does not leave them to be taken for the person's own files.
 
 While the files exist, ``.crunchdao/temporary-<pid>.json`` lists them with their sha256. The
-next ``crunch test`` or ``crunch push`` (through :func:`crunch.mainfile.resolve`) removes the
+next ``crunch test`` or ``crunch push`` (through :func:`crunch.code.mainfile.resolve`) removes the
 files of a record whose process is gone, when they are still what was written: a file the
 person has edited since is theirs and is kept.
 """
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator, List
 
-from .fsutil import read_bytes, write_json_atomic
+from ..core.fsutil import read_bytes, write_json_atomic
 
 DOT_DIR = ".crunchdao"
 PREFIX = "temporary-"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from .exceptions import ConfigurationError
+from ..exceptions import ConfigurationError
 
 DEFAULT = "main.py"
 NOTEBOOK = "main.ipynb"
@@ -42,7 +42,7 @@ def resolve(root: Path, main_file: Optional[str] = None) -> MainFile:
     the script of its name (``nb.ipynb`` is converted into ``nb.py``). A missing script is
     converted from the notebook of its name beside it, else from the root's ``main.ipynb``.
     """
-    from .leftovers import sweep
+    from ..project.leftovers import sweep
 
     removed = tuple(sweep(root))  # a killed push's converted main.py is not the person's
     main = _resolve(root, main_file)
@@ -116,7 +116,7 @@ def root_notebooks(root: Path) -> List[Path]:
 
 
 def _read(path: Path) -> Dict[str, Any]:
-    from .convert import load_notebook
+    from ..convert import load_notebook
 
     notebook, _ = load_notebook(path)
     return notebook
@@ -128,7 +128,7 @@ def find_notebook(root: Path, naming: str = "--main-file NAME.ipynb") -> Noteboo
     ``JPY_SESSION_NAME``, VS Code's ``__vsc_ipynb_file__``), else the only notebook at the root.
     ``naming``: how the person names it instead, for the message.
     """
-    from . import platforms
+    from ..core import platforms
 
     unavailable = ""
     try:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from .exceptions import CrunchError
+from ..exceptions import CrunchError
 
 ENV_VARIABLE = "CRUNCH_COMPETITIONS_SOURCE"
 PLATFORM_SOURCE = "cache+https://competitions.cache.crunchdao.com,github://crunchdao/competitions"
@@ -76,7 +76,7 @@ class Location:
                 raise UnreachableError(f"cannot read {self.address}: {error}") from None
         import requests
 
-        from .__version__ import __version__
+        from ..__version__ import __version__
 
         try:
             response = requests.get(self.address, timeout=TIMEOUT, headers={"User-Agent": f"crunch/{__version__}"})
@@ -196,7 +196,7 @@ class CodeCache:
 
     def store(self, results: Dict[str, Tuple[Optional[str], Optional[str]]]) -> None:
         """``results``: file -> (location, text); text ``None`` when the source has none."""
-        from .fsutil import write_json_atomic, write_text_atomic
+        from ..core.fsutil import write_json_atomic, write_text_atomic
 
         self.directory.mkdir(parents=True, exist_ok=True)
         records = self.records()

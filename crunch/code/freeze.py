@@ -3,7 +3,7 @@
 A requirement without a version (``pandas``, ``scikit-learn[all]; python_version >= "3.9"``)
 gets ``==<installed version>``; everything else is kept as written: comments, blank lines,
 option lines (``-r``, ``--index-url``, ``-e``), requirements with a version or a URL, paths.
-Installed versions come from ``importlib.metadata`` (:mod:`crunch.packages`), not from a
+Installed versions come from ``importlib.metadata`` (:mod:`crunch.code.packages`), not from a
 ``pip freeze`` subprocess.
 """
 
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, List, Optional, Tuple
 
-from .exceptions import SubmissionError
+from ..exceptions import SubmissionError
 from .packages import installed_version
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")

@@ -21,7 +21,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
-from .exceptions import CrunchError, DocumentError
+from ..exceptions import CrunchError, DocumentError
 
 if TYPE_CHECKING:
     import datetime

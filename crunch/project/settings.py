@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 from urllib.parse import urlsplit
 
-from .exceptions import ConfigurationError
+from ..exceptions import ConfigurationError
 
 PRODUCTION = "production"
 STAGING = "staging"
@@ -92,8 +92,8 @@ class Settings:
             return self
         from dataclasses import replace
 
-        from .platforms import secret
-        from .secrets import register
+        from ..core.platforms import secret
+        from ..core.secrets import register
 
         key = secret(API_KEY_VARIABLE)
         if not key:
@@ -137,7 +137,7 @@ class Settings:
             web = default_web
         api_key = env.get("CRUNCH_API_KEY") or None
         if api_key:
-            from .secrets import register
+            from ..core.secrets import register
 
             register(api_key)
         explicit = bool(environment or api_base_url or env.get("CRUNCH_ENVIRONMENT") or api_variable)

@@ -192,7 +192,7 @@ def secret(name: str, environ: Optional[Mapping[str, str]] = None) -> Optional[s
     """The secret ``name``: the variable of that name, then Colab's ``google.colab.userdata``,
     then Kaggle's ``kaggle_secrets.UserSecretsClient`` (on those platforms only). None when it
     is nowhere; an error that says what to do when the platform refuses it."""
-    from .exceptions import ConfigurationError
+    from ..exceptions import ConfigurationError
 
     env = os.environ if environ is None else environ
     value = (env.get(name) or "").strip()

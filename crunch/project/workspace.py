@@ -18,8 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, TypeVar
 
-from .exceptions import CorruptCacheError, NotInWorkspaceError, TokenError, WorkspaceError
-from .fsutil import (
+from ..core.fsutil import (
     PathLike,
     ensure_folder,
     json_text,
@@ -28,8 +27,9 @@ from .fsutil import (
     write_json_atomic,
     write_text_atomic,
 )
-from .jsonshape import Node, describe, parse
-from .secrets import register
+from ..core.jsonshape import Node, describe, parse
+from ..core.secrets import register
+from ..exceptions import CorruptCacheError, NotInWorkspaceError, TokenError, WorkspaceError
 
 T = TypeVar("T")
 
@@ -129,7 +129,7 @@ def _size_variant(node: Node) -> str:
 
 def _base_url(node: Node) -> Optional[str]:
     """A hub URL of ``project.json``: an http(s) URL, or absent."""
-    from .exceptions import ConfigurationError
+    from ..exceptions import ConfigurationError
     from .settings import normalize_base_url
 
     value = node.string(None)
@@ -169,7 +169,7 @@ def hub_settings(workspace: "Workspace", settings: Any) -> Any:
 
 def hub_client(workspace: "Workspace", settings: Any) -> Any:
     """A client of the workspace's hub with its push token, or the API key when it has none."""
-    from .api import Client
+    from ..api import Client
 
     settings = hub_settings(workspace, settings)
     if not workspace.token_file.exists():
@@ -276,7 +276,7 @@ class Workspace:
             WorkspaceError,
             strict=True,
         )
-        from .modeldir import check_name
+        from ..code.modeldir import check_name
 
         try:
             info.model_directory = check_name(
@@ -353,7 +353,7 @@ class Workspace:
             return None
 
     def load_cache(self, name: str, reader: Callable[[Node], T], default: Any = None, hint: str = REFETCH_CACHE, strict: bool = False) -> Any:
-        """The cached JSON ``name`` read by ``reader`` (see :mod:`crunch.jsonshape`; ``strict``
+        """The cached JSON ``name`` read by ``reader`` (see :mod:`crunch.core.jsonshape`; ``strict``
         for a file of our own rather than a hub's answer), or ``default`` when the file is absent.
 
         A file that cannot be read, is not JSON or not of the shape ``reader`` expects is a
