@@ -286,16 +286,16 @@ def test_library_check_warns_about_unknown_requirements(ws):
 def test_missing_data_needs_a_download(ws, monkeypatch):
     workspace = make_workspace(ws)
     (workspace.data_dir / "X_test.parquet").unlink()
-    monkeypatch.setitem(sys.modules, "crunch.commands.download", types.ModuleType("crunch.commands.download"))
+    monkeypatch.setitem(sys.modules, "crunch.data.download", types.ModuleType("crunch.data.download"))
     with pytest.raises(WorkspaceError, match=r"X_test .*run `crunch download`"):
         crunch_test()
 
 
 def replace_ensure_data(monkeypatch, ensure_data) -> None:
     """`crunch test` downloads through ``ensure_data`` instead of the real one."""
-    module = types.ModuleType("crunch.commands.download")
+    module = types.ModuleType("crunch.data.download")
     module.ensure_data = ensure_data
-    monkeypatch.setitem(sys.modules, "crunch.commands.download", module)
+    monkeypatch.setitem(sys.modules, "crunch.data.download", module)
 
 
 def test_missing_data_is_downloaded_with_ensure_data(ws, monkeypatch, tmp_path_factory):

@@ -11,6 +11,7 @@ import pytest
 import requests_mock
 
 from crunch.commands import download as download_command
+from crunch.data import download as data_download
 from crunch.commands import setup as setup_command
 from crunch.commands import update_token as update_token_command
 from crunch.core.console import Console
@@ -379,7 +380,7 @@ def test_download_waits_for_the_lock(tmp_path, monkeypatch, settings, console, h
     held, done = threading.Event(), threading.Event()
 
     def hold():
-        lock = FileLock(str(workspace.cache_path(download_command.LOCK_FILE)))
+        lock = FileLock(str(workspace.cache_path(data_download.LOCK_FILE)))
         with lock:
             held.set()
             done.wait(1.0)
@@ -574,7 +575,7 @@ def test_a_cloned_gitignore_keeps_the_workspace_lines(tmp_path, monkeypatch, set
 
 def test_url_refresher_shares_one_call_and_asks_again_for_a_link_it_gave(hub):
     from crunch.api import Client
-    from crunch.commands.download import _UrlRefresher
+    from crunch.data.download import _UrlRefresher
 
     refresher = _UrlRefresher(Client(API), "demo", 1, "DEFAULT")
     x_train, y_train = refresher.for_key("X_train"), refresher.for_key("y_train")

@@ -554,7 +554,7 @@ def run(
     empty: bool = False,
 ) -> Workspace:
     """Make the workspace; ``empty`` (``crunch init``) fetches no code at all."""
-    from .download import ensure_data, normalize_size_variant
+    from ..data.download import ensure_data, normalize_size_variant
 
     # 1. options and target folder: nothing written, the token not spent yet
     choice = parse_submission(submission)

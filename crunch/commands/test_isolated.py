@@ -68,7 +68,7 @@ def run(
     from ..jobs.job import JobOptions, run_job
     from ..jobs.sandbox import build_sandbox
     from ..runner.local import ensure_release
-    from .push import make_plan, notebook_conversion
+    from ..submission.push import make_plan, notebook_conversion
 
     started = time.perf_counter()
     workspace = Workspace.find()

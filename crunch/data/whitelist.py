@@ -6,10 +6,15 @@ It maps an imported module to the distribution the platform installs for it
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 
 from ..api.models import Library
+from ..core.fsutil import read_text
+from ..exceptions import UserCodeError
 from ..project.workspace import CACHE_LIBRARIES, Workspace
+
+if TYPE_CHECKING:
+    from ..core.console import Console
 
 
 def cached(workspace: Optional[Workspace]) -> Optional[List[Library]]:
@@ -54,3 +59,35 @@ def module_index(libraries: List[Library]) -> Dict[str, Library]:
         for alias in [library.name, *library.aliases]:
             index.setdefault(alias, library)
     return index
+
+
+REQUIREMENTS_FILE = "requirements.txt"
+
+
+def check_requirements(workspace: Workspace, console: "Console") -> List[str]:
+    """Warn about requirements the competition's whitelist does not know; return their names."""
+    path = workspace.root / REQUIREMENTS_FILE
+    if not path.exists() or path.is_dir():
+        return []
+    from packaging.utils import canonicalize_name
+
+
+    libraries = cached(workspace)
+    if libraries is None:
+        console.warn(f"the competition's library whitelist is not cached: {REQUIREMENTS_FILE} not checked (`crunch download` caches it)")
+        return []
+    known = {canonicalize_name(name) for library in libraries for name in [library.name, *library.aliases]}
+    from ..code.freeze import requirement_names
+
+    try:
+        text = read_text(path, errors="replace")
+    except OSError as error:
+        raise UserCodeError(f"cannot read {path}: {error.strerror or error}") from None
+    names, unreadable = requirement_names(text)
+    for line in unreadable:
+        console.warn(f"{REQUIREMENTS_FILE}: cannot read the line `{line}`")
+    unknown = [name for name in names if canonicalize_name(name) not in known]
+    for name in unknown:
+        console.warn(f"{REQUIREMENTS_FILE}: `{name}` is not in the competition's whitelist: the platform will not install it")
+    return unknown
+

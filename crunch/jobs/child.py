@@ -115,72 +115,44 @@ def run(spec: Dict[str, Any]) -> Dict[str, Any]:
     from ..exceptions import PredictionError
     from ..project.workspace import Workspace
     from ..runner.family import COMPETITION_CODE, family_of_workspace
+    from ..runner.workspace_test import WorkspaceTestOptions, test_workspace
 
     root = Path(spec["root"])
     os.chdir(root)
     console = Console()
     workspace = Workspace(root)
-    family = family_of_workspace(workspace)
     if spec.get("phase") == "score":
         return {"ok": True, "scores": _score(workspace, console)}
+    family = family_of_workspace(workspace)
     print(f"runner: {family} ({'local rehearsal' if spec.get('is_local', True) else 'cloud run'}), main file {spec.get('main_file') or 'main.py'}", flush=True)
-    if family == COMPETITION_CODE:
-        scores = _competition_code(workspace, console, spec)
-        return {"ok": True, "scores": scores}
-    outcome = _classic(workspace, console, spec)
-    for line in outcome.report.lines():
-        console.result(line)
-    if not outcome.report.valid:
-        raise PredictionError(f"the prediction is not valid: {len(outcome.report.failures)} check failure(s), listed above")
-    if outcome.report.deterministic is False:
-        raise PredictionError("infer() is not deterministic (see above): give the same output for the same input")
-    return {"ok": True, "prediction": str(outcome.prediction_path) if outcome.prediction_path else None}
-
-
-def _classic(workspace: Any, console: Any, spec: Dict[str, Any]) -> Any:
-    from ..commands.test import main_script
-    from ..runner.loader import files_under, require_function
-    from ..runner.local import TestOptions, ensure_release, run_test
-    from ..runner.session import participant_module
-
-    release = ensure_release(workspace, None, console)
-    options = TestOptions(
+    options = WorkspaceTestOptions(
+        main_file=spec.get("main_file"),
         force_first_train=bool(spec.get("force_first_train", True)),
         train_frequency=int(spec.get("train_frequency", 1)),
         determinism_check=bool(spec.get("determinism_check", True)),
-        checks=True,
-    )
-    root = workspace.root
-    with main_script(root, spec.get("main_file"), console) as (script, folder), participant_module(root, script, console.err, folder=folder) as module:
-        train = require_function(module, "train", script.name)
-        infer = require_function(module, "infer", script.name)
-        return run_test(workspace, train, infer, release=release, options=options, console=console, is_user_file=files_under(root), user_root=root)
-
-
-def _competition_code(workspace: Any, console: Any, spec: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    from ..commands.test import main_script
-    from ..runner.competition import USER_MODULE_NAME
-    from ..runner.competition_test import CompetitionOptions, require_runner, run_competition_test
-    from ..runner.session import participant_module
-
-    root = workspace.root
-    runner = require_runner(workspace, None, console)
-    options = CompetitionOptions(
-        force_first_train=bool(spec.get("force_first_train", True)),
-        train_frequency=int(spec.get("train_frequency", 1)),
-        determinism_check=bool(spec.get("determinism_check", True)),
+        # a cloud run always checks a classic prediction; the competition's own code is scored here
+        # only when the hub does not score it afterwards with the held-out truth
+        checks=bool(spec.get("score", True)) if family == COMPETITION_CODE else True,
         is_local=bool(spec.get("is_local", True)),
-        score=bool(spec.get("score", True)),
     )
-    with main_script(root, spec.get("main_file"), console) as (script, folder), participant_module(
-        root, script, console.err, USER_MODULE_NAME, folder=folder
-    ) as module:
-        outcome = run_competition_test(workspace, None, console, module, script.name, runner, options)
-    for line in outcome.lines:
+    result = test_workspace(workspace, None, console, options)
+    for line in result.lines:
         console.result(line)
-    if not outcome.scores:
+    if result.competition_code:
+        return {"ok": True, "scores": _numbers(result.scores)}
+    report = result.report
+    if not report.valid:
+        raise PredictionError(f"the prediction is not valid: {len(report.failures)} check failure(s), listed above")
+    if report.deterministic is False:
+        raise PredictionError("infer() is not deterministic (see above): give the same output for the same input")
+    return {"ok": True, "prediction": str(result.prediction_path) if result.prediction_path else None}
+
+
+def _numbers(scores: Optional[Dict[Any, Any]]) -> Optional[Dict[str, float]]:
+    """The scores that are numbers (or have a numeric ``value``), by name; None when there are none."""
+    if not scores:
         return None
-    return {str(key): float(getattr(value, "value", value)) for key, value in outcome.scores.items() if isinstance(getattr(value, "value", value), (int, float))}
+    return {str(key): float(getattr(value, "value", value)) for key, value in scores.items() if isinstance(getattr(value, "value", value), (int, float))}
 
 
 def _score(workspace: Any, console: Any) -> Optional[Dict[str, Any]]:
@@ -198,10 +170,7 @@ def _score(workspace: Any, console: Any) -> Optional[Dict[str, Any]]:
     def say(line: str) -> None:  # the platform's score, not a local one
         console.result(line.replace("local score", "score", 1))
 
-    results = score_locally(scoring, metrics, workspace.data_dir, str(workspace.prediction_dir), say, workspace.dot_dir)
-    if not results:
-        return None
-    return {str(key): float(getattr(value, "value", value)) for key, value in results.items() if isinstance(getattr(value, "value", value), (int, float))}
+    return _numbers(score_locally(scoring, metrics, workspace.data_dir, str(workspace.prediction_dir), say, workspace.dot_dir))
 
 
 def main(argv: Optional[List[str]] = None) -> int:

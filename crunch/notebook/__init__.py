@@ -82,7 +82,7 @@ class NotebookTools:
         workspace = self.workspace
         settings = self._settings_for(workspace)
         if force:
-            from ..commands.download import ensure_data
+            from ..data.download import ensure_data
 
             ensure_data(workspace, settings, self.console, round_number=round_number, force=True)
         release = ensure_release(workspace, settings, self.console, round_number)
@@ -164,29 +164,22 @@ class NotebookTools:
         train: Optional[Callable[..., Any]],
         infer: Optional[Callable[..., Any]],
     ) -> Any:
-        from ..runner.family import COMPETITION_CODE, family_of_workspace
         from ..runner.loader import files_under, notebook_frames, trimmed_traceback
-        from ..runner.local import TestOptions, ensure_release, run_test
+        from ..runner.workspace_test import WorkspaceTestOptions, test_workspace
 
         started = time.perf_counter()
         workspace = self.workspace
         module = self._module if self._module is not None else sys.modules.get("__main__")
-        ensure_release(workspace, self._settings_for(workspace), self.console, round_number)
-        if family_of_workspace(workspace) == COMPETITION_CODE:
-            return self._test_competition_code(
-                workspace, module, force_first_train, train_frequency, round_number, has_gpu,
-                determinism_check, model_directory_path, checks, started,
-            )
-        train = train or _function(module, "train")
-        infer = infer or _function(module, "infer")
-        release = ensure_release(workspace, self._settings_for(workspace), self.console, round_number)
         under_root = files_under(workspace.root)
 
         def is_user_file(filename: str) -> bool:
             return notebook_frames(filename) or under_root(filename)
 
-        options = TestOptions(
-            model_directory=_relative_model_directory(workspace, model_directory_path or self._model_directory_path),
+        from ..runner.family import COMPETITION_CODE, family_of_workspace
+
+        classic = family_of_workspace(workspace) != COMPETITION_CODE
+        options = WorkspaceTestOptions(
+            model_directory=_relative_model_directory(workspace, model_directory_path or (self._model_directory_path if classic else None)),
             force_first_train=force_first_train,
             train_frequency=train_frequency,
             round_number=round_number,
@@ -194,85 +187,31 @@ class NotebookTools:
             determinism_check=determinism_check,
             checks=checks,
         )
-        root = str(workspace.root)
-        added = root not in sys.path
-        if added:
-            sys.path.insert(0, root)
         try:
-            outcome = run_test(
+            result = test_workspace(
                 workspace,
-                train,
-                infer,
-                release=release,
-                options=options,
-                console=self.console,
+                self._settings_for(workspace),
+                self.console,
+                options,
+                module=module,
+                train=(train or _function(module, "train")) if classic else None,
+                infer=(infer or _function(module, "infer")) if classic else None,
                 is_user_file=is_user_file,
-                user_root=workspace.root,
-                started=started,
                 raise_original=True,
+                started=started,
             )
         except (UserCodeError, KeyboardInterrupt):
             raise
         except Exception as error:
-            if _from_user_code(error, is_user_file):
+            if classic and _from_user_code(error, is_user_file):
                 raise error.with_traceback(trimmed_traceback(error, is_user_file)) from None
             raise
-        finally:
-            if added:
-                try:
-                    sys.path.remove(root)
-                except ValueError:
-                    pass
-        self.last_report = outcome.report
-        for line in outcome.report.lines():
+        for line in result.lines:
             self.console.result(line)
-        return outcome.prediction
-
-    def _test_competition_code(
-        self,
-        workspace: Workspace,
-        module: Any,
-        force_first_train: bool,
-        train_frequency: int,
-        round_number: Any,
-        has_gpu: bool,
-        determinism_check: bool,
-        model_directory_path: Optional[str],
-        score: bool,
-        started: float,
-    ) -> Any:
-        from ..runner.competition_test import CompetitionOptions, require_runner, run_competition_test
-
-        settings = self._settings_for(workspace)
-        runner = require_runner(workspace, settings, self.console)
-        options = CompetitionOptions(
-            model_directory=_relative_model_directory(workspace, model_directory_path),
-            force_first_train=force_first_train,
-            train_frequency=train_frequency,
-            has_gpu=has_gpu,
-            determinism_check=determinism_check,
-            score=score,
-        )
-        previous = os.getcwd()
-        root = str(workspace.root)
-        added = root not in sys.path
-        if added:
-            sys.path.insert(0, root)
-        os.chdir(root)
-        try:
-            outcome = run_competition_test(
-                workspace, settings, self.console, module, "the notebook", runner, options, started=started
-            )
-        finally:
-            os.chdir(previous)
-            if added:
-                try:
-                    sys.path.remove(root)
-                except ValueError:
-                    pass
-        for line in outcome.lines:
-            self.console.result(line)
-        return outcome.prediction_files
+        if result.competition_code:
+            return result.prediction_files
+        self.last_report = result.report
+        return result.prediction
 
     # -- submitting --------------------------------------------------------------------------
 

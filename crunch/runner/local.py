@@ -158,7 +158,7 @@ def ensure_release(
 
 def _download(workspace: Workspace, settings: Optional[Settings], console: Console, round_number: Any, missing: List[str]) -> DataRelease:
     try:
-        from ..commands.download import ensure_data  # type: ignore[attr-defined]
+        from ..data.download import ensure_data  # type: ignore[attr-defined]
     except ImportError:
         what = "the cached data release" if missing == ["metadata"] else "the data files " + ", ".join(missing)
         raise WorkspaceError(f"{what} not found in {workspace.root}: run `crunch download`") from None
