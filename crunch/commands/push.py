@@ -16,8 +16,9 @@ from ..core.console import Console
 from ..core.fsutil import human_size
 from ..data import whitelist as whitelist_module
 from ..exceptions import SubmissionError
+from ..project.context import open_project
 from ..project.settings import Settings
-from ..project.workspace import Workspace, hub_client
+from ..project.workspace import Workspace
 from ..submission.push import (
     Plan,
     check_export,
@@ -70,9 +71,8 @@ def run(
     """``code``: where the participant's code is, when the caller knows it (the notebook
     ``submit()`` is called from); by default read from ``main_file`` and the workspace."""
     text = check_message(message)
-    workspace = Workspace.find(start)
-    info = workspace.project()
-    settings = settings.for_workspace(info.api_base_url, info.web_base_url)
+    context = open_project(settings, Workspace.find(start))
+    workspace, info, settings = context.workspace, context.info, context.settings
     root = workspace.root
     model_dir = check_model_directory(root, model_directory or info.model_directory)
     if model_directory and not (root / model_dir).is_dir():
@@ -84,7 +84,7 @@ def run(
 
     client: Optional[Client] = None
     if sending:
-        client = hub_client(workspace, settings)
+        client = context.client
 
     main = code if code is not None else locate_main_file(root, main_file)
     if main.removed:

@@ -9,8 +9,8 @@ from typing import Any, Optional
 
 from ..core.console import Console
 from ..exceptions import PredictionError
+from ..project.context import open_project
 from ..project.settings import Settings
-from ..project.workspace import Workspace
 
 
 def run(
@@ -36,9 +36,8 @@ def run(
 
     started = time.perf_counter()
     no_numpy_hugepage_hint()
-    workspace = Workspace.find()
-    project = workspace.project()
-    settings = settings.for_workspace(project.api_base_url, project.web_base_url)
+    context = open_project(settings)
+    workspace, project, settings = context.workspace, context.info, context.settings
     model_directory = modeldir.check(
         workspace.root,
         model_directory or project.model_directory,

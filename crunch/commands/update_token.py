@@ -6,14 +6,14 @@ from ..api import Client
 from ..api.models import Competition
 from ..core.console import Console
 from ..exceptions import ConfigurationError, CorruptCacheError
+from ..project.context import open_project
 from ..project.settings import Settings
 from ..project.workspace import CACHE_COMPETITION, Workspace
 
 
 def run(*, settings: Settings, console: Console, token: str) -> Workspace:
-    workspace = Workspace.find()
-    info = workspace.project()
-    settings = settings.for_workspace(info.api_base_url, info.web_base_url)
+    context = open_project(settings)
+    workspace, info, settings = context.workspace, context.info, context.settings
     token = (token or "").strip()
     if not token:
         raise ConfigurationError("the setup token is empty: copy it again from the competition's Submit page")

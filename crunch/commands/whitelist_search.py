@@ -9,7 +9,7 @@ from ..api import Client
 from ..core.console import Console
 from ..core.display import as_json, table
 from ..exceptions import ConfigurationError, CrunchError
-from ..project.hub_for_folder import settings_here
+from ..project.context import settings_here
 from ..project.settings import Settings
 
 GPU = {"OPTIONAL": "useless", "RECOMMENDED": "useful", "REQUIRED": "required", None: "unknown"}

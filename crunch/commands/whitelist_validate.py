@@ -11,7 +11,7 @@ from ..core.console import Console
 from ..core.display import as_json
 from ..core.fsutil import read_bytes
 from ..exceptions import ConfigurationError, CrunchError
-from ..project.hub_for_folder import settings_here
+from ..project.context import settings_here
 from ..project.settings import Settings
 
 

@@ -12,6 +12,7 @@ from ..api.models import CompetitionFormat, DataRelease
 from ..core.console import Console
 from ..core.fsutil import ensure_folder, special_kind
 from ..exceptions import CrunchError, WorkspaceError
+from ..project.context import hub_client
 from ..project.settings import Settings
 from ..project.workspace import (
     CACHE_CHECKS,
@@ -22,7 +23,6 @@ from ..project.workspace import (
     DATA_DIR,
     SIZE_VARIANTS,
     Workspace,
-    hub_client,
 )
 
 if TYPE_CHECKING:

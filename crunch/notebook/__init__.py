@@ -60,9 +60,9 @@ class NotebookTools:
         return Workspace.find(self._directory)
 
     def _settings_for(self, workspace: Workspace) -> Settings:
-        project = workspace.project()
-        settings = self._settings or Settings.resolve()
-        return settings.for_workspace(project.api_base_url, project.web_base_url)
+        from ..project.context import open_project
+
+        return open_project(self._settings or Settings.resolve(), workspace).settings
 
     def load_data(self, round_number: Any = "@current", force: bool = False, **_ignored: Any) -> Any:
         """``(X_train, y_train, X_test)`` as DataFrames, downloaded first when missing

@@ -161,24 +161,6 @@ def read_round_cache(node: Node) -> Optional[int]:
     return node["number"].integer(None)
 
 
-def hub_settings(workspace: "Workspace", settings: Any) -> Any:
-    """The hub ``workspace`` was set up against, unless an option or variable chose one."""
-    info = workspace.project()
-    return settings.for_workspace(info.api_base_url, info.web_base_url)
-
-
-def hub_client(workspace: "Workspace", settings: Any) -> Any:
-    """A client of the workspace's hub with its push token, or the API key when it has none."""
-    from ..api import Client
-
-    settings = hub_settings(workspace, settings)
-    if not workspace.token_file.exists():
-        settings = settings.with_api_key()
-    if workspace.token_file.exists() or not settings.api_key:
-        return Client(settings.api_base_url, push_token=workspace.read_token())
-    return Client(settings.api_base_url, api_key=settings.api_key)
-
-
 def find_root(start: Optional[PathLike] = None) -> Optional[Path]:
     """The nearest folder at or above ``start`` holding ``.crunchdao/project.json``."""
     here = Path(start or os.getcwd()).resolve()
