@@ -359,7 +359,7 @@ def test_names_the_hub_refuses(name, reason):
 
 
 def test_paths_landing_in_crunchdao(tree):
-    from crunch.code.modeldir import lands_in_secret_folder
+    from crunch.project.modeldir import lands_in_secret_folder
 
     os.symlink(tree / ".crunchdao", tree / "weights")
     for relative in (".crunchdao/token", ".CrunchDAO/token", ".crunchdao.previous-1/x", "weights/token"):

@@ -6,7 +6,7 @@ import pytest
 
 from crunch import exceptions as exc
 from crunch.code.freeze import pin_requirements
-from crunch.code.packages import installed_version
+from crunch.core.packages import installed_version
 
 VERSIONS = {"pandas": "2.1.4", "scikit-learn": "1.3.2", "requests": "2.31.0", "numpy": "1.26.2", "torch": "2.1.0+cu118"}
 

@@ -15,9 +15,9 @@ import requests_mock as requests_mock_module
 from test_push_upload import API, FakeHub
 
 from crunch import exceptions as exc
-from crunch.code.packages import installed_version
 from crunch.commands import push
 from crunch.core.console import Console
+from crunch.core.packages import installed_version
 from crunch.project.settings import Settings
 
 TOKEN = "push-token-abcdef"

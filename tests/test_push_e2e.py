@@ -71,7 +71,7 @@ def test_push_round_trips_every_file(hub, tmp_path):
     expected = {name: (v if isinstance(v, bytes) else v.encode()) for name, v in FILES.items()}
     for left_out in ("debug.log", "data/X_train.parquet", "lib/__pycache__/features.cpython-311.pyc", "requirements.txt"):
         expected.pop(left_out)
-    from crunch.code.packages import installed_version
+    from crunch.core.packages import installed_version
 
     expected["requirements.txt"] = f"# deps\npandas=={installed_version('pandas')}\nnumpy>=1\n".encode()
     expected["requirements.original.txt"] = FILES["requirements.txt"].encode()
@@ -87,7 +87,7 @@ def test_push_then_setup_round_trips(hub, tmp_path):
     assert result.returncode == 0, result.output
     again = tmp_path / "again"
     from crunch.code.files import list_code_files, list_model_files
-    from crunch.code.packages import installed_version
+    from crunch.core.packages import installed_version
 
     code = list_code_files(workspace, "resources")
     model = list_model_files(workspace, "resources")

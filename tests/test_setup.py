@@ -11,10 +11,10 @@ import pytest
 import requests_mock
 
 from crunch.commands import download as download_command
-from crunch.data import download as data_download
 from crunch.commands import setup as setup_command
 from crunch.commands import update_token as update_token_command
 from crunch.core.console import Console
+from crunch.data import download as data_download
 from crunch.exceptions import (
     ConfigurationError,
     InvalidProjectTokenError,

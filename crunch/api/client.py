@@ -404,9 +404,7 @@ class Client:
 
     def get_target_and_metrics(self, competition: str) -> List[Tuple[domain.Target, List[domain.Metric]]]:
         """What ``scoring.py`` receives as ``target_and_metrics``: ``[(target, its metrics)]``, ordered by target id."""
-        from ..unstructured.utils import group_metrics_by_target
-
-        return group_metrics_by_target(self.get_metrics(competition))
+        return domain.group_metrics_by_target(self.get_metrics(competition))
 
     def list_quickstarters(self, competition: str) -> List[models.Quickstarter]:
         """The competition's quickstarters; their ``files`` are None when the listing does not

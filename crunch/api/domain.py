@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, List, Mapping, Optional
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from ..core.jsonshape import Node
 
@@ -173,3 +173,11 @@ class Metric:
             "score": self.score,
             "multiplier": self.multiplier,
         }
+
+
+def group_metrics_by_target(metrics: Sequence["Metric"]) -> List[Tuple["Target", List["Metric"]]]:
+    """``[(target, [its metrics]), ...]``, the targets ordered by id (each metric's ``.target``)."""
+    from itertools import groupby
+
+    ordered = sorted(metrics, key=lambda metric: metric.target.id)
+    return [(target, list(group)) for target, group in groupby(ordered, key=lambda metric: metric.target)]

@@ -351,6 +351,15 @@ class Library(_Model):
         return {"name": self.name, "aliases": self.aliases, "standard": self.standard, "language": self.language}
 
 
+def library_index(libraries: List[Library]) -> Dict[str, Library]:
+    """Module or alias name -> library (the first library that claims a name keeps it)."""
+    index: Dict[str, Library] = {}
+    for library in libraries:
+        for alias in [library.name, *library.aliases]:
+            index.setdefault(alias, library)
+    return index
+
+
 @dataclass
 class UploadChunk(_Model):
     number: int

@@ -14,13 +14,13 @@ or folders is left out (and reported), since files are recognised by identity, n
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
-from ..core.fsutil import PathLike, human_size, open_regular, read_text, special_kind
+from ..core.fsutil import PathLike, human_size, read_text, special_kind
 from ..exceptions import SubmissionError, UnsafePathError
-from .modeldir import SECRET_PREFIX, Protected
+from ..project.modeldir import SECRET_PREFIX, Protected
+from ..transfer.selected import SelectedFile
 
 HIDDEN_PATTERNS: Tuple[str, ...] = (
     ".git/",
@@ -47,22 +47,6 @@ CODE_LIMIT_VARIABLE = "CRUNCH_MAX_CODE_SIZE"
 MODEL_LIMIT_VARIABLE = "CRUNCH_MAX_MODEL_SIZE"
 
 
-@dataclass(frozen=True)
-class SelectedFile:
-    """A file to send: ``path`` is its name in the submission (POSIX, relative)."""
-
-    path: str
-    source: Optional[Path]
-    size: int
-    content: Optional[bytes] = None  # for files made in memory (the pinned requirements)
-
-    def open(self):  # type: ignore[no-untyped-def]
-        if self.content is not None:
-            import io
-
-            return io.BytesIO(self.content)
-        assert self.source is not None
-        return open_regular(self.source)
 
 
 def in_colab() -> bool:
@@ -322,8 +306,8 @@ def _walk(
 
 def check_model_directory(root: PathLike, model_directory: str) -> str:
     """``model_directory`` as a clean POSIX path relative to ``root``, or an error (see
-    :func:`crunch.code.modeldir.check`)."""
-    from . import modeldir
+    :func:`crunch.project.modeldir.check`)."""
+    from ..project import modeldir
 
     return modeldir.check(root, model_directory, error=SubmissionError)
 

@@ -3,7 +3,7 @@
 A requirement without a version (``pandas``, ``scikit-learn[all]; python_version >= "3.9"``)
 gets ``==<installed version>``; everything else is kept as written: comments, blank lines,
 option lines (``-r``, ``--index-url``, ``-e``), requirements with a version or a URL, paths.
-Installed versions come from ``importlib.metadata`` (:mod:`crunch.code.packages`), not from a
+Installed versions come from ``importlib.metadata`` (:mod:`crunch.core.packages`), not from a
 ``pip freeze`` subprocess.
 """
 
@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, List, Optional, Tuple
 
+from ..core.packages import installed_version, is_crunch_itself
 from ..exceptions import SubmissionError
-from .packages import installed_version
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _OPTIONS = re.compile(r"\s+--[A-Za-z]")
@@ -93,12 +93,6 @@ def _lines(text: str) -> Iterator[_Line]:
         yield line
 
 
-CRUNCH_DISTRIBUTIONS = ("crunch-cli", "crunch")
-"""The distributions of the ``crunch`` package: the platform provides its own, never pinned."""
-
-
-def is_crunch_itself(name: str) -> bool:
-    return name.lower().replace("_", "-") in CRUNCH_DISTRIBUTIONS
 
 
 def requirement_names(text: str) -> Tuple[List[str], List[str]]:

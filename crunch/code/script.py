@@ -23,7 +23,7 @@ def main_script(root: Path, main_file: Optional[str], console: Console) -> Itera
     it), never at the script's own place: a run stopped by a signal or a crash leaves nothing
     that a later run could take for the person's script.
     """
-    from ..code.mainfile import locate
+    from .mainfile import locate
 
     main = locate(root, main_file)
     if main.removed:

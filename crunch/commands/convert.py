@@ -28,10 +28,10 @@ def run(
     no_freeze: bool = False,
     verbose: bool = False,
 ) -> None:
-    from ..code.packages import is_stdlib
     from ..convert import convert_notebook
     from ..convert.requirements import requirements_txt, resolve
     from ..core.fsutil import is_within
+    from ..core.packages import is_stdlib
 
     script_path = Path(script)
     folder = script_path.parent

@@ -131,8 +131,8 @@ def format_directory(directory: Optional[str], competition: str, project: Option
 
 def _check_model_directory(value: str, root: Optional[Path] = None) -> str:
     """``--model-directory`` (or a cloned submission's), checked by its text, then, once the
-    target folder is known, by where its links lead (see :mod:`crunch.code.modeldir`)."""
-    from ..code import modeldir
+    target folder is known, by where its links lead (see :mod:`crunch.project.modeldir`)."""
+    from ..project import modeldir
 
     if root is None:
         return modeldir.check_name(value, given_as="--model-directory")
@@ -373,7 +373,7 @@ def _fetch_code(
     console: Console,
     root: Path,
 ) -> List[str]:
-    from ..code.modeldir import Protected, lands_in_secret_folder
+    from ..project.modeldir import Protected, lands_in_secret_folder
     from ..transfer.download import Downloader, Remote, safe_relative_path
 
     remotes = []

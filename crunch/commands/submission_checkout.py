@@ -72,7 +72,7 @@ def run(*, settings: Settings, console: Console, submission: Union[str, int], fi
             status=error.status,
             extra=error.extra,
         ) from None
-    from ..code.modeldir import Protected, lands_in_secret_folder
+    from ..project.modeldir import Protected, lands_in_secret_folder
 
     protected = Protected(root)
     for path in urls:

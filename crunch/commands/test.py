@@ -28,8 +28,8 @@ def run(
     no_checks: bool = False,
 ) -> bool:
     """Run the local test; True when the code ran and the prediction passed every check."""
-    from ..code import modeldir
     from ..data.whitelist import check_requirements
+    from ..project import modeldir
     from ..runner.heap import no_numpy_hugepage_hint
     from ..runner.local import ensure_release
     from ..runner.workspace_test import WorkspaceTestOptions, test_workspace

@@ -37,7 +37,7 @@ def check_outputs(outputs: Sequence[Output], reserved: Iterable[Tuple[Path, str]
     """Refuse ``outputs`` before anything is written (see the module); ``reserved`` are
     files no output may land on, such as the notebook itself; nothing lands in the
     ``.crunchdao/`` of ``workspace`` (the push token), by name or through a link."""
-    from ..code.modeldir import Protected, lands_in_secret_folder
+    from ..project.modeldir import Protected, lands_in_secret_folder
 
     protected = Protected(workspace) if workspace is not None else None
     seen: Dict[str, str] = {}

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-from ..code import packages
-from ..code.freeze import is_crunch_itself
+from ..core import packages
+from ..core.packages import is_crunch_itself
 from .versions import ModuleRequirement, format_requirement
 
 
@@ -41,7 +41,7 @@ def resolve(
     """The third-party requirements, sorted by name (case-insensitive)."""
     index: Dict[str, object] = {}
     if whitelist:
-        from ..data.whitelist import module_index
+        from ..api.models import library_index as module_index
 
         index = module_index(whitelist)
     result: List[Requirement] = []

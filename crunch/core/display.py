@@ -66,3 +66,19 @@ def human_duration(seconds: float) -> str:
 def as_json(value: Any) -> str:
     """Indented JSON for ``--json`` (sorted as given, non-ASCII kept)."""
     return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def shown(name: str) -> str:
+    """``name`` for a message: control characters and undecodable bytes as escapes."""
+    import unicodedata
+
+    out = []
+    for char in name:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF or unicodedata.category(char) == "Cc":
+            out.append(char.encode("unicode_escape", "backslashreplace").decode("ascii"))
+        else:
+            out.append(char)
+    return "".join(out)

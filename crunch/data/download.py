@@ -59,9 +59,9 @@ def ensure_data(
     Every file in ``data/`` afterwards is whole and verified; two calls at once in one
     workspace take turns (a lock file in ``.crunchdao/``).
     """
-    from ..data import whitelist
     from ..transfer.download import Downloader, Remote, check_file_name, summary
     from ..transfer.ranges import connections_setting
+    from . import whitelist
 
     connections = connections_setting(connections)  # a bad setting is refused before anything is done
     info = workspace.project()
@@ -165,7 +165,7 @@ def _verified_stamps(workspace: Workspace) -> dict:
 def _cache_competition_code(workspace: Workspace, settings: Settings, client: Client, competition: str, console: Console) -> None:
     """The competition's own code (runner.py, scoring.py, submission.py) and its metrics, cached
     for `crunch test` and `crunch push` offline; a failure only warns."""
-    from ..data.competition_code import update_workspace
+    from .competition_code import update_workspace
 
     update_workspace(workspace, settings, console)
     try:

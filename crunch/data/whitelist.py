@@ -6,9 +6,10 @@ It maps an imported module to the distribution the platform installs for it
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from ..api.models import Library
+from ..api.models import library_index as module_index  # noqa: F401 - the name callers use
 from ..core.fsutil import read_text
 from ..exceptions import UserCodeError
 from ..project.workspace import CACHE_LIBRARIES, Workspace
@@ -52,13 +53,6 @@ def load(workspace: Optional[Workspace], client: "object" = None) -> Optional[Li
     return cached(workspace)
 
 
-def module_index(libraries: List[Library]) -> Dict[str, Library]:
-    """Module or alias name -> library."""
-    index: Dict[str, Library] = {}
-    for library in libraries:
-        for alias in [library.name, *library.aliases]:
-            index.setdefault(alias, library)
-    return index
 
 
 REQUIREMENTS_FILE = "requirements.txt"

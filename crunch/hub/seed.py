@@ -213,7 +213,7 @@ def seed_unstructured(store: Store) -> None:
 def seed_libraries(store: Store) -> None:
     for name, aliases in LIBRARIES:
         store.add_library(name, aliases)
-    from ..code.packages import stdlib_names
+    from ..core.packages import stdlib_names
 
     for name in sorted(stdlib_names()):
         if not name.startswith("_"):

@@ -71,7 +71,7 @@ def requirements_to_install(text: str) -> str:
     platform's image does; installed from the index, it would shadow the runner's own."""
     from packaging.requirements import InvalidRequirement, Requirement
 
-    from ..code.freeze import is_crunch_itself
+    from ..core.packages import is_crunch_itself
 
     kept = []
     for line in normalized_requirements(text).splitlines():

@@ -321,7 +321,7 @@ def _relative_model_directory(workspace: Workspace, path: Optional[str], given_a
     ``--model-directory`` is) outside the workspace or inside ``.crunchdao/`` or ``data/``."""
     if not path:
         return None
-    from ..code import modeldir
+    from ..project import modeldir
 
     given = Path(path)
     if not given.is_absolute():

@@ -258,7 +258,7 @@ class Workspace:
             WorkspaceError,
             strict=True,
         )
-        from ..code.modeldir import check_name
+        from .modeldir import check_name
 
         try:
             info.model_directory = check_name(

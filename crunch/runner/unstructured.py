@@ -15,10 +15,24 @@ from __future__ import annotations
 import abc
 from datetime import datetime, timedelta
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .competition import CompetitionRun
+
+class CompetitionRun(Protocol):
+    """What the ``Local*`` contexts read of a local run (crunch's own run of a competition's
+    ``runner.py``, :class:`crunch.runner.competition.CompetitionRun`)."""
+
+    started_at: datetime
+    train_frequency: int
+    force_first_train: bool
+    is_local: bool
+    determinism_check_enabled: bool
+    deterministic: Optional[bool]
+    user_module: ModuleType
+
+    def log(self, message: str, important: bool = False, error: bool = False) -> Any: ...
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any: ...
 
 __all__ = [
     "DEFAULT_LOG_LIMITS",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Iterable, Optional
 
+from ..core.display import shown  # noqa: F401 - also the name others import from here
 from ..exceptions import SubmissionError
 
 
@@ -27,20 +28,6 @@ def problem(name: str) -> Optional[str]:
     if any(part in ("", ".", "..") for part in name.split("/")):
         return "it has an empty, '.' or '..' part"
     return None
-
-
-def shown(name: str) -> str:
-    """``name`` for a message: control characters and undecodable bytes as escapes."""
-    out = []
-    for char in name:
-        code = ord(char)
-        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif 0xD800 <= code <= 0xDFFF or unicodedata.category(char) == "Cc":
-            out.append(char.encode("unicode_escape", "backslashreplace").decode("ascii"))
-        else:
-            out.append(char)
-    return "".join(out)
 
 
 def check_names(code: Iterable[str], model: Iterable[str]) -> None:

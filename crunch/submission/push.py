@@ -21,12 +21,12 @@ from ..api.models import Submission
 from ..code.files import SelectedFile, check_limits, list_code_files, list_model_files
 from ..code.freeze import FreezeResult, pin_requirements
 from ..code.mainfile import MainFile
-from ..code.modeldir import Protected
 from ..core.console import Console
 from ..core.fsutil import atomic_file
 from ..exceptions import ApiError, CrunchError, NetworkError, SubmissionError
+from ..project.modeldir import Protected
 from ..project.settings import Settings
-from ..submission.names import check_names
+from .names import check_names
 
 MESSAGE_LIMIT = 1000
 REQUIREMENTS = "requirements.txt"
@@ -203,7 +203,7 @@ def check_export(root: Path, export: str, overwrite: bool) -> Path:
 
 def _under_dot_dir(root: Path, path: Path) -> bool:
     """Whether ``path`` names a place under ``root``'s ``.crunchdao*/`` (in any case), links or not."""
-    from ..code.modeldir import SECRET_PREFIX
+    from ..project.modeldir import SECRET_PREFIX
 
     for base in {os.path.abspath(root), os.path.realpath(root)}:
         for candidate in {os.path.abspath(path), os.path.realpath(path)}:

@@ -24,9 +24,9 @@ from ..api.client import Backoff, Client, default_timeout, describe_connection_e
 from ..api.deadline import DeadlineExceeded, answer_seconds, read_body
 from ..api.errors import error_from_response
 from ..api.models import Upload, UploadChunk
-from ..code.files import SelectedFile
 from ..core.console import Console
 from ..core.fsutil import human_size
+from .selected import SelectedFile
 
 PREFERRED_CHUNK_SIZE = 50_000_000
 CHUNK_SIZE_VARIABLE = "CRUNCH_UPLOAD_CHUNK_SIZE"  # bytes; smaller chunks for tests
@@ -38,6 +38,8 @@ WORKERS = 4  # files at once
 CHUNK_WORKERS = 8
 CONNECTIONS_VARIABLE = "CRUNCH_UPLOAD_CONNECTIONS"
 MAX_CONNECTIONS = 32
+
+
 
 
 class Cancelled(Exception):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from itertools import groupby
-from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, Optional
+
+from ..api.domain import group_metrics_by_target
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..api.domain import Metric, Target
     from .files import File
 
 __all__ = ["delta_message", "find_file_by_path", "find_requirement_by_name", "group_metrics_by_target", "truncate"]
@@ -50,8 +50,3 @@ def find_requirement_by_name(requirements: Iterable[Any], name: str) -> Optional
     return next((requirement for requirement in requirements if requirement.name.casefold() == wanted), None)
 
 
-def group_metrics_by_target(metrics: Sequence["Metric"]) -> List[Tuple["Target", List["Metric"]]]:
-    """``[(target, [its metrics]), ...]``, the targets ordered by id (each metric's ``.target``)."""
-
-    ordered = sorted(metrics, key=lambda metric: metric.target.id)
-    return [(target, list(group)) for target, group in groupby(ordered, key=lambda metric: metric.target)]

@@ -52,7 +52,7 @@ def check_name(
     if not isinstance(value, str):
         raise error(f"{given_as} must be a folder name such as resources, not {value!r}")
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
-        from ..submission.names import shown
+        from ..core.display import shown
 
         raise error(f"{given_as} '{shown(value)}' holds a control character or bytes that are not UTF-8: give a plain folder name, such as resources")
     text = value.replace("\\", "/").strip()

@@ -96,3 +96,11 @@ _STDLIB_FALLBACK = frozenset(
     timeit tokenize traceback types typing unicodedata unittest urllib uuid warnings weakref xml
     zipfile zlib zoneinfo""".split()
 )
+
+
+CRUNCH_DISTRIBUTIONS = ("crunch-cli", "crunch")
+"""The distributions of the ``crunch`` package: the platform provides its own, never pinned."""
+
+
+def is_crunch_itself(name: str) -> bool:
+    return name.lower().replace("_", "-") in CRUNCH_DISTRIBUTIONS
