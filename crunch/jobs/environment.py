@@ -234,13 +234,11 @@ def _top_level(name: str) -> Iterable[Path]:
 
 def _link_runtime(folder: Path, final: Path) -> None:
     """``<env>/crunch-runtime/``: links to the runner's packages, last on the environment's path."""
-    import crunch
-
     runtime = folder / RUNTIME_DIR
     runtime.mkdir()
     for name in sorted(runner_distributions()):
         if name == RUNNER_DISTRIBUTION:
-            sources: Iterable[Path] = [Path(crunch.__file__).resolve().parent]
+            sources: Iterable[Path] = [Path(__file__).resolve().parent.parent]  # this package, crunch/
         else:
             sources = _top_level(name)
         for source in sources:
