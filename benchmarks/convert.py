@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`crunch convert` against the public crunch-convert, side by side, on one generated notebook.
 
-    python benchmarks/convert.py [--cells 1000] [--runs 5] [--peer /tmp/peerconv/bin/crunch-convert]
+    python benchmarks/convert.py [--cells 1000] [--runs 5] [--peer PATH]  (default: crunch-convert 0.12.3 in the tests' peer cache)
 
 Both run as whole processes (interpreter start included) on the notebook made by
 make_notebook.py; prints the median wall time and peak RSS of each, the ratio, and checks
@@ -22,7 +22,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MAKE_NOTEBOOK = Path(os.environ.get("MAKE_NOTEBOOK", "/work/shared/tools/make_notebook.py"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import TOOLS, peer_executable  # noqa: E402
+
+MAKE_NOTEBOOK = TOOLS / "make_notebook.py"
 
 
 def measure(command: list, cwd: Path) -> float:
@@ -51,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cells", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--peer", default="/tmp/peerconv/bin/crunch-convert")
+    parser.add_argument("--peer", default=None, help="crunch-convert executable (default: 0.12.3 from the peer cache)")
     parser.add_argument("--crunch", default=str(Path(sys.executable).with_name("crunch")))
     options = parser.parse_args()
 
@@ -59,6 +62,7 @@ def main() -> None:
     try:
         subprocess.run([sys.executable, str(MAKE_NOTEBOOK), str(options.cells), "big.ipynb"], cwd=work, check=True, stdout=subprocess.DEVNULL)
         ours_cmd = [options.crunch, "convert", "big.ipynb", "ours.py", "--overwrite"]
+        options.peer = options.peer or peer_executable("crunch-convert", "0.12.3", "crunch-convert")
         peer_cmd = [options.peer, "notebook", "big.ipynb", "peer.py", "--override"]
         have_peer = Path(options.peer).exists()
         times = {"crunch convert": [], "crunch-convert": []}

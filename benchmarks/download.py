@@ -11,7 +11,7 @@ times, in an order that alternates: `curl -o` of the signed data URL; `crunch do
 deleted file (the whole process); crunch's download function alone (Downloader.fetch, timed
 inside its process; with --hash-after also with the sha256 computed after the ranges instead
 of following them); and the download function of the public crunch-cli 13 (--peer-python,
-/tmp/peer13's by default). On loopback also `crunch download --connections 1` and `8` next to
+by default the python of the tests' cached environment of crunch-cli 13.0.1). On loopback also `crunch download --connections 1` and `8` next to
 the adaptive default, and the sha256 alone of the same bytes (a python that imports requests,
 then hashes the hub's copy of the file from the page cache): what any client that verifies
 the file must spend at least. The links: plain loopback, and throttled (the hub's rateCap and
@@ -247,15 +247,20 @@ def main() -> None:
     parser.add_argument("--hash-after", action="store_true", help="also time crunch's function hashing after the ranges complete")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(
-        "--peer-python", metavar="PYTHON", default="/tmp/peer13/bin/python" if Path("/tmp/peer13/bin/python").exists() else None,
-        help="the python of a virtual environment with the public crunch-cli 13 "
-        "(python3 -m venv /tmp/peer13 && /tmp/peer13/bin/pip install crunch-cli==13.0.1): also time its download function",
+        "--peer-python", metavar="PYTHON", default=None,
+        help="the python of a virtual environment with the public crunch-cli 13 (default: the tests' cached one, "
+        "installed on first use; '' to skip it): also time its download function",
     )
     parser.add_argument(
         "--memory-files", type=int, default=0, metavar="MIB",
         help="then also measure the peak memory of three MIB-sized files downloaded at once (0: skip)",
     )
     args = parser.parse_args()
+    if args.peer_python is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from measure import peer_executable
+
+        args.peer_python = peer_executable("crunch-cli", "13.0.1", "python")
     if not shutil.which("curl"):
         raise SystemExit("curl is needed")
 

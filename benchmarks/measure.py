@@ -8,7 +8,23 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import List, Optional, Sequence
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+#: The measuring tools kept beside the repository (``../shared/tools``), or ``CRUNCH_SHARED_TOOLS``.
+TOOLS = Path(os.environ.get("CRUNCH_SHARED_TOOLS") or REPOSITORY.parent / "shared" / "tools")
+
+
+def peer_executable(distribution: str, version: str, executable: str) -> str:
+    """An executable of a public tool installed from the registry into the tests' cached
+    environment of that version (installed on first use, see tests/peers.py)."""
+    import sys
+
+    sys.path.insert(0, str(REPOSITORY / "tests"))
+    from peers import peer_environment
+
+    return str(peer_environment(distribution, version) / "bin" / executable)
 
 
 @dataclass

@@ -15,7 +15,7 @@
    With ``--link throttled`` (or ``both``, the default) the same rounds run again on a shaped
    link: the hub caps each connection at 40 MiB/s and adds 30 ms to each answer (its
    ``rateCap``/``latency`` faults), and the upload function of the public crunch-cli 13.0.1
-   (``--peer-python``, /tmp/peer13's by default) runs alongside; medians are compared.
+   (``--peer-python``, by default the tests' cached environment of it) runs alongside; medians are compared.
 
 Goals: loopback push throughput at least 0.9 of curl's; throttled push at least 4x curl's single
 stream and 4x the public client's; push peak RSS under 80 MiB; freezing under a tenth of ``pip
@@ -273,10 +273,15 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--link", choices=["loopback", "throttled", "both"], default="both")
-    parser.add_argument("--peer-python", default="/tmp/peer13/bin/python" if Path("/tmp/peer13/bin/python").exists() else "",
-                        help="python of a venv with crunch-cli 13.0.1 ('' to skip it)")
+    parser.add_argument("--peer-python", default=None,
+                        help="python of a venv with crunch-cli 13.0.1 (default: the tests' cached one; '' to skip it)")
     parser.add_argument("--no-freeze", action="store_true", help="skip the freeze figures")
     args = parser.parse_args()
+    if args.peer_python is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from measure import peer_executable
+
+        args.peer_python = peer_executable("crunch-cli", "13.0.1", "python")
     size = args.size_mib * MIB
     folder = Path(tempfile.mkdtemp(prefix="crunch-bench-push-"))
     hub = None

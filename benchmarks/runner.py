@@ -2,7 +2,7 @@
 """The local runner against the peer (crunch-cli 3.11.0) and the read floor, side by side.
 
 usage: python benchmarks/runner.py [--repeat N] [--rows-per-moon 5000] [--train-moons 200]
-       [--test-moons 50] [--features 50] [--peer-python /tmp/crunch3/bin/python]
+       [--test-moons 50] [--features 50] [--peer-python PATH]  (default: crunch-cli 3.11.0 in the tests' peer cache)
 
 Makes the large timeseries data set once (cached under benchmarks/out/), builds a workspace
 around it with a trivial train()/infer() (train every moon), and runs, each under
@@ -30,9 +30,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-TOOLS = Path(os.environ.get("CRUNCH_TOOLS", HERE.parent.parent / "shared" / "tools"))
-if not TOOLS.is_dir():
-    TOOLS = Path("/work/shared/tools")
+sys.path.insert(0, str(HERE))
+from measure import TOOLS, peer_executable  # noqa: E402
 
 MAIN_PY = '''
 import pandas
@@ -117,7 +116,7 @@ def main() -> None:
     parser.add_argument("--train-moons", type=int, default=200)
     parser.add_argument("--test-moons", type=int, default=50)
     parser.add_argument("--features", type=int, default=50)
-    parser.add_argument("--peer-python", default="/tmp/crunch3/bin/python")
+    parser.add_argument("--peer-python", default=None, help="python of crunch-cli 3.11.0 (default: the peer cache's)")
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -128,6 +127,7 @@ def main() -> None:
         "ours": ([str(crunch), "test"], workspace),
         "floor": ([sys.executable, str(TOOLS / "read_floor.py"), str(data)], OUT),
     }
+    args.peer_python = args.peer_python or peer_executable("crunch-cli", "3.11.0", "python")
     if Path(args.peer_python).exists():
         peer_cwd = Path(tempfile.mkdtemp(prefix="peer-", dir=OUT))
         runs["peer"] = ([args.peer_python, str(TOOLS / "peer_runner3.py"), str(data), "1"], peer_cwd)

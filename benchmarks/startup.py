@@ -3,7 +3,7 @@
 
 usage: python benchmarks/startup.py [--peer /path/to/peer/bin/crunch] [--repeat 15]
 The peer is crunch-cli 13.0.1 installed in its own virtual environment
-(python3 -m venv /tmp/peer13 && /tmp/peer13/bin/pip install crunch-cli==13.0.1).
+(by default the one the tests install into their peer cache).
 """
 
 from __future__ import annotations
@@ -15,17 +15,18 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import measure, summary  # noqa: E402
+from measure import measure, peer_executable, summary  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--peer", default="/tmp/peer13/bin/crunch")
+    parser.add_argument("--peer", default=None, help="crunch of crunch-cli 13.0.1 (default: the peer cache's)")
     parser.add_argument("--ours", default=shutil.which("crunch", path=str(Path(sys.executable).parent)) or "crunch")
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k not in ("CRUNCH_DEBUG",)}
     results = {}
+    args.peer = args.peer or peer_executable("crunch-cli", "13.0.1", "crunch")
     for name, exe in (("crunch (this)", args.ours), ("crunch-cli 13.0.1", args.peer)):
         if not Path(exe).exists():
             print(f"{name}: {exe} not found, skipped")

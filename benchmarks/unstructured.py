@@ -2,7 +2,7 @@
 """`crunch test` of a structural-break-shaped competition, ours against crunch-cli 13.0.1.
 
 usage: python benchmarks/unstructured.py [--rounds 3] [--warmup 1] [--train 10001] [--reduced 100]
-       [--length 2500] [--peer /tmp/peer13/bin/crunch]
+       [--length 2500] [--peer PATH]  (default: crunch-cli 13.0.1 in the tests' peer cache)
 
 The competition is the generator-inference fixture (tests/fixtures/competitions/): a runner of
 the shape of structural-break (train on every series of X_train, infer as a generator over the
@@ -34,7 +34,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from measure import measure  # noqa: E402
+from measure import measure, peer_executable  # noqa: E402
 
 REPO = HERE.parent
 FIXTURE = REPO / "tests" / "fixtures" / "competitions" / "generator-inference"
@@ -118,16 +118,11 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=10001)
     parser.add_argument("--reduced", type=int, default=100)
     parser.add_argument("--length", type=int, default=2500)
-    parser.add_argument("--peer", default="/tmp/peer13/bin/crunch")
+    parser.add_argument("--peer", default=None, help="crunch of crunch-cli 13.0.1 (default: the peer cache's)")
     parser.add_argument("--keep", metavar="DIR", help="Keep the hub and both workspaces in DIR (and leave the hub running).")
     args = parser.parse_args()
 
-    peer = args.peer
-    if not Path(peer).is_file():
-        sys.path.insert(0, str(REPO / "tests"))
-        from peers import crunch_cli_13
-
-        peer = str(crunch_cli_13())
+    peer_path = args.peer or peer_executable("crunch-cli", "13.0.1", "crunch")
 
     data = make_data(args.train, args.reduced, args.length)
     work = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="crunch-bench-unstructured-"))
@@ -145,7 +140,7 @@ def main() -> None:
         done = subprocess.run([CRUNCH, "--api-base-url", url, "setup", NAME, "ours", str(ours), "--token", token(url, "ours")], env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
         (work / "peer").mkdir()
-        done = subprocess.run([peer, "--api-base-url", url, "setup", NAME, "peer", "--token", token(url, "peer")], cwd=work / "peer", env=env, capture_output=True, text=True)
+        done = subprocess.run([peer_path, "--api-base-url", url, "setup", NAME, "peer", "--token", token(url, "peer")], cwd=work / "peer", env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
         theirs = work / "peer" / f"{NAME}-peer"
         for workspace in (ours, theirs):
@@ -153,7 +148,7 @@ def main() -> None:
         peer_env = {**env, "CRUNCH_COMPETITIONS_SOURCE": "cache+" + url.rstrip("/")}
 
         for _ in range(args.warmup):
-            for command, cwd, environment in (([CRUNCH, "test"], ours, env), ([peer, "--api-base-url", url, "test"], theirs, peer_env)):
+            for command, cwd, environment in (([CRUNCH, "test"], ours, env), ([peer_path, "--api-base-url", url, "test"], theirs, peer_env)):
                 run = measure(command, cwd=str(cwd), env=environment)
                 if run.returncode != 0:
                     raise SystemExit(f"warm-up failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
@@ -162,9 +157,9 @@ def main() -> None:
         for number in range(args.rounds):
             for who, command, cwd, environment in (
                 ("ours", [CRUNCH, "test"], ours, env),
-                ("peer", [peer, "--api-base-url", url, "test"], theirs, peer_env),
+                ("peer", [peer_path, "--api-base-url", url, "test"], theirs, peer_env),
             ) if number % 2 == 0 else (
-                ("peer", [peer, "--api-base-url", url, "test"], theirs, peer_env),
+                ("peer", [peer_path, "--api-base-url", url, "test"], theirs, peer_env),
                 ("ours", [CRUNCH, "test"], ours, env),
             ):
                 run = measure(command, cwd=str(cwd), env=environment)

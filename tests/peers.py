@@ -25,6 +25,32 @@ CRUNCH_CONVERT = ("crunch-convert", "0.12.3")
 _COMPLETE = ".installed"
 
 
+#: The measuring tools kept beside the repository (``../shared/tools``), or where
+#: ``CRUNCH_SHARED_TOOLS`` says.
+SHARED_TOOLS = Path(os.environ.get("CRUNCH_SHARED_TOOLS") or Path(__file__).resolve().parent.parent.parent / "shared" / "tools")
+
+
+def shared_tool(name: str) -> Path:
+    """A script of the shared measuring tools; the test is skipped, saying why, when there is none."""
+    path = SHARED_TOOLS / name
+    if not path.is_file():
+        import pytest
+
+        pytest.skip(f"no {name} in {SHARED_TOOLS}: set CRUNCH_SHARED_TOOLS to the folder of the shared tools")
+    return path
+
+
+def competitions_repository() -> Path:
+    """A clone (or bare copy) of crunchdao/competitions, named by ``CRUNCH_COMPETITIONS_REPO``;
+    the test is skipped, saying why, without one (a test cannot fetch it)."""
+    import pytest
+
+    value = os.environ.get("CRUNCH_COMPETITIONS_REPO")
+    if not value or not Path(value).exists():
+        pytest.skip("no copy of crunchdao/competitions: set CRUNCH_COMPETITIONS_REPO to a clone to run the competitions' real files")
+    return Path(value)
+
+
 def cache_root() -> Path:
     return Path(os.environ.get("CRUNCH_PEER_CACHE") or Path.home() / ".cache" / "crunch-test-peers")
 

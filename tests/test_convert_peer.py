@@ -6,20 +6,16 @@ The peer runs in its own cached virtual environment (``tests/peers.py``); notebo
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
 from pathlib import Path
 
 from convert_helpers import code, notebook
-from peers import crunch_convert
+from peers import crunch_convert, shared_tool
 
 from crunch.convert import convert_notebook
 from crunch.exceptions import ConversionError
-
-MAKE_NOTEBOOK = Path(os.environ.get("MAKE_NOTEBOOK", "/work/shared/tools/make_notebook.py"))
-
 
 ORACLE = r"""
 import json, sys
@@ -97,7 +93,7 @@ def test_random_notebooks_match_the_peer_line_for_line():
 
 
 def test_the_benchmark_notebook_through_both_command_lines(tmp_path):
-    subprocess.run([sys.executable, str(MAKE_NOTEBOOK), "120", "nb.ipynb"], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run([sys.executable, str(shared_tool("make_notebook.py")), "120", "nb.ipynb"], cwd=tmp_path, check=True, capture_output=True)
     peer = subprocess.run([str(crunch_convert() / "bin" / "crunch-convert"), "notebook", "nb.ipynb", "peer.py", "--override"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert peer.returncode == 0, peer.stderr
     crunch = Path(sys.executable).with_name("crunch")

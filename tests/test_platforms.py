@@ -94,10 +94,10 @@ def test_a_kernel_is_a_zmq_shell_but_not_a_qt_console(monkeypatch):
 
 
 def test_vscode_from_the_kernels_namespace(monkeypatch):
-    fake_ipython(monkeypatch, namespace={"__vsc_ipynb_file__": "/work/a.ipynb"})
+    fake_ipython(monkeypatch, namespace={"__vsc_ipynb_file__": "/notebooks/a.ipynb"})
     assert platforms.platform_name({}) == "vscode"
-    assert platforms.notebook_path_hint({}) == "/work/a.ipynb"
-    assert platforms.notebook_path_hint({"JPY_SESSION_NAME": "/x/b.ipynb"}) == "/work/a.ipynb"
+    assert platforms.notebook_path_hint({}) == "/notebooks/a.ipynb"
+    assert platforms.notebook_path_hint({"JPY_SESSION_NAME": "/x/b.ipynb"}) == "/notebooks/a.ipynb"
 
 
 def test_the_pipe_of_a_cell_is_not_a_terminal_though_it_is_a_pty():

@@ -21,26 +21,24 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from peers import QUICKSTARTER_LIBRARIES, kernel_libraries
+from peers import QUICKSTARTER_LIBRARIES, competitions_repository, kernel_libraries
 from test_notebook_kernels import assert_clean, execute, install_fakes, kernel_env, shown, submission_files
 
 nbformat = pytest.importorskip("nbformat")
 
 pytestmark = pytest.mark.e2e
 
-REPOSITORY = Path(os.environ.get("CRUNCH_COMPETITIONS_REPO") or "/work/.mirror/crunchdao+competitions/repo")
 QUICKSTARTERS = "competitions/structural-break/quickstarters/baseline/"
 FIXTURE = Path(__file__).parent / "fixtures" / "competitions" / "generator-inference"
 PLACEHOLDER_TOKEN = "aaaabbbbccccddddeeeeffff"
 
 
 def real_notebook(name: str) -> Any:
-    if not REPOSITORY.exists():  # the public repository cannot be fetched from a test (registries only)
-        pytest.skip(f"no copy of crunchdao/competitions at {REPOSITORY}: set CRUNCH_COMPETITIONS_REPO to a clone to run the real quickstarters")
-    shown_file = subprocess.run(["git", "-C", str(REPOSITORY), "show", f"HEAD:{QUICKSTARTERS}{name}"], capture_output=True, text=True)
+    repository = competitions_repository()  # a test cannot fetch the public repository (registries only)
+    shown_file = subprocess.run(["git", "-C", str(repository), "show", f"HEAD:{QUICKSTARTERS}{name}"], capture_output=True, text=True)
     if shown_file.returncode != 0:
         pytest.fail(
-            f"cannot read {QUICKSTARTERS}{name} from {REPOSITORY} ({shown_file.stderr.strip()}): point "
+            f"cannot read {QUICKSTARTERS}{name} from {repository} ({shown_file.stderr.strip()}): point "
             "CRUNCH_COMPETITIONS_REPO at a clone of crunchdao/competitions"
         )
     return nbformat.reads(shown_file.stdout, as_version=4)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import textwrap
@@ -23,9 +22,9 @@ from typing import Any, List, Optional, Tuple
 
 import pytest
 from conftest import Hub
+from peers import competitions_repository
 
 FIXTURES = Path(__file__).parent / "fixtures" / "competitions"
-REPOSITORY = Path(os.environ.get("CRUNCH_COMPETITIONS_REPO") or "/work/.mirror/crunchdao+competitions/repo")
 BENCHMARK = "competitions/structural-break-open-benchmark/scoring/"
 NOISY_SKIPPED = (
     "the competition's scoring.py check: skipped, it reads prediction/prediction.noisy.parquet, "
@@ -406,11 +405,10 @@ def test_on_the_platform_s_side_the_fixture_s_check_reads_the_noisy_prediction(s
 
 def benchmark_file(name: str) -> str:
     """A file of the real structural-break-open-benchmark's ``scoring/`` from the copy of crunchdao/competitions."""
-    if not REPOSITORY.exists():  # the public repository cannot be fetched from a test (registries only)
-        pytest.skip(f"no copy of crunchdao/competitions at {REPOSITORY}: set CRUNCH_COMPETITIONS_REPO to a clone to run the real benchmark's check")
-    shown = subprocess.run(["git", "-C", str(REPOSITORY), "show", f"HEAD:{BENCHMARK}{name}"], capture_output=True, text=True)
+    repository = competitions_repository()  # a test cannot fetch the public repository (registries only)
+    shown = subprocess.run(["git", "-C", str(repository), "show", f"HEAD:{BENCHMARK}{name}"], capture_output=True, text=True)
     if shown.returncode != 0:
-        pytest.fail(f"cannot read {BENCHMARK}{name} from {REPOSITORY} ({shown.stderr.strip()}): point CRUNCH_COMPETITIONS_REPO at a clone of crunchdao/competitions")
+        pytest.fail(f"cannot read {BENCHMARK}{name} from {repository} ({shown.stderr.strip()}): point CRUNCH_COMPETITIONS_REPO at a clone of crunchdao/competitions")
     return shown.stdout
 
 
