@@ -16,6 +16,7 @@ import json
 import os
 import selectors
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -42,6 +43,7 @@ class Recorded:
     results: list = []  # (argv, Result)
     errors: list = []  # CrunchError messages raised in this process
     captures: list = []  # (test id, captured text) holding the marker
+    logs: list = []  # request logs of hubs run with --debug (scanned like every file)
 
 
 @dataclass
@@ -301,3 +303,99 @@ def pytest_runtest_logreport(report: Any) -> None:
     for name, text in [*report.sections, ("longrepr", report.longreprtext or "")]:
         if TOKEN_MARKER in text:
             Recorded.captures.append((report.nodeid, name))
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_token_leaked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """At the end of the session (of each worker's, in a parallel run): every token a local hub
+    minted carries ``TOKEN_MARKER``, and the marker is in no output of ``crunch`` (but the answer
+    of ``crunch hub token``, which is a token), no CrunchError message, no test capture, and no
+    file under the session's temporary folder (hub logs and databases, workspaces, pushed
+    files) except ``.crunchdao/token`` files, which are mode 0600. A leak fails the session."""
+    yield
+    leaks = []
+    for argv, result in Recorded.results:
+        prints_a_token = any(argv[i : i + 2] == ["hub", "token"] for i in range(len(argv)))
+        shown = result.stderr if prints_a_token else result.stdout + result.stderr
+        if TOKEN_MARKER in shown:
+            leaks.append(("output of crunch", " ".join(argv)[:200]))
+    leaks += [("CrunchError message", message[:200]) for message in Recorded.errors if TOKEN_MARKER in message]
+    leaks += [("test capture", capture) for capture in Recorded.captures]
+    needle = TOKEN_MARKER.encode()
+    base = tmp_path_factory.getbasetemp()
+    for path in _files(base):
+        if path.name == "token" and path.parent.name == ".crunchdao":
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if _holds(path, needle) and mode != 0o600:
+                leaks.append(("token file not 0600", f"{path} {mode:04o}"))
+            continue
+        if _holds(path, needle):
+            leaks.append(("file", str(path.relative_to(base))))
+    unread = [str(log) for log in Recorded.logs if not Path(log).is_file() or Path(log).stat().st_size == 0]
+    if leaks or unread:
+        pytest.fail(f"a token leaked: {leaks}; hub logs not written: {unread}", pytrace=False)
+
+
+def _files(root: Path) -> Iterator[Path]:
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            path = Path(folder) / name
+            if not path.is_symlink() and path.is_file():
+                yield path
+
+
+def _holds(path: Path, needle: bytes) -> bool:
+    overlap = len(needle) - 1
+    tail = b""
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(1 << 20)
+            if not block:
+                return False
+            if needle in tail + block:
+                return True
+            tail = block[-overlap:]
+
+
+_PEER_CALLS = ("crunch_cli_13(", "crunch_cli_3(", "crunch_convert(", "kernel_libraries(", "peer_environment(")
+
+
+def _runs_a_public_tool(item: Any, seen: Dict[Any, bool]) -> bool:
+    """Whether the test's function, or a fixture it uses, calls a public tool, directly or through
+    a function of its module that does."""
+    import inspect
+
+    module = getattr(item, "module", None)
+    if module not in seen:  # the module's own functions that call one: its helpers for the peer
+        helpers = []
+        for name, value in vars(module).items() if module is not None else ():
+            if inspect.isfunction(value) and getattr(value, "__module__", None) == module.__name__:
+                try:
+                    if any(call in inspect.getsource(value) for call in _PEER_CALLS):
+                        helpers.append(name + "(")
+                except (OSError, TypeError):
+                    pass
+        seen[module] = helpers  # type: ignore[assignment]
+    calls_of_module = tuple(seen[module]) + _PEER_CALLS  # type: ignore[operator]
+
+    def calls(function: Any) -> bool:
+        try:
+            source = inspect.getsource(function)
+        except (OSError, TypeError):
+            return False
+        return any(call in source for call in calls_of_module)
+
+    if calls(getattr(item, "function", None)):
+        return True
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}) or {}
+    return any(calls(definition.func) for name in item.fixturenames for definition in definitions.get(name, ()))
+
+
+def pytest_collection_modifyitems(config: Any, items: Any) -> None:
+    """The tiers (``-m unit``, ``-m e2e``, ``-m peer``, ``-m readme``): a test that runs a public
+    tool (itself or through a fixture) is ``peer`` as well; a test with no tier is ``unit``."""
+    seen: Dict[Any, bool] = {}
+    for item in items:
+        if Path(str(item.fspath)).name.endswith("_peer.py") or _runs_a_public_tool(item, seen):
+            item.add_marker(pytest.mark.peer)
+        if not any(item.get_closest_marker(tier) for tier in ("e2e", "peer", "readme")):
+            item.add_marker(pytest.mark.unit)
