@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
@@ -28,7 +27,7 @@ from .fsutil import (
     write_json_atomic,
     write_text_atomic,
 )
-from .jsonshape import Node, describe, parse
+from .jsonshape import Node, describe, load_json, parse
 from .secrets import register
 
 T = TypeVar("T")
@@ -246,7 +245,7 @@ class Workspace:
         except UnicodeDecodeError:
             text = ""  # not text: reported as corrupt below
         try:
-            data = json.loads(text)
+            data = load_json(text)
         except ValueError:
             data = None
         if (
@@ -348,7 +347,7 @@ class Workspace:
     def read_cache(self, name: str) -> Any:
         """The cached JSON ``name`` as it is, or ``None`` when absent or unreadable."""
         try:
-            return json.loads(read_text(self.cache_path(name)))
+            return load_json(read_text(self.cache_path(name)))
         except (OSError, ValueError):
             return None
 
@@ -370,7 +369,7 @@ class Workspace:
         except UnicodeDecodeError:
             raise CorruptCacheError(f"{path} is damaged (not UTF-8 text){hint}", path) from None
         try:
-            data = json.loads(text)
+            data = load_json(text)  # nested too deep: a ValueError too
         except ValueError:
             raise CorruptCacheError(f"{path} is damaged (not valid JSON){hint}", path) from None
         return parse(reader, data, str(path), hint, lambda message, failure: CorruptCacheError(message, path), strict=strict)
