@@ -1,6 +1,6 @@
 """The hub's WSGI application (Werkzeug) and its threaded server.
 
-Every call of ``API.md`` is served here with its exact paths and camelCase fields; answers
+Every call of ``docs/protocol.md`` is served here with its exact paths and camelCase fields; answers
 carry a superset of the fields the public client reads, in one of two sets of shapes
 (:mod:`crunch.hub.shapes`): ``current`` (default), what the platform sends today (times without
 a zone, ``columnNames.targets`` a list, the confirmed chunk as a confirm's answer, the
@@ -469,7 +469,7 @@ class HubApp(RunRoutes, PlatformRoutes):
             raise HubError(401, "INVALID_PROJECT_TOKEN", "the push token is missing, unknown or expired")
         return int(owner["id"])
 
-    # -- calls of API.md ------------------------------------------------------------------------
+    # -- calls of docs/protocol.md --------------------------------------------------------------
 
     def on_index(self, request: Request) -> Response:
         return _json({"name": "crunch local hub", "competitions": [r["name"] for r in self.store.competitions()]})

@@ -30,7 +30,7 @@ URL_TTL = 24 * 3600.0
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 MAX_CHUNKS = 10_000
 MESSAGE_LIMIT = 1000
-CODE_LIMIT = 5 * 1000**3  # API.md's 5 GB and 10 GB, as the client counts them (crunch/files.py)
+CODE_LIMIT = 5 * 1000**3  # the platform's 5 GB and 10 GB (docs/protocol.md, Limits), as the client counts them (crunch/files.py)
 MODEL_LIMIT = 10 * 1000**3
 
 SCHEMA = """

@@ -1,4 +1,4 @@
-"""Chunked uploads (API.md calls 8-12): every file in chunks, each chunk streamed and retried.
+"""Chunked uploads (docs/protocol.md, calls 8-12): every file in chunks, each chunk streamed and retried.
 
 For each file: ``POST /v1/uploads`` announces it and the hub answers with its chunks; each
 chunk not yet confirmed is sent with the method, URL and headers of its chunk request, its
