@@ -95,7 +95,7 @@ def _field_variant(value: Any, variant: str) -> Any:
     if variant == "zoned" and isinstance(value, str) and not ZONE.search(value):
         return value + "Z"
     if variant == "fraction" and isinstance(value, str):
-        return FRACTION.sub("", _naive(value)) + ".3459Z"
+        return FRACTION.sub("", _naive(value)) + ".3459"
     if variant == "as-list" and isinstance(value, dict):
         return [
             {"id": index + 1, "name": name, "input": (spec or {}).get("input", name), "output": (spec or {}).get("output", "prediction")}
@@ -385,3 +385,42 @@ def test_table_names_every_endpoint_once() -> None:
     keys = [(e.group, e.key) for e in ENDPOINTS]
     assert len(keys) == len(set(keys))
     assert {e.group for e in ENDPOINTS} == set(GROUPS)
+
+
+def test_rewrite_reaches_every_item_of_a_page_or_a_list() -> None:
+    competitions = next(e for e in ENDPOINTS if e.key == "competitions")
+    page = {"content": [{"name": "a", "end": "2024-01-01T00:00:00Z"}, {"name": "b", "end": None}], "pageSize": 1000}
+    cell = Cell(competitions, "[].end", "fraction")
+    rewritten, found = rewrite(page, cell, "/v2/competitions", {})
+    assert found and [c["end"] for c in rewritten["content"]] == ["2024-01-01T00:00:00.3459", None]
+    assert page["content"][0]["end"].endswith("Z")  # the original is left as it was
+    rewritten, found = rewrite(page["content"], Cell(competitions, "[].name", "absent"), "/v2/competitions", {})
+    assert found and rewritten == [{"end": "2024-01-01T00:00:00Z"}, {"end": None}]
+    listed, _ = rewrite(page, Cell(competitions, WHOLE, "bare-list"), "/v2/competitions", {})
+    assert listed == page["content"]
+    paged, _ = rewrite(listed, Cell(competitions, WHOLE, "page"), "/v2/competitions", {"size": ["2"], "page": ["1"]})
+    assert paged["content"] == listed and paged["pageSize"] == 2 and paged["pageNumber"] == 1
+
+
+def test_rewrite_of_data_release_and_chunk_forms() -> None:
+    release = next(e for e in ENDPOINTS if e.key == "data-release")
+    answer = {
+        "columnNames": {"targets": {"target": {"input": "target", "output": "prediction"}}},
+        "dataFiles": {"X_train": {"name": "X_train.parquet", "size": 12, "signed": True}},
+    }
+    listed, _ = rewrite(answer, Cell(release, "columnNames.targets", "as-list"), "", {})
+    assert listed["columnNames"]["targets"] == [{"id": 1, "name": "target", "input": "target", "output": "prediction"}]
+    back, _ = rewrite(listed, Cell(release, "columnNames.targets", "as-object"), "", {})
+    assert back == answer
+    camel, _ = rewrite(answer, Cell(release, "dataFiles", "camel-keys"), "", {})
+    assert list(camel["dataFiles"]) == ["xTrain"]
+    typed, found = rewrite(answer, Cell(release, "dataFiles.*.size", "string"), "", {})
+    assert found and typed["dataFiles"]["X_train"]["size"] == "12"
+    flag, _ = rewrite(answer, Cell(release, "dataFiles.*.signed", "number"), "", {})
+    assert flag["dataFiles"]["X_train"]["signed"] == 1
+    _, found = rewrite(answer, Cell(release, "dataFiles.*.sha256", "null"), "", {})
+    assert not found
+    confirm = next(e for e in ENDPOINTS if e.key == "chunk-confirm")
+    upload = {"id": "u1", "chunks": [{"number": 1, "size": 5}, {"number": 2, "size": 3}]}
+    chunk, _ = rewrite(upload, Cell(confirm, WHOLE, "chunk-only"), "/v1/uploads/u1/chunks/2/confirm", {})
+    assert chunk == {"number": 2, "size": 3}
