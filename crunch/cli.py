@@ -511,6 +511,11 @@ def hub() -> None:
 @click.option("--latency", default=0.0, type=click.FloatRange(min=0), metavar="S", help="Link shape: S seconds added before each data file or chunk answer.")
 @click.option("--daily-limit", default=5, show_default=True, type=click.IntRange(min=0), help="Submissions per project per day.")
 @click.option(
+    "--allow-host", multiple=True, metavar="HOST[:PORT]",
+    help="Another name requests may give in their Host header (a reverse proxy, a DNS name of this machine); repeatable."
+    " Requests naming any other host, or sent by another web site, are refused.",
+)
+@click.option(
     "--shapes", default="current", show_default=True, type=click.Choice(["current", "classic"]), envvar="CRUNCH_HUB_SHAPES",
     help="Shapes of the answers. current: as the platform sends them today (times in UTC without a zone,"
     " a data release's target columns as a list, a chunk's confirm answering the chunk, the competition listing"
@@ -520,7 +525,8 @@ def hub() -> None:
 )
 @click.pass_context
 def hub_serve(ctx: click.Context, shapes: str, **options: Any) -> None:
-    """Serve the hub until interrupted; prints `listening on http://HOST:PORT/` when ready."""
+    """Serve the hub until interrupted; prints `listening on http://HOST:PORT/` when ready, then
+    the admin secret (made on the first start, kept in ROOT/admin-secret) that /_admin/ calls need."""
     import os
 
     os.environ["CRUNCH_HUB_SHAPES"] = shapes  # read by the hub's app when it starts (crunch.hub.app.make_app)

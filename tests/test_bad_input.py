@@ -850,18 +850,14 @@ _PROJECTS: Dict[Tuple[str, str], Path] = {}
 def as_project(name: str, pushes: int = 0) -> Callable[[Path], None]:
     def build(ws: Path) -> None:
         import tempfile
-        import urllib.request
 
-        from conftest import run_crunch
+        from conftest import Hub, run_crunch
 
         url = json.loads((ws / ".crunchdao" / "project.json").read_text())["apiBaseUrl"]
         source = _PROJECTS.get((url, name))
         if source is None:
             folder = Path(tempfile.mkdtemp(prefix="badinput-project-"))
-            body = json.dumps({"competition": COMPETITION, "project": name, "user": "alice"}).encode()
-            request = urllib.request.Request(url + "_admin/tokens", data=body, method="POST")
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                token = json.loads(answer.read())["token"]
+            token = Hub.at(url).token(COMPETITION, name, "alice")  # an admin call: the hub's secret
             made = run_crunch("--api-base-url", url, "setup", COMPETITION, name, "ws", "--token", token, "--no-data", "--submission", "scratch", cwd=folder)
             assert made.returncode == 0, made.output
             for number in range(1, pushes + 1):
