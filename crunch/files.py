@@ -6,6 +6,9 @@ exclude (each relative to its own folder, deeper files winning, as git reads the
 files are every file under the model directory except the same hidden files. A symbolic link
 is followed when it stays inside the workspace, and refused when it points outside.
 
+A FIFO, a socket or a device is skipped, as git skips them (reading one could wait for ever):
+the caller is told, to warn the person.
+
 Nothing of ``.crunchdao/`` is ever selected, whatever the path that reaches it: a model
 directory there is refused, and a link, hard link or nested path leading to one of its files
 or folders is left out (and reported), since files are recognised by identity, not by name.
@@ -21,6 +24,7 @@ from typing import Iterable, List, Optional, Sequence, Set, Tuple
 from .exceptions import SubmissionError, UnsafePathError
 from .fsutil import PathLike, human_size, open_regular, read_text, special_kind
 from .modeldir import SECRET_PREFIX, Protected
+from .submission_names import shown as shown_name
 
 HIDDEN_PATTERNS: Tuple[str, ...] = (
     ".git/",
@@ -235,11 +239,13 @@ def _walk(
     prefix: str = "",
     skip: Optional[Set[str]] = None,
     left_out: Optional[List[str]] = None,
+    skipped: Optional[List[str]] = None,
 ) -> List[SelectedFile]:
     """Every file under ``top`` that the rules keep, named relative to ``top``.
 
     Files and folders of ``.crunchdao/`` reached by another path are not selected: their
-    names (as shown, with ``prefix``) are added to ``left_out``.
+    names (as shown, with ``prefix``) are added to ``left_out``. A FIFO, socket or device is
+    not selected either: a sentence naming it is added to ``skipped``.
     """
     found: List[SelectedFile] = []
     real_workspace = os.path.realpath(workspace)
@@ -310,10 +316,10 @@ def _walk(
                     raise SubmissionError(f"{prefix + name} is a broken symbolic link: remove it or add it to .gitignore") from None
                 raise SubmissionError(f"cannot read {prefix + name}: {error.strerror}") from None
             kind = special_kind(info.st_mode)
-            if kind is not None:  # reading it could wait for ever: it is neither sent nor left out silently
-                raise SubmissionError(
-                    f"{prefix + name} is {kind}, not a regular file: remove it, or add it to .gitignore"
-                )
+            if kind is not None:  # reading it could wait for ever: skipped as git skips it, and said
+                if skipped is not None:
+                    skipped.append(f"{shown_name(prefix + name)} is {kind}, not a regular file: it is not sent (as git skips it)")
+                continue
             found.append(SelectedFile(path=name, source=path, size=info.st_size))
 
     visit(top, "", [])
@@ -335,8 +341,10 @@ def list_code_files(
     colab: Optional[bool] = None,
     exclude: Iterable[PathLike] = (),
     left_out: Optional[List[str]] = None,
+    skipped: Optional[List[str]] = None,
 ) -> List[SelectedFile]:
-    """The code files of the workspace at ``root``, sorted by path (see :func:`_walk` for ``left_out``)."""
+    """The code files of the workspace at ``root``, sorted by path (see :func:`_walk` for
+    ``left_out`` and ``skipped``)."""
     top = Path(root)
     model = check_model_directory(top, model_directory)
     patterns = [*HIDDEN_PATTERNS, *CODE_PATTERNS, f"/{model}/"]
@@ -347,7 +355,7 @@ def list_code_files(
     elif colab:
         patterns.extend(COLAB_PATTERNS)
     skip = {str(Path(p).resolve()) for p in exclude}
-    return _walk(top, top, _Rules(patterns, use_gitignore=True), skip=skip, left_out=left_out)
+    return _walk(top, top, _Rules(patterns, use_gitignore=True), skip=skip, left_out=left_out, skipped=skipped)
 
 
 def list_model_files(
@@ -356,6 +364,7 @@ def list_model_files(
     *,
     exclude: Iterable[PathLike] = (),
     left_out: Optional[List[str]] = None,
+    skipped: Optional[List[str]] = None,
 ) -> List[SelectedFile]:
     """The model files, named relative to the model directory (empty when it does not exist)."""
     top = Path(root)
@@ -369,7 +378,7 @@ def list_model_files(
     if folder.is_symlink() and os.path.commonpath([os.path.realpath(folder), real_top]) != real_top:
         raise UnsafePathError(f"the model directory {model} is a symbolic link outside the workspace: use a folder inside it")
     skip = {str(Path(p).resolve()) for p in exclude}
-    return _walk(folder, top, _Rules(HIDDEN_PATTERNS, use_gitignore=False), prefix=model + "/", skip=skip, left_out=left_out)
+    return _walk(folder, top, _Rules(HIDDEN_PATTERNS, use_gitignore=False), prefix=model + "/", skip=skip, left_out=left_out, skipped=skipped)
 
 
 def size_limit(variable: str, default: int) -> int:

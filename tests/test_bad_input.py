@@ -685,10 +685,8 @@ CASES: List[Case] = [
     Case("special-token-fifo-download", fifo(".crunchdao/token"), ("download", "--force"), "FIFO"),
     Case("special-project-json-fifo", fifo(".crunchdao/project.json"), ("test",), "project.json"),
     Case("special-gitignore-fifo", fifo(".gitignore"), ("push", "-m", "x"), ".gitignore"),
-    Case("special-requirements-fifo-push", fifo("requirements.txt"), ("push", "-m", "x"), "requirements.txt"),
+    # a FIFO or socket among the files a push selects is skipped with a warning, as git skips it: tests/test_hub_files.py
     Case("special-requirements-fifo-test", fifo("requirements.txt"), ("test",), "requirements.txt"),
-    Case("special-requirements-link-to-fifo", steps(fifo("pipe"), link_to("requirements.txt", "pipe")), ("push", "-m", "x", "--dry"), "FIFO"),
-    Case("special-model-file-fifo", fifo("resources/model.bin"), ("push", "-m", "x"), "resources/model.bin"),
     Case("special-notebook-fifo", fifo("nb.ipynb"), ("convert", "nb.ipynb", "out.py"), "nb.ipynb"),
     Case("special-notebook-device", link_to("nb.ipynb", "/dev/zero"), ("convert", "nb.ipynb", "out.py"), "character device"),
     Case("special-release-cache-fifo", fifo(".crunchdao/data_release.json"), ("test",), "data_release.json"),
@@ -850,14 +848,18 @@ _PROJECTS: Dict[Tuple[str, str], Path] = {}
 def as_project(name: str, pushes: int = 0) -> Callable[[Path], None]:
     def build(ws: Path) -> None:
         import tempfile
+        import urllib.request
 
-        from conftest import Hub, run_crunch
+        from conftest import run_crunch
 
         url = json.loads((ws / ".crunchdao" / "project.json").read_text())["apiBaseUrl"]
         source = _PROJECTS.get((url, name))
         if source is None:
             folder = Path(tempfile.mkdtemp(prefix="badinput-project-"))
-            token = Hub.at(url).token(COMPETITION, name, "alice")  # an admin call: the hub's secret
+            body = json.dumps({"competition": COMPETITION, "project": name, "user": "alice"}).encode()
+            request = urllib.request.Request(url + "_admin/tokens", data=body, method="POST")
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                token = json.loads(answer.read())["token"]
             made = run_crunch("--api-base-url", url, "setup", COMPETITION, name, "ws", "--token", token, "--no-data", "--submission", "scratch", cwd=folder)
             assert made.returncode == 0, made.output
             for number in range(1, pushes + 1):
@@ -1068,6 +1070,76 @@ UNSTRUCTURED_CASES: List[Case] = [
     ),
 ]
 CASES.extend(UNSTRUCTURED_CASES)
+
+
+# -- files from the hub that would steer the workspace (docs/guarantees.md) --------------------
+
+
+def _hostile_clone(name: str) -> Dict[str, Callable[..., Any]]:
+    return {"/v4/competitions/demo/projects/": json_answer(200, {"main.py": "http://127.0.0.1:9/x", name: "http://127.0.0.1:9/y"})}
+
+
+def _zip_of(name: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("fine.txt", "fine")
+        archive.writestr(name, "[core]\n\tfsmonitor = touch /tmp/owned\n")
+    return buffer.getvalue()
+
+
+GIT_ZIP = _zip_of("inner/.git/config")
+
+
+def _git_zip_release(release: Dict[str, Any], proxy: str) -> None:
+    release["dataFiles"]["extra"] = {
+        "name": "extra.zip",
+        "url": proxy + "_crafted/git.zip",
+        "size": len(GIT_ZIP),
+        "signed": True,
+        "compressed": True,
+        "sha256": hashlib.sha256(GIT_ZIP).hexdigest(),
+    }
+
+
+def _plant_quickstarter_file(name: str) -> Callable[[Any], Any]:
+    def edit(document: Any) -> Any:
+        document["files"].append(dict(document["files"][0], name=name))
+        return document
+
+    return edit
+
+
+SETUP_FRESH = ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data")
+STEERING_CASES: List["Case"] = [
+    Case("hub-clone-git-hook", nothing, SETUP_FRESH, ".git/hooks/post-checkout", rules=_hostile_clone(".git/hooks/post-checkout"), outside=True),
+    Case("hub-clone-git-any-case", nothing, SETUP_FRESH, ".GIT", rules=_hostile_clone("lib/.GIT/config"), outside=True),
+    Case("hub-clone-nested-crunchdao", nothing, SETUP_FRESH, "lib/.CrunchDAO/project.json", rules=_hostile_clone("lib/.CrunchDAO/project.json"), outside=True),
+    Case("hub-clone-dotenv", nothing, SETUP_FRESH, "notebooks/.env", rules=_hostile_clone("notebooks/.env"), outside=True),
+    Case("hub-clone-sitecustomize", nothing, SETUP_FRESH, "sitecustomize.py", rules=_hostile_clone("sitecustomize.py"), outside=True),
+    Case("hub-clone-pycache", nothing, SETUP_FRESH, "__pycache__", rules=_hostile_clone("__pycache__/main.cpython-311.pyc"), outside=True),
+    Case("hub-clone-jupyter-config", nothing, SETUP_FRESH, "jupyter_server_config.py", rules=_hostile_clone("jupyter_server_config.py"), outside=True),
+    Case("hub-clone-name-too-long", nothing, SETUP_FRESH, "bytes long", rules=_hostile_clone("n" * 300 + ".py"), outside=True),
+    Case("hub-clone-path-too-long", nothing, SETUP_FRESH, "over what the system allows", rules=_hostile_clone("/".join(["d" * 200] * 25) + "/x.py"), outside=True),
+    Case("hub-clone-name-control-character", nothing, SETUP_FRESH, "control character", rules=_hostile_clone("bad\nname.py"), outside=True),
+    Case("release-name-dotenv", nothing, ("--api-base-url", "{fake}", "download"), "'.env'", rules={RELEASE: edit_release(_rename_file(".env"))}),
+    Case("release-name-too-long", nothing, ("--api-base-url", "{fake}", "download"), "bytes long", rules={RELEASE: edit_release(_rename_file("x" * 240 + ".parquet"))}),
+    Case(
+        "hub-zip-entry-git",
+        nothing,
+        ("--api-base-url", "{fake}", "download"),
+        "inner/.git/config",
+        DOWNLOAD_WRITES + ("data/extra.zip",),
+        rules={RELEASE: edit_release(_git_zip_release), "/_crafted/git.zip": lambda m, p, f: (200, {"Content-Type": "application/zip"}, GIT_ZIP)},
+    ),
+    Case(
+        "quickstarter-apply-vscode",
+        nothing,
+        ("--api-base-url", "{fake}", "quickstarter", "apply", "default", "--overwrite"),
+        ".vscode/settings.json",
+        rules={"/v2/competitions/demo/quickstarters": edit_answer(r"/v2/competitions/demo/quickstarters/[^/]+", _plant_quickstarter_file(".vscode/settings.json"))},
+    ),
+]
+CASES.extend(STEERING_CASES)
 
 
 # -- snapshot ----------------------------------------------------------------------------------
