@@ -229,48 +229,57 @@ class GuardedStream:
             if self._closed_at_start and self.failure is None:
                 self.failure = f"{self.name} is closed"
             return len(text)
-        try:
-            assert self._stream is not None
-            return self._stream.write(text)
-        except BrokenPipeError:
-            raise
-        except (OSError, ValueError) as error:  # ValueError: the stream object was closed
-            if self._reopened(error):
-                return self.write(text)
-            self._fail(error)
-            return len(text)
+        for attempt in (1, 2):
+            try:
+                assert self._stream is not None
+                return self._stream.write(text)
+            except BrokenPipeError:
+                raise
+            except (OSError, ValueError) as error:  # ValueError: the stream object was closed
+                if attempt == 1 and self._reopened(error):
+                    continue
+                self._fail(error)
+        return len(text)
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
             self.write(line)
 
     def flush(self) -> None:
-        if self._dead or self._stream is None:
-            return
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except (OSError, ValueError) as error:
-            if self._reopened(error):
-                return self.flush()
-            self._fail(error)
+        for attempt in (1, 2):
+            if self._dead or self._stream is None:
+                return
+            try:
+                self._stream.flush()
+                return
+            except BrokenPipeError:
+                raise
+            except (OSError, ValueError) as error:
+                if attempt == 1 and self._reopened(error):
+                    continue
+                self._fail(error)
 
     def _reopened(self, error: BaseException) -> bool:
-        """After code the command ran closed the file descriptor itself (``os.close(1)``), the
-        descriptor is made again from the copy kept at the start: the output goes on where it
-        went. Once only."""
+        """After code the command ran closed the stream (``sys.__stdout__.close()``) or its file
+        descriptor (``os.close(1)``), both are made again, the descriptor from the copy kept at
+        the start: the output goes on where it went."""
         import os
 
-        if not (isinstance(error, OSError) and error.errno == errno.EBADF) or self._saved is None:
+        closed_fd = isinstance(error, OSError) and error.errno == errno.EBADF
+        closed_stream = isinstance(error, ValueError) and bool(getattr(self._stream, "closed", False))
+        if not (closed_fd or closed_stream) or self._saved is None:
             return False
-        saved, self._saved = self._saved, None
         try:
-            os.dup2(saved, self._fd)
-        except OSError:
+            if closed_fd or not _fd_open(self._fd):
+                os.dup2(self._saved, self._fd)
+            if getattr(self._stream, "closed", False):
+                old = self._stream
+                self._stream = open(
+                    self._fd, "w", encoding=getattr(old, "encoding", None) or "utf-8", errors="backslashreplace",
+                    closefd=False, buffering=1 if getattr(old, "line_buffering", False) else -1,
+                )
+        except (OSError, ValueError, LookupError):
             return False
-        finally:
-            os.close(saved)
         return True
 
     def close(self) -> None:

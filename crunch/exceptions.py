@@ -47,10 +47,6 @@ class WorkingFolderGoneError(CrunchError):
     """The folder the command runs in was deleted (or moved) before or while it ran."""
 
 
-class OutputError(CrunchError):
-    """The command's own output could not be written (stdout closed, or on a full disk)."""
-
-
 class SpecialFileError(CrunchError):
     """A path crunch reads is a FIFO, a device or a socket, not a regular file: reading it
     could wait for ever (or never end)."""

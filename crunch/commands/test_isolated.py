@@ -109,7 +109,7 @@ def run(
             elif emitter == "sandbox":
                 console.print(line)
             else:
-                console.result(line)
+                console.result(line, raw=True)  # the person's own program's output
 
         result = run_job(
             scratch,
