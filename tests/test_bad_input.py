@@ -848,18 +848,14 @@ _PROJECTS: Dict[Tuple[str, str], Path] = {}
 def as_project(name: str, pushes: int = 0) -> Callable[[Path], None]:
     def build(ws: Path) -> None:
         import tempfile
-        import urllib.request
 
-        from conftest import run_crunch
+        from conftest import Hub, run_crunch
 
         url = json.loads((ws / ".crunchdao" / "project.json").read_text())["apiBaseUrl"]
         source = _PROJECTS.get((url, name))
         if source is None:
             folder = Path(tempfile.mkdtemp(prefix="badinput-project-"))
-            body = json.dumps({"competition": COMPETITION, "project": name, "user": "alice"}).encode()
-            request = urllib.request.Request(url + "_admin/tokens", data=body, method="POST")
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                token = json.loads(answer.read())["token"]
+            token = Hub.at(url).token(COMPETITION, name, "alice")  # an admin call: the hub's secret
             made = run_crunch("--api-base-url", url, "setup", COMPETITION, name, "ws", "--token", token, "--no-data", "--submission", "scratch", cwd=folder)
             assert made.returncode == 0, made.output
             for number in range(1, pushes + 1):
@@ -1140,6 +1136,18 @@ STEERING_CASES: List["Case"] = [
     ),
 ]
 CASES.extend(STEERING_CASES)
+
+# -- names given to the local hub's commands: refused before the hub's root is touched ------------
+
+HUB_NAME_CASES: List[Case] = [
+    Case("hub-token-escape-in-project", nothing, ("hub", "token", "demo", "p\x1b[2J1", "--root", "hubroot"), "control character"),
+    Case("hub-token-newline-in-user", nothing, ("hub", "token", "demo", "p1", "--user", "al\nice", "--root", "hubroot"), "control character"),
+    Case("hub-token-bidi-override-in-competition", nothing, ("hub", "token", "de\u202emo", "p1", "--root", "hubroot"), "cannot be shown"),
+    Case("hub-token-huge-project-name", nothing, ("hub", "token", "demo", "p" * 5000, "--root", "hubroot"), "at most 200 characters"),
+    Case("hub-add-competition-bell-in-name", nothing, ("hub", "add-competition", "bad\x07name", "data", "--root", "hubroot"), "cannot be a competition name"),
+    Case("hub-add-competition-c1-control", nothing, ("hub", "add-competition", "bad\x9bname", "data", "--root", "hubroot"), "cannot be a competition name"),
+]
+CASES.extend(HUB_NAME_CASES)
 
 
 # -- snapshot ----------------------------------------------------------------------------------
