@@ -1068,6 +1068,82 @@ UNSTRUCTURED_CASES: List[Case] = [
 CASES.extend(UNSTRUCTURED_CASES)
 
 
+# -- origins and sizes: tokens stay at the hub's origin, answers cannot exhaust the machine ------
+
+ELSEWHERE = "http://127.0.0.2:9"  # another origin: nothing of crunch's may go there
+
+
+def _redirect_elsewhere(status: int) -> Callable[..., Answer]:
+    return lambda method, path, forward: (status, {"Location": ELSEWHERE + path + "&stolen=1"}, b"")
+
+
+def _data_extra(target: str, size: int) -> Callable[[Dict[str, Any], str], None]:
+    def edit(release: Dict[str, Any], proxy: str) -> None:
+        release["dataFiles"]["extra"] = {"name": "extra.bin", "url": proxy + target, "size": size, "signed": True, "compressed": False, "sha256": None}
+
+    return edit
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, compresslevel=9)
+
+
+DATA_BOMB = _gzip(b"\0" * (64 << 20))
+ANSWER_BOMB = _gzip(b"[" + b" " * (65 << 20) + b"]")
+DEEP = b"[" * 50_000 + b"]" * 50_000
+DATA_FAILS = DOWNLOAD_WRITES + ("data/extra.bin*", "data/.extra.bin*")
+
+CASES += [
+    Case(
+        "origin-setup-token-redirected",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data"),
+        "(127.0.0.2:9)",
+        rules={"/v2/project-tokens/upgrade": _redirect_elsewhere(307)},
+        outside=True,  # that the token stays unspent: tests/test_origins.py
+    ),
+    Case("origin-push-token-redirected", nothing, ("--api-base-url", "{fake}", "download"), "(127.0.0.2:9)", DOWNLOAD_WRITES, rules={RELEASE: _redirect_elsewhere(302)}),
+    Case(
+        "data-link-redirects-to-file",
+        nothing,
+        ("--api-base-url", "{fake}", "download"),
+        "not http(s)",
+        DATA_FAILS,
+        rules={RELEASE: edit_release(_data_extra("_crafted/file", 10)), "/_crafted/file": lambda m, p, f: (302, {"Location": "file:///etc/passwd"}, b"")},
+    ),
+    Case(
+        "data-link-redirect-loop",
+        nothing,
+        ("--api-base-url", "{fake}", "download"),
+        "more than 5 times",
+        DATA_FAILS,
+        rules={RELEASE: edit_release(_data_extra("_crafted/loop", 10)), "/_crafted/loop": lambda m, p, f: (302, {"Location": "/_crafted/loop"}, b"")},
+    ),
+    Case(
+        "data-body-past-announced-size",
+        nothing,
+        ("--api-base-url", "{fake}", "download"),
+        "more than the 1000 bytes its data release announced for extra.bin",
+        DATA_FAILS,
+        rules={RELEASE: edit_release(_data_extra("_crafted/long", 1000)), "/_crafted/long": lambda m, p, f: (200, {}, b"x" * 5000)},
+    ),
+    Case(
+        "data-body-gzip-bomb",
+        nothing,
+        ("--api-base-url", "{fake}", "download"),
+        "more than the 4096 bytes",
+        DATA_FAILS,
+        rules={RELEASE: edit_release(_data_extra("_crafted/bomb", 4096)), "/_crafted/bomb": lambda m, p, f: (200, {"Content-Encoding": "gzip"}, DATA_BOMB)},
+    ),
+    Case("hub-answer-gzip-bomb", nothing, ("--api-base-url", "{fake}", "download"), "larger than 64 MiB", rules={"/v1/competitions/": lambda m, p, f: (200, {"Content-Type": "application/json", "Content-Encoding": "gzip"}, ANSWER_BOMB)}),
+    Case("hub-answer-deep-json", nothing, ("--api-base-url", "{fake}", "download"), "nested deeper than 200 levels", rules={"/v1/competitions/": lambda m, p, f: (200, {"Content-Type": "application/json"}, DEEP)}),
+    Case("hub-answer-brotli", nothing, ("--api-base-url", "{fake}", "download"), "'br'", rules={"/v1/competitions/": lambda m, p, f: (200, {"Content-Type": "application/json", "Content-Encoding": "br"}, b"\x0b\x00\x80{}\x03")}),
+    Case("cache-release-deep-json", write(".crunchdao/data_release.json", DEEP.decode()), (*OFFLINE, "test"), "data_release.json is damaged"),
+]
+
+
 # -- files from the hub that would steer the workspace (docs/guarantees.md) --------------------
 
 
@@ -1377,6 +1453,16 @@ def test_a_damaged_cache_is_fetched_again_when_the_hub_answers(name: str, edit: 
     assert f"the cached {name} is damaged: fetching the metadata again from the hub" in result.stderr
     assert "prediction is valid" in result.stdout
     assert without_links(json.loads((ws / ".crunchdao" / name).read_text())) == without_links(json.loads(good))
+
+
+def test_a_deeply_nested_cache_is_fetched_again_when_the_hub_answers(template: Path, shared_hub: Hub, tmp_path: Path) -> None:
+    ws = _copy(template, tmp_path / "ws")
+    good = (ws / ".crunchdao" / "data_release.json").read_text()
+    write(".crunchdao/data_release.json", DEEP.decode())(ws)
+    result = run_crunch_in(ws, shared_hub.env(PYTHONDONTWRITEBYTECODE="1"), "test", "--no-determinism-check")
+    assert result.returncode == 0, result.output
+    assert "the cached data_release.json is damaged: fetching the metadata again from the hub" in result.stderr
+    assert without_links(json.loads((ws / ".crunchdao" / "data_release.json").read_text())) == without_links(json.loads(good))
 
 
 def without_links(document: Any) -> Any:
