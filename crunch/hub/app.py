@@ -41,6 +41,7 @@ sent by another site) under ``/_admin/``:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import ipaddress
 import json
@@ -357,7 +358,11 @@ class HubApp(RunRoutes, PlatformRoutes):
             raise
         except RecursionError:  # a body or path nested past what Python parses
             return _error(HubError(400, "VALIDATION_FAILED", "the request is nested too deeply"))
+        except OverflowError:  # an id or number past what the database holds
+            return _error(HubError(400, "VALIDATION_FAILED", "a number of the request is out of range"))
         except Exception as error:  # a bug of the hub: keep serving, answer JSON
+            if isinstance(error, OSError) and error.errno in (errno.ENAMETOOLONG, errno.EILSEQ):  # a name no file system takes
+                return _error(HubError(404, "NOT_FOUND", f"no such path: {request.path[:200]}"))
             print(f"hub: error on {request.method} {request.path}: {error!r}", file=sys.stderr)
             traceback.print_exc(file=sys.stderr)
             return _error(HubError(500, "INTERNAL_ERROR", f"the hub failed: {type(error).__name__}"))
@@ -1138,9 +1143,22 @@ class HubApp(RunRoutes, PlatformRoutes):
             ("runTimeout", "run_timeout", float),
             ("shapes", "shapes", str),
         )
-        for field, attribute, kind in fields:
+        values = {}
+        for field, attribute, kind in fields:  # every value checked before any is set
             if field in body:
-                setattr(self, attribute, kind(body[field]))  # type: ignore[operator]
+                value = body[field]
+                if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value):
+                    raise validation(field, "must be a number")
+                if kind is bool and not isinstance(value, bool):
+                    raise validation(field, "must be true or false")
+                if field == "filesBaseUrl" and value and (not isinstance(value, str) or not value.startswith(("http://", "https://"))):
+                    raise validation(field, "must be an http(s) URL or null")
+                try:
+                    values[attribute] = kind(value)  # type: ignore[operator]
+                except (OverflowError, ValueError):
+                    raise validation(field, "is out of range") from None
+        for attribute, value in values.items():
+            setattr(self, attribute, value)
         return _json({field: getattr(self, attribute) for field, attribute, _ in fields})
 
 
