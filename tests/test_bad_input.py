@@ -1226,6 +1226,37 @@ HUB_NAME_CASES: List[Case] = [
 CASES.extend(HUB_NAME_CASES)
 
 
+# -- terminals and the machine: hub text shown escaped, a full disk --------------------------------
+
+HOSTILE_TEXT = "\x1b]0;owned\x07\x1b[2J\rFAKE\u202egnp.exe\x9b"
+LEADERBOARD = "/v3/competitions/demo/leaderboards"
+
+
+MACHINE_CASES: List[Case] = [
+    Case(
+        "hub-error-message-escaped",
+        nothing,
+        ("--api-base-url", "{fake}", "leaderboard"),
+        "refused\\x1b]0;owned\\x07\\x1b[2J; FAKE\\u202egnp.exe\\x9b",  # the carriage return: a line break, on one line
+        rules={LEADERBOARD: json_answer(400, {"code": "SOMETHING_NEW", "message": "refused" + HOSTILE_TEXT})},
+    ),
+    Case(
+        "hub-error-code-escaped",
+        nothing,
+        ("--api-base-url", "{fake}", "leaderboard"),
+        "\\x1b[2J",
+        rules={LEADERBOARD: json_answer(409, {"code": "NEW\x1b[2J\rCODE", "message": None})},
+    ),
+    Case(
+        "user-code-disk-full",
+        write("main.py", main_py("return X_test", train_body="raise OSError(28, 'No space left on device')")),
+        ("test",),
+        "the disk is full (train()",
+    ),
+]
+CASES.extend(MACHINE_CASES)
+
+
 # -- snapshot ----------------------------------------------------------------------------------
 
 
