@@ -16,7 +16,7 @@ import click
 from .__version__ import __version__
 from .core.console import Console
 from .core.secrets import redact
-from .exceptions import CrunchError
+from .exceptions import CrunchError, WorkingFolderGoneError
 from .project.settings import Settings
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -131,6 +131,18 @@ def list_(ctx: click.Context, **options: Any) -> None:
 # -- workspace -------------------------------------------------------------------------------
 
 
+WORKSPACE_ROOM = 1024 * 1024  # bytes free below which setup does not start: its files, the token, the caches
+
+
+def _room_for_workspace(directory: Optional[str]) -> None:
+    """A full disk where the workspace is to be made is said before the single-use setup token
+    is spent (the same token works once space is freed); the data is checked for room when its
+    size is known."""
+    from .core.fsutil import check_room
+
+    check_room(directory or ".", WORKSPACE_ROOM, "a workspace (without its data)", "the setup token was not used")
+
+
 SUBMISSION_HELP = "Which submission to start from: latest (default), scratch (the quickstarter), or a number."
 
 
@@ -156,6 +168,7 @@ def setup(ctx: click.Context, **options: Any) -> None:
 
     DIRECTORY defaults to {competitionName}-{projectName}; both placeholders may be used.
     """
+    _room_for_workspace(options.get("directory"))
     _call(ctx, "setup", **options)
 
 
@@ -174,6 +187,7 @@ def setup(ctx: click.Context, **options: Any) -> None:
 @click.pass_context
 def setup_notebook(ctx: click.Context, competition: str, token: str, project: Optional[str], **options: Any) -> None:
     """Set up the current directory as a workspace, from a notebook cell (`!crunch setup-notebook COMPETITION TOKEN [PROJECT]`)."""
+    _room_for_workspace(".")
     _call(
         ctx,
         "setup",
@@ -302,6 +316,7 @@ def convert(ctx: click.Context, **options: Any) -> None:
 @click.pass_context
 def init(ctx: click.Context, **options: Any) -> None:
     """Make an empty workspace for PROJECT of COMPETITION: the token, the data, no code."""
+    _room_for_workspace(options.get("directory"))
     _call(ctx, "init", **options)
 
 
@@ -511,6 +526,11 @@ def hub() -> None:
 @click.option("--latency", default=0.0, type=click.FloatRange(min=0), metavar="S", help="Link shape: S seconds added before each data file or chunk answer.")
 @click.option("--daily-limit", default=5, show_default=True, type=click.IntRange(min=0), help="Submissions per project per day.")
 @click.option(
+    "--allow-host", multiple=True, metavar="HOST[:PORT]",
+    help="Another name requests may give in their Host header (a reverse proxy, a DNS name of this machine); repeatable."
+    " Requests naming any other host, or sent by another web site, are refused.",
+)
+@click.option(
     "--shapes", default="current", show_default=True, type=click.Choice(["current", "classic"]), envvar="CRUNCH_HUB_SHAPES",
     help="Shapes of the answers. current: as the platform sends them today (times in UTC without a zone,"
     " a data release's target columns as a list, a chunk's confirm answering the chunk, the competition listing"
@@ -520,7 +540,8 @@ def hub() -> None:
 )
 @click.pass_context
 def hub_serve(ctx: click.Context, shapes: str, **options: Any) -> None:
-    """Serve the hub until interrupted; prints `listening on http://HOST:PORT/` when ready."""
+    """Serve the hub until interrupted; prints `listening on http://HOST:PORT/` when ready, then
+    the admin secret (made on the first start, kept in ROOT/admin-secret) that /_admin/ calls need."""
     import os
 
     os.environ["CRUNCH_HUB_SHAPES"] = shapes  # read by the hub's app when it starts (crunch.hub.app.make_app)
@@ -578,50 +599,202 @@ def _can_ask() -> bool:
     return can_ask()
 
 
+def _say(text: str) -> None:
+    """A line of crunch's own on stderr; a stderr that cannot be written loses it silently."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except Exception:
+        pass
+
+
 def _print_error(message: str) -> None:
-    click.echo(f"error: {redact(message)}", err=True)
+    from .core.display import visible
+
+    _say(f"error: {visible(redact(message))}")
+
+
+_REEXEC = "CRUNCH_UTF8_REEXEC"  # set for the interpreter started again in UTF-8 mode: stdout's encoding before
+
+
+def _utf8_again(args: list) -> None:
+    """Under the C or POSIX locale with UTF-8 mode off (``LC_ALL=C PYTHONUTF8=0``), Python names
+    files in ASCII: a valid UTF-8 file name or workspace path is then text with surrogates,
+    which no library can encode. Start the same command again in UTF-8 mode (``-X utf8``, for
+    this process only: what crunch runs inherits nothing), which names them as they are. Where
+    that cannot be done, carry on as we are."""
+    import codecs
+    import os
+
+    if os.name != "posix" or sys.flags.utf8_mode or os.environ.get(_REEXEC) is not None:
+        return
+    if codecs.lookup(sys.getfilesystemencoding()).name != "ascii":
+        return
+    main_module = sys.modules.get("__main__")
+    spec = getattr(main_module, "__spec__", None)
+    if spec is not None and spec.name == "crunch.__main__":
+        command = [sys.executable, "-X", "utf8", "-m", "crunch", *args]
+    elif sys.argv and os.path.isfile(sys.argv[0]):
+        command = [sys.executable, "-X", "utf8", sys.argv[0], *args]
+    else:
+        return
+    env = dict(os.environ)
+    env[_REEXEC] = getattr(sys.stdout, "encoding", None) or ""
+    try:
+        sys.stdout.flush() if sys.stdout is not None else None
+        os.execve(sys.executable, command, env)
+    except OSError:
+        return
+
+
+def _after_utf8_again() -> None:
+    """In the interpreter :func:`_utf8_again` started: stdout and stderr keep the encoding they
+    had (an ASCII console stays ASCII, its other characters written as escapes) unless
+    ``PYTHONIOENCODING`` chose one, and the marker is not passed on."""
+    import os
+
+    encoding = os.environ.pop(_REEXEC, None)
+    if not encoding or os.environ.get("PYTHONIOENCODING"):
+        return
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(encoding=encoding, errors="backslashreplace")
+            except (OSError, ValueError, LookupError):
+                pass
+
+
+def _working_folder() -> Optional[str]:
+    """The folder the command runs in, or ``None`` when it was deleted (or moved away)."""
+    import os
+
+    try:
+        return os.getcwd()
+    except OSError:  # FileNotFoundError where it was deleted
+        return None
+
+
+def _folder_gone(started_in: Optional[str], during: bool) -> str:
+    where = f" ({started_in})" if started_in else ""
+    if during:
+        return (
+            f"the folder the command was running in{where} was deleted or moved while it ran; "
+            "go to a folder that exists and run the command again"
+        )
+    return "the current folder no longer exists (it was deleted or moved): go to a folder that exists and run the command again"
+
+
+def _needs_folder(args: list) -> bool:
+    """Whether the command line runs a command (which may read or write the current folder),
+    rather than only asking for help or the version."""
+    return bool(args) and not any(arg in ("-h", "--help", "-V", "--version") for arg in args)
+
+
+def _disk_full_said(error: CrunchError) -> str:
+    """The message of ``error``; when a full disk caused it (``ENOSPC`` or ``EDQUOT`` in its
+    chain: the person's code could not save its model, say) and the message does not say so,
+    the message says the disk is full, with what failed as its detail."""
+    from .core.fsutil import disk_full_message, is_disk_full
+
+    message = error.message
+    if any(words in message.lower() for words in ("disk is full", "disk space", "free some space")):
+        return message  # said already
+    seen = set()
+    cause: Optional[BaseException] = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if is_disk_full(cause):
+            return disk_full_message(message)
+        cause = cause.__cause__ or cause.__context__
+    return message
+
+
+def _output_failure(stdout: Any, code: int) -> int:
+    """At exit: stdout flushed; output that could not be written (a closed stdout, a full disk
+    behind it) is said in one line on stderr and makes the exit code 1."""
+    if stdout is None:
+        return code
+    try:
+        stdout.flush()
+    except BrokenPipeError:
+        from .core.console import _to_devnull
+
+        _to_devnull(1)
+        return code or 1
+    failure = getattr(stdout, "failure", None)
+    if failure is None or code != 0:
+        return code
+    if "No space left" in failure or "quota" in failure.lower():
+        from .core.fsutil import disk_full_message
+
+        _print_error(disk_full_message(f"the output could not be written to {failure}"))
+    else:
+        _print_error(f"the output could not be written: {failure} (the command itself ran to its end)")
+    return 1
 
 
 def main(argv: Optional[list] = None) -> None:
     """Entry point of the ``crunch`` executable."""
+    from .core.console import guard_streams
+    from .core.fsutil import disk_full, is_disk_full
     from .core.interrupts import exit_code, install
 
-    install()
     args = sys.argv[1:] if argv is None else list(argv)
+    if argv is None:
+        _utf8_again(args)
+        _after_utf8_again()
+    stdout = guard_streams() if argv is None else None
+    install()
     debug = "--debug" in args
+    started_in = _working_folder()
     code = 0
     try:
+        if started_in is None and _needs_folder(args):
+            raise WorkingFolderGoneError(_folder_gone(None, during=False))
         ctx_result = cli.main(args=args, prog_name="crunch", standalone_mode=False)
         if isinstance(ctx_result, int):
             code = ctx_result
     except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("\ninterrupted", err=True)
+        _say("\ninterrupted")
         code = exit_code()
     except click.exceptions.Exit as exit_:
         code = exit_.exit_code
     except click.ClickException as error:
-        error.show()
+        try:
+            error.show()
+        except Exception:
+            pass
         code = error.exit_code
     except CrunchError as error:
         if debug or _debug_from_env():
-            click.echo(redact("".join(traceback.format_exc())), err=True)
+            _say(redact("".join(traceback.format_exc())))
         code = error.exit_code
         if error.exit_code == 0:
-            click.echo(error.message, err=True)
+            _say(error.message)
         elif error.exit_code == 130:  # stopped by Ctrl-C (or SIGTERM) inside a command: said like any interruption
-            click.echo("\ninterrupted", err=True)
+            _say("\ninterrupted")
             code = exit_code()
+        elif started_in is not None and _working_folder() is None:
+            _print_error(_folder_gone(started_in, during=True))
         else:
-            _print_error(error.message)
+            _print_error(_disk_full_said(error))
     except BrokenPipeError:
+        from .core.console import _to_devnull
+
+        _to_devnull(1)  # the reader left: what is still buffered goes nowhere, without a word at exit
         code = 1
     except Exception as error:  # a bug: say so in one line, traceback with --debug
         if debug or _debug_from_env():
-            click.echo(redact("".join(traceback.format_exc())), err=True)
+            _say(redact("".join(traceback.format_exc())))
+        if is_disk_full(error):
+            _print_error(disk_full(error).args[0])
+        elif isinstance(error, OSError) and started_in is not None and _working_folder() is None:
+            _print_error(_folder_gone(started_in, during=True))
+        elif debug or _debug_from_env():
             _print_error(f"unexpected {type(error).__name__}: {error}")
         else:
             _print_error(f"unexpected {type(error).__name__}: {error} (run with --debug for the traceback)")
         code = 1
+    code = _output_failure(stdout, code)
     sys.exit(code)
 
 

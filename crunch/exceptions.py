@@ -38,6 +38,15 @@ class FileWriteError(CrunchError, OSError):
     code handling write errors goes on handling it."""
 
 
+class DiskFullError(FileWriteError):
+    """The disk (or the person's quota) is full: nothing more can be written until some space
+    is freed. Its ``errno`` is ``ENOSPC`` or ``EDQUOT``."""
+
+
+class WorkingFolderGoneError(CrunchError):
+    """The folder the command runs in was deleted (or moved) before or while it ran."""
+
+
 class SpecialFileError(CrunchError):
     """A path crunch reads is a FIFO, a device or a socket, not a regular file: reading it
     could wait for ever (or never end)."""

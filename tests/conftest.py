@@ -91,7 +91,10 @@ def run_crunch(*args: Any, cwd: Any = None, env: Optional[Dict[str, str]] = None
 
 
 class Hub:
-    """A ``crunch hub serve`` subprocess and helpers to drive it."""
+    """A ``crunch hub serve`` subprocess and helpers to drive it; its admin calls carry the
+    hub's admin secret (read from ``<root>/admin-secret``). ``Hub.at(url)``: the running hub of a URL."""
+
+    running: Dict[str, "Hub"] = {}
 
     def __init__(self, root: Path, *serve_args: Any, port: int = 0, env: Optional[Dict[str, str]] = None) -> None:
         self.root = Path(root)
@@ -105,6 +108,8 @@ class Hub:
             env=crunch_env(self.extra_env),
         )
         self.url = self._wait_for_url()
+        self.admin_secret = (self.root / "admin-secret").read_text(encoding="utf-8").strip()
+        Hub.running[self.url] = self
         self.home = self.root.parent / (self.root.name + "-home")
         self.home.mkdir(exist_ok=True)
 
@@ -130,10 +135,16 @@ class Hub:
 
     # -- HTTP helpers -----------------------------------------------------------------------------
 
+    @classmethod
+    def at(cls, url: str) -> "Hub":
+        return cls.running[url]
+
     def call(self, method: str, path: str, body: Any = None) -> Any:
+        """A JSON call of the hub (with the admin secret: admin calls pass)."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path.lstrip("/"), data=data, method=method)
         request.add_header("Content-Type", "application/json")
+        request.add_header("X-Crunch-Hub-Secret", self.admin_secret)
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"null")
 
@@ -215,6 +226,8 @@ class Hub:
         return run_crunch("--api-base-url", self.url, *args, cwd=cwd, env=env or self.env(), input=input, timeout=timeout)
 
     def stop(self) -> None:
+        if Hub.running.get(getattr(self, "url", "")) is self:
+            del Hub.running[self.url]
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

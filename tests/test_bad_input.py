@@ -685,10 +685,8 @@ CASES: List[Case] = [
     Case("special-token-fifo-download", fifo(".crunchdao/token"), ("download", "--force"), "FIFO"),
     Case("special-project-json-fifo", fifo(".crunchdao/project.json"), ("test",), "project.json"),
     Case("special-gitignore-fifo", fifo(".gitignore"), ("push", "-m", "x"), ".gitignore"),
-    Case("special-requirements-fifo-push", fifo("requirements.txt"), ("push", "-m", "x"), "requirements.txt"),
+    # a FIFO or socket among the files a push selects is skipped with a warning, as git skips it: tests/test_hub_files.py
     Case("special-requirements-fifo-test", fifo("requirements.txt"), ("test",), "requirements.txt"),
-    Case("special-requirements-link-to-fifo", steps(fifo("pipe"), link_to("requirements.txt", "pipe")), ("push", "-m", "x", "--dry"), "FIFO"),
-    Case("special-model-file-fifo", fifo("resources/model.bin"), ("push", "-m", "x"), "resources/model.bin"),
     Case("special-notebook-fifo", fifo("nb.ipynb"), ("convert", "nb.ipynb", "out.py"), "nb.ipynb"),
     Case("special-notebook-device", link_to("nb.ipynb", "/dev/zero"), ("convert", "nb.ipynb", "out.py"), "character device"),
     Case("special-release-cache-fifo", fifo(".crunchdao/data_release.json"), ("test",), "data_release.json"),
@@ -850,18 +848,14 @@ _PROJECTS: Dict[Tuple[str, str], Path] = {}
 def as_project(name: str, pushes: int = 0) -> Callable[[Path], None]:
     def build(ws: Path) -> None:
         import tempfile
-        import urllib.request
 
-        from conftest import run_crunch
+        from conftest import Hub, run_crunch
 
         url = json.loads((ws / ".crunchdao" / "project.json").read_text())["apiBaseUrl"]
         source = _PROJECTS.get((url, name))
         if source is None:
             folder = Path(tempfile.mkdtemp(prefix="badinput-project-"))
-            body = json.dumps({"competition": COMPETITION, "project": name, "user": "alice"}).encode()
-            request = urllib.request.Request(url + "_admin/tokens", data=body, method="POST")
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                token = json.loads(answer.read())["token"]
+            token = Hub.at(url).token(COMPETITION, name, "alice")  # an admin call: the hub's secret
             made = run_crunch("--api-base-url", url, "setup", COMPETITION, name, "ws", "--token", token, "--no-data", "--submission", "scratch", cwd=folder)
             assert made.returncode == 0, made.output
             for number in range(1, pushes + 1):
@@ -1072,6 +1066,195 @@ UNSTRUCTURED_CASES: List[Case] = [
     ),
 ]
 CASES.extend(UNSTRUCTURED_CASES)
+
+
+# -- origins and sizes: tokens stay at the hub's origin, answers cannot exhaust the machine ------
+
+ELSEWHERE = "http://127.0.0.2:9"  # another origin: nothing of crunch's may go there
+
+
+def _redirect_elsewhere(status: int) -> Callable[..., Answer]:
+    return lambda method, path, forward: (status, {"Location": ELSEWHERE + path + "&stolen=1"}, b"")
+
+
+def _data_extra(target: str, size: int) -> Callable[[Dict[str, Any], str], None]:
+    def edit(release: Dict[str, Any], proxy: str) -> None:
+        release["dataFiles"]["extra"] = {"name": "extra.bin", "url": proxy + target, "size": size, "signed": True, "compressed": False, "sha256": None}
+
+    return edit
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, compresslevel=9)
+
+
+DATA_BOMB = _gzip(b"\0" * (64 << 20))
+ANSWER_BOMB = _gzip(b"[" + b" " * (65 << 20) + b"]")
+DEEP = b"[" * 50_000 + b"]" * 50_000
+DATA_FAILS = DOWNLOAD_WRITES + ("data/extra.bin*", "data/.extra.bin*")
+
+CASES += [
+    Case(
+        "origin-setup-token-redirected",
+        nothing,
+        ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data"),
+        "(127.0.0.2:9)",
+        rules={"/v2/project-tokens/upgrade": _redirect_elsewhere(307)},
+        outside=True,  # that the token stays unspent: tests/test_origins.py
+    ),
+    Case("origin-push-token-redirected", nothing, ("--api-base-url", "{fake}", "download"), "(127.0.0.2:9)", DOWNLOAD_WRITES, rules={RELEASE: _redirect_elsewhere(302)}),
+    Case(
+        "data-link-redirects-to-file",
+        nothing,
+        ("--api-base-url", "{fake}", "download"),
+        "not http(s)",
+        DATA_FAILS,
+        rules={RELEASE: edit_release(_data_extra("_crafted/file", 10)), "/_crafted/file": lambda m, p, f: (302, {"Location": "file:///etc/passwd"}, b"")},
+    ),
+    Case(
+        "data-link-redirect-loop",
+        nothing,
+        ("--api-base-url", "{fake}", "download"),
+        "more than 5 times",
+        DATA_FAILS,
+        rules={RELEASE: edit_release(_data_extra("_crafted/loop", 10)), "/_crafted/loop": lambda m, p, f: (302, {"Location": "/_crafted/loop"}, b"")},
+    ),
+    Case(
+        "data-body-past-announced-size",
+        nothing,
+        ("--api-base-url", "{fake}", "download"),
+        "more than the 1000 bytes its data release announced for extra.bin",
+        DATA_FAILS,
+        rules={RELEASE: edit_release(_data_extra("_crafted/long", 1000)), "/_crafted/long": lambda m, p, f: (200, {}, b"x" * 5000)},
+    ),
+    Case(
+        "data-body-gzip-bomb",
+        nothing,
+        ("--api-base-url", "{fake}", "download"),
+        "more than the 4096 bytes",
+        DATA_FAILS,
+        rules={RELEASE: edit_release(_data_extra("_crafted/bomb", 4096)), "/_crafted/bomb": lambda m, p, f: (200, {"Content-Encoding": "gzip"}, DATA_BOMB)},
+    ),
+    Case("hub-answer-gzip-bomb", nothing, ("--api-base-url", "{fake}", "download"), "larger than 64 MiB", rules={"/v1/competitions/": lambda m, p, f: (200, {"Content-Type": "application/json", "Content-Encoding": "gzip"}, ANSWER_BOMB)}),
+    Case("hub-answer-deep-json", nothing, ("--api-base-url", "{fake}", "download"), "nested deeper than 200 levels", rules={"/v1/competitions/": lambda m, p, f: (200, {"Content-Type": "application/json"}, DEEP)}),
+    Case("hub-answer-brotli", nothing, ("--api-base-url", "{fake}", "download"), "'br'", rules={"/v1/competitions/": lambda m, p, f: (200, {"Content-Type": "application/json", "Content-Encoding": "br"}, b"\x0b\x00\x80{}\x03")}),
+    Case("cache-release-deep-json", write(".crunchdao/data_release.json", DEEP.decode()), (*OFFLINE, "test"), "data_release.json is damaged"),
+]
+
+
+# -- files from the hub that would steer the workspace (docs/guarantees.md) --------------------
+
+
+def _hostile_clone(name: str) -> Dict[str, Callable[..., Any]]:
+    return {"/v4/competitions/demo/projects/": json_answer(200, {"main.py": "http://127.0.0.1:9/x", name: "http://127.0.0.1:9/y"})}
+
+
+def _zip_of(name: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("fine.txt", "fine")
+        archive.writestr(name, "[core]\n\tfsmonitor = touch /tmp/owned\n")
+    return buffer.getvalue()
+
+
+GIT_ZIP = _zip_of("inner/.git/config")
+
+
+def _git_zip_release(release: Dict[str, Any], proxy: str) -> None:
+    release["dataFiles"]["extra"] = {
+        "name": "extra.zip",
+        "url": proxy + "_crafted/git.zip",
+        "size": len(GIT_ZIP),
+        "signed": True,
+        "compressed": True,
+        "sha256": hashlib.sha256(GIT_ZIP).hexdigest(),
+    }
+
+
+def _plant_quickstarter_file(name: str) -> Callable[[Any], Any]:
+    def edit(document: Any) -> Any:
+        document["files"].append(dict(document["files"][0], name=name))
+        return document
+
+    return edit
+
+
+SETUP_FRESH = ("--api-base-url", "{fake}", "setup", COMPETITION, PROJECT, "fresh", "--token", "{token}", "--no-data")
+STEERING_CASES: List["Case"] = [
+    Case("hub-clone-git-hook", nothing, SETUP_FRESH, ".git/hooks/post-checkout", rules=_hostile_clone(".git/hooks/post-checkout"), outside=True),
+    Case("hub-clone-git-any-case", nothing, SETUP_FRESH, ".GIT", rules=_hostile_clone("lib/.GIT/config"), outside=True),
+    Case("hub-clone-nested-crunchdao", nothing, SETUP_FRESH, "lib/.CrunchDAO/project.json", rules=_hostile_clone("lib/.CrunchDAO/project.json"), outside=True),
+    Case("hub-clone-dotenv", nothing, SETUP_FRESH, "notebooks/.env", rules=_hostile_clone("notebooks/.env"), outside=True),
+    Case("hub-clone-sitecustomize", nothing, SETUP_FRESH, "sitecustomize.py", rules=_hostile_clone("sitecustomize.py"), outside=True),
+    Case("hub-clone-pycache", nothing, SETUP_FRESH, "__pycache__", rules=_hostile_clone("__pycache__/main.cpython-311.pyc"), outside=True),
+    Case("hub-clone-jupyter-config", nothing, SETUP_FRESH, "jupyter_server_config.py", rules=_hostile_clone("jupyter_server_config.py"), outside=True),
+    Case("hub-clone-name-too-long", nothing, SETUP_FRESH, "bytes long", rules=_hostile_clone("n" * 300 + ".py"), outside=True),
+    Case("hub-clone-path-too-long", nothing, SETUP_FRESH, "over what the system allows", rules=_hostile_clone("/".join(["d" * 200] * 25) + "/x.py"), outside=True),
+    Case("hub-clone-name-control-character", nothing, SETUP_FRESH, "control character", rules=_hostile_clone("bad\nname.py"), outside=True),
+    Case("release-name-dotenv", nothing, ("--api-base-url", "{fake}", "download"), "'.env'", rules={RELEASE: edit_release(_rename_file(".env"))}),
+    Case("release-name-too-long", nothing, ("--api-base-url", "{fake}", "download"), "bytes long", rules={RELEASE: edit_release(_rename_file("x" * 240 + ".parquet"))}),
+    Case(
+        "hub-zip-entry-git",
+        nothing,
+        ("--api-base-url", "{fake}", "download"),
+        "inner/.git/config",
+        DOWNLOAD_WRITES + ("data/extra.zip",),
+        rules={RELEASE: edit_release(_git_zip_release), "/_crafted/git.zip": lambda m, p, f: (200, {"Content-Type": "application/zip"}, GIT_ZIP)},
+    ),
+    Case(
+        "quickstarter-apply-vscode",
+        nothing,
+        ("--api-base-url", "{fake}", "quickstarter", "apply", "default", "--overwrite"),
+        ".vscode/settings.json",
+        rules={"/v2/competitions/demo/quickstarters": edit_answer(r"/v2/competitions/demo/quickstarters/[^/]+", _plant_quickstarter_file(".vscode/settings.json"))},
+    ),
+]
+CASES.extend(STEERING_CASES)
+
+# -- names given to the local hub's commands: refused before the hub's root is touched ------------
+
+HUB_NAME_CASES: List[Case] = [
+    Case("hub-token-escape-in-project", nothing, ("hub", "token", "demo", "p\x1b[2J1", "--root", "hubroot"), "control character"),
+    Case("hub-token-newline-in-user", nothing, ("hub", "token", "demo", "p1", "--user", "al\nice", "--root", "hubroot"), "control character"),
+    Case("hub-token-bidi-override-in-competition", nothing, ("hub", "token", "de\u202emo", "p1", "--root", "hubroot"), "cannot be shown"),
+    Case("hub-token-huge-project-name", nothing, ("hub", "token", "demo", "p" * 5000, "--root", "hubroot"), "at most 200 characters"),
+    Case("hub-add-competition-bell-in-name", nothing, ("hub", "add-competition", "bad\x07name", "data", "--root", "hubroot"), "cannot be a competition name"),
+    Case("hub-add-competition-c1-control", nothing, ("hub", "add-competition", "bad\x9bname", "data", "--root", "hubroot"), "cannot be a competition name"),
+]
+CASES.extend(HUB_NAME_CASES)
+
+
+# -- terminals and the machine: hub text shown escaped, a full disk --------------------------------
+
+HOSTILE_TEXT = "\x1b]0;owned\x07\x1b[2J\rFAKE\u202egnp.exe\x9b"
+LEADERBOARD = "/v3/competitions/demo/leaderboards"
+
+
+MACHINE_CASES: List[Case] = [
+    Case(
+        "hub-error-message-escaped",
+        nothing,
+        ("--api-base-url", "{fake}", "leaderboard"),
+        "refused\\x1b]0;owned\\x07\\x1b[2J; FAKE\\u202egnp.exe\\x9b",  # the carriage return: a line break, on one line
+        rules={LEADERBOARD: json_answer(400, {"code": "SOMETHING_NEW", "message": "refused" + HOSTILE_TEXT})},
+    ),
+    Case(
+        "hub-error-code-escaped",
+        nothing,
+        ("--api-base-url", "{fake}", "leaderboard"),
+        "\\x1b[2J",
+        rules={LEADERBOARD: json_answer(409, {"code": "NEW\x1b[2J\rCODE", "message": None})},
+    ),
+    Case(
+        "user-code-disk-full",
+        write("main.py", main_py("return X_test", train_body="raise OSError(28, 'No space left on device')")),
+        ("test",),
+        "the disk is full (train()",
+    ),
+]
+CASES.extend(MACHINE_CASES)
 
 
 # -- snapshot ----------------------------------------------------------------------------------
@@ -1301,6 +1484,16 @@ def test_a_damaged_cache_is_fetched_again_when_the_hub_answers(name: str, edit: 
     assert f"the cached {name} is damaged: fetching the metadata again from the hub" in result.stderr
     assert "prediction is valid" in result.stdout
     assert without_links(json.loads((ws / ".crunchdao" / name).read_text())) == without_links(json.loads(good))
+
+
+def test_a_deeply_nested_cache_is_fetched_again_when_the_hub_answers(template: Path, shared_hub: Hub, tmp_path: Path) -> None:
+    ws = _copy(template, tmp_path / "ws")
+    good = (ws / ".crunchdao" / "data_release.json").read_text()
+    write(".crunchdao/data_release.json", DEEP.decode())(ws)
+    result = run_crunch_in(ws, shared_hub.env(PYTHONDONTWRITEBYTECODE="1"), "test", "--no-determinism-check")
+    assert result.returncode == 0, result.output
+    assert "the cached data_release.json is damaged: fetching the metadata again from the hub" in result.stderr
+    assert without_links(json.loads((ws / ".crunchdao" / "data_release.json").read_text())) == without_links(json.loads(good))
 
 
 def without_links(document: Any) -> Any:

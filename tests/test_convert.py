@@ -1,4 +1,4 @@
-"""The rules of CONVERT.md, one by one, with hand-written expected outputs."""
+"""The rules of docs/convert.md, one by one, with hand-written expected outputs."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ def app(tmp_path_factory):
     store = Store(tmp_path_factory.mktemp("hub-app"))
     assert seed_if_needed(store) is True
     assert seed_if_needed(store) is False
-    return HubApp(store, Faults(), daily_limit=3)
+    return HubApp(store, Faults(), daily_limit=3, admin_secret=SECRET)
 
 
 @pytest.fixture
@@ -33,7 +33,8 @@ def client(app):
     return Client(app)
 
 
-LOOPBACK = {"REMOTE_ADDR": "127.0.0.1"}
+SECRET = "hub-admin-secret-of-the-app-tests"
+LOOPBACK = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_CRUNCH_HUB_SECRET": SECRET}  # an admin call's environ
 
 
 _counter = iter(range(10_000))
@@ -179,9 +180,17 @@ def test_errors_are_json(client):
 
 
 def test_admin_is_loopback_only(client):
-    remote = client.get("/_admin/stats", environ_base={"REMOTE_ADDR": "192.168.1.5"})
+    remote = client.get("/_admin/stats", environ_base={**LOOPBACK, "REMOTE_ADDR": "192.168.1.5"})
     assert remote.status_code == 403 and remote.json["code"] == "AUTHORIZATION_DENIED"
-    assert client.get("/_admin/stats", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+    assert client.get("/_admin/stats", environ_base={**LOOPBACK, "REMOTE_ADDR": "::1"}).status_code == 200
+
+
+def test_admin_needs_the_secret(client):
+    missing = client.get("/_admin/stats", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert missing.status_code == 401 and missing.json["code"] == "ADMIN_SECRET_REQUIRED"
+    wrong = client.post("/_admin/settings", json={"dailyLimit": 99}, environ_base={**LOOPBACK, "HTTP_X_CRUNCH_HUB_SECRET": SECRET + "x"})
+    assert wrong.status_code == 403 and wrong.json["code"] == "INVALID_ADMIN_SECRET"
+    assert client.get("/_admin/stats", environ_base=LOOPBACK).status_code == 200
 
 
 # -- tokens ---------------------------------------------------------------------------------------

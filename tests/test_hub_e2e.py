@@ -115,7 +115,7 @@ def test_raw_socket_sees_the_cut(hub):
 
 def test_admin_refuses_remote_addresses(hub):
     # the admin answers loopback: the fixture itself proves it; a forged header does not matter
-    request = urllib.request.Request(hub.url + "_admin/stats", headers={"X-Forwarded-For": "10.0.0.1"})
+    request = urllib.request.Request(hub.url + "_admin/stats", headers={"X-Forwarded-For": "10.0.0.1", "X-Crunch-Hub-Secret": hub.admin_secret})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
     with pytest.raises(urllib.error.HTTPError) as error:
@@ -279,7 +279,7 @@ def test_shapes_switch_on_a_running_hub(hub, crunch, tmp_path):
     assert "content" in requests.get(hub.url + "v2/competitions", timeout=10).json()
     assert hub.settings(shapes="classic")["shapes"] == "classic"
     assert isinstance(requests.get(hub.url + "v2/competitions", timeout=10).json(), list)
-    refused = requests.post(hub.url + "_admin/settings", json={"shapes": "zoned"}, timeout=10)
+    refused = requests.post(hub.url + "_admin/settings", json={"shapes": "zoned"}, headers={"X-Crunch-Hub-Secret": hub.admin_secret}, timeout=10)
     assert refused.status_code == 400 and refused.json()["code"] == "VALIDATION_FAILED"
     assert hub.settings()["shapes"] == "classic"
     hub.restart()  # a setting of the running hub: a restart starts from the flag's value

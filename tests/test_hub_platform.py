@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from test_hub_app import LOOPBACK, submit, upload
+from test_hub_app import LOOPBACK, SECRET, submit, upload
 from werkzeug.test import Client
 
 from crunch.hub.app import HubApp
@@ -21,7 +21,7 @@ _names = itertools.count()
 def app(tmp_path_factory):
     store = Store(tmp_path_factory.mktemp("hub-platform"))
     seed_if_needed(store)
-    return HubApp(store, Faults(), daily_limit=3)
+    return HubApp(store, Faults(), daily_limit=3, admin_secret=SECRET)
 
 
 @pytest.fixture

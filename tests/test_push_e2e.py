@@ -52,7 +52,7 @@ def push(hub, workspace: Path, *args: str, **env: str):
 
 
 def pulled_files(hub, workspace: Path) -> dict:
-    """Every file of the latest submission, downloaded through the clone call (API.md 7)."""
+    """Every file of the latest submission, downloaded through the clone call (docs/protocol.md, call 7)."""
     project = json.loads((workspace / ".crunchdao" / "project.json").read_text())
     token = (workspace / ".crunchdao" / "token").read_text().strip()
     links = hub.client(push_token=token).clone("demo", project["userId"], project["projectName"])

@@ -22,7 +22,7 @@ STORAGE = "http://storage.test/"
 
 
 class FakeHub:
-    """The upload calls of API.md (8-13) in memory, with faults to inject on chunk PUTs."""
+    """The upload calls of docs/protocol.md (8-13) in memory, with faults to inject on chunk PUTs."""
 
     def __init__(self, chunk_size: int = 10, storage: str = STORAGE) -> None:
         self.chunk_size = chunk_size

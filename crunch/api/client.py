@@ -3,7 +3,12 @@
 It joins paths to the base URL, authenticates with the push token (query ``pushToken``) or
 an API key (``Authorization: API-Key``), retries idempotent calls on connection errors and
 502/503/504 with exponential backoff, and maps every error answer to a typed exception.
-The token is only ever sent to the API base URL, and never appears in a message.
+The token is only ever sent to the API base URL's origin (scheme, host, port), and never
+appears in a message: a call that carries a token (query, body or header) does not follow a
+redirect to another origin (:class:`RedirectRefused`); other redirects are followed, at most
+:data:`MAX_REDIRECTS`, and only to http(s). Answers are bounded in time (headers and body,
+:mod:`crunch.api.deadline`), in size (:data:`~crunch.api.deadline.MAX_ANSWER` decoded) and in
+depth (:data:`~crunch.core.jsonshape.MAX_DEPTH`).
 """
 
 from __future__ import annotations
@@ -12,16 +17,25 @@ import json as json_module
 import os
 import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
 from .. import exceptions as exc
 from ..__version__ import __version__
-from ..core.jsonshape import Node, parse
-from ..core.secrets import register
+from ..core.jsonshape import MAX_DEPTH, Node, TooDeep, load_json, parse
+from ..core.secrets import contains_secret, mask_url, register
 from . import domain, models
-from .deadline import DeadlineExceeded, answer_seconds, read_body
+from .deadline import (
+    MAX_ANSWER,
+    AnswerTooLarge,
+    BadBody,
+    DeadlineExceeded,
+    answer_deadline,
+    answer_seconds,
+    bounded_session,
+    read_body,
+)
 from .errors import error_from_response
 
 T = TypeVar("T")
@@ -29,6 +43,88 @@ T = TypeVar("T")
 RETRY_STATUSES = frozenset({502, 503, 504})  # API calls: a gateway's answer, not the hub's
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 USER_AGENT = f"crunch-cli/{__version__}"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5  # a chain longer than this is a loop or a trap
+
+
+class RedirectRefused(exc.CrunchError):
+    """A redirect crunch does not follow: to another origin with a token, to an address
+    that is not http(s), or one too many."""
+
+
+def new_session() -> requests.Session:
+    """A session with crunch's User-Agent whose answers are bounded (:func:`~crunch.api.deadline.bounded_session`)."""
+    session = bounded_session()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def origin(url: str) -> Tuple[str, str, Optional[int]]:
+    """(scheme, host, port) of ``url``, the port spelled out (80, 443) when implied."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is None:
+        port = {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def shown_host(url: str) -> str:
+    """The host (and port) of ``url`` for a message: no user, password, path or query."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    text = f"{host}:{port}" if port else host
+    return "".join(c if c.isprintable() and not c.isspace() else f"\\x{ord(c):02x}" for c in text)[:100]
+
+
+def send_following(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    check: Optional[Callable[[str, str], None]] = None,
+    on_resend: Optional[Callable[[], None]] = None,
+    **kwargs: Any,
+) -> requests.Response:
+    """``session.request`` following redirects one by one: each new address must be http(s)
+    (else :class:`RedirectRefused`), is given to ``check(current, new)`` (which raises to refuse
+    it) and at most :data:`MAX_REDIRECTS` are followed. A 303 (and a 301/302 after a POST)
+    continues as a GET without a body; a 307/308 sends the same method and body again
+    (``on_resend`` is called first). ``params`` go with the first request only (the new
+    address is taken as it is given)."""
+    kwargs["allow_redirects"] = False
+    for _ in range(MAX_REDIRECTS + 1):
+        response = session.request(method, url, **kwargs)
+        location = response.headers.get("Location")
+        if response.status_code not in REDIRECT_STATUSES or not location:
+            return response
+        response.close()
+        target = urljoin(url, location.strip())
+        scheme = urlsplit(target).scheme.lower()
+        if scheme not in ("http", "https"):
+            shown = "".join(c for c in scheme if c.isprintable())[:20] or "relative"
+            raise RedirectRefused(
+                f"{shown_host(url)} redirected to a {shown}: address, which is not http(s): "
+                "the redirect was not followed"
+            )
+        if check is not None:
+            check(url, target)
+        if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
+            method = "GET" if method != "HEAD" else method
+            for key in ("json", "data", "files"):
+                kwargs.pop(key, None)
+        elif on_resend is not None:
+            on_resend()
+        kwargs.pop("params", None)
+        url = target
+    raise RedirectRefused(f"{shown_host(url)} redirected more than {MAX_REDIRECTS} times: the redirects were not followed")
 
 
 def transient_status(status: int) -> bool:
@@ -101,9 +197,13 @@ class Client:
         self.api_key = api_key
         register(push_token)
         register(api_key)
+        try:
+            register(urlsplit(self.base_url).password)  # a password in the address is a secret too
+        except ValueError:
+            pass
         self.timeout = timeout or default_timeout()
         self.backoff = backoff or Backoff()
-        self.session = session or requests.Session()
+        self.session = session or new_session()
         self.session.headers["User-Agent"] = USER_AGENT
         self._sleep = sleep
 
@@ -113,8 +213,7 @@ class Client:
         return self.base_url + path.lstrip("/")
 
     def is_api_url(self, url: str) -> bool:
-        base, other = urlsplit(self.base_url), urlsplit(url)
-        return (base.scheme, base.netloc) == (other.scheme, other.netloc)
+        return origin(self.base_url) == origin(url)
 
     def request(
         self,
@@ -139,23 +238,40 @@ class Client:
             headers["Authorization"] = f"API-Key {self.api_key}"
         retry = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         what = f"{method} /{path.lstrip('/').split('?')[0]}"
+        hub = mask_url(self.base_url)
+        # a token in the query, a header or the body: it goes to the hub's own origin only
+        carries_token = bool(auth and (self.push_token or self.api_key)) or (json is not None and contains_secret(json_module.dumps(json)))
         delays = iter(self.backoff.delays() if retry else ())
         while True:
             limit = answer_seconds(self.timeout[1])
             try:
-                response = self._send(method, url, limit, params=params, json=json, headers=headers, **kwargs)
+                response = self._send(method, url, limit, carries_token, what, params=params, json=json, headers=headers, **kwargs)
             except DeadlineExceeded:
                 # a server that trickles its answer: asking again would only wait as long again
                 raise exc.NetworkError(
-                    f"the hub at {self.base_url} did not finish its answer to {what} within {limit:g} s "
+                    f"the hub at {hub} did not finish its answer to {what} within {limit:g} s "
                     "(it sends too slowly): check your network connection or --api-base-url; CRUNCH_TIMEOUT sets "
                     "the seconds to wait (an answer may take twice that)"
+                ) from None
+            except AnswerTooLarge as error:
+                raise exc.MalformedAnswerError(
+                    f"the hub's answer to {what} is larger than {error.limit >> 20} MiB, more than any answer of the "
+                    "hub: it was not read. Is --api-base-url a CrunchDAO hub? If it is, try again later"
+                ) from None
+            except BadBody as error:
+                raise exc.MalformedAnswerError(
+                    f"the hub's answer to {what} is {error}, which crunch does not decode (it asks for gzip or "
+                    "deflate only): is --api-base-url a CrunchDAO hub?"
+                ) from None
+            except requests.exceptions.ContentDecodingError:
+                raise exc.MalformedAnswerError(
+                    f"the hub's answer to {what} is compressed but damaged: it was not read; try again later"
                 ) from None
             except requests.RequestException as error:
                 delay = next(delays, None)
                 if delay is None:
                     failure = exc.NetworkError(
-                        f"cannot reach the hub at {self.base_url} ({describe_connection_error(error)}): "
+                        f"cannot reach the hub at {hub} ({describe_connection_error(error)}): "
                         "check your network connection or --api-base-url"
                     )
                     # the hub may still be working on a request it received: not safe to send again
@@ -171,7 +287,13 @@ class Client:
                     continue
             if expect_json and response.ok and response.status_code != 204 and response.content:
                 try:  # strict decoding: a damaged byte must not become U+FFFD inside a value
-                    return json_module.loads(response.content)
+                    return load_json(response.content)
+                except TooDeep:
+                    raise exc.MalformedAnswerError(
+                        f"the hub's answer to {what} is JSON nested deeper than {MAX_DEPTH} levels, deeper than any "
+                        "answer of the hub: it was not read. Is --api-base-url a CrunchDAO hub?",
+                        status=response.status_code,
+                    ) from None
                 except ValueError:
                     # a success whose body is cut or damaged: ask again when that is safe
                     delay = next(delays, None)
@@ -192,11 +314,24 @@ class Client:
             return response
         return None
 
-    def _send(self, method: str, url: str, limit: float, **kwargs: Any) -> requests.Response:
-        """One request whose answer, body included, must be whole within ``limit`` seconds."""
+    def _send(self, method: str, url: str, limit: float, carries_token: bool = False, what: str = "", **kwargs: Any) -> requests.Response:
+        """One request (and the redirects it follows) whose answer, headers and body, must be
+        whole within ``limit`` seconds and at most :data:`~crunch.api.deadline.MAX_ANSWER` bytes.
+        ``carries_token``: a redirect away from the hub's origin is refused."""
+
+        def check(current: str, target: str) -> None:
+            if carries_token and not self.is_api_url(target):
+                raise RedirectRefused(
+                    f"the hub at {mask_url(self.base_url)} redirected {what or method} to another address "
+                    f"({shown_host(target)}): crunch sends its tokens to the hub's own address only, so the "
+                    "redirect was not followed and nothing was sent there; check --api-base-url"
+                )
+
         deadline = time.monotonic() + limit
-        response = self.session.request(method, url, timeout=self.timeout, stream=True, **kwargs)
-        response._content = read_body(response, deadline)  # requests' own cache of the body: .content works
+        with answer_deadline(deadline):
+            response = send_following(self.session, method, url, check=check, timeout=self.timeout, stream=True, **kwargs)
+        # requests' own cache of the body: .content works
+        response._content = read_body(response, deadline, limit=MAX_ANSWER)
         return response
 
     def answer(self, method: str, path: str, reader: Callable[[Node], T], **kwargs: Any) -> T:

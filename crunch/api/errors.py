@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable
 
 from .. import exceptions as exc
+from ..core.jsonshape import load_json
 
 Hint = Callable[[str, dict], str]
 
@@ -333,8 +333,8 @@ def error_from_response(status: int, body: bytes, content_type: str = "", what: 
     payload: Any = None
     if body:
         try:
-            payload = json.loads(body.decode("utf-8", errors="replace"))
-        except ValueError:
+            payload = load_json(body.decode("utf-8", errors="replace"))
+        except ValueError:  # not JSON, or nested too deep
             payload = None
     if isinstance(payload, dict) and isinstance(payload.get("code"), str):
         code = payload["code"]

@@ -6,6 +6,9 @@ exclude (each relative to its own folder, deeper files winning, as git reads the
 files are every file under the model directory except the same hidden files. A symbolic link
 is followed when it stays inside the workspace, and refused when it points outside.
 
+A FIFO, a socket or a device is skipped, as git skips them (reading one could wait for ever):
+the caller is told, to warn the person.
+
 Nothing of ``.crunchdao/`` is ever selected, whatever the path that reaches it: a model
 directory there is refused, and a link, hard link or nested path leading to one of its files
 or folders is left out (and reported), since files are recognised by identity, not by name.
@@ -17,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
+from ..core.display import shown as shown_name
 from ..core.fsutil import PathLike, human_size, read_text, special_kind
 from ..exceptions import SubmissionError, UnsafePathError
 from ..project.modeldir import SECRET_PREFIX, Protected
@@ -219,11 +223,13 @@ def _walk(
     prefix: str = "",
     skip: Optional[Set[str]] = None,
     left_out: Optional[List[str]] = None,
+    skipped: Optional[List[str]] = None,
 ) -> List[SelectedFile]:
     """Every file under ``top`` that the rules keep, named relative to ``top``.
 
     Files and folders of ``.crunchdao/`` reached by another path are not selected: their
-    names (as shown, with ``prefix``) are added to ``left_out``.
+    names (as shown, with ``prefix``) are added to ``left_out``. A FIFO, socket or device is
+    not selected either: a sentence naming it is added to ``skipped``.
     """
     found: List[SelectedFile] = []
     real_workspace = os.path.realpath(workspace)
@@ -294,10 +300,10 @@ def _walk(
                     raise SubmissionError(f"{prefix + name} is a broken symbolic link: remove it or add it to .gitignore") from None
                 raise SubmissionError(f"cannot read {prefix + name}: {error.strerror}") from None
             kind = special_kind(info.st_mode)
-            if kind is not None:  # reading it could wait for ever: it is neither sent nor left out silently
-                raise SubmissionError(
-                    f"{prefix + name} is {kind}, not a regular file: remove it, or add it to .gitignore"
-                )
+            if kind is not None:  # reading it could wait for ever: skipped as git skips it, and said
+                if skipped is not None:
+                    skipped.append(f"{shown_name(prefix + name)} is {kind}, not a regular file: it is not sent (as git skips it)")
+                continue
             found.append(SelectedFile(path=name, source=path, size=info.st_size))
 
     visit(top, "", [])
@@ -319,8 +325,10 @@ def list_code_files(
     colab: Optional[bool] = None,
     exclude: Iterable[PathLike] = (),
     left_out: Optional[List[str]] = None,
+    skipped: Optional[List[str]] = None,
 ) -> List[SelectedFile]:
-    """The code files of the workspace at ``root``, sorted by path (see :func:`_walk` for ``left_out``)."""
+    """The code files of the workspace at ``root``, sorted by path (see :func:`_walk` for
+    ``left_out`` and ``skipped``)."""
     top = Path(root)
     model = check_model_directory(top, model_directory)
     patterns = [*HIDDEN_PATTERNS, *CODE_PATTERNS, f"/{model}/"]
@@ -331,7 +339,7 @@ def list_code_files(
     elif colab:
         patterns.extend(COLAB_PATTERNS)
     skip = {str(Path(p).resolve()) for p in exclude}
-    return _walk(top, top, _Rules(patterns, use_gitignore=True), skip=skip, left_out=left_out)
+    return _walk(top, top, _Rules(patterns, use_gitignore=True), skip=skip, left_out=left_out, skipped=skipped)
 
 
 def list_model_files(
@@ -340,6 +348,7 @@ def list_model_files(
     *,
     exclude: Iterable[PathLike] = (),
     left_out: Optional[List[str]] = None,
+    skipped: Optional[List[str]] = None,
 ) -> List[SelectedFile]:
     """The model files, named relative to the model directory (empty when it does not exist)."""
     top = Path(root)
@@ -353,7 +362,7 @@ def list_model_files(
     if folder.is_symlink() and os.path.commonpath([os.path.realpath(folder), real_top]) != real_top:
         raise UnsafePathError(f"the model directory {model} is a symbolic link outside the workspace: use a folder inside it")
     skip = {str(Path(p).resolve()) for p in exclude}
-    return _walk(folder, top, _Rules(HIDDEN_PATTERNS, use_gitignore=False), prefix=model + "/", skip=skip, left_out=left_out)
+    return _walk(folder, top, _Rules(HIDDEN_PATTERNS, use_gitignore=False), prefix=model + "/", skip=skip, left_out=left_out, skipped=skipped)
 
 
 def size_limit(variable: str, default: int) -> int:

@@ -30,10 +30,11 @@ def run(
     **_: Any,
 ) -> dict:
     from ..hub.seed import host_folder, seed_if_needed
-    from ..hub.store import HubError, Store
+    from ..hub.store import NAME_LIMIT, HubError, Store
 
-    if not name or "/" in name or name.startswith("."):
-        raise CrunchError(f"{name!r} cannot be a competition name: use letters, digits and dashes")
+    if not name or "/" in name or "\\" in name or name.startswith(".") or not name.isprintable() or len(name) > NAME_LIMIT:
+        shown = repr(name) if len(name) <= 80 else repr(name[:80]) + "..."
+        raise CrunchError(f"{shown} cannot be a competition name: use letters, digits and dashes")
     if unstructured:
         classic = [
             flag

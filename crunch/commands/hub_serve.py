@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from ..core.console import Console
 from ..exceptions import ConfigurationError
@@ -24,6 +24,7 @@ def run(
     rate_cap: Optional[float] = None,
     latency: float = 0.0,
     daily_limit: int = 5,
+    allow_host: Sequence[str] = (),
     **_: Any,
 ) -> None:
     try:
@@ -33,6 +34,7 @@ def run(
             f"the local hub needs Werkzeug ({error}): pip install 'crunch-cli[hub]'"
         ) from None
     from ..hub.faults import Faults
+    from ..hub.guard import SECRET_HEADER, secret_path
     from ..hub.store import Store
 
     Store(root).close()  # a root that cannot be used is said so before binding a port
@@ -44,9 +46,11 @@ def run(
         latency=latency,
     )
     try:
-        server = make_server(host, port, root, faults=faults, daily_limit=daily_limit, debug=settings.debug)
+        server = make_server(host, port, root, faults=faults, daily_limit=daily_limit, debug=settings.debug, allow_hosts=allow_host)
     except OSError as error:
         raise ConfigurationError(f"cannot listen on {host}:{port} ({error.strerror or error}): try another --port") from None
+    except ValueError as error:  # an --allow-host that names no host
+        raise ConfigurationError(f"--allow-host: {error}") from None
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -55,6 +59,11 @@ def run(
     shown = f"[{host}]" if ":" in host else host
     # the one line tests and scripts wait for, even with --quiet
     print(f"listening on http://{shown}:{server.server_port}/", flush=True)
+    app = server.app
+    if app.admin_secret_created:  # shown once, to whoever started the hub first
+        print(f"admin secret (for /_admin/ calls, header {SECRET_HEADER}; kept in {secret_path(root)}): {app.admin_secret}", flush=True)
+    else:
+        print(f"admin secret: in {secret_path(root)} (header {SECRET_HEADER} of /_admin/ calls)", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -11,8 +11,13 @@ from ..project.settings import Settings
 
 def run(*, settings: Settings, console: Console, competition: str, project: str, user: str = "me", root: str = ".crunch-hub", **_: Any) -> str:
     from ..hub.seed import seed_if_needed
-    from ..hub.store import HubError, Store
+    from ..hub.store import HubError, Store, check_name
 
+    for field, value in (("competition", competition), ("project", project), ("user", user)):
+        try:
+            check_name(field, value)
+        except HubError as error:
+            raise CrunchError(f"{error.message}: give a {field} name of printable characters") from None
     store = Store(root)
     try:
         seed_if_needed(store)

@@ -31,6 +31,11 @@ def run(*, settings: Settings, console: Console, name: str, overwrite: bool = Fa
         if relative.parts[0] == DOT_DIR:
             raise UnsafePathError(f"refusing the quickstarter file path {file.name!r}: it would write into {DOT_DIR}/")
         names.append(str(relative))
+    from ..transfer.names import check_distinct, check_targets
+
+    advice = "tell the competition's organizers"
+    check_distinct([(file.name, n) for file, n in zip(quickstarter.files or [], names)], f"the quickstarter {quickstarter.name}", advice)
+    check_targets(names, [root, context.workspace.dot_dir / "quickstarter-xxxxxxxx"], "quickstarter file", f"nothing was written; {advice}")
     existing = [n for n in names if (root / n).exists()]
     if existing and not overwrite:
         raise ConfigurationError(f"{', '.join(existing)} already exist(s): add --overwrite to replace them; nothing was written")

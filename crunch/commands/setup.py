@@ -385,13 +385,15 @@ def _fetch_code(
 
             raise UnsafePathError(f"refusing the code file path {path!r}: it would write into {DOT_DIR}/")
         remotes.append(Remote(str(relative), url))
-    from ..transfer.names import check_distinct
+    from ..transfer.names import check_distinct, check_targets
 
+    advice = "set up from another submission (--submission), or tell the hub's operators"
     check_distinct(
         [(path, remote.name) for path, remote in zip(sorted(urls), remotes)],
         "the hub's list of code files",
-        "set up from another submission (--submission), or tell the hub's operators",
+        advice,
     )
+    check_targets([remote.name for remote in remotes], [root, staging], "code file", f"nothing was written; {advice}")
     if remotes:
         Downloader(console=console).fetch_all(remotes, staging, force=True)
     return [remote.name for remote in remotes]

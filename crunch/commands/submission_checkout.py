@@ -79,6 +79,14 @@ def run(*, settings: Settings, console: Console, submission: Union[str, int], fi
         relative = safe_relative_path(path, "submission file")
         if lands_in_secret_folder(root, str(relative), protected):
             raise UnsafePathError(f"refusing the submission file path {path!r}: it would write into {DOT_DIR}/")
+    from ..transfer.names import check_distinct, check_targets
+
+    # the whole listing is checked, not only the files asked for: a hub that names a file that
+    # steers the workspace is not trusted with the others either
+    advice = f"tell the hub's operators (submission #{found.number})"
+    check_distinct([(path, str(safe_relative_path(path))) for path in sorted(urls)], f"submission #{found.number}", advice)
+    names = [str(safe_relative_path(path)) for path in urls]
+    check_targets(names, [root, context.workspace.dot_dir / "checkout-xxxxxxxx"], "submission file", f"nothing was written; {advice}")
     selected = _select(urls, requested, found.number) if requested else dict(urls)
     for path in selected:
         if (root / path).is_dir():

@@ -86,6 +86,8 @@ def run(
         with conversion:
             plan = make_plan(root, main_file=main.script, model_directory=model_dir, no_pip_freeze=False, console=console)
             requirements = pinned_requirements(plan)
+            for note in plan.notes:  # what `crunch push` would leave out, said as it says it
+                console.warn(note)
             console.print(
                 f"isolated run: {len(plan.code)} code file(s) and {len(plan.model)} model file(s), as `crunch push` would send them"
             )
@@ -107,7 +109,7 @@ def run(
             elif emitter == "sandbox":
                 console.print(line)
             else:
-                console.result(line)
+                console.result(line, raw=True)  # the person's own program's output
 
         result = run_job(
             scratch,

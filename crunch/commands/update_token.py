@@ -5,10 +5,13 @@ from __future__ import annotations
 from ..api import Client
 from ..api.models import Competition
 from ..core.console import Console
+from ..core.fsutil import check_room
 from ..exceptions import ConfigurationError, CorruptCacheError
 from ..project.context import open_project
 from ..project.settings import Settings
 from ..project.workspace import CACHE_COMPETITION, Workspace
+
+TOKEN_ROOM = 64 * 1024  # bytes free below which the setup token is not exchanged
 
 
 def run(*, settings: Settings, console: Console, token: str) -> Workspace:
@@ -18,6 +21,7 @@ def run(*, settings: Settings, console: Console, token: str) -> Workspace:
     if not token:
         raise ConfigurationError("the setup token is empty: copy it again from the competition's Submit page")
     workspace.check_token_replaceable()  # before the single-use token is spent
+    check_room(workspace.dot_dir, TOKEN_ROOM, "the new push token", "the setup token was not used")
     client = Client(settings.api_base_url)
     try:
         cached = workspace.load_cache(CACHE_COMPETITION, Competition.read)

@@ -1,4 +1,4 @@
-"""Notebook to script, line for line the platform's converter (rules: CONVERT.md).
+"""Notebook to script, line for line the platform's converter (rules: docs/convert.md).
 
 Keep what defines things (imports, functions, classes), comment out what does things, read
 the version comments of imports, and collect the files embedded in markdown cells.

@@ -59,13 +59,74 @@ def write_error(path: PathLike, error: OSError) -> OSError:
         why = f"cannot write {shown}: a file stands where a folder of its path should be: remove or rename it"
     elif isinstance(error, PermissionError) or error.errno == errno.EROFS:
         why = f"cannot write {shown}: {error.strerror} (the folder is read-only): make it writable"
-    elif error.errno in (errno.ENOSPC, errno.EDQUOT):
-        why = f"cannot write {shown}: {error.strerror}: free some space"
+    elif is_disk_full(error):
+        return disk_full(error, f"cannot write {shown}")
     else:
         why = f"cannot write {shown}: {error.strerror or error}"
     failure = FileWriteError(f"{why}, then run the command again")
     failure.errno = error.errno
     return failure
+
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` says the disk (or the person's quota) is full."""
+    return isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS
+
+
+def disk_full_message(detail: str, note: str = "") -> str:
+    """The one way crunch says the disk is full: ``detail`` says what could not be written,
+    ``note`` (in parentheses at the end) what was kept."""
+    tail = f" ({note})" if note else ""
+    return f"the disk is full ({detail}): free some space and run the command again{tail}"
+
+
+def disk_full(error: OSError, detail: str = "") -> OSError:
+    """A :class:`~crunch.exceptions.DiskFullError` for ``error`` (``ENOSPC`` or ``EDQUOT``);
+    ``detail`` names what could not be written, else the file of ``error`` if it has one."""
+    from ..exceptions import DiskFullError
+
+    if isinstance(error, DiskFullError):
+        return error
+    if not detail:
+        reason = "the quota is used up" if error.errno == errno.EDQUOT else "no space left on the device"
+        where = error.filename if isinstance(error.filename, str) else ""
+        detail = f"{reason}: {where}" if where else reason
+    failure = DiskFullError(disk_full_message(detail))
+    failure.errno = error.errno
+    return failure
+
+
+def free_space(path: PathLike) -> Optional[int]:
+    """Bytes that can still be written where ``path`` is (or would be: its nearest existing
+    folder above), for the person running crunch: 0 when no file can be made there any more
+    (no inode left). ``None`` where the system cannot say."""
+    folder = os.path.abspath(os.fspath(path))
+    while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)
+    try:
+        stats = os.statvfs(folder)
+    except (OSError, AttributeError):  # AttributeError: no statvfs on Windows
+        return None
+    if stats.f_files and not stats.f_favail:
+        return 0
+    return stats.f_bavail * stats.f_frsize
+
+
+def check_room(path: PathLike, need: int, what: str, note: str = "") -> None:
+    """Raise :class:`~crunch.exceptions.DiskFullError` when fewer than ``need`` bytes can be
+    written where ``path`` is; ``what`` names the work that needs them, ``note`` what was kept
+    (both said in the message)."""
+    free = free_space(path)
+    if free is not None and free < need:
+        from ..exceptions import DiskFullError
+
+        shown = os.path.abspath(os.fspath(path))
+        failure = DiskFullError(disk_full_message(f"{human_size(free)} free at {shown}; {what} needs at least {human_size(need)}", note))
+        failure.errno = errno.ENOSPC
+        raise failure
 
 
 def ensure_folder(path: PathLike, writable: bool = False) -> Path:
@@ -82,6 +143,8 @@ def ensure_folder(path: PathLike, writable: bool = False) -> Path:
             f"{folder} is a file, where a folder is needed: remove or rename it, then run the command again"
         ) from None
     except OSError as error:
+        if is_disk_full(error):
+            raise disk_full(error, f"cannot make the folder {folder}") from None
         if isinstance(error, NotADirectoryError):
             raise FileWriteError(
                 f"cannot make the folder {folder}: a file stands where a folder of its path should be; "
@@ -94,6 +157,8 @@ def ensure_folder(path: PathLike, writable: bool = False) -> Path:
             os.close(fd)
             os.unlink(probe)
         except OSError as error:
+            if is_disk_full(error):
+                raise disk_full(error, f"cannot write in {folder}") from None
             raise FileWriteError(
                 f"cannot write in {folder}: {error.strerror or error} (the folder is read-only): make it writable, "
                 "then run the command again"

@@ -317,3 +317,32 @@ def parse(
             raised = error(message, failure)
         raised.field = failure.field  # type: ignore[attr-defined]
         raise raised from None
+
+
+#: The deepest nesting of a JSON document crunch reads (hub answers, files of ``.crunchdao/``):
+#: real ones nest a few levels; deeper is damage or malice (Python's own parser would end in
+#: a RecursionError near 1000)
+MAX_DEPTH = 200
+
+
+class TooDeep(ValueError):
+    """A JSON document nested deeper than :data:`MAX_DEPTH`: a ``ValueError``, so that code
+    treating text that is not JSON treats it alike."""
+
+
+def load_json(data: Union[str, bytes, bytearray], max_depth: int = MAX_DEPTH) -> Any:
+    """``json.loads(data)``, or :class:`TooDeep` (a ``ValueError``) when it nests deeper than
+    ``max_depth`` levels; never a RecursionError."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise TooDeep(f"nested deeper than {max_depth} levels") from None
+    stack: List[Tuple[Any, int]] = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        container, depth = stack.pop()
+        if depth > max_depth:
+            raise TooDeep(f"nested deeper than {max_depth} levels")
+        for item in container.values() if isinstance(container, dict) else container:
+            if isinstance(item, (dict, list)):
+                stack.append((item, depth + 1))
+    return value

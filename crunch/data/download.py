@@ -79,13 +79,14 @@ def ensure_data(
     files = [data_file for data_file in release.data_files.values() if data_file.available]
     for data_file in files:  # every name is checked before anything is written
         check_file_name(data_file.name)
-    from ..transfer.names import check_distinct
+    from ..transfer.names import check_distinct, check_targets
 
-    check_distinct(
+    check_distinct(  # also the names that steer a workspace (.env, .git...) or no file system takes
         [(f"dataFiles.{f.key}", f.name) for f in files],
         "the data release",
         "tell the competition's organizers",
     )
+    check_targets([f.name for f in files], [workspace.data_dir], "data file", "nothing was downloaded; tell the competition's organizers")
 
     def save_metadata() -> None:
         # written once the files verified: `crunch test` never pairs new metadata with old files

@@ -1,6 +1,6 @@
 """The hub's WSGI application (Werkzeug) and its threaded server.
 
-Every call of ``API.md`` is served here with its exact paths and camelCase fields; answers
+Every call of ``docs/protocol.md`` is served here with its exact paths and camelCase fields; answers
 carry a superset of the fields the public client reads, in one of two sets of shapes
 (:mod:`crunch.hub.shapes`): ``current`` (default), what the platform sends today (times without
 a zone, ``columnNames.targets`` a list, the confirmed chunk as a confirm's answer, the
@@ -18,7 +18,9 @@ unsigned, at the layout of the public code cache (``cache+http://HOST:PORT`` as 
 Chunk ``PUT`` answers carry ``ETag: "<md5 hex of the chunk>"`` quoted the way S3 does; the
 confirm call accepts the hash with or without the quotes.
 
-Admin calls (loopback clients only) under ``/_admin/``:
+Admin calls (loopback clients only, with the hub's admin secret in the ``X-Crunch-Hub-Secret``
+header: see :mod:`crunch.hub.guard`, which also refuses requests meant for another host name or
+sent by another site) under ``/_admin/``:
 
 - ``GET|POST /_admin/faults``: read or set ``{"failNext", "dropAfter", "dropTimes", "delay",
   "delayTimes", "truncateAt", "truncateTimes", "corrupt", "corruptAt", "stallAfter", "stall",
@@ -39,6 +41,7 @@ Admin calls (loopback clients only) under ``/_admin/``:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import ipaddress
 import json
@@ -57,6 +60,15 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .faults import Faults, Pacer
+from .guard import (
+    MAX_JSON_BODY,
+    MAX_JSON_DEPTH,
+    SECRET_ENVIRON,
+    HostGuard,
+    check_admin_secret,
+    json_depth_exceeds,
+    load_or_create_secret,
+)
 from .platform import (
     COMPUTE_SECONDS,
     PLATFORM_RULES,
@@ -74,6 +86,7 @@ from .store import (
     URL_TTL,
     HubError,
     Store,
+    check_name,
     refuse_control_characters,
     validation,
 )
@@ -99,6 +112,18 @@ def _json(value: Any, status: int = 200) -> Response:
 
 def _error(error: HubError) -> Response:
     return _json(error.to_json(), error.status)
+
+
+def _name(body: Dict[str, Any], field: str, default: str) -> str:
+    """A name of an admin call's body (competition, project, user): text of 1 to 200 characters
+    without control characters, ``default`` when absent."""
+    value = body.get(field)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        raise validation(field, "must be a text")
+    check_name(field, value)
+    return value
 
 
 def _kill(environ: Dict[str, Any]) -> None:
@@ -172,8 +197,16 @@ RULES = [
 class HubApp(RunRoutes, PlatformRoutes):
     """The WSGI application over a :class:`Store` and a :class:`Faults`."""
 
-    def __init__(self, store: Store, faults: Optional[Faults] = None, daily_limit: int = 5, shapes: str = CURRENT) -> None:
+    def __init__(
+        self, store: Store, faults: Optional[Faults] = None, daily_limit: int = 5, shapes: str = CURRENT, admin_secret: Optional[str] = None
+    ) -> None:
         self.store = store
+        # the admin calls' secret: given, else the one in the root (made on the first start)
+        if admin_secret:
+            self.admin_secret, self.admin_secret_created = admin_secret, False
+        else:
+            self.admin_secret, self.admin_secret_created = load_or_create_secret(store.root)
+        self.guard = HostGuard()  # the Host and Origin a request may carry (bound by make_server)
         self.shapes = check_shapes(shapes)  # the answers' shapes (crunch.hub.shapes): admin setting "shapes"
         ensure_schema(store)
         ensure_run_schema(store)
@@ -212,6 +245,10 @@ class HubApp(RunRoutes, PlatformRoutes):
 
     def __call__(self, environ: Dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
+        try:
+            self.guard.check(environ, self.files_base_url)
+        except HubError as error:  # another host name (DNS rebinding) or another site
+            return _error(error)(environ, start_response)
         decision = self.faults.on_request(request.method, request.path)
         if decision["delay"]:
             time.sleep(decision["delay"])
@@ -304,8 +341,10 @@ class HubApp(RunRoutes, PlatformRoutes):
         try:
             refuse_control_characters("path", request.path, "path")  # %00, %0A... in a file's path
             endpoint, args = adapter.match()
-            if endpoint.startswith("admin_") and not _is_loopback(request.remote_addr):
-                raise HubError(403, "AUTHORIZATION_DENIED", "admin calls are accepted from loopback only")
+            if endpoint.startswith("admin_"):
+                if not _is_loopback(request.remote_addr):
+                    raise HubError(403, "AUTHORIZATION_DENIED", "admin calls are accepted from loopback only")
+                check_admin_secret(self.admin_secret, request.environ.get(SECRET_ENVIRON))
             return getattr(self, "on_" + endpoint)(request, **args)
         except HubError as error:
             return _error(error)
@@ -317,7 +356,13 @@ class HubApp(RunRoutes, PlatformRoutes):
             return _error(HubError(error.code or 500, "HTTP_ERROR", error.description or "error"))
         except ConnectionError:
             raise
+        except RecursionError:  # a body or path nested past what Python parses
+            return _error(HubError(400, "VALIDATION_FAILED", "the request is nested too deeply"))
+        except OverflowError:  # an id or number past what the database holds
+            return _error(HubError(400, "VALIDATION_FAILED", "a number of the request is out of range"))
         except Exception as error:  # a bug of the hub: keep serving, answer JSON
+            if isinstance(error, OSError) and error.errno in (errno.ENAMETOOLONG, errno.EILSEQ):  # a name no file system takes
+                return _error(HubError(404, "NOT_FOUND", f"no such path: {request.path[:200]}"))
             print(f"hub: error on {request.method} {request.path}: {error!r}", file=sys.stderr)
             traceback.print_exc(file=sys.stderr)
             return _error(HubError(500, "INTERNAL_ERROR", f"the hub failed: {type(error).__name__}"))
@@ -325,14 +370,29 @@ class HubApp(RunRoutes, PlatformRoutes):
     # -- helpers --------------------------------------------------------------------------------
 
     def _body(self, request: Request) -> Dict[str, Any]:
-        if not request.get_data(cache=True):
+        """The JSON object of the request's body ({} for none): at most MAX_JSON_BODY bytes,
+        MAX_JSON_DEPTH levels, sent as JSON (a form or a text/plain body is refused)."""
+        length = request.content_length
+        if length is not None and length > MAX_JSON_BODY:
+            raise HubError(400, "REQUEST_TOO_LARGE", f"the body has {length} bytes, more than the {MAX_JSON_BODY} a call takes")
+        kind = (request.mimetype or "").lower()
+        if kind and kind != "application/json" and not kind.endswith("+json"):
+            if request.content_length or request.environ.get("wsgi.input_terminated"):
+                raise HubError(400, "UNSUPPORTED_CONTENT_TYPE", f"the body is {kind}: send it as application/json")
+        data = request.stream.read(MAX_JSON_BODY + 1) if "crunch.hub.body" not in request.environ else request.environ["crunch.hub.body"]
+        request.environ["crunch.hub.body"] = data
+        if len(data) > MAX_JSON_BODY:
+            raise HubError(400, "REQUEST_TOO_LARGE", f"the body is larger than the {MAX_JSON_BODY} bytes a call takes")
+        if not data:
             return {}
         try:
-            value = json.loads(request.get_data(cache=True))
-        except ValueError:
+            value = json.loads(data)
+        except (ValueError, RecursionError):
             raise HubError(400, "VALIDATION_FAILED", "the body is not JSON", fieldErrors=[{"field": "body", "message": "not JSON"}]) from None
         if not isinstance(value, dict):
             raise validation("body", "must be a JSON object")
+        if json_depth_exceeds(value):
+            raise validation("body", f"is nested deeper than {MAX_JSON_DEPTH} levels")
         return value
 
     def _time(self, value: Any, shapes: Optional[str] = None) -> Optional[str]:
@@ -460,16 +520,25 @@ class HubApp(RunRoutes, PlatformRoutes):
             raise HubError(403, "INVALID_PROJECT_TOKEN", "the push token is not this project's")
         return project
 
-    def _uploader(self, request: Request) -> Optional[int]:
-        """The project id behind an upload call's push token (API keys: no project)."""
-        if self._api_key_user(request) is not None:
-            return None
+    def _uploader(self, request: Request) -> tuple:
+        """(project id, user id) behind an upload call's push token (an API key: no project)."""
+        user = self._api_key_user(request)
+        if user is not None:
+            return None, int(user["id"])
         owner = self.store.project_of_push_token(self._push_token(request))
         if owner is None:
             raise HubError(401, "INVALID_PROJECT_TOKEN", "the push token is missing, unknown or expired")
-        return int(owner["id"])
+        return int(owner["id"]), int(owner["user_id"])
 
-    # -- calls of API.md ------------------------------------------------------------------------
+    def _own_upload(self, request: Request, u: str) -> sqlite3.Row:
+        """The upload ``u``, once the caller's token proves it is the one that made it."""
+        project_id, user_id = self._uploader(request)
+        upload = self.store.upload(u)
+        if not self.store.owns_upload(upload, project_id, user_id):
+            raise HubError(403, "AUTHORIZATION_DENIED", f"the upload {u!r} belongs to another project")
+        return upload
+
+    # -- calls of docs/protocol.md --------------------------------------------------------------
 
     def on_index(self, request: Request) -> Response:
         return _json({"name": "crunch local hub", "competitions": [r["name"] for r in self.store.competitions()]})
@@ -786,7 +855,7 @@ class HubApp(RunRoutes, PlatformRoutes):
     # -- uploads --------------------------------------------------------------------------------
 
     def on_create_upload(self, request: Request) -> Response:
-        project_id = self._uploader(request)
+        project_id, user_id = self._uploader(request)
         body = self._body(request)
         name, size = body.get("name"), body.get("size")
         if not isinstance(name, str) or not name:
@@ -799,36 +868,51 @@ class HubApp(RunRoutes, PlatformRoutes):
         preferred = body.get("preferredChunkSize")
         if preferred is not None and (not isinstance(preferred, int) or preferred < 1):
             raise validation("preferredChunkSize", "must be a positive integer")
-        upload_id = self.store.create_upload(project_id, name, size, preferred)
+        if size > 1 << 50:
+            raise validation("size", "is larger than any file the hub takes")
+        if len(name) > 4096:
+            raise validation("name", "is longer than 4096 characters")
+        upload_id = self.store.create_upload(project_id, name, size, preferred, user_id=user_id)
         return _json(self._upload_json(self.store.upload(upload_id)))
 
     def on_get_upload(self, request: Request, u: str) -> Response:
-        self._uploader(request)
-        return _json(self._upload_json(self.store.upload(u)))
+        return _json(self._upload_json(self._own_upload(request, u)))
 
-    def on_batch_list_uploads(self, request: Request) -> Response:
-        self._uploader(request)
+    def _upload_ids(self, request: Request) -> List[str]:
         ids = self._body(request).get("uploadIds") or []
-        answer: Dict[str, Any] = {}
+        if not isinstance(ids, list) or not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in ids):
+            raise validation("uploadIds", "must be a list of upload ids")
+        if len(ids) > 10_000:
+            raise validation("uploadIds", "at most 10000 ids in one call")
+        return [str(i) for i in ids]
+
+    def _owned(self, request: Request, ids: List[str]) -> Dict[str, Optional[sqlite3.Row]]:
+        """Each id's upload when the caller made it, else None (unknown, or another project's)."""
+        project_id, user_id = self._uploader(request)
+        found: Dict[str, Optional[sqlite3.Row]] = {}
         for upload_id in ids:
             try:
-                answer[str(upload_id)] = self._upload_json(self.store.upload(str(upload_id)))
+                row = self.store.upload(upload_id)
             except HubError:
-                answer[str(upload_id)] = None
-        return _json({"uploads": answer})
+                row = None
+            found[upload_id] = row if row is not None and self.store.owns_upload(row, project_id, user_id) else None
+        return found
+
+    def on_batch_list_uploads(self, request: Request) -> Response:
+        owned = self._owned(request, self._upload_ids(request))
+        return _json({"uploads": {i: None if row is None else self._upload_json(row) for i, row in owned.items()}})
 
     def on_batch_delete_uploads(self, request: Request) -> Response:
-        self._uploader(request)
-        ids = self._body(request).get("uploadIds") or []
-        return _json({"uploads": {str(i): "DELETED" if self.store.delete_upload(str(i)) else "NOT_FOUND" for i in ids}})
+        owned = self._owned(request, self._upload_ids(request))
+        return _json({"uploads": {i: "DELETED" if row is not None and self.store.delete_upload(i) else "NOT_FOUND" for i, row in owned.items()}})
 
     def on_chunk_request(self, request: Request, u: str, n: int) -> Response:
-        self._uploader(request)
+        self._own_upload(request, u)
         upload, chunk = self.store.chunk(u, n)
         return _json({"method": "PUT", "url": self._link(request, f"/_upload/{u}/{n}"), "headers": {}})
 
     def on_confirm_chunk(self, request: Request, u: str, n: int) -> Response:
-        self._uploader(request)
+        self._own_upload(request, u)
         value = self._body(request).get("hash")
         if not isinstance(value, str) or not value:
             raise validation("hash", "is required (the ETag of the chunk's PUT)")
@@ -842,21 +926,17 @@ class HubApp(RunRoutes, PlatformRoutes):
         return _json(answer)
 
     def on_complete_upload(self, request: Request, u: str) -> Response:
-        self._uploader(request)
+        self._own_upload(request, u)
         self.store.complete_upload(u)
         return _json(self._upload_json(self.store.upload(u)))
 
     def on_abort_upload(self, request: Request, u: str) -> Response:
-        self._uploader(request)
+        self._own_upload(request, u)
         self.store.abort_upload(u)
         return _json(self._upload_json(self.store.upload(u)))
 
     def on_delete_upload(self, request: Request, u: str) -> Response:
-        self._uploader(request)
-        try:
-            row = self._upload_json(self.store.upload(u))
-        except HubError:
-            raise HubError(404, "UPLOAD_NOT_FOUND", f"no upload {u!r}") from None
+        row = self._upload_json(self._own_upload(request, u))
         self.store.delete_upload(u)
         row["status"] = "DELETED"
         return _json(row)
@@ -1010,13 +1090,13 @@ class HubApp(RunRoutes, PlatformRoutes):
         if value is not None and (not isinstance(value, str) or len(value) < 8 or not value.isprintable() or " " in value):
             return _error(HubError(400, "VALIDATION_FAILED", "token: a text of 8 characters or more, without spaces"))
         token = self.store.mint_clone_token(
-            str(body.get("competition") or "demo"), str(body.get("project") or "p1"), str(body.get("user") or "me"), value=value
+            _name(body, "competition", "demo"), _name(body, "project", "p1"), _name(body, "user", "me"), value=value
         )
         return _json({"token": token})
 
     def on_admin_api_keys(self, request: Request) -> Response:
         body = self._body(request)
-        return _json({"key": self.store.mint_api_key(str(body.get("user") or "me"))})
+        return _json({"key": self.store.mint_api_key(_name(body, "user", "me"))})
 
     def on_admin_expire_uploads(self, request: Request) -> Response:
         body = self._body(request)
@@ -1063,9 +1143,22 @@ class HubApp(RunRoutes, PlatformRoutes):
             ("runTimeout", "run_timeout", float),
             ("shapes", "shapes", str),
         )
-        for field, attribute, kind in fields:
+        values = {}
+        for field, attribute, kind in fields:  # every value checked before any is set
             if field in body:
-                setattr(self, attribute, kind(body[field]))  # type: ignore[operator]
+                value = body[field]
+                if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value):
+                    raise validation(field, "must be a number")
+                if kind is bool and not isinstance(value, bool):
+                    raise validation(field, "must be true or false")
+                if field == "filesBaseUrl" and value and (not isinstance(value, str) or not value.startswith(("http://", "https://"))):
+                    raise validation(field, "must be an http(s) URL or null")
+                try:
+                    values[attribute] = kind(value)  # type: ignore[operator]
+                except (OverflowError, ValueError):
+                    raise validation(field, "is out of range") from None
+        for attribute, value in values.items():
+            setattr(self, attribute, value)
         return _json({field: getattr(self, attribute) for field, attribute, _ in fields})
 
 

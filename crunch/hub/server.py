@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import sys
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 from werkzeug.serving import make_server as _make_server
@@ -42,9 +42,12 @@ def make_server(
     daily_limit: int = 5,
     debug: bool = False,
     shapes: Optional[str] = None,
+    allow_hosts: Sequence[str] = (),
 ) -> BaseWSGIServer:
     """A threaded server of a hub rooted at ``root``; ``server.app`` is the :class:`HubApp`;
-    ``shapes``: its answers' shapes, ``current`` or ``classic`` (see :func:`crunch.hub.app.make_app`)."""
+    ``shapes``: its answers' shapes, ``current`` or ``classic`` (see :func:`crunch.hub.app.make_app`);
+    ``allow_hosts``: other names (``HOST`` or ``HOST:PORT``) a request's ``Host`` may give
+    (besides the bound address: see :mod:`crunch.hub.guard`)."""
     app: HubApp = make_app(root, daily_limit=daily_limit, faults=faults, shapes=shapes)
 
     class Handler(_Handler):
@@ -65,6 +68,12 @@ def make_server(
         listener.close()  # the server holds its own duplicate
     server.daemon_threads = True
     server.server_port = server.server_address[1]
+    try:
+        app.guard.bind(host, server.server_port, allow_hosts)
+    except ValueError:
+        server.server_close()
+        app.store.close()
+        raise
     return server
 
 

@@ -30,7 +30,7 @@ URL_TTL = 24 * 3600.0
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 MAX_CHUNKS = 10_000
 MESSAGE_LIMIT = 1000
-CODE_LIMIT = 5 * 1000**3  # API.md's 5 GB and 10 GB, as the client counts them (crunch/code/files.py)
+CODE_LIMIT = 5 * 1000**3  # the platform's 5 GB and 10 GB (docs/protocol.md, Limits), as the client counts them (crunch/code/files.py)
 MODEL_LIMIT = 10 * 1000**3
 
 SCHEMA = """
@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, project_id INTEGER, name TEXT NOT NULL, size INTEGER NOT NULL,
     chunk_size INTEGER NOT NULL, status TEXT NOT NULL, status_message TEXT,
-    created_at REAL NOT NULL, expires_at REAL NOT NULL);
+    created_at REAL NOT NULL, expires_at REAL NOT NULL, user_id INTEGER);
 CREATE TABLE IF NOT EXISTS upload_chunks (
     upload_id TEXT NOT NULL, number INTEGER NOT NULL, "offset" INTEGER NOT NULL, size INTEGER NOT NULL,
     etag TEXT, completed_at REAL, PRIMARY KEY (upload_id, number));
@@ -119,6 +119,23 @@ def refuse_control_characters(field: str, value: str, what: str = "name") -> Non
     found = CONTROL_CHARACTER.search(value)
     if found is not None:
         raise validation(field, f"the {what} {value!r} holds a control character (U+{ord(found.group()):04X}): rename it")
+
+
+NAME_LIMIT = 200
+
+
+def check_name(field: str, value: str) -> None:
+    """A competition, project or user name: 1 to NAME_LIMIT characters, no control character,
+    no slash (names are parts of the API's paths)."""
+    if not value or not value.strip():
+        raise validation(field, "must not be empty")
+    if len(value) > NAME_LIMIT:
+        raise validation(field, f"must be at most {NAME_LIMIT} characters")
+    refuse_control_characters(field, value, field)
+    if not value.isprintable():  # C1 controls, bidirectional overrides, separators
+        raise validation(field, f"the {field} {value!r} holds a character that cannot be shown")
+    if "/" in value or "\\" in value:
+        raise validation(field, f"the {field} {value!r} holds a slash")
 
 
 def iso(timestamp: Optional[float]) -> Optional[str]:
@@ -174,12 +191,23 @@ class Store:
             self._db.execute("PRAGMA busy_timeout=30000")
             with self._lock:
                 self._db.executescript(SCHEMA)
+                self._migrate()
         except OSError as error:
             raise ConfigurationError(f"cannot use {self.root} as the hub's root: {error.strerror or error}") from None
         except sqlite3.DatabaseError as error:
             raise ConfigurationError(
                 f"{self.root / 'hub.sqlite3'} is not a usable hub database ({error}): give another --root, or remove that folder"
             ) from None
+
+    def _migrate(self) -> None:
+        """Columns added since a root was made: ``uploads.user_id`` (the owner of an upload made
+        with an API key; for a push token's upload, the project's user)."""
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(uploads)")}
+        if "user_id" not in columns:
+            self._db.execute("ALTER TABLE uploads ADD COLUMN user_id INTEGER")
+            self._db.execute(
+                "UPDATE uploads SET user_id = (SELECT user_id FROM projects WHERE projects.id = uploads.project_id) WHERE user_id IS NULL"
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -551,7 +579,13 @@ class Store:
             if child.name != "blob":
                 child.unlink(missing_ok=True)
 
-    def create_upload(self, project_id: Optional[int], name: str, size: int, preferred_chunk_size: Optional[int]) -> str:
+    def create_upload(
+        self, project_id: Optional[int], name: str, size: int, preferred_chunk_size: Optional[int], user_id: Optional[int] = None
+    ) -> str:
+        """A new upload of ``project_id`` (a push token's), or of ``user_id`` alone (an API key's)."""
+        if project_id is not None and user_id is None:
+            owner = self.one("SELECT user_id FROM projects WHERE id = ?", project_id)
+            user_id = owner["user_id"] if owner else None
         chunk_size = int(preferred_chunk_size or DEFAULT_CHUNK_SIZE)
         if chunk_size < 1:
             raise validation("preferredChunkSize", "must be positive")
@@ -561,8 +595,9 @@ class Store:
         now = self.clock()
         with self.tx() as db:
             db.execute(
-                "INSERT INTO uploads (id, project_id, name, size, chunk_size, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?)",
-                (upload_id, project_id, name, size, chunk_size, now, now + UPLOAD_TTL),
+                "INSERT INTO uploads (id, project_id, user_id, name, size, chunk_size, status, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'PENDING', ?, ?)",
+                (upload_id, project_id, user_id, name, size, chunk_size, now, now + UPLOAD_TTL),
             )
             for number, offset, length in chunk_layout(size, chunk_size):
                 db.execute(
@@ -578,6 +613,15 @@ class Store:
             if row is None:
                 raise HubError(404, "UPLOAD_NOT_FOUND", f"no upload {upload_id!r}")
             return self._refresh_expiry(db, row)
+
+    @staticmethod
+    def owns_upload(upload: sqlite3.Row, project_id: Optional[int], user_id: Optional[int]) -> bool:
+        """Whether a caller may use ``upload``: a push token's project only its own project's
+        uploads; an API key's user (``project_id`` None) only the uploads of its own projects
+        and its own API-key uploads."""
+        if project_id is not None:
+            return upload["project_id"] == project_id
+        return user_id is not None and upload["user_id"] == user_id
 
     def upload_chunks(self, upload_id: str) -> List[sqlite3.Row]:
         return self.all("SELECT * FROM upload_chunks WHERE upload_id = ? ORDER BY number", upload_id)
@@ -716,6 +760,9 @@ class Store:
                     upload = self.upload(str(upload_id))
                 except HubError:
                     raise validation(kind, f"{path}: no upload {upload_id!r}") from None
+                mine = upload["project_id"] == project["id"] or (upload["project_id"] is None and upload["user_id"] == project["user_id"])
+                if not mine:
+                    raise HubError(403, "AUTHORIZATION_DENIED", f"{kind}: {path}: upload {upload_id} belongs to another project")
                 if upload["status"] != "SUCCEEDED":
                     raise validation(kind, f"{path}: upload {upload_id} is {upload['status']}, not SUCCEEDED")
                 sizes[f"{kind}:{path}"] = upload["size"]

@@ -8,7 +8,8 @@ submission pins wins, and pip never sees (nor touches) them.
 
 Cache layout: ``<cache>/<key>/`` (``<key>`` = sha256 of the Python version and the
 normalized requirements), built in a sibling folder and renamed when complete, under a file
-lock, so a half-built environment is never used.
+lock, so a half-built environment is never used. A build that is cancelled (a stopping hub, a
+terminated run) kills the installer's whole process group and removes the half-built folder.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ Log = Callable[[str, str, bool], None]  # (emitter, line, is_error)
 
 class EnvironmentBuildError(CrunchError):
     """A requirement did not install in the clean environment."""
+
+
+class EnvironmentBuildCancelled(EnvironmentBuildError):
+    """The build was stopped from outside (its processes killed, its folder removed)."""
+
+
+CANCEL_POLL = 0.2  # seconds between two looks at `cancelled` while an installer runs
 
 
 @dataclass
@@ -95,8 +103,19 @@ def requirements_key(text: str, python_version: Optional[str] = None) -> str:
     return digest.hexdigest()[:24]
 
 
-def ensure_environment(requirements: str, *, cache: Optional[Path] = None, log: Optional[Log] = None) -> Environment:
-    """The cached environment of ``requirements``, built first when there is none."""
+def ensure_environment(
+    requirements: str,
+    *,
+    cache: Optional[Path] = None,
+    log: Optional[Log] = None,
+    cancelled: Optional[Callable[[], bool]] = None,
+    on_start: Optional[Callable[[int], None]] = None,
+) -> Environment:
+    """The cached environment of ``requirements``, built first when there is none.
+
+    ``on_start`` gets the process group of each installer (to kill it from outside); when
+    ``cancelled()`` turns true the installer's group is killed, the half-built folder removed and
+    :class:`EnvironmentBuildCancelled` raised."""
     from filelock import FileLock
 
     cache = Path(cache) if cache is not None else default_cache()
@@ -113,7 +132,7 @@ def ensure_environment(requirements: str, *, cache: Optional[Path] = None, log: 
         partial = cache / f"{key}.partial-{os.getpid()}"
         shutil.rmtree(partial, ignore_errors=True)
         try:
-            _build(partial, final, requirements, emit)
+            _build(partial, final, requirements, emit, cancelled, on_start)
             os.replace(partial, final)
         finally:
             shutil.rmtree(partial, ignore_errors=True)
@@ -121,13 +140,23 @@ def ensure_environment(requirements: str, *, cache: Optional[Path] = None, log: 
         return Environment(final, cached=False)
 
 
-def _build(folder: Path, final: Path, requirements: str, emit: Log) -> None:
+def _build(
+    folder: Path,
+    final: Path,
+    requirements: str,
+    emit: Log,
+    cancelled: Optional[Callable[[], bool]] = None,
+    on_start: Optional[Callable[[int], None]] = None,
+) -> None:
     uv = shutil.which("uv")
     emit("sandbox", f"creating a clean environment ({'uv' if uv else 'venv + pip'})", False)
     if uv:
-        _check([uv, "venv", "--quiet", "--python", sys.executable, str(folder)], "sandbox", emit)
+        command = [uv, "venv", "--quiet", "--python", sys.executable, str(folder)]
     else:
-        _check([sys.executable, "-m", "venv", "--without-pip", str(folder)], "sandbox", emit)
+        command = [sys.executable, "-m", "venv", "--without-pip", str(folder)]
+    failed = _run(command, "sandbox", emit, cancelled, on_start)
+    if failed is not None:
+        raise EnvironmentBuildError(f"creating the clean environment failed: {trim_pip_error(failed)}")
     python = Environment(folder, cached=False).python
     lines = requirements_to_install(requirements)
     if lines:
@@ -137,7 +166,7 @@ def _build(folder: Path, final: Path, requirements: str, emit: Log) -> None:
             command = [uv, "pip", "install", "--python", str(python), "-r", str(listing)]
         else:
             command = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-input", "--disable-pip-version-check", "-r", str(listing)]
-        output = _run(command, "pip", emit)
+        output = _run(command, "pip", emit, cancelled, on_start)
         if output is not None:
             raise EnvironmentBuildError(
                 "a requirement does not install in the clean environment: " + trim_pip_error(output)
@@ -156,20 +185,43 @@ def trim_pip_error(output: List[str]) -> str:
     return "; ".join(dict.fromkeys(errors))
 
 
-def _check(command: List[str], emitter: str, emit: Log) -> None:
-    output = _run(command, emitter, emit)
-    if output is not None:
-        raise EnvironmentBuildError(f"creating the clean environment failed: {trim_pip_error(output)}")
+def _run(
+    command: List[str],
+    emitter: str,
+    emit: Log,
+    cancelled: Optional[Callable[[], bool]] = None,
+    on_start: Optional[Callable[[int], None]] = None,
+) -> Optional[List[str]]:
+    """Run ``command`` in its own process group, passing its lines on; its output when it
+    failed, else ``None``. ``cancelled()`` turning true (looked at every CANCEL_POLL seconds)
+    kills the group and raises :class:`EnvironmentBuildCancelled`."""
+    import threading
 
-
-def _run(command: List[str], emitter: str, emit: Log) -> Optional[List[str]]:
-    """Run ``command``, passing its lines on; its output when it failed, else ``None``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "CRUNCH_"))}
     from .process import kill_group
 
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", env=env, start_new_session=True
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace",
+        env=env, start_new_session=True,
     )
+    if on_start is not None:
+        on_start(process.pid)  # the group id (its own session): whoever stops the build may kill it
+    stopped = threading.Event()
+    ended = threading.Event()
+
+    def watch() -> None:
+        while not ended.wait(CANCEL_POLL):
+            if cancelled is not None and cancelled():
+                stopped.set()
+                kill_group(process.pid)  # the installer and what it started (a build backend...)
+                return
+
+    watcher = threading.Thread(target=watch, name="crunch-environment-cancel", daemon=True)
+    if cancelled is not None:
+        if cancelled():  # asked to stop before the installer was known
+            stopped.set()
+            kill_group(process.pid)
+        watcher.start()
     output: List[str] = []
     assert process.stdout is not None
     try:
@@ -181,7 +233,13 @@ def _run(command: List[str], emitter: str, emit: Log) -> Optional[List[str]]:
         kill_group(process.pid)
         process.wait()
         raise
-    return output if process.wait() != 0 else None
+    finally:
+        ended.set()
+    code = process.wait()
+    if stopped.is_set() or (cancelled is not None and cancelled() and code != 0):
+        kill_group(process.pid)  # nothing of the group outlives the build
+        raise EnvironmentBuildCancelled("the environment build was stopped")
+    return output if code != 0 else None
 
 
 # -- the runner's own packages ----------------------------------------------------------------

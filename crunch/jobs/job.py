@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from .environment import RUNTIME_DIR, EnvironmentBuildError, ensure_environment
+from .environment import RUNTIME_DIR, EnvironmentBuildCancelled, EnvironmentBuildError, ensure_environment
 from .process import OnLine, run_process
 
 Cancelled = Callable[[], bool]
@@ -66,7 +66,10 @@ def run_job(
         on_line(emitter, line, error, time.time())
 
     try:
-        environment = ensure_environment(options.requirements, cache=options.cache, log=log)
+        environment = ensure_environment(options.requirements, cache=options.cache, log=log, cancelled=cancelled, on_start=on_start)
+    except EnvironmentBuildCancelled:
+        log("sandbox", "the environment build was stopped", True)
+        return JobResult(ok=False, error="the run was terminated", cancelled=True)
     except EnvironmentBuildError as error:
         log("sandbox", f"error: {error.message}", True)
         return JobResult(ok=False, error=error.message, exit_code=None)

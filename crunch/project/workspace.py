@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
@@ -27,7 +26,7 @@ from ..core.fsutil import (
     write_json_atomic,
     write_text_atomic,
 )
-from ..core.jsonshape import Node, describe, parse
+from ..core.jsonshape import Node, describe, load_json, parse
 from ..core.secrets import register
 from ..exceptions import CorruptCacheError, NotInWorkspaceError, TokenError, WorkspaceError
 
@@ -228,7 +227,7 @@ class Workspace:
         except UnicodeDecodeError:
             text = ""  # not text: reported as corrupt below
         try:
-            data = json.loads(text)
+            data = load_json(text)
         except ValueError:
             data = None
         if (
@@ -330,7 +329,7 @@ class Workspace:
     def read_cache(self, name: str) -> Any:
         """The cached JSON ``name`` as it is, or ``None`` when absent or unreadable."""
         try:
-            return json.loads(read_text(self.cache_path(name)))
+            return load_json(read_text(self.cache_path(name)))
         except (OSError, ValueError):
             return None
 
@@ -352,7 +351,7 @@ class Workspace:
         except UnicodeDecodeError:
             raise CorruptCacheError(f"{path} is damaged (not UTF-8 text){hint}", path) from None
         try:
-            data = json.loads(text)
+            data = load_json(text)  # nested too deep: a ValueError too
         except ValueError:
             raise CorruptCacheError(f"{path} is damaged (not valid JSON){hint}", path) from None
         return parse(reader, data, str(path), hint, lambda message, failure: CorruptCacheError(message, path), strict=strict)

@@ -114,12 +114,13 @@ def make_plan(
     instead of the files of those names on disk.
     """
     left_out: List[str] = []
-    code = list_code_files(root, model_directory, exclude=exclude, left_out=left_out)
+    skipped: List[str] = []  # FIFOs, sockets, devices: not sent, as git skips them
+    code = list_code_files(root, model_directory, exclude=exclude, left_out=left_out, skipped=skipped)
     if produced:
         code = [f for f in code if f.path not in produced]
         code += [SelectedFile(path=name, source=None, size=len(data), content=data) for name, data in produced.items()]
         code.sort(key=lambda f: f.path)
-    model = list_model_files(root, model_directory, exclude=exclude, left_out=left_out)
+    model = list_model_files(root, model_directory, exclude=exclude, left_out=left_out, skipped=skipped)
     main = Path(main_file.replace("\\", "/")).as_posix()
     if Path(main).is_absolute() or main.startswith("../"):
         raise SubmissionError(f"the main file {main_file} must be inside the workspace, such as main.py")
@@ -132,7 +133,7 @@ def make_plan(
     if not no_pip_freeze:
         code, freeze = _freeze(code)
     check_limits(code, model, model_directory)
-    notes = [f"{name} is not sent: it leads into .crunchdao/, which holds your push token" for name in left_out]
+    notes = [f"{name} is not sent: it leads into .crunchdao/, which holds your push token" for name in left_out] + skipped
     return Plan(model_directory=model_directory, main_file=main, code=code, model=model, freeze=freeze, notes=notes)
 
 

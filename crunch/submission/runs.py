@@ -7,7 +7,7 @@ import time
 from typing import Any, Callable, Iterator, List, Optional, Union
 
 from ..api.models import Run, RunLog
-from ..core.display import local_time, parse_time
+from ..core.display import local_time, parse_time, visible
 from ..exceptions import ApiError, ConfigurationError, NetworkError
 from ..project.context import ProjectContext
 
@@ -56,7 +56,8 @@ def log_time(value: Optional[str]) -> str:
 
 class LogPrinter:
     """Log lines as a terminal shows them: ``HH:MM:SS [emitter] content`` (stderr lines marked),
-    the installer's lines folded into one unless ``debug``."""
+    the installer's lines folded into one unless ``debug``; the hub's text with its control
+    characters escaped (a log line cannot rewrite the one above or drive the terminal)."""
 
     def __init__(self, write: Callable[[str], None], debug: bool = False) -> None:
         self.write = write
@@ -64,16 +65,21 @@ class LogPrinter:
         self._installing = False
 
     def __call__(self, log: RunLog) -> None:
+        self._print(log, visible(log.emitter, lines=False), visible(log.content))
+
+    def _print(self, log: RunLog, emitter: str, content: str) -> None:
+        """``emitter`` and ``content`` are the hub's text made safe for a terminal."""
+        at = visible(log_time(log.created_at), lines=False)
         if not self.debug and log.emitter in HIDDEN_EMITTERS:
             if log.emitter == "pip" and not self._installing:
                 self._installing = True
-                self.write(f"{log_time(log.created_at)} [pip] installing the requirements (--debug shows pip's output)")
+                self.write(f"{at} [pip] installing the requirements (--debug shows pip's output)")
             if log.emitter == "sandbox" and log.content.startswith("error: "):
-                self.write(f"{log_time(log.created_at)} [{log.emitter},stderr] {log.content}")
+                self.write(f"{at} [{emitter},stderr] {content}")
             return
         self._installing = False
         stream = ",stderr" if log.error else ""
-        self.write(f"{log_time(log.created_at)} [{log.emitter}{stream}] {log.content}")
+        self.write(f"{at} [{emitter}{stream}] {content}")
 
 
 def follow(context: ProjectContext, run_id: int, poll: float, after: Optional[int] = None) -> Iterator[RunLog]:

@@ -8,7 +8,10 @@ does not verify is deleted and fetched once more from scratch, then reported; it
 left in place. Zips (``compressed``) are checked entry by entry before anything is extracted.
 
 Data URLs carry their own signatures: they are fetched with a plain session, never with the
-push token, and shown without their query string.
+push token, and shown without their query string. Their redirects are followed at most
+:data:`~crunch.api.client.MAX_REDIRECTS` times, and only to http(s) addresses. A file is
+never written past the size its release announced: a server that sends more (or says it
+holds more) stops the transfer, the part is removed and the error says so.
 """
 
 from __future__ import annotations
@@ -29,13 +32,23 @@ from urllib.parse import urlsplit
 import requests
 
 from ..api.client import (
-    USER_AGENT,
     Backoff,
+    RedirectRefused,
     default_timeout,
     describe_connection_error,
+    new_session,
+    send_following,
     transient_status,
 )
-from ..api.deadline import MIN_RATE, ProgressFloor, TooSlow, body_chunks
+from ..api.deadline import (
+    MIN_RATE,
+    BadBody,
+    DeadlineExceeded,
+    ProgressFloor,
+    TooSlow,
+    answer_seconds,
+    body_chunks,
+)
 from ..core.console import Console
 from ..core.fsutil import (
     PathLike,
@@ -541,11 +554,9 @@ class Downloader:
         if offset:
             headers["Range"] = f"bytes={offset}-"
         if response is None:
-            try:
-                response = self.session.get(url, headers=headers, stream=True, timeout=self.timeout, allow_redirects=True)
-            except requests.RequestException as error:
-                raise _Retry(describe_connection_error(error)) from None
+            response = _get(self.session, url, headers, self.timeout)
         received = 0
+        name = part.name[: -len(PART_SUFFIX)]
         with response:
             status = response.status_code
             if transient_status(status):
@@ -557,6 +568,8 @@ class Downloader:
             if status not in (200, 206):
                 raise TransferError(f"the server answered HTTP {status} for {describe_url(url)}: try again later")
             mode = "ab"
+            if size is not None:
+                _check_announced(response, size, offset if status == 206 else 0, part, name, url)
             if status == 206:
                 start = _content_range_start(response.headers.get("Content-Range"))
                 if start != offset:
@@ -579,6 +592,8 @@ class Downloader:
                     for chunk in _body_chunks(response, self.chunk_size):
                         if self.cancel.is_set():
                             raise Cancelled("interrupted")
+                        if size is not None and offset + received + len(chunk) > size:
+                            raise _oversize(part, name, url, size)
                         sink.put(chunk)
                         received += len(chunk)
                         bar.update(len(chunk))
@@ -586,6 +601,11 @@ class Downloader:
                 except (requests.RequestException, _urllib3_errors()) as error:
                     sink.close()
                     raise _Retry(describe_connection_error(error), received) from None
+                except BadBody as error:
+                    raise TransferError(
+                        f"the server sent {name} {error}, which crunch does not decode: nothing more was written; "
+                        "try again later or tell the competition's organizers"
+                    ) from None
                 except TooSlow as slow:
                     sink.close()
                     raise _Retry(
@@ -660,6 +680,55 @@ class _Sink:
             raise error
 
 
+def _get(session: requests.Session, url: str, headers: Dict[str, str], timeout: Any) -> requests.Response:
+    """GET a data link (redirects: http(s) only, a few at most); a failed connection is a :class:`_Retry`."""
+    try:
+        return send_following(session, "GET", url, headers=headers, stream=True, timeout=timeout)
+    except RedirectRefused as refused:
+        raise TransferError(f"downloading {describe_url(url)} failed: {refused.message}") from None
+    except DeadlineExceeded:
+        seconds = answer_seconds(timeout[1] if isinstance(timeout, tuple) else timeout)
+        raise _Retry(f"the server did not finish the headers of its answer within {seconds:g} s") from None
+    except requests.RequestException as error:
+        raise _Retry(describe_connection_error(error)) from None
+
+
+def _announced_total(response: requests.Response, start: int) -> Optional[int]:
+    """The size of the whole file as the answer gives it: the total of its ``Content-Range``,
+    else (a whole, unencoded body) ``start`` plus its ``Content-Length``; None when it says none."""
+    match = re.match(r"\s*bytes\s+\d+-\d+/(\d+)\s*$", response.headers.get("Content-Range") or "")
+    if match:
+        return int(match.group(1))
+    if response.status_code != 200 or (response.headers.get("Content-Encoding") or "identity").strip().lower() != "identity":
+        return None  # a compressed body's length says nothing of the file's
+    length = _int_or_none(response.headers.get("Content-Length"))
+    return start + length if length is not None else None
+
+
+class Oversize(IntegrityError):
+    """A server sent (or announced) more bytes than the data release said the file holds."""
+
+
+def _check_announced(response: requests.Response, size: int, start: int, part: Path, name: str, url: str, remove: bool = True) -> None:
+    """An answer that says the file is bigger than its release announced is refused before
+    anything is written (``remove``: and the part is removed now, else by the caller)."""
+    total = _announced_total(response, start)
+    if total is not None and total > size:
+        raise _oversize(part, name, url, size, f" (the server announces {total})", remove)
+
+
+def _oversize(part: Path, name: str, url: str, size: int, said: str = "", remove: bool = True) -> Oversize:
+    """The error of a server that sends more than the data release announced; the part is
+    removed (``remove``), or is to be removed by the caller once nothing writes it."""
+    if remove:
+        _unlink(part)
+        forget_ranges(part)
+    return Oversize(
+        f"{describe_url(url)} sent more than the {size} bytes its data release announced for {name}{said}: "
+        "the download was stopped and its part removed. Try again later, or tell the competition's organizers"
+    )
+
+
 def _body_chunks(response: requests.Response, size: int) -> Iterable[bytes]:
     """The body as it arrives, at most ``size`` bytes at a time (so a cut loses nothing that
     arrived, and the progress floor is judged after each piece)."""
@@ -731,9 +800,7 @@ def _content_range_start(value: Optional[str]) -> Optional[int]:
 
 
 def _new_session() -> requests.Session:
-    session = requests.Session()
-    session.headers["User-Agent"] = USER_AGENT
-    return session
+    return new_session()
 
 
 def _check_destination(target: Path) -> None:

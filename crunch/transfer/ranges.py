@@ -42,8 +42,9 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import requests
 
 from ..api.client import describe_connection_error, transient_status
-from ..api.deadline import MIN_RATE, ProgressFloor, TooSlow, body_chunks
+from ..api.deadline import MIN_RATE, BadBody, ProgressFloor, TooSlow, body_chunks
 from ..core.fsutil import human_size, reserve_space, write_text_atomic
+from ..core.jsonshape import load_json
 from ..exceptions import ConfigurationError, TransferError
 
 RANGES_SUFFIX = ".ranges"  # <name>.part.ranges beside <name>.part
@@ -229,7 +230,7 @@ def load_done(part: Path, size: int, sha: Optional[str]) -> List[Interval]:
     except OSError:
         return []
     try:
-        record = json.loads(text)
+        record = load_json(text)  # nested too deep: a ValueError too
         if record.get("size") != size or (record.get("sha256") or None) != sha:
             return []
         done = [(int(a), int(b)) for a, b in record.get("done", [])]
@@ -407,6 +408,13 @@ class RangedTransfer:
                 if hasher is not None:
                     hasher.join()
                 first = next((e for e in self.errors if not isinstance(e, _Stopped)), self.errors[0])
+                from .download import Oversize
+
+                if isinstance(first, Oversize):  # every worker stopped: nothing writes the part any more
+                    from .download import _unlink
+
+                    _unlink(self.part)
+                    forget(self.part)
                 if isinstance(first, _Stopped):
                     from .download import Cancelled
 
@@ -587,13 +595,18 @@ class RangedTransfer:
             self.url = fresh
 
     def _get(self, piece: _Piece, url: str, probe: bool) -> None:
-        from .download import _content_range_start, _Expired, _Restart, _Retry, _urllib3_errors
+        from .download import (
+            _check_announced,
+            _content_range_start,
+            _Expired,
+            _get,
+            _Restart,
+            _Retry,
+            _urllib3_errors,
+        )
 
         headers = {"Accept-Encoding": "identity", "Range": f"bytes={piece.pos}-{piece.end - 1}"}
-        try:
-            response = self.d.session.get(url, headers=headers, stream=True, timeout=self.d.timeout, allow_redirects=True)
-        except requests.RequestException as error:
-            raise _Retry(describe_connection_error(error)) from None
+        response = _get(self.d.session, url, headers, self.d.timeout)
         status = response.status_code
         if status == 200 and probe:
             raise NoRanges(response)  # the caller reads this answer as one stream
@@ -608,6 +621,8 @@ class RangedTransfer:
                 raise TransferError(f"the server answered HTTP {status} to a range request for {_where(url)}: try again later")
             if _content_range_start(response.headers.get("Content-Range")) != piece.pos:
                 raise _Restart()
+            # a server that holds more than the release announced: stopped, the part removed
+            _check_announced(response, self.size, piece.pos, self.part, self.label, url, remove=False)
             self.ranges_ok.set()
             floor = ProgressFloor(self.d.timeout[1])
             try:
@@ -633,6 +648,11 @@ class RangedTransfer:
                 raise _Retry(
                     f"the server sent {human_size(slow.received)} in {slow.window:.0f} s, below the floor of "
                     f"{human_size(MIN_RATE)}/s (CRUNCH_TIMEOUT sets the window)"
+                ) from None
+            except BadBody as error:
+                raise TransferError(
+                    f"the server sent a range of {self.label} {error}, which crunch does not decode: "
+                    "try again later or tell the competition's organizers"
                 ) from None
         if piece.pos < piece.end:
             raise _Retry("the connection closed before the end of its range")

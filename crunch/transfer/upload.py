@@ -1,4 +1,4 @@
-"""Chunked uploads (API.md calls 8-12): every file in chunks, each chunk streamed and retried.
+"""Chunked uploads (docs/protocol.md, calls 8-12): every file in chunks, each chunk streamed and retried.
 
 For each file: ``POST /v1/uploads`` announces it and the hub answers with its chunks; each
 chunk not yet confirmed is sent with the method, URL and headers of its chunk request, its
@@ -20,8 +20,17 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import requests
 
 from .. import exceptions as exc
-from ..api.client import Backoff, Client, default_timeout, describe_connection_error, transient_status
-from ..api.deadline import DeadlineExceeded, answer_seconds, read_body
+from ..api.client import (
+    Backoff,
+    Client,
+    RedirectRefused,
+    default_timeout,
+    describe_connection_error,
+    new_session,
+    send_following,
+    transient_status,
+)
+from ..api.deadline import BadBody, DeadlineExceeded, answer_seconds, read_body
 from ..api.errors import error_from_response
 from ..api.models import Upload, UploadChunk
 from ..core.console import Console
@@ -117,8 +126,9 @@ class Uploader:
         self._slots = threading.BoundedSemaphore(self.chunk_workers)
         self.chunk_size = chunk_size or _chunk_size_from_env()
         self.backoff = backoff or client.backoff
-        # Chunk URLs carry their own signature: a plain session, never the push token.
-        self.session = session or requests.Session()
+        # Chunk URLs carry their own signature: a plain session, never the push token; their
+        # redirects are followed only to http(s), a few at most
+        self.session = session or new_session()
         self.timeout = default_timeout()
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -167,11 +177,19 @@ class Uploader:
         body = _ChunkBody(handle, name, chunk.offset, chunk.size, progress, self._cancelled)
         problem: str
         limit = answer_seconds(self.timeout[1])
+
+        def resend() -> None:  # a 307/308: the same bytes go again, to the new address
+            progress(-body.sent)
+            body.sent = 0
+
         try:
             with handle:
-                response = self.session.request(
+                # once the chunk is sent, its answer's headers must come within twice the read timeout
+                response = send_following(
+                    self.session,
                     request.method or "PUT",
                     request.url,
+                    on_resend=resend,
                     data=body if chunk.size else b"",
                     headers=request.headers,
                     timeout=self.timeout,
@@ -179,6 +197,10 @@ class Uploader:
                 )
             # the chunk is sent (each block within the timeout); its answer must then be whole in time
             response._content = read_body(response, time.monotonic() + limit)
+        except RedirectRefused as refused:
+            raise exc.UploadError(f"{where} was not sent: {refused.message}") from None
+        except BadBody as error:
+            raise exc.UploadError(f"the answer to {where} is {error}: it was not read; try again later") from None
         except requests.RequestException as error:
             problem = describe_connection_error(error)
         except DeadlineExceeded:
