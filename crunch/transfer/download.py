@@ -27,26 +27,21 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
-from urllib.parse import urlsplit
 
 import requests
 
 from ..api.client import (
     Backoff,
-    RedirectRefused,
     default_timeout,
     describe_connection_error,
     new_session,
-    send_following,
     transient_status,
 )
 from ..api.deadline import (
     MIN_RATE,
     BadBody,
-    DeadlineExceeded,
     ProgressFloor,
     TooSlow,
-    answer_seconds,
     body_chunks,
 )
 from ..core.console import Console
@@ -60,16 +55,32 @@ from ..core.fsutil import (
     write_text_atomic,
 )
 from ..exceptions import CrunchError, IntegrityError, TransferError, UnsafePathError
+from .common import (
+    MAX_REFRESHES,
+    Cancelled,
+    Expired,
+    Restart,
+    Retry,
+    check_announced,
+    content_range_start,
+    describe_url,
+    forget,
+    free_space,
+    get_data,
+    int_or_none,
+    oversize,
+    ranges_path,
+    unlink_quietly,
+    urllib3_errors,
+)
 from .ranges import (
     ConnectionsValue,
     NoRanges,
     connections_setting,
     load_done,
     prefix_end,
-    ranges_path,
     worth_ranges,
 )
-from .ranges import forget as forget_ranges
 
 CHUNK_SIZE = 1 << 20  # at most this many bytes are read and hashed at a time
 # Writes of at most this size: as fast as bigger ones, and on virtual machines whose free memory
@@ -81,7 +92,6 @@ PIPELINE_DEPTH = 4  # chunks waiting to be hashed: the buffer of a transfer is b
 HASH_BLOCK = 1 << 20
 DEFAULT_WORKERS = 3
 PART_SUFFIX = ".part"
-MAX_REFRESHES = 3  # fresh links asked for one file when the server refuses the one it has
 RESERVE_MIN = 8 << 20  # the disk space of a transfer at least this big is reserved before it starts
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _IGNORED_ZIP_ENTRIES = ("__MACOSX/",)
@@ -117,36 +127,9 @@ class Outcome:
     extracted: List[str] = field(default_factory=list)
 
 
-class Cancelled(CrunchError):
-    """The transfer was stopped by the person (Ctrl-C)."""
-
-    exit_code = 130
-
-
-class _Retry(Exception):
-    """A transient failure: the part on disk is kept and the transfer resumes from it."""
-
-    def __init__(self, reason: str, received: int = 0) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.received = received
-
-
 @dataclass
 class _State:
     hasher: Any
-
-
-class _Expired(Exception):
-    """The server refused the link (401/403): a signed URL may have expired."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
-class _Restart(Exception):
-    """The part on disk cannot be resumed (the server disagrees about it): start over."""
 
 
 # -- names ------------------------------------------------------------------------------------
@@ -176,15 +159,6 @@ def safe_relative_path(path: str, what: str = "file") -> PurePosixPath:
     if not clean:
         raise UnsafePathError(f"refusing the {what} path {path!r}: it names no file")
     return PurePosixPath(*clean)
-
-
-def describe_url(url: str) -> str:
-    """``url`` without its query (signatures) or credentials, for messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else parts.path
 
 
 def sha256_of(path: PathLike, hasher: Optional[Any] = None, cancel: Optional[threading.Event] = None) -> Any:
@@ -266,8 +240,8 @@ class Downloader:
         expected_sha = remote.sha256.lower() if remote.sha256 else None
 
         if force:
-            _unlink(part)
-            forget_ranges(part)
+            unlink_quietly(part)
+            forget(part)
         elif target.is_file() and self._is_whole(target, size, expected_sha):
             return Outcome(remote.name, target, "skipped")
 
@@ -277,19 +251,19 @@ class Downloader:
             try:
                 return self._fetch_ranged(remote, target, part, label, size, expected_sha, position, started)
             except NoRanges as fallback:  # the server sends whole files only: one stream
-                _unlink(part)
-                forget_ranges(part)
+                unlink_quietly(part)
+                forget(part)
                 pending = fallback.response
         elif ranges_path(part).exists():  # a part written in ranges: keep what is whole from the start
             keep = prefix_end(load_done(part, size or 0, expected_sha)) if size is not None else 0
             try:
                 os.truncate(part, keep)
             except OSError:
-                _unlink(part)
-            forget_ranges(part)
+                unlink_quietly(part)
+            forget(part)
         first_offset = part.stat().st_size if part.is_file() else 0
         if size is not None and first_offset > size:
-            _unlink(part)
+            unlink_quietly(part)
             first_offset = 0
         transferred = 0
         best = first_offset
@@ -303,7 +277,7 @@ class Downloader:
                     raise Cancelled("interrupted")
                 offset = part.stat().st_size if part.is_file() else 0
                 if size is not None and offset > size:
-                    _unlink(part)
+                    unlink_quietly(part)
                     offset = 0
                 state = _State(hashlib.sha256() if expected_sha else None)
                 if offset and state.hasher is not None:
@@ -316,7 +290,7 @@ class Downloader:
                         transferred += self._stream(url, part, offset, state, bar, size, response)
                     elif not part.exists():
                         part.touch()
-                except _Retry as retry:
+                except Retry as retry:
                     transferred += retry.received
                     have = part.stat().st_size if part.is_file() else 0
                     if have > best:  # the file grew past its best: a fresh budget (not for a restart from 0)
@@ -331,8 +305,8 @@ class Downloader:
                         ) from None
                     self._sleep(delay)
                     continue
-                except _Restart:
-                    _unlink(part)
+                except Restart:
+                    unlink_quietly(part)
                     restarts += 1
                     if restarts > 2:
                         raise TransferError(
@@ -340,7 +314,7 @@ class Downloader:
                             f"{label} could not be downloaded; try again later"
                         ) from None
                     continue
-                except _Expired as expired:
+                except Expired as expired:
                     # a signed link may expire more than once in a long or often cut transfer
                     fresh = remote.refresh() if remote.refresh is not None and refreshes < MAX_REFRESHES else None
                     refreshes += 1
@@ -532,11 +506,11 @@ class Downloader:
         problem = self._verify(part, size, sha, hasher)
         if problem is None:
             os.replace(part, target)
-            forget_ranges(part)
+            forget(part)
             self._remember(target, sha)
             return True
-        _unlink(part)
-        forget_ranges(part)
+        unlink_quietly(part)
+        forget(part)
         if restarted:
             raise IntegrityError(
                 f"{label} did not verify twice ({problem}): it was deleted, nothing corrupt was kept. "
@@ -554,26 +528,26 @@ class Downloader:
         if offset:
             headers["Range"] = f"bytes={offset}-"
         if response is None:
-            response = _get(self.session, url, headers, self.timeout)
+            response = get_data(self.session, url, headers, self.timeout)
         received = 0
         name = part.name[: -len(PART_SUFFIX)]
         with response:
             status = response.status_code
             if transient_status(status):
-                raise _Retry(f"the server answered HTTP {status}")
+                raise Retry(f"the server answered HTTP {status}")
             if status == 416 and offset:
-                raise _Restart()
+                raise Restart()
             if status in (401, 403):
-                raise _Expired(status)
+                raise Expired(status)
             if status not in (200, 206):
                 raise TransferError(f"the server answered HTTP {status} for {describe_url(url)}: try again later")
             mode = "ab"
             if size is not None:
-                _check_announced(response, size, offset if status == 206 else 0, part, name, url)
+                check_announced(response, size, offset if status == 206 else 0, part, name, url)
             if status == 206:
-                start = _content_range_start(response.headers.get("Content-Range"))
+                start = content_range_start(response.headers.get("Content-Range"))
                 if start != offset:
-                    raise _Restart()
+                    raise Restart()
             elif offset:
                 # the server ignored the Range: the whole file comes again, hash it from scratch
                 mode = "wb"
@@ -582,7 +556,7 @@ class Downloader:
                     state.hasher = hashlib.sha256()
                 offset = 0
             with open(part, mode) as handle:
-                remaining = size - offset if size is not None else _int_or_none(response.headers.get("Content-Length"))
+                remaining = size - offset if size is not None else int_or_none(response.headers.get("Content-Length"))
                 reserved = False
                 if remaining is not None and remaining >= RESERVE_MIN:
                     reserved = _reserve(handle, offset, remaining, part, kept=offset if mode == "ab" else 0)
@@ -593,14 +567,14 @@ class Downloader:
                         if self.cancel.is_set():
                             raise Cancelled("interrupted")
                         if size is not None and offset + received + len(chunk) > size:
-                            raise _oversize(part, name, url, size)
+                            raise oversize(part, name, url, size)
                         sink.put(chunk)
                         received += len(chunk)
                         bar.update(len(chunk))
                         floor.update(len(chunk))
-                except (requests.RequestException, _urllib3_errors()) as error:
+                except (requests.RequestException, urllib3_errors()) as error:
                     sink.close()
-                    raise _Retry(describe_connection_error(error), received) from None
+                    raise Retry(describe_connection_error(error), received) from None
                 except BadBody as error:
                     raise TransferError(
                         f"the server sent {name} {error}, which crunch does not decode: nothing more was written; "
@@ -608,7 +582,7 @@ class Downloader:
                     ) from None
                 except TooSlow as slow:
                     sink.close()
-                    raise _Retry(
+                    raise Retry(
                         f"the server sent {human_size(slow.received)} in {slow.window:.0f} s, below the floor of "
                         f"{human_size(MIN_RATE)}/s (CRUNCH_TIMEOUT sets the window)",
                         received,
@@ -617,9 +591,9 @@ class Downloader:
                     sink.close()
                     if reserved and (remaining is None or received < remaining):
                         _unreserve(handle)  # cut short: the space past the bytes kept goes back
-        announced = _int_or_none(response.headers.get("Content-Length"))
+        announced = int_or_none(response.headers.get("Content-Length"))
         if (size is not None and offset + received < size) or (announced is not None and received < announced):
-            raise _Retry("the connection closed before the end of the file", received)
+            raise Retry("the connection closed before the end of the file", received)
         return received
 
 
@@ -680,55 +654,6 @@ class _Sink:
             raise error
 
 
-def _get(session: requests.Session, url: str, headers: Dict[str, str], timeout: Any) -> requests.Response:
-    """GET a data link (redirects: http(s) only, a few at most); a failed connection is a :class:`_Retry`."""
-    try:
-        return send_following(session, "GET", url, headers=headers, stream=True, timeout=timeout)
-    except RedirectRefused as refused:
-        raise TransferError(f"downloading {describe_url(url)} failed: {refused.message}") from None
-    except DeadlineExceeded:
-        seconds = answer_seconds(timeout[1] if isinstance(timeout, tuple) else timeout)
-        raise _Retry(f"the server did not finish the headers of its answer within {seconds:g} s") from None
-    except requests.RequestException as error:
-        raise _Retry(describe_connection_error(error)) from None
-
-
-def _announced_total(response: requests.Response, start: int) -> Optional[int]:
-    """The size of the whole file as the answer gives it: the total of its ``Content-Range``,
-    else (a whole, unencoded body) ``start`` plus its ``Content-Length``; None when it says none."""
-    match = re.match(r"\s*bytes\s+\d+-\d+/(\d+)\s*$", response.headers.get("Content-Range") or "")
-    if match:
-        return int(match.group(1))
-    if response.status_code != 200 or (response.headers.get("Content-Encoding") or "identity").strip().lower() != "identity":
-        return None  # a compressed body's length says nothing of the file's
-    length = _int_or_none(response.headers.get("Content-Length"))
-    return start + length if length is not None else None
-
-
-class Oversize(IntegrityError):
-    """A server sent (or announced) more bytes than the data release said the file holds."""
-
-
-def _check_announced(response: requests.Response, size: int, start: int, part: Path, name: str, url: str, remove: bool = True) -> None:
-    """An answer that says the file is bigger than its release announced is refused before
-    anything is written (``remove``: and the part is removed now, else by the caller)."""
-    total = _announced_total(response, start)
-    if total is not None and total > size:
-        raise _oversize(part, name, url, size, f" (the server announces {total})", remove)
-
-
-def _oversize(part: Path, name: str, url: str, size: int, said: str = "", remove: bool = True) -> Oversize:
-    """The error of a server that sends more than the data release announced; the part is
-    removed (``remove``), or is to be removed by the caller once nothing writes it."""
-    if remove:
-        _unlink(part)
-        forget_ranges(part)
-    return Oversize(
-        f"{describe_url(url)} sent more than the {size} bytes its data release announced for {name}{said}: "
-        "the download was stopped and its part removed. Try again later, or tell the competition's organizers"
-    )
-
-
 def _body_chunks(response: requests.Response, size: int) -> Iterable[bytes]:
     """The body as it arrives, at most ``size`` bytes at a time (so a cut loses nothing that
     arrived, and the progress floor is judged after each piece)."""
@@ -749,7 +674,7 @@ def _reserve(handle: Any, offset: int, length: int, part: Path, kept: int) -> bo
         return reserve_space(handle.fileno(), offset, length)
     except OSError as error:
         _unreserve(handle)  # what a failed reservation allocated goes back too
-        free = _free_space(part.parent)
+        free = free_space(part.parent)
         have = f" ({human_size(free)} free)" if free is not None else ""
         what = f"; the {human_size(kept)} downloaded so far are kept" if kept else ""
         raise TransferError(
@@ -768,35 +693,8 @@ def _unreserve(handle: Any) -> None:
         pass
 
 
-def _free_space(folder: Path) -> Optional[int]:
-    import shutil
-
-    try:
-        return shutil.disk_usage(folder).free
-    except OSError:
-        return None
-
-
-def _int_or_none(value: Optional[str]) -> Optional[int]:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _urllib3_errors() -> Any:
-    import urllib3.exceptions
-
-    return urllib3.exceptions.HTTPError
-
-
 def _stamp(info: os.stat_result, sha: str) -> Dict[str, Any]:
     return {"size": info.st_size, "mtimeNs": info.st_mtime_ns, "inode": info.st_ino, "sha256": sha}
-
-
-def _content_range_start(value: Optional[str]) -> Optional[int]:
-    match = re.match(r"\s*bytes\s+(\d+)-", value or "")
-    return int(match.group(1)) if match else None
 
 
 def _new_session() -> requests.Session:
@@ -819,13 +717,6 @@ def _check_destination(target: Path) -> None:
                 f"{path} is {kind}, where the downloaded file is to be written: remove or rename it, "
                 "then run the command again"
             )
-
-
-def _unlink(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
 
 
 # -- zips -------------------------------------------------------------------------------------
@@ -880,7 +771,7 @@ def extract_zip(path: PathLike, folder: PathLike) -> List[str]:
                             sink.write(block)
                     os.replace(tmp, target)
                 except BaseException:
-                    _unlink(tmp)
+                    unlink_quietly(tmp)
                     raise
                 written.append(str(relative))
             return written

@@ -157,7 +157,7 @@ def subject(what: str, name: str) -> str:
 
 def _display(name: str) -> str:
     """``name`` for a message: control characters made visible, a very long name shortened."""
-    from ..submission.names import shown
+    from ..core.display import shown
 
     text = shown(name)
     return text if len(text) <= 120 else f"{text[:60]}...{text[-40:]}"

@@ -46,8 +46,24 @@ from ..api.deadline import MIN_RATE, BadBody, ProgressFloor, TooSlow, body_chunk
 from ..core.fsutil import human_size, reserve_space, write_text_atomic
 from ..core.jsonshape import load_json
 from ..exceptions import ConfigurationError, TransferError
+from .common import (
+    MAX_REFRESHES,
+    Cancelled,
+    Expired,
+    Oversize,
+    Restart,
+    Retry,
+    check_announced,
+    content_range_start,
+    describe_url,
+    forget,
+    free_space,
+    get_data,
+    ranges_path,
+    unlink_quietly,
+    urllib3_errors,
+)
 
-RANGES_SUFFIX = ".ranges"  # <name>.part.ranges beside <name>.part
 CONNECTIONS_VARIABLE = "CRUNCH_DOWNLOAD_CONNECTIONS"
 PIECE_VARIABLE = "CRUNCH_DOWNLOAD_PIECE_SIZE"  # bytes; smaller pieces for tests
 # 8 connections: on a link capped at 40 MiB/s per connection with 30 ms per answer, 8 got 7.5x
@@ -211,10 +227,6 @@ def split(missing: Sequence[Interval], step: int) -> List[Interval]:
 # -- the ranges file --------------------------------------------------------------------------
 
 
-def ranges_path(part: Path) -> Path:
-    return part.with_name(part.name + RANGES_SUFFIX)
-
-
 def load_done(part: Path, size: int, sha: Optional[str]) -> List[Interval]:
     """The intervals of ``part`` known whole. Without a ranges file, a part is a prefix (a single
     stream wrote it); a ranges file of another size or sha256 (a new data release) counts nothing."""
@@ -246,13 +258,6 @@ def save_done(part: Path, size: int, sha: Optional[str], done: Sequence[Interval
         write_text_atomic(ranges_path(part), json.dumps(record) + "\n")
     except OSError:
         pass  # the next run then fetches more than needed, never less: the sha256 decides
-
-
-def forget(part: Path) -> None:
-    try:
-        ranges_path(part).unlink()
-    except FileNotFoundError:
-        pass
 
 
 # -- the transfer -----------------------------------------------------------------------------
@@ -408,16 +413,10 @@ class RangedTransfer:
                 if hasher is not None:
                     hasher.join()
                 first = next((e for e in self.errors if not isinstance(e, _Stopped)), self.errors[0])
-                from .download import Oversize
-
                 if isinstance(first, Oversize):  # every worker stopped: nothing writes the part any more
-                    from .download import _unlink
-
-                    _unlink(self.part)
+                    unlink_quietly(self.part)
                     forget(self.part)
                 if isinstance(first, _Stopped):
-                    from .download import Cancelled
-
                     raise Cancelled("interrupted")
                 raise first
             if self.hasher is not None:
@@ -449,9 +448,7 @@ class RangedTransfer:
         try:
             reserve_space(self.fd, 0, self.size)
         except OSError as error:
-            from .download import _free_space
-
-            free = _free_space(self.part.parent)
+            free = free_space(self.part.parent)
             have = f" ({human_size(free)} free)" if free is not None else ""
             raise TransferError(
                 f"not enough disk space for {self.label}: {human_size(missing)} more are needed in "
@@ -549,8 +546,6 @@ class RangedTransfer:
                 self.d.extra_connections.release()
 
     def _piece(self, piece: _Piece, probe: bool) -> None:
-        from .download import _Expired, _Restart, _Retry
-
         delays = iter(self.d.backoff.delays())
         best = piece.pos
         while piece.pos < piece.end:
@@ -558,8 +553,8 @@ class RangedTransfer:
                 raise _Stopped()
             url = self.url
             try:
-                self._get(piece, url, probe)
-            except _Retry as retry:
+                self.get_data(piece, url, probe)
+            except Retry as retry:
                 if piece.pos > best:  # the piece moved on: a fresh budget
                     best = piece.pos
                     delays = iter(self.d.backoff.delays())
@@ -571,17 +566,15 @@ class RangedTransfer:
                         f"{self.part.name}: run the command again to fetch only what is missing"
                     ) from None
                 self.d._sleep(delay)
-            except _Expired as expired:
+            except Expired as expired:
                 self._refresh(url, expired.status)
-            except _Restart:
+            except Restart:
                 raise TransferError(
                     f"the server at {_where(url)} does not answer range requests consistently: "
                     f"{self.label} could not be downloaded; try again later"
                 ) from None
 
     def _refresh(self, used: str, status: int) -> None:
-        from .download import MAX_REFRESHES
-
         with self.lock:
             if self.url != used:
                 return  # another piece got a fresh link already
@@ -594,35 +587,26 @@ class RangedTransfer:
                 )
             self.url = fresh
 
-    def _get(self, piece: _Piece, url: str, probe: bool) -> None:
-        from .download import (
-            _check_announced,
-            _content_range_start,
-            _Expired,
-            _get,
-            _Restart,
-            _Retry,
-            _urllib3_errors,
-        )
+    def get_data(self, piece: _Piece, url: str, probe: bool) -> None:
 
         headers = {"Accept-Encoding": "identity", "Range": f"bytes={piece.pos}-{piece.end - 1}"}
-        response = _get(self.d.session, url, headers, self.d.timeout)
+        response = get_data(self.d.session, url, headers, self.d.timeout)
         status = response.status_code
         if status == 200 and probe:
             raise NoRanges(response)  # the caller reads this answer as one stream
         with response:
             if transient_status(status):
-                raise _Retry(f"the server answered HTTP {status}")
+                raise Retry(f"the server answered HTTP {status}")
             if status in (401, 403):
-                raise _Expired(status)
+                raise Expired(status)
             if status == 416:
-                raise _Restart()
+                raise Restart()
             if status != 206:
                 raise TransferError(f"the server answered HTTP {status} to a range request for {_where(url)}: try again later")
-            if _content_range_start(response.headers.get("Content-Range")) != piece.pos:
-                raise _Restart()
+            if content_range_start(response.headers.get("Content-Range")) != piece.pos:
+                raise Restart()
             # a server that holds more than the release announced: stopped, the part removed
-            _check_announced(response, self.size, piece.pos, self.part, self.label, url, remove=False)
+            check_announced(response, self.size, piece.pos, self.part, self.label, url, remove=False)
             self.ranges_ok.set()
             floor = ProgressFloor(self.d.timeout[1])
             try:
@@ -642,10 +626,10 @@ class RangedTransfer:
                     self.save()
                     if piece.pos >= piece.end:
                         break
-            except (requests.RequestException, _urllib3_errors()) as error:
-                raise _Retry(describe_connection_error(error)) from None
+            except (requests.RequestException, urllib3_errors()) as error:
+                raise Retry(describe_connection_error(error)) from None
             except TooSlow as slow:
-                raise _Retry(
+                raise Retry(
                     f"the server sent {human_size(slow.received)} in {slow.window:.0f} s, below the floor of "
                     f"{human_size(MIN_RATE)}/s (CRUNCH_TIMEOUT sets the window)"
                 ) from None
@@ -655,7 +639,7 @@ class RangedTransfer:
                     "try again later or tell the competition's organizers"
                 ) from None
         if piece.pos < piece.end:
-            raise _Retry("the connection closed before the end of its range")
+            raise Retry("the connection closed before the end of its range")
 
     def _write(self, chunk: bytes, count: int, offset: int) -> None:
         view = memoryview(chunk)[:count]
@@ -740,6 +724,4 @@ class RangedTransfer:
 
 
 def _where(url: str) -> str:
-    from .download import describe_url
-
     return describe_url(url)

@@ -35,7 +35,10 @@ from ..api.errors import error_from_response
 from ..api.models import Upload, UploadChunk
 from ..core.console import Console
 from ..core.fsutil import human_size
+from .common import Cancelled
 from .selected import SelectedFile
+
+_STOPPED = "stopped: another file of the push failed"
 
 PREFERRED_CHUNK_SIZE = 50_000_000
 CHUNK_SIZE_VARIABLE = "CRUNCH_UPLOAD_CHUNK_SIZE"  # bytes; smaller chunks for tests
@@ -49,10 +52,6 @@ CONNECTIONS_VARIABLE = "CRUNCH_UPLOAD_CONNECTIONS"
 MAX_CONNECTIONS = 32
 
 
-
-
-class Cancelled(Exception):
-    """Another file failed: stop sending."""
 
 
 class _ChunkBody:
@@ -81,7 +80,7 @@ class _ChunkBody:
         remaining = self.size
         while remaining > 0:
             if self.cancelled.is_set():
-                raise Cancelled()
+                raise Cancelled(_STOPPED)
             try:
                 block = self.handle.read(min(BLOCK_SIZE, remaining))
             except OSError as error:
@@ -151,10 +150,10 @@ class Uploader:
         where = f"chunk {chunk.number}/{len(upload.chunks)} of {name}"
         while True:
             if self._cancelled.is_set():
-                raise Cancelled()
+                raise Cancelled(_STOPPED)
             while not self._slots.acquire(timeout=0.2):  # a free connection, or the push stops
                 if self._cancelled.is_set():
-                    raise Cancelled()
+                    raise Cancelled(_STOPPED)
             try:
                 problem = self._attempt(upload, chunk, file, name, progress, where)
             finally:
@@ -251,7 +250,7 @@ class Uploader:
     def upload_file(self, name: str, file: SelectedFile, on_bytes: Optional[Callable[[int], None]] = None) -> Any:
         """Upload ``file`` as ``name``; returns the upload id."""
         if self._cancelled.is_set():
-            raise Cancelled()
+            raise Cancelled(_STOPPED)
         upload = self.client.create_upload(name, file.size, self.chunk_size)
         with self._lock:
             self.created.append(upload.id)
