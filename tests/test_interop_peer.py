@@ -169,7 +169,7 @@ def test_peer_quickstarter_and_whitelist_commands_show_our_data(shared_hub, scor
     mine = json.loads(shared_hub.run("quickstarter", "list", "--json", cwd=scored).stdout)
     assert [row.split()[0] for row in _table_rows(listed.stdout, "name")] == [q["name"] for q in mine]
     shown = peer(shared_hub, "quickstarter", "show", "default", cwd=scored)
-    assert shown.returncode == 0 and all(f"    - {name}" in shown.stdout for name in mine[0]["files"])
+    assert shown.returncode == 0 and all(f"    - {name}" in shown.stdout for name in json.loads(shared_hub.run("quickstarter", "show", mine[0]["name"], "--json", cwd=scored).stdout)["files"])
     (scored / "main.py").write_text("# replaced by the quickstarter\n")
     applied = peer(shared_hub, "quickstarter", "apply", "default", "--overwrite", cwd=scored)
     assert applied.returncode == 0, applied.stdout + applied.stderr

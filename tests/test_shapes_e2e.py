@@ -58,3 +58,45 @@ def test_setup_download_test_push_and_the_commands_after(hub_factory, tmp_path: 
         answered = hub.run(*command, cwd=ws)
         assert answered.returncode == 0 and "error" not in answered.stderr, (command, answered.output)
     assert "main.py" in hub.run("quickstarter", "show", "default", cwd=ws).stdout
+
+
+def _answer(status: int, value: object):
+    body = json.dumps(value).encode()
+    return lambda method, path, forward: (status, {"Content-Type": "application/json"}, body)
+
+
+@pytest.mark.parametrize(
+    "project, checks, said",
+    [
+        ("opt-404", _answer(404, {"code": "NOT_FOUND", "message": "no such route"}), "this hub does not offer the competition's checks (HTTP 404)"),
+        ("opt-501", _answer(501, {"code": "NOT_IMPLEMENTED", "message": "no"}), "this hub does not offer the competition's checks (HTTP 501)"),
+        ("opt-shape", _answer(200, {"checks": "elsewhere"}), "the hub's answer for the competition's checks could not be read"),
+    ],
+)
+def test_calls_the_public_client_does_not_make_are_optional(shared_hub, tmp_path: Path, project: str, checks, said: str):
+    """The competition's checks (download) and the submission listing before a push (push) are
+    calls crunch-cli 13.0.1 does not make: a hub without them, or one answering them in a shape
+    crunch cannot read, costs one line, not the command."""
+    from http_proxy import CraftingProxy
+
+    proxy = CraftingProxy(shared_hub.url)
+    try:
+        proxy.rules["/v1/competitions/demo/checks"] = checks
+        proxy.rules["/v3/competitions/demo/projects/"] = lambda method, path, forward: (
+            _answer(405, {"code": "METHOD_NOT_ALLOWED", "message": "no"})(method, path, forward)
+            if method == "GET" and path.split("?")[0].endswith("/submissions")
+            else forward()
+        )
+        token = shared_hub.token("demo", project, "alice")
+        done = shared_hub.run("--api-base-url", proxy.url, "setup", "demo", project, "ws", "--token", token, "--size", "small", cwd=tmp_path)
+        assert done.returncode == 0, done.output
+        assert said in done.output and "`crunch test` runs its default checks" in done.output
+        ws = tmp_path / "ws"
+        tested = shared_hub.run("--api-base-url", proxy.url, "test", "--no-determinism-check", cwd=ws)
+        assert tested.returncode == 0 and "prediction is valid" in tested.output, tested.output
+        pushed = shared_hub.run("--api-base-url", proxy.url, "push", "-m", "without the listing", "--no-pip-freeze", cwd=ws)
+        assert pushed.returncode == 0, pushed.output
+        assert "this hub does not offer the project's submission listing (HTTP 405)" in pushed.output
+        assert "submission #1 successfully uploaded" in pushed.stdout
+    finally:
+        proxy.close()

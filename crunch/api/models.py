@@ -235,6 +235,8 @@ class DataFile:
         url = node["url"].string("")
         if size != -1 and not url.strip():  # a file to fetch, with no way to fetch it
             raise node["url"].fail(f"expected the file's download link, got {describe(node['url'].value)}")
+        if url.strip():
+            url = link(node["url"])
         return cls(
             key=key,
             name=node["name"].string(nonempty=True),
@@ -415,7 +417,7 @@ class ChunkRequest(_Model):
         headers = node["headers"]
         return cls(
             node["method"].string(None) or "PUT",
-            node["url"].string(nonempty=True),
+            link(node["url"]),
             {key: value.string() for key, value in headers.entries({}) if not value.missing} if not isinstance(headers.value, list) else {},
         )
 
@@ -528,7 +530,7 @@ class Quickstarter(_Model):
         listed = node["files"]
         files = None
         if isinstance(listed.value, list):
-            files = [QuickstarterFile(item["name"].string(nonempty=True), item["url"].string(nonempty=True)) for item in listed.items()]
+            files = [QuickstarterFile(item["name"].string(nonempty=True), link(item["url"])) for item in listed.items()]
         authors = node["authors"]
         return cls(
             name=node["name"].string(nonempty=True),
@@ -550,9 +552,18 @@ class Quickstarter(_Model):
         return "notebook" if self.notebook else "code"
 
 
+def link(node: Node) -> str:
+    """A link to fetch or send bytes: an http:// or https:// URL (a value that is none cannot be
+    used, whatever its type)."""
+    text = node.string(nonempty=True).strip()
+    if not text.lower().startswith(("http://", "https://")):
+        raise node.fail(f"expected an http:// or https:// link, got {describe(text)}")
+    return text
+
+
 def clone_listing(node: Node) -> Dict[str, str]:
     """The clone call's answer: ``{relative path: download url}``."""
-    return {path: url.string(nonempty=True) for path, url in node.entries()}
+    return {path: link(url) for path, url in node.entries()}
 
 
 # -- quotas -------------------------------------------------------------------------------------
