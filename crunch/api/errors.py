@@ -41,7 +41,7 @@ def _printable(value: str) -> str:
     line breaks as ``; ``, and cut at :data:`_LONGEST` characters."""
     lines = [line.strip() for line in value.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     text = "; ".join(line for line in lines if line)
-    from ..display import visible
+    from ..core.display import visible
 
     text = visible(text, lines=False)
     return text if len(text) <= _LONGEST else text[: _LONGEST - 3] + "..."
