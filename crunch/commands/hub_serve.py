@@ -55,7 +55,9 @@ def run(
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    for name in ("SIGTERM", "SIGBREAK"):  # those this system has (SIGBREAK: Windows' Ctrl-Break)
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
     shown = f"[{host}]" if ":" in host else host
     # the one line tests and scripts wait for, even with --quiet
     print(f"listening on http://{shown}:{server.server_port}/", flush=True)

@@ -6,6 +6,10 @@ workspace, an upload pending on the hub). :func:`install` turns it into :class:`
 ``KeyboardInterrupt``, raised in the main thread wherever it is: each command's cleanup for
 Ctrl-C runs unchanged. The exit code then says which signal it was, as a shell would (128 + the
 signal's number): 130 for Ctrl-C, 143 for SIGTERM.
+
+Only the signals the system has are handled: Windows has no SIGTERM sent from outside (its
+``taskkill`` ends a process without a signal) but has SIGBREAK (Ctrl-Break, a closed console
+window), which takes the same path there (exit code 149).
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ SIGTERM_EXIT = 143
 _received: Optional[int] = None
 
 
+STOPPING = ("SIGTERM", "SIGBREAK")  # handled like Ctrl-C where the system has them
+
+
 class Terminated(KeyboardInterrupt):
-    """The process was asked to stop by SIGTERM."""
+    """The process was asked to stop by SIGTERM (or SIGBREAK on Windows)."""
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -31,15 +38,21 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def install() -> None:
-    """Handle SIGTERM like Ctrl-C (only the main thread can install a handler)."""
+    """Handle SIGTERM (and SIGBREAK) like Ctrl-C where the system has them (only the main
+    thread can install a handler)."""
     if threading.current_thread() is not threading.main_thread():
         return
-    try:
-        signal.signal(signal.SIGTERM, _on_sigterm)
-    except (ValueError, OSError, AttributeError):  # an embedding that forbids it
-        pass
+    for name in STOPPING:
+        number = getattr(signal, name, None)
+        if number is None:
+            continue
+        try:
+            signal.signal(number, _on_sigterm)
+        except (ValueError, OSError, AttributeError):  # an embedding that forbids it
+            pass
 
 
 def exit_code() -> int:
-    """The exit code of an interrupted command: 143 after SIGTERM, else 130 (Ctrl-C)."""
-    return SIGTERM_EXIT if _received == signal.SIGTERM else SIGINT_EXIT
+    """The exit code of an interrupted command: 143 after SIGTERM (128 + the number of the
+    signal that stopped it), else 130 (Ctrl-C)."""
+    return SIGINT_EXIT if _received is None else 128 + int(_received)

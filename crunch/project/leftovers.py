@@ -102,6 +102,9 @@ def sweep(root: Path) -> List[str]:
 # folder is made. A folder whose lock can be taken belongs to a run that is over (its process
 # ended, even by SIGKILL, and the system let the lock go): the next run removes it. A running
 # run's lock cannot be taken, so two runs at once in one workspace never remove each other's.
+# The lock is one the system lets go when its process ends (``fcntl.flock`` on Linux and macOS,
+# ``msvcrt.locking`` on Windows: :func:`crunch.core.portable.file_lock`); a system with neither
+# says so. Windows does not remove a file that is open: there the lock file goes once let go.
 
 LOCK_SUFFIX = ".lock"
 ORPHAN_LOCK_AGE = 3600.0  # seconds: a lock file with no folder (a run killed between the two) this old is removed
@@ -109,9 +112,11 @@ ORPHAN_LOCK_AGE = 3600.0  # seconds: a lock file with no folder (a run killed be
 
 def _try_lock(path: Path) -> Any:
     """The lock at ``path`` taken without waiting, or ``None`` when another process holds it."""
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
 
-    lock = FileLock(str(path), timeout=0)
+    from ..core.portable import file_lock
+
+    lock = file_lock(str(path), timeout=0)
     try:
         lock.acquire()
     except (Timeout, OSError):
@@ -139,9 +144,7 @@ def sweep_run_folders(parent: Path) -> List[str]:
             if old and not folder.exists():
                 lock = _try_lock(entry)
                 if lock is not None:
-                    with contextlib.suppress(OSError):
-                        entry.unlink()
-                    lock.release()
+                    _remove_lock(entry, lock)
             continue
         if not entry.is_dir() or entry.is_symlink():
             continue
@@ -153,11 +156,23 @@ def sweep_run_folders(parent: Path) -> List[str]:
             shutil.rmtree(entry, ignore_errors=True)
             if not entry.exists():
                 removed.append(entry.name)
-            with contextlib.suppress(OSError):
-                lock_path.unlink()
         finally:
-            lock.release()
+            _remove_lock(lock_path, lock)
     return removed
+
+
+def _remove_lock(path: Path, lock: Any) -> None:
+    """Remove the lock file ``path`` and let ``lock`` go: removed while held where the system
+    allows it (nobody takes it in between), else (Windows) once let go."""
+    try:
+        path.unlink()
+        held = True
+    except OSError:
+        held = False
+    lock.release()
+    if not held:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 @contextlib.contextmanager
@@ -179,9 +194,9 @@ def run_folder(parent: Path, prefix: str = "run-") -> Iterator[Path]:
     else:
         raise FileNotFoundError(2, "the folder keeps disappearing", str(parent))
     lock_path = Path(name)
-    from filelock import FileLock
+    from ..core.portable import file_lock
 
-    lock = FileLock(str(lock_path))
+    lock = file_lock(str(lock_path))
     lock.acquire()
     folder = lock_path.with_name(lock_path.name[: -len(LOCK_SUFFIX)])
     try:
@@ -191,8 +206,6 @@ def run_folder(parent: Path, prefix: str = "run-") -> Iterator[Path]:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     finally:
-        with contextlib.suppress(OSError):
-            lock_path.unlink()
-        lock.release()
+        _remove_lock(lock_path, lock)
         with contextlib.suppress(OSError):
             parent.rmdir()  # only when no other run uses it

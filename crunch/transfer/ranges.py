@@ -3,7 +3,8 @@
 Object stores and CDNs cap what one connection gets and answer each request after tens of
 milliseconds: several connections, each asking for its own ``Range``, get many times what one
 stream gets. The file is cut into pieces handed out in order to ``connections`` workers; each
-worker writes what arrives at its place in ``<name>.part`` (``os.pwrite``), so the pieces need
+worker writes what arrives at its place in ``<name>.part`` (``os.pwrite``, or a seek and a write
+where the system has none: :class:`~crunch.core.portable.PositionalFile`), so the pieces need
 no memory beyond one read each. What is whole is remembered beside the part, in
 ``<name>.part.ranges`` (JSON, written atomically about every second and when the transfer
 stops): a rerun after a cut, a crash or Ctrl-C fetches only the holes. A piece cut in the
@@ -45,6 +46,7 @@ from ..api.client import describe_connection_error, transient_status
 from ..api.deadline import MIN_RATE, BadBody, ProgressFloor, TooSlow, body_chunks
 from ..core.fsutil import human_size, reserve_space, write_text_atomic
 from ..core.jsonshape import load_json
+from ..core.portable import PositionalFile
 from ..exceptions import ConfigurationError, TransferError
 from .common import (
     MAX_REFRESHES,
@@ -340,6 +342,7 @@ class RangedTransfer:
         self.hash_gone = False  # the hash thread ended (done, stopped or failed): nothing is queued any more
         self.hash_error: Optional[OSError] = None
         self.fd = -1
+        self.file: Optional[PositionalFile] = None  # reads and writes at an offset of ``fd``
         self.threads: List[threading.Thread] = []
 
     # -- bookkeeping --------------------------------------------------------------------------
@@ -366,8 +369,9 @@ class RangedTransfer:
         self.queue = list(self.pieces)
         self.bar.reset(total=self.size)
         self.bar.update(sum(b - a for a, b in self.done))
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
         self.fd = os.open(self.part, flags, 0o644)
+        self.file = PositionalFile(self.fd)
         try:
             if os.fstat(self.fd).st_size > self.size:
                 os.ftruncate(self.fd, self.size)
@@ -645,7 +649,7 @@ class RangedTransfer:
         view = memoryview(chunk)[:count]
         written = 0
         while written < count:
-            written += os.pwrite(self.fd, view[written : written + WRITE_BLOCK], offset + written)
+            written += self.file.write(view[written : written + WRITE_BLOCK], offset + written)  # type: ignore[union-attr]
 
     # -- hash -----------------------------------------------------------------------------------
 
@@ -713,7 +717,7 @@ class RangedTransfer:
             finally:
                 self.lock.release()
             while start < available:
-                block = os.pread(self.fd, min(HASH_BLOCK, available - start), start)
+                block = self.file.read(min(HASH_BLOCK, available - start), start)  # type: ignore[union-attr]
                 if not block:
                     return
                 self.hasher.update(block)
