@@ -42,24 +42,23 @@ sent by another site) under ``/_admin/``:
 from __future__ import annotations
 
 import errno
-import hashlib
-import ipaddress
 import json
 import os
-import socket
 import sqlite3
 import sys
 import time
 import traceback
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterable, Iterator, Optional
 from urllib.parse import quote
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from .faults import Faults, Pacer
+from .admin import AdminRoutes
+from .competitions import CompetitionRoutes
+from .faults import Faults
+from .files import FileRoutes
 from .guard import (
     MAX_JSON_BODY,
     MAX_JSON_DEPTH,
@@ -69,78 +68,33 @@ from .guard import (
     json_depth_exceeds,
     load_or_create_secret,
 )
+from .http import (
+    Cuts,
+    Dropped,
+    cut_connection,
+    error_answer,
+    is_loopback,
+    json_answer,
+)
 from .platform import (
     COMPUTE_SECONDS,
     PLATFORM_RULES,
     PlatformRoutes,
     ensure_schema,
-    filter_competitions,
-    library_matches,
 )
+from .projects import ProjectRoutes
 from .runs import RUN_RULES, RUN_TIMEOUT, RunRoutes, ensure_run_schema
-from .shapes import CLASSIC, CURRENT, SHAPES, SHAPES_VARIABLE, check_shapes, column_names_json, time_text
+from .shapes import CURRENT, SHAPES_VARIABLE, check_shapes, time_text
 from .store import (
     CODE_LIMIT,
-    MESSAGE_LIMIT,
     MODEL_LIMIT,
     URL_TTL,
     HubError,
     Store,
-    check_name,
     refuse_control_characters,
     validation,
 )
-
-BLOCK = 1024 * 1024
-PACED_BLOCK = 64 * 1024  # blocks of a rate-capped link: a smooth pace
-
-
-class Dropped(ConnectionAbortedError):
-    """Raised after the hub cut a connection on purpose (fault injection)."""
-
-
-class _Cuts:
-    """The faults of one answer's body (byte offsets in the body)."""
-
-    def __init__(self, drop: Optional[int], truncate: Optional[int], corrupt: Optional[int], stall: Optional[tuple]) -> None:
-        self.drop, self.truncate, self.corrupt, self.stall = drop, truncate, corrupt, stall
-
-
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(json.dumps(value), status=status, mimetype="application/json")
-
-
-def _error(error: HubError) -> Response:
-    return _json(error.to_json(), error.status)
-
-
-def _name(body: Dict[str, Any], field: str, default: str) -> str:
-    """A name of an admin call's body (competition, project, user): text of 1 to 200 characters
-    without control characters, ``default`` when absent."""
-    value = body.get(field)
-    if value is None or value == "":
-        return default
-    if not isinstance(value, str):
-        raise validation(field, "must be a text")
-    check_name(field, value)
-    return value
-
-
-def _kill(environ: Dict[str, Any]) -> None:
-    sock = environ.get("werkzeug.socket")
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-def _is_loopback(address: Optional[str]) -> bool:
-    try:
-        return ipaddress.ip_address((address or "").split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
+from .uploads import UploadRoutes
 
 RULES = [
     Rule("/v2/project-tokens/upgrade", methods=["POST"], endpoint="upgrade"),
@@ -194,7 +148,7 @@ RULES = [
 ]
 
 
-class HubApp(RunRoutes, PlatformRoutes):
+class HubApp(CompetitionRoutes, ProjectRoutes, UploadRoutes, FileRoutes, AdminRoutes, RunRoutes, PlatformRoutes):
     """The WSGI application over a :class:`Store` and a :class:`Faults`."""
 
     def __init__(
@@ -248,16 +202,16 @@ class HubApp(RunRoutes, PlatformRoutes):
         try:
             self.guard.check(environ, self.files_base_url)
         except HubError as error:  # another host name (DNS rebinding) or another site
-            return _error(error)(environ, start_response)
+            return error_answer(error)(environ, start_response)
         decision = self.faults.on_request(request.method, request.path)
         if decision["delay"]:
             time.sleep(decision["delay"])
         if decision["fail"]:
-            response = _json({"code": "SERVICE_UNAVAILABLE", "message": "fault injection: try again"}, 503)
+            response = json_answer({"code": "SERVICE_UNAVAILABLE", "message": "fault injection: try again"}, 503)
             return response(environ, start_response)
         if decision["error"] is not None:
             status, body = decision["error"]
-            return _json(body, status)(environ, start_response)
+            return json_answer(body, status)(environ, start_response)
         # faults on a body: the chunk PUT handler takes the ones meant for its request body
         environ["crunch.hub.drop_after"] = decision["drop_after"]
         environ["crunch.hub.corrupt_at"] = decision["corrupt_at"]
@@ -278,10 +232,10 @@ class HubApp(RunRoutes, PlatformRoutes):
             truncate = None
         if corrupt is not None and corrupt < 0:
             corrupt = (length or 0) // 2
-        cuts = _Cuts(drop=drop, truncate=truncate, corrupt=corrupt, stall=stall)
+        cuts = Cuts(drop=drop, truncate=truncate, corrupt=corrupt, stall=stall)
         return self._stream(response(environ, start_response), environ, cuts, counted)
 
-    def _stream(self, body: Iterable[bytes], environ: Dict[str, Any], cuts: "_Cuts", key: Optional[str]) -> Iterator[bytes]:
+    def _stream(self, body: Iterable[bytes], environ: Dict[str, Any], cuts: "Cuts", key: Optional[str]) -> Iterator[bytes]:
         """Pass ``body`` on, counting the bytes sent under ``key``, with the faults of ``cuts``:
         cut the connection after ``drop`` bytes, end the body after ``truncate`` bytes, flip
         the byte at ``corrupt``, pause ``stall[1]`` seconds after ``stall[0]`` bytes."""
@@ -322,7 +276,7 @@ class HubApp(RunRoutes, PlatformRoutes):
                         if key:
                             self.faults.served(key, len(part))
                     self.faults.count_drop()
-                    _kill(environ)
+                    cut_connection(environ)
                     raise Dropped("fault injection: connection cut")
                 sent += len(block)
                 if block:
@@ -342,30 +296,30 @@ class HubApp(RunRoutes, PlatformRoutes):
             refuse_control_characters("path", request.path, "path")  # %00, %0A... in a file's path
             endpoint, args = adapter.match()
             if endpoint.startswith("admin_"):
-                if not _is_loopback(request.remote_addr):
+                if not is_loopback(request.remote_addr):
                     raise HubError(403, "AUTHORIZATION_DENIED", "admin calls are accepted from loopback only")
                 check_admin_secret(self.admin_secret, request.environ.get(SECRET_ENVIRON))
             return getattr(self, "on_" + endpoint)(request, **args)
         except HubError as error:
-            return _error(error)
+            return error_answer(error)
         except NotFound:
-            return _error(HubError(404, "NOT_FOUND", f"no such path: {request.path}"))
+            return error_answer(HubError(404, "NOT_FOUND", f"no such path: {request.path}"))
         except MethodNotAllowed:
-            return _error(HubError(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}"))
+            return error_answer(HubError(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}"))
         except HTTPException as error:
-            return _error(HubError(error.code or 500, "HTTP_ERROR", error.description or "error"))
+            return error_answer(HubError(error.code or 500, "HTTP_ERROR", error.description or "error"))
         except ConnectionError:
             raise
         except RecursionError:  # a body or path nested past what Python parses
-            return _error(HubError(400, "VALIDATION_FAILED", "the request is nested too deeply"))
+            return error_answer(HubError(400, "VALIDATION_FAILED", "the request is nested too deeply"))
         except OverflowError:  # an id or number past what the database holds
-            return _error(HubError(400, "VALIDATION_FAILED", "a number of the request is out of range"))
+            return error_answer(HubError(400, "VALIDATION_FAILED", "a number of the request is out of range"))
         except Exception as error:  # a bug of the hub: keep serving, answer JSON
             if isinstance(error, OSError) and error.errno in (errno.ENAMETOOLONG, errno.EILSEQ):  # a name no file system takes
-                return _error(HubError(404, "NOT_FOUND", f"no such path: {request.path[:200]}"))
+                return error_answer(HubError(404, "NOT_FOUND", f"no such path: {request.path[:200]}"))
             print(f"hub: error on {request.method} {request.path}: {error!r}", file=sys.stderr)
             traceback.print_exc(file=sys.stderr)
-            return _error(HubError(500, "INTERNAL_ERROR", f"the hub failed: {type(error).__name__}"))
+            return error_answer(HubError(500, "INTERNAL_ERROR", f"the hub failed: {type(error).__name__}"))
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -541,626 +495,15 @@ class HubApp(RunRoutes, PlatformRoutes):
     # -- calls of docs/protocol.md --------------------------------------------------------------
 
     def on_index(self, request: Request) -> Response:
-        return _json({"name": "crunch local hub", "competitions": [r["name"] for r in self.store.competitions()]})
-
-    def on_upgrade(self, request: Request) -> Response:
-        body = self._body(request)
-        token = body.get("cloneToken")
-        if not isinstance(token, str) or not token:
-            raise validation("cloneToken", "is required")
-        plain, project = self.store.upgrade_token(token)
-        return _json({
-            "id": project["id"],
-            "plain": plain,
-            "type": "PUSH",
-            "validUntil": None,
-            "project": self._project_json(project),
-        })
-
-    def on_competitions(self, request: Request) -> Response:
-        items = filter_competitions([self._competition_json(r) for r in self.store.competitions()], request.args)
-        # current: a page, always (crunch-cli 13 pages through it); classic: a bare list unless a page is asked for
-        if self.shapes != CLASSIC or "page" in request.args or "size" in request.args:
-            page, size = self._paging(request)
-            return _json(self._page(items, page, size))
-        return _json(items)
-
-    def on_competition(self, request: Request, c: str) -> Response:
-        return _json(self._competition_json(self.store.competition(c)))
-
-    def on_rounds(self, request: Request, c: str) -> Response:
-        competition = self.store.competition(c)
-        rows = self.store.all("SELECT * FROM rounds WHERE competition_id = ? ORDER BY number", competition["id"])
-        return _json([self._round_json(r) for r in rows])
-
-    def on_round(self, request: Request, c: str, r: str) -> Response:
-        competition = self.store.competition(c)
-        return _json(self._round_json(self.store.round(competition["id"], r)))
-
-    def _phase_json(self, round_: sqlite3.Row) -> Dict[str, Any]:
-        return {"id": round_["id"], "type": "SUBMISSION", "start": self._time(round_["start"]), "end": self._time(round_["end"])}
-
-    def _check_phase(self, p: str) -> None:
-        if p.upper().replace("-", "_") not in ("SUBMISSION", "@CURRENT"):
-            raise HubError(404, "CURRENT_PHASE_NOT_FOUND" if p.startswith("@") else "PHASE_NOT_FOUND", f"no phase {p!r}")
-
-    def on_phases(self, request: Request, c: str, r: str) -> Response:
-        competition = self.store.competition(c)
-        return _json([self._phase_json(self.store.round(competition["id"], r))])
-
-    def on_phase(self, request: Request, c: str, r: str, p: str) -> Response:
-        competition = self.store.competition(c)
-        round_ = self.store.round(competition["id"], r)
-        self._check_phase(p)
-        return _json(self._phase_json(round_))
-
-    def _state(self, competition: sqlite3.Row) -> Dict[str, bool]:
-        return self.closed.get(int(competition["id"]), {})
-
-    def on_data_release(self, request: Request, c: str, r: str, p: str) -> Response:
-        competition = self.store.competition(c)
-        round_ = self.store.round(competition["id"], r)
-        self._check_phase(p)
-        if self._state(competition).get("phase") and (p.startswith("@") or r.startswith("@")):
-            raise HubError(404, "CURRENT_PHASE_NOT_FOUND", "the competition has no open phase")
-        if self._state(competition).get("data"):
-            raise HubError(404, "CRUNCH_NOT_FOUND", "no data published for this round yet")
-        variant = (request.args.get("sizeVariant") or "DEFAULT").upper()
-        if variant not in ("DEFAULT", "SMALL", "LARGE"):
-            raise validation("sizeVariant", "must be DEFAULT, SMALL or LARGE")
-        release = self.store.data_release(round_["id"])
-        files = {}
-        for row in self.store.data_files(release["id"], variant):
-            files[row["key"]] = {
-                "name": row["name"],
-                "url": self._link(request, "/data/" + row["path"]),
-                "size": row["size"],
-                "signed": True,
-                "compressed": bool(row["compressed"]),
-                "sha256": row["sha256"],
-            }
-        return _json({
-            "id": release["id"],
-            "number": release["number"],
-            "name": release["name"],
-            "embargo": release["embargo"],
-            "numberOfFeatures": release["number_of_features"],
-            "hash": release["hash"],
-            "sizeVariant": variant,
-            "columnNames": column_names_json(
-                json.loads(release["column_names"]), {t["name"]: int(t["id"]) for t in self.store.targets(competition["id"])}, self.shapes
-            ),
-            "splits": json.loads(release["splits"]),
-            "dataFiles": files,
-        })
-
-    def on_checks(self, request: Request, c: str) -> Response:
-        return _json(json.loads(self.store.competition(c)["checks"]))
+        return json_answer({"name": "crunch local hub", "competitions": [r["name"] for r in self.store.competitions()]})
 
     # -- UNSTRUCTURED competitions: targets, metrics and code ---------------------------------
 
-    def _target_json(self, row: sqlite3.Row) -> Dict[str, Any]:
-        return {
-            "id": row["id"],
-            "name": row["name"],
-            "displayName": row["display_name"],
-            "virtual": bool(row["virtual"]),
-            "primary": bool(row["is_primary"]),
-        }
-
-    def _store_metric_json(self, row: sqlite3.Row, target: Optional[sqlite3.Row] = None) -> Dict[str, Any]:
-        answer = {
-            "id": row["id"],
-            "name": row["name"],
-            "displayName": row["display_name"],
-            "unit": json.loads(row["unit"]),
-            "weight": row["weight"],
-            "score": bool(row["score"]),
-            "multiplier": row["multiplier"],
-        }
-        if target is not None:
-            answer["target"] = self._target_json(target)
-        return answer
-
-    def _target(self, c: str, t: str) -> sqlite3.Row:
-        competition = self.store.competition(c)
-        rows = self.store.targets(competition["id"], t)
-        if not rows:
-            raise HubError(404, "TARGET_NOT_FOUND", f"no target {t!r} in competition {competition['name']!r}")
-        return rows[0]
-
-    def on_targets(self, request: Request, c: str) -> Response:
-        competition = self.store.competition(c)
-        rows = self.store.targets(competition["id"], request.args.get("name") or None)
-        virtual = request.args.get("virtual")
-        if virtual is not None and virtual.lower() in ("true", "false"):
-            rows = [row for row in rows if bool(row["virtual"]) == (virtual.lower() == "true")]
-        return _json([self._target_json(row) for row in rows])
-
-    def on_target(self, request: Request, c: str, t: str) -> Response:
-        return _json(self._target_json(self._target(c, t)))
-
-    def on_target_metrics(self, request: Request, c: str, t: str) -> Response:
-        return _json([self._store_metric_json(row) for row in self.store.metrics(self._target(c, t)["id"])])
-
-    def on_target_metric(self, request: Request, c: str, t: str, m: str) -> Response:
-        for row in self.store.metrics(self._target(c, t)["id"]):
-            if row["name"] == m:
-                return _json(self._store_metric_json(row))
-        raise HubError(404, "METRIC_NOT_FOUND", f"no metric {m!r} for target {t!r}")
-
-    def on_metrics(self, request: Request, c: str) -> Response:
-        competition = self.store.competition(c)
-        answer = []
-        for target in self.store.targets(competition["id"]):
-            answer.extend(self._store_metric_json(row, target) for row in self.store.metrics(target["id"]))
-        return _json(answer)
-
-    def on_code_file(self, request: Request, c: str, f: str) -> Response:
-        """A competition's code file, public and unsigned, at the layout of the public code cache."""
-        folder = self.store.code_dir(c).resolve()
-        path = (folder / f).resolve()
-        if not str(path).startswith(str(folder) + os.sep) or not path.is_file():
-            raise HubError(404, "NOT_FOUND", f"no file {f!r} in the code of competition {c!r}")
-        response = Response(path.read_bytes(), mimetype="text/x-python" if path.suffix == ".py" else "application/octet-stream")
-        response.headers["Cache-Control"] = "no-cache"
-        return response
-
-    def _paging(self, request: Request) -> tuple:
-        try:
-            page = int(request.args.get("page", 0))
-            size = int(request.args.get("size", 100))
-        except ValueError:
-            raise validation("page", "page and size must be integers") from None
-        if page < 0 or size < 1 or size > 10_000:
-            raise validation("size", "page >= 0 and 1 <= size <= 10000")
-        return page, size
-
-    def _page(self, items: List[Any], page: int, size: int) -> Dict[str, Any]:
-        return {
-            "content": items[page * size : (page + 1) * size],
-            "pageNumber": page,
-            "pageSize": size,
-            "totalElements": len(items),
-            "totalPages": -(-len(items) // size),
-        }
-
-    def on_libraries(self, request: Request) -> Response:
-        page, size = self._paging(request)
-        language = (request.args.get("language") or "PYTHON").upper()
-        name = (request.args.get("name") or "").strip()
-        standard = (request.args.get("standard") or "").strip().lower()
-        gpu = (request.args.get("gpuRequirement") or "").strip().upper()
-        rows = self.store.all("SELECT * FROM libraries WHERE language = ? ORDER BY name", language)
-        items = []
-        for row in rows:
-            aliases = json.loads(row["aliases"])
-            if not library_matches(name, row["name"], aliases):
-                continue
-            if standard in ("true", "false") and bool(row["standard"]) != (standard == "true"):
-                continue
-            if gpu and row["gpu_requirement"] != gpu:
-                continue
-            items.append({
-                "id": row["id"],
-                "name": row["name"],
-                "aliases": aliases,
-                "standard": bool(row["standard"]),
-                "freeze": not row["standard"],
-                "language": row["language"],
-                "gpuRequirement": row["gpu_requirement"],
-            })
-        return _json(self._page(items, page, size))
-
-    def _quickstarter_json(self, request: Request, row: sqlite3.Row, files: bool = True) -> Dict[str, Any]:
-        answer: Dict[str, Any] = {
-            "id": row["id"],
-            "name": row["name"],
-            "title": row["title"],
-            "authors": [{"name": "local hub", "link": None}],
-            "language": "PYTHON",
-            "notebook": bool(row["notebook"]),
-        }
-        if files:
-            answer["files"] = [
-                {"name": f["name"], "url": self._link(request, "/files/" + f["path"]), "githubUrl": ""}
-                for f in json.loads(row["files"])
-            ]
-        return answer
-
-    def on_quickstarters(self, request: Request, c: str) -> Response:
-        """The competition's quickstarters; their files only in the classic shapes (current: ask for one)."""
-        competition = self.store.competition(c)
-        rows = self.store.all("SELECT * FROM quickstarters WHERE competition_id = ? ORDER BY id", competition["id"])
-        return _json([self._quickstarter_json(request, row, files=self.shapes == CLASSIC) for row in rows])
-
-    def on_quickstarter(self, request: Request, c: str, q: str) -> Response:
-        competition = self.store.competition(c)
-        for row in self.store.all("SELECT * FROM quickstarters WHERE competition_id = ? ORDER BY id", competition["id"]):
-            if q in (row["name"], str(row["id"])):
-                return _json(self._quickstarter_json(request, row))
-        raise HubError(404, "QUICKSTARTER_NOT_FOUND", f"no quickstarter {q!r}")
-
-    def on_project(self, request: Request, c: str, u: str, p: str) -> Response:
-        return _json(self._project_json(self._project(request, c, u, p)))
-
-    def on_clone(self, request: Request, c: str, u: str, p: str) -> Response:
-        project = self._project(request, c, u, p)
-        number_arg = request.args.get("submissionNumber")
-        number: Optional[int] = None
-        if number_arg not in (None, "", "null", "None"):
-            try:
-                number = int(number_arg)
-            except ValueError:
-                raise validation("submissionNumber", "must be an integer") from None
-        include_model = (request.args.get("includeModel") or "true").lower() not in ("false", "0", "no")
-        submission = self.store.submission(project["id"], number)
-        model_dir = submission["model_directory_path"].strip("/") or "resources"
-        answer: Dict[str, str] = {}
-        for row in self.store.submission_files(submission["id"]):
-            if row["kind"] == "MODEL":
-                if not include_model:
-                    continue
-                path = f"{model_dir}/{row['path']}"
-            else:
-                path = row["path"]
-            answer[path] = self._link(request, f"/files/uploads/{row['upload_id']}/blob")
-        return _json(answer)
-
-    def on_create_submission(self, request: Request, c: str, u: str, p: str) -> Response:
-        body = self._body(request)
-        project = self._project(request, c, u, p, body)
-        if self._state(self.store.competition(c)).get("phase"):
-            raise HubError(403, "RESTRICTED_PHASE_ACTION", "submissions are closed in the current phase")
-        message = body.get("message", "")
-        if not isinstance(message, str):
-            raise validation("message", "must be a string")
-        if len(message) > MESSAGE_LIMIT:
-            raise validation("message", f"must be at most {MESSAGE_LIMIT} characters")
-        main_file_path = body.get("mainFilePath") or "main.py"
-        model_directory_path = body.get("modelDirectoryPath") or "resources"
-        type_ = body.get("type") or "CODE"
-        code_files = body.get("codeFiles") or {}
-        model_files = body.get("modelFiles") or {}
-        for field, value in (("codeFiles", code_files), ("modelFiles", model_files)):
-            if not isinstance(value, dict):
-                raise validation(field, "must be an object of path: upload id")
-        if not isinstance(main_file_path, str) or not isinstance(model_directory_path, str):
-            raise validation("mainFilePath", "mainFilePath and modelDirectoryPath must be strings")
-        refuse_control_characters("mainFilePath", main_file_path, "main file")
-        refuse_control_characters("modelDirectoryPath", model_directory_path, "model directory")
-        if type_ == "CODE" and code_files and main_file_path not in code_files:
-            raise validation("mainFilePath", f"{main_file_path} is not among the code files")
-        row = self.store.create_submission(
-            project,
-            message=message,
-            main_file_path=main_file_path,
-            model_directory_path=model_directory_path,
-            type_=type_,
-            code_files={str(k): str(v) for k, v in code_files.items()},
-            model_files={str(k): str(v) for k, v in model_files.items()},
-            daily_limit=self.daily_limit,
-            code_limit=self.code_limit,
-            model_limit=self.model_limit,
-            check_libraries=self.check_libraries,
-        )
-        return _json(self._submission_json(row), 200)
-
-    def on_submissions(self, request: Request, c: str, u: str, p: str) -> Response:
-        project = self._project(request, c, u, p)
-        # oldest first, as the public hub lists them (crunch-cli 13 reverses the list to show the newest first)
-        rows = sorted(self.store.submissions(project["id"]), key=lambda r: r["number"])
-        return _json([self._submission_json(r) for r in rows])
-
     # -- uploads --------------------------------------------------------------------------------
-
-    def on_create_upload(self, request: Request) -> Response:
-        project_id, user_id = self._uploader(request)
-        body = self._body(request)
-        name, size = body.get("name"), body.get("size")
-        if not isinstance(name, str) or not name:
-            raise validation("name", "is required")
-        refuse_control_characters("name", name, "file name")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise validation("size", "must be a non-negative integer")
-        if body.get("encrypted"):
-            raise validation("encrypted", "the local hub does not take encrypted uploads")
-        preferred = body.get("preferredChunkSize")
-        if preferred is not None and (not isinstance(preferred, int) or preferred < 1):
-            raise validation("preferredChunkSize", "must be a positive integer")
-        if size > 1 << 50:
-            raise validation("size", "is larger than any file the hub takes")
-        if len(name) > 4096:
-            raise validation("name", "is longer than 4096 characters")
-        upload_id = self.store.create_upload(project_id, name, size, preferred, user_id=user_id)
-        return _json(self._upload_json(self.store.upload(upload_id)))
-
-    def on_get_upload(self, request: Request, u: str) -> Response:
-        return _json(self._upload_json(self._own_upload(request, u)))
-
-    def _upload_ids(self, request: Request) -> List[str]:
-        ids = self._body(request).get("uploadIds") or []
-        if not isinstance(ids, list) or not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in ids):
-            raise validation("uploadIds", "must be a list of upload ids")
-        if len(ids) > 10_000:
-            raise validation("uploadIds", "at most 10000 ids in one call")
-        return [str(i) for i in ids]
-
-    def _owned(self, request: Request, ids: List[str]) -> Dict[str, Optional[sqlite3.Row]]:
-        """Each id's upload when the caller made it, else None (unknown, or another project's)."""
-        project_id, user_id = self._uploader(request)
-        found: Dict[str, Optional[sqlite3.Row]] = {}
-        for upload_id in ids:
-            try:
-                row = self.store.upload(upload_id)
-            except HubError:
-                row = None
-            found[upload_id] = row if row is not None and self.store.owns_upload(row, project_id, user_id) else None
-        return found
-
-    def on_batch_list_uploads(self, request: Request) -> Response:
-        owned = self._owned(request, self._upload_ids(request))
-        return _json({"uploads": {i: None if row is None else self._upload_json(row) for i, row in owned.items()}})
-
-    def on_batch_delete_uploads(self, request: Request) -> Response:
-        owned = self._owned(request, self._upload_ids(request))
-        return _json({"uploads": {i: "DELETED" if row is not None and self.store.delete_upload(i) else "NOT_FOUND" for i, row in owned.items()}})
-
-    def on_chunk_request(self, request: Request, u: str, n: int) -> Response:
-        self._own_upload(request, u)
-        upload, chunk = self.store.chunk(u, n)
-        return _json({"method": "PUT", "url": self._link(request, f"/_upload/{u}/{n}"), "headers": {}})
-
-    def on_confirm_chunk(self, request: Request, u: str, n: int) -> Response:
-        self._own_upload(request, u)
-        value = self._body(request).get("hash")
-        if not isinstance(value, str) or not value:
-            raise validation("hash", "is required (the ETag of the chunk's PUT)")
-        self.store.confirm_chunk(u, n, value)
-        answer = self._upload_json(self.store.upload(u))
-        chunk = next(c for c in answer["chunks"] if c["number"] == n)
-        if self.shapes != CLASSIC:  # current: the confirmed chunk
-            return _json(chunk)
-        # classic: the upload, plus the confirmed chunk's own fields (read by other clients)
-        answer.update({k: chunk[k] for k in ("number", "offset", "last", "completed", "completedAt")})
-        return _json(answer)
-
-    def on_complete_upload(self, request: Request, u: str) -> Response:
-        self._own_upload(request, u)
-        self.store.complete_upload(u)
-        return _json(self._upload_json(self.store.upload(u)))
-
-    def on_abort_upload(self, request: Request, u: str) -> Response:
-        self._own_upload(request, u)
-        self.store.abort_upload(u)
-        return _json(self._upload_json(self.store.upload(u)))
-
-    def on_delete_upload(self, request: Request, u: str) -> Response:
-        row = self._upload_json(self._own_upload(request, u))
-        self.store.delete_upload(u)
-        row["status"] = "DELETED"
-        return _json(row)
-
-    def on_put_chunk(self, request: Request, u: str, n: int) -> Response:
-        self.store.check_signature(quote(request.path), request.args.get("expires"), request.args.get("signature"))
-        upload, chunk = self.store.chunk(u, n)
-        length = request.content_length
-        if length is None:
-            if request.environ.get("wsgi.input_terminated"):  # chunked transfer encoding
-                length = chunk["size"]
-            else:
-                length = 0
-        if length != chunk["size"]:
-            raise validation("body", f"chunk {n} is {chunk['size']} bytes, the body has {length}")
-        rate, latency, _ = self.faults.link_shape()
-        if latency:
-            time.sleep(latency)
-        pacer = Pacer(rate)
-        drop = request.environ.get("crunch.hub.drop_after")
-        stall = request.environ.get("crunch.hub.stall")
-        corrupt = request.environ.get("crunch.hub.corrupt_at") is not None
-        # the drop or stall (if any) is for this request body; a corruption, for the ETag
-        request.environ["crunch.hub.drop_after"] = request.environ["crunch.hub.stall"] = None
-        request.environ["crunch.hub.corrupt_at"] = None
-        stream = request.environ["wsgi.input"]
-        md5 = hashlib.md5()
-        # every chunk is written in place, at its offset of the upload's file: `complete` then
-        # only checks and renames, whatever the number of chunks
-        self.store.chunk_receiving(u, n)
-        part = self.store.part_path(u)
-        part.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
-        received = 0
-        try:
-            while received < length:
-                want = min(PACED_BLOCK if rate else BLOCK, length - received)
-                if stall is not None:
-                    if received >= stall[0]:
-                        self.faults.count_stall()
-                        time.sleep(stall[1])
-                        stall = None
-                    else:
-                        want = min(want, stall[0] - received)
-                if drop is not None:
-                    want = min(want, drop - received)
-                    if want <= 0:
-                        self.faults.count_drop()
-                        _kill(request.environ)
-                        raise Dropped("fault injection: request body cut")
-                block = stream.read(want)
-                if not block:
-                    raise HubError(400, "VALIDATION_FAILED", "the body ended early", fieldErrors=[{"field": "body", "message": "too short"}])
-                self.faults.received(request.path, len(block))
-                md5.update(block)
-                os.pwrite(fd, block, chunk["offset"] + received)
-                received += len(block)
-                pacer.wait(len(block))
-            etag = md5.hexdigest()
-        finally:
-            os.close(fd)
-        self.store.chunk_received(u, n, etag)
-        response = Response(b"", status=200)
-        if corrupt:  # the ETag arrives damaged: the confirm will not match
-            self.faults.count_corrupt()
-            response.headers["ETag"] = f'"{etag[:-1]}{"0" if etag[-1] != "0" else "1"}"'
-        else:
-            response.headers["ETag"] = f'"{etag}"'
-        return response
 
     # -- files ----------------------------------------------------------------------------------
 
-    def on_file(self, request: Request, rel: str) -> Response:
-        self.store.check_signature(quote(request.path), request.args.get("expires"), request.args.get("signature"))
-        path = self.store.path_of(rel)
-        if not path.is_file():
-            raise HubError(404, "NOT_FOUND", "no such file")
-        info = path.stat()
-        size = info.st_size
-        etag = f'"{size:x}-{info.st_mtime_ns:x}"'
-        rate, latency, ignore_range = self.faults.link_shape()
-        if latency:
-            time.sleep(latency)
-        start, stop, status = 0, size, 200
-        headers = {
-            "Accept-Ranges": "bytes",
-            "Content-Type": "application/octet-stream",
-            "ETag": etag,
-            "Last-Modified": http_date(info.st_mtime),
-        }
-        header = request.headers.get("Range")
-        if ignore_range:  # a server without range support: the whole file, every time
-            del headers["Accept-Ranges"]
-            header = None
-        if_range = request.headers.get("If-Range")
-        if header and if_range and if_range != etag and if_range != headers["Last-Modified"]:
-            header = None  # the file changed since the first part: send it whole
-        if header:
-            parsed = request.range
-            if parsed is not None and len(parsed.ranges) == 1:
-                bounds = parsed.range_for_length(size)
-                if bounds is None:
-                    response = _json({"code": "RANGE_NOT_SATISFIABLE", "message": f"the file has {size} bytes"}, 416)
-                    response.headers["Content-Range"] = f"bytes */{size}"
-                    return response
-                start, stop = bounds
-                status = 206
-                headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
-        headers["Content-Length"] = str(stop - start)
-        request.environ["crunch.hub.count"] = request.path
-
-        def body() -> Iterator[bytes]:
-            pacer = Pacer(rate)
-            step = PACED_BLOCK if rate else BLOCK
-            with open(path, "rb") as fd:
-                fd.seek(start)
-                left = stop - start
-                while left > 0:
-                    block = fd.read(min(step, left))
-                    if not block:
-                        break
-                    left -= len(block)
-                    pacer.wait(len(block))  # the block is sent when its last byte is due
-                    yield block
-
-        response = Response(body(), status=status, headers=headers, direct_passthrough=True)
-        return response
-
     # -- admin ----------------------------------------------------------------------------------
-
-    def on_admin_faults(self, request: Request) -> Response:
-        if request.method == "POST":
-            self.faults.configure(self._body(request))
-        return _json(self.faults.describe())
-
-    def on_admin_stats(self, request: Request) -> Response:
-        stats = self.faults.stats()
-        stats["pendingUploads"] = self.store.pending_uploads()
-        stats["uploads"] = {
-            row["status"]: row["n"] for row in self.store.all("SELECT status, COUNT(*) AS n FROM uploads GROUP BY status")
-        }
-        return _json(stats)
-
-    def on_admin_stats_reset(self, request: Request) -> Response:
-        self.faults.reset_counters()
-        return _json(self.faults.stats())
-
-    def on_admin_tokens(self, request: Request) -> Response:
-        body = self._body(request)
-        value = body.get("token")
-        if value is not None and (not isinstance(value, str) or len(value) < 8 or not value.isprintable() or " " in value):
-            return _error(HubError(400, "VALIDATION_FAILED", "token: a text of 8 characters or more, without spaces"))
-        token = self.store.mint_clone_token(
-            _name(body, "competition", "demo"), _name(body, "project", "p1"), _name(body, "user", "me"), value=value
-        )
-        return _json({"token": token})
-
-    def on_admin_api_keys(self, request: Request) -> Response:
-        body = self._body(request)
-        return _json({"key": self.store.mint_api_key(_name(body, "user", "me"))})
-
-    def on_admin_expire_uploads(self, request: Request) -> Response:
-        body = self._body(request)
-        return _json({"expired": self.store.expire_uploads(body.get("uploadId"))})
-
-    def on_admin_competition(self, request: Request, c: str) -> Response:
-        """Close a competition's phase (``{"phaseClosed": true}``: no current phase, no submission)
-        or withdraw its data (``{"dataUnpublished": true}``), in memory; hide the run options
-        (``{"hideTrainFrequency": true}``, ``{"hideForceFirstTrain": true}``), kept in the database."""
-        competition = self.store.competition(c)
-        body = self._body(request)
-        for name in ("phaseClosed", "dataUnpublished", "hideTrainFrequency", "hideForceFirstTrain"):
-            if name in body and not isinstance(body[name], bool):
-                raise validation(name, "must be true or false")
-        state = self.closed.setdefault(int(competition["id"]), {})
-        if "phaseClosed" in body:
-            state["phase"] = body["phaseClosed"]
-        if "dataUnpublished" in body:
-            state["data"] = body["dataUnpublished"]
-        flags = self.store.set_run_flags(
-            int(competition["id"]),
-            hide_train_frequency=body.get("hideTrainFrequency"),
-            hide_force_first_train=body.get("hideForceFirstTrain"),
-        )
-        return _json({"phaseClosed": state.get("phase", False), "dataUnpublished": state.get("data", False), **flags})
-
-    def on_admin_settings(self, request: Request) -> Response:
-        """Settings of this running hub (in memory): ``dailyLimit``, ``codeLimit``, ``modelLimit``
-        (bytes), ``checkLibraries`` (bool), ``urlTtl`` (seconds a signed link stays valid),
-        ``filesBaseUrl`` (file and chunk links point at that base URL: a proxy on another host),
-        ``computeSeconds`` (a project's compute time a day), ``runTimeout`` (seconds a cloud run may last),
-        ``shapes`` (``"current"`` or ``"classic"``: the answers' shapes, see :mod:`crunch.hub.shapes`)."""
-        body = self._body(request)
-        if "shapes" in body and body["shapes"] not in SHAPES:
-            raise validation("shapes", f"must be {' or '.join(repr(s) for s in SHAPES)}")
-        fields = (
-            ("dailyLimit", "daily_limit", int),
-            ("codeLimit", "code_limit", int),
-            ("modelLimit", "model_limit", int),
-            ("checkLibraries", "check_libraries", bool),
-            ("urlTtl", "url_ttl", float),
-            ("filesBaseUrl", "files_base_url", lambda value: str(value) if value else None),
-            ("computeSeconds", "compute_seconds", float),
-            ("runTimeout", "run_timeout", float),
-            ("shapes", "shapes", str),
-        )
-        values = {}
-        for field, attribute, kind in fields:  # every value checked before any is set
-            if field in body:
-                value = body[field]
-                if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value):
-                    raise validation(field, "must be a number")
-                if kind is bool and not isinstance(value, bool):
-                    raise validation(field, "must be true or false")
-                if field == "filesBaseUrl" and value and (not isinstance(value, str) or not value.startswith(("http://", "https://"))):
-                    raise validation(field, "must be an http(s) URL or null")
-                try:
-                    values[attribute] = kind(value)  # type: ignore[operator]
-                except (OverflowError, ValueError):
-                    raise validation(field, "is out of range") from None
-        for attribute, value in values.items():
-            setattr(self, attribute, value)
-        return _json({field: getattr(self, attribute) for field, attribute, _ in fields})
-
 
 def make_app(
     root: str, *, daily_limit: int = 5, faults: Optional[Faults] = None, seed: bool = True, shapes: Optional[str] = None

@@ -14,13 +14,13 @@ submission's id): the public hub deduplicates models across submissions, this on
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from typing import Any, Callable, Dict, List, Optional
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from .http import json_answer
 from .store import HubError, Store, validation
 
 SCHEMA = """
@@ -202,13 +202,13 @@ class PlatformRoutes:
 
     def on_submission(self, request: Request, c: str, u: str, p: str, s: str) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
-        return _json(self._submission_json(self._submission_row(project, s)))  # type: ignore[attr-defined]
+        return json_answer(self._submission_json(self._submission_row(project, s)))  # type: ignore[attr-defined]
 
     def on_submission_files(self, request: Request, c: str, u: str, p: str, s: str) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
         submission = self._submission_row(project, s)
         rows = [r for r in self.store.submission_files(submission["id"]) if r["kind"] == "CODE"]
-        return _json([self._file_json(r) for r in rows])
+        return json_answer([self._file_json(r) for r in rows])
 
     def _model_submission(self, project: sqlite3.Row, m: int) -> sqlite3.Row:
         row = self.store.one("SELECT * FROM submissions WHERE id = ? AND project_id = ?", m, project["id"])
@@ -219,17 +219,17 @@ class PlatformRoutes:
     def on_models(self, request: Request, c: str, u: str, p: str) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
         models = [self.model_json(row) for row in self.store.submissions(project["id"])]
-        return _json([m for m in models if m is not None])
+        return json_answer([m for m in models if m is not None])
 
     def on_model(self, request: Request, c: str, u: str, p: str, m: int) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
-        return _json(self.model_json(self._model_submission(project, m)))
+        return json_answer(self.model_json(self._model_submission(project, m)))
 
     def on_model_files(self, request: Request, c: str, u: str, p: str, m: int) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
         submission = self._model_submission(project, m)
         rows = [r for r in self.store.submission_files(submission["id"]) if r["kind"] == "MODEL"]
-        return _json([self._file_json(r) for r in rows])
+        return json_answer([self._file_json(r) for r in rows])
 
     # -- quotas ---------------------------------------------------------------------------------
 
@@ -241,7 +241,7 @@ class PlatformRoutes:
 
     def on_quota_submit(self, request: Request, c: str, u: str, p: str) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
-        return _json({
+        return json_answer({
             "codeFiles": {"totalSize": self.code_limit},
             "modelFiles": {"totalSize": self.model_limit},
             "notebookFile": {"totalSize": self.code_limit},
@@ -257,7 +257,7 @@ class PlatformRoutes:
         running = hasattr(self, "compute_used") and self.store.one(
             "SELECT 1 FROM runs WHERE project_id = ? AND status != 'COMPLETED' LIMIT 1", project["id"]
         ) is not None
-        return _json({"available": available, "remaining": max(0.0, available - used), "used": used, "running": running})
+        return json_answer({"available": available, "remaining": max(0.0, available - used), "used": used, "running": running})
 
     # -- targets, metrics, leaderboards -------------------------------------------------------
 
@@ -293,7 +293,7 @@ class PlatformRoutes:
         return answer
 
     def on_leaderboards(self, request: Request, c: str) -> Response:
-        return _json([self._leaderboard_json(self.store.competition(c), detailed=False)])
+        return json_answer([self._leaderboard_json(self.store.competition(c), detailed=False)])
 
     def _check_leaderboard(self, lb: str) -> None:
         if lb not in ("@default", LEADERBOARD_NAME):
@@ -301,7 +301,7 @@ class PlatformRoutes:
 
     def on_leaderboard(self, request: Request, c: str, lb: str) -> Response:
         self._check_leaderboard(lb)
-        return _json(self._leaderboard_json(self.store.competition(c), detailed=True))
+        return json_answer(self._leaderboard_json(self.store.competition(c), detailed=True))
 
     def on_leaderboard_changes(self, request: Request, c: str, lb: str, u: str) -> Response:
         """The rank and metrics of one project (``projectIdentifier``) of user ``u``: the current
@@ -333,7 +333,7 @@ class PlatformRoutes:
                 "metrics": {self._leaderboard_metric(target)["name"]: _change(SCORE_UNIT, mine["score"], mine["previous"])},
             })
         submitted = self.store.one("SELECT 1 FROM submissions WHERE project_id = ? LIMIT 1", project["id"]) is not None
-        return _json({"submitted": submitted, "targets": targets})
+        return json_answer({"submitted": submitted, "targets": targets})
 
     def on_user(self, request: Request, u: str) -> Response:
         row = self.store.one("SELECT * FROM users WHERE id = ?", int(u)) if u.isdigit() else None
@@ -341,7 +341,7 @@ class PlatformRoutes:
             row = self.store.one("SELECT * FROM users WHERE name = ?", u)
         if row is None:
             raise HubError(404, "USER_NOT_FOUND", f"no user {u!r}")
-        return _json({"id": row["id"], "login": row["name"]})
+        return json_answer({"id": row["id"], "login": row["name"]})
 
     # -- admin ----------------------------------------------------------------------------------
 
@@ -366,7 +366,7 @@ class PlatformRoutes:
         submission = body.get("submission")
         record_score(self.store, int(project["id"]), target, float(score), submission if isinstance(submission, int) else None)
         mine = next(e for e in self._ranking(competition["id"], target) if e["project_id"] == project["id"])
-        return _json({"target": target, "score": float(score), "rank": mine["rank"]})
+        return json_answer({"target": target, "score": float(score), "rank": mine["rank"]})
 
 
 def record_score(store: Store, project_id: int, target: str, value: float, submission_number: Optional[int] = None) -> None:
@@ -391,8 +391,6 @@ def _change(unit: Dict[str, Any], current: Any, previous: Any, lower_is_better: 
     }
 
 
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(json.dumps(value), status=status, mimetype="application/json")
 
 
 __all__ = ["PLATFORM_RULES", "PlatformRoutes", "ensure_schema", "filter_competitions", "library_matches", "record_score"]

@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, List, Optional
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from .http import json_answer
 from .store import HubError, Store, validation
 
 SCHEMA = """
@@ -180,7 +181,7 @@ class RunRoutes:
     def on_runtime_definitions(self, request: Request, c: str) -> Response:
         competition = self.store.competition(c)
         page, size = self._paging(request)  # type: ignore[attr-defined]
-        return _json(self._page([runtime_definition(competition["id"])], page, size))  # type: ignore[attr-defined]
+        return json_answer(self._page([runtime_definition(competition["id"])], page, size))  # type: ignore[attr-defined]
 
     def on_runtime_options(self, request: Request, c: str, u: str, p: str, s: str) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
@@ -192,7 +193,7 @@ class RunRoutes:
             "recommended": True,
             "status": "AVAILABLE",
         }
-        return _json(self._page([option], page, size))  # type: ignore[attr-defined]
+        return json_answer(self._page([option], page, size))  # type: ignore[attr-defined]
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -202,7 +203,7 @@ class RunRoutes:
         number = request.args.get("submissionNumber")
         if number:
             rows = [r for r in rows if str(self.store.one("SELECT number FROM submissions WHERE id = ?", r["submission_id"])["number"]) == number]
-        return _json([self.run_json(r) for r in rows])
+        return json_answer([self.run_json(r) for r in rows])
 
     def on_create_run(self, request: Request, c: str, u: str, p: str) -> Response:
         body = self._body(request)  # type: ignore[attr-defined]
@@ -234,11 +235,11 @@ class RunRoutes:
             )
             run_id = cursor.lastrowid
         self.run_worker().wake()  # type: ignore[attr-defined]
-        return _json(self.run_json(self._run_row(project, int(run_id))))
+        return json_answer(self.run_json(self._run_row(project, int(run_id))))
 
     def on_run(self, request: Request, c: str, u: str, p: str, r: int) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
-        return _json(self.run_json(self._run_row(project, r)))
+        return json_answer(self.run_json(self._run_row(project, r)))
 
     def on_terminate_run(self, request: Request, c: str, u: str, p: str, r: int) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
@@ -252,7 +253,7 @@ class RunRoutes:
                         "UPDATE runs SET status = 'COMPLETED', success = 0, ended_at = ?, error_message = ? WHERE id = ?",
                         (now, "terminated before it started", r),
                     )
-        return _json(self.run_json(self._run_row(project, r)))
+        return json_answer(self.run_json(self._run_row(project, r)))
 
     def on_run_logs(self, request: Request, c: str, u: str, p: str, r: int) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
@@ -261,7 +262,7 @@ class RunRoutes:
         rows = self.store.all(
             "SELECT * FROM run_logs WHERE run_id = ? AND id > ? ORDER BY id", r, int(after) if after and after.isdigit() else 0
         )
-        return _json([
+        return json_answer([
             {"id": row["id"], "emitter": row["emitter"], "error": bool(row["error"]), "content": row["content"], "createdAt": self._time(row["created_at"])}
             for row in rows
         ])
@@ -272,12 +273,12 @@ class RunRoutes:
         answer = self._prediction_json(run, self.store.competition(c))
         if answer is None:
             raise HubError(404, "PREDICTION_NOT_FOUND", f"no prediction {pr} in this project")
-        return _json(answer)
+        return json_answer(answer)
 
     def on_prediction_scores(self, request: Request, c: str, u: str, p: str, pr: int) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
         run = self._run_row(project, pr)
-        return _json(self._scores_json(run, self.store.competition(c)))
+        return json_answer(self._scores_json(run, self.store.competition(c)))
 
     def on_selection(self, request: Request, c: str, u: str, p: str) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
@@ -285,7 +286,7 @@ class RunRoutes:
         if last is None:
             raise HubError(404, "CURRENT_ROUND_NOT_FOUND", "no run is selected for the current round")
         submission = self.store.one("SELECT * FROM submissions WHERE id = ?", last["submission_id"])
-        return _json({
+        return json_answer({
             "origin": "LAST_RUN",
             "runnable": True,
             "runId": last["id"],
@@ -297,8 +298,6 @@ class RunRoutes:
         })
 
 
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(json.dumps(value), status=status, mimetype="application/json")
 
 
 __all__ = ["RUN_RULES", "RunRoutes", "add_log", "ensure_run_schema"]

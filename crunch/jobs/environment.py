@@ -198,11 +198,11 @@ def _run(
     import threading
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "CRUNCH_"))}
-    from .process import kill_group
+    from .process import kill_group, new_group
 
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace",
-        env=env, start_new_session=True,
+        env=env, **new_group(),
     )
     if on_start is not None:
         on_start(process.pid)  # the group id (its own session): whoever stops the build may kill it
