@@ -39,6 +39,9 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import admin_headers, remember_hub  # noqa: E402
+
 CRUNCH = str(Path(sys.executable).with_name("crunch"))
 MIB = 1 << 20
 
@@ -150,6 +153,7 @@ def measure_three_at_once(work: Path, size_mib: int, env: dict) -> None:
     subprocess.run([CRUNCH, "hub", "add-competition", "three", str(source), "--root", str(root)], check=True, capture_output=True)
     shutil.rmtree(source)
     hub, url = start_hub(root, work / "hub3.log")
+    remember_hub(url, root)
     try:
         token = subprocess.run([CRUNCH, "hub", "token", "three", "bench", "--root", str(root)], check=True, capture_output=True, text=True).stdout.strip()
         subprocess.run(
@@ -179,7 +183,7 @@ def shape(api: str, link: str) -> None:
 
     rate, latency = LINKS[link]
     body = json.dumps({"rateCap": rate * MIB if rate else None, "latency": latency}).encode()
-    request = urllib.request.Request(api.rstrip("/") + "/_admin/faults", data=body, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(api.rstrip("/") + "/_admin/faults", data=body, headers=admin_headers(api))
     urllib.request.urlopen(request, timeout=10).read()
 
 
@@ -278,6 +282,7 @@ def main() -> None:
         subprocess.run([CRUNCH, "hub", "add-competition", "big", str(source), "--root", str(root)], check=True, capture_output=True)
         (source / "X_train.parquet").unlink()  # the hub keeps its own link or copy
         hub, url = start_hub(root, work / "hub.log")
+        remember_hub(url, root)
         env = dict(os.environ, CRUNCH_RETRY_BACKOFF="0.2")
         token = subprocess.run(
             [CRUNCH, "hub", "token", "big", "bench", "--root", str(root)], check=True, capture_output=True, text=True

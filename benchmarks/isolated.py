@@ -24,6 +24,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import admin_headers, remember_hub  # noqa: E402
+
 GOAL = 1.5
 
 
@@ -48,8 +51,10 @@ def main() -> None:
     try:
         assert hub.stdout is not None
         url = hub.stdout.readline().decode().strip().split(" ")[-1]
+        remember_hub(url, work / "hub")
         request = urllib.request.Request(
-            url + "_admin/tokens", data=json.dumps({"competition": "demo", "project": "bench", "user": "alice"}).encode(), method="POST"
+            url + "_admin/tokens", data=json.dumps({"competition": "demo", "project": "bench", "user": "alice"}).encode(), method="POST",
+            headers=admin_headers(url),
         )
         with urllib.request.urlopen(request) as answer:
             token = json.loads(answer.read())["token"]

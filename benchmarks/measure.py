@@ -67,3 +67,19 @@ def median_runs(cmd: Sequence[str], repeat: int, **kwargs) -> List[Run]:
 
 def summary(runs: List[Run]) -> tuple:
     return statistics.median(r.wall for r in runs), statistics.median(r.peak_mib for r in runs)
+
+
+_HUBS: dict = {}  # the API URL of a local hub -> its root (where its admin secret is kept)
+
+
+def remember_hub(url: str, root: Path) -> None:
+    """Note the root of the hub answering at ``url``, for :func:`admin_headers`."""
+    _HUBS[url.rstrip("/") + "/"] = Path(root)
+
+
+def admin_headers(url: str) -> dict:
+    """The headers of an admin call to the local hub at ``url``: JSON, and the hub's admin secret
+    (kept in its root, see crunch.hub.guard)."""
+    root = _HUBS[url.rstrip("/") + "/"]
+    secret = (root / "admin-secret").read_text(encoding="utf-8").strip()
+    return {"Content-Type": "application/json", "X-Crunch-Hub-Secret": secret}

@@ -39,7 +39,9 @@ import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import requests
+from measure import admin_headers, remember_hub  # noqa: E402
 
 from crunch.api import Client
 
@@ -69,8 +71,8 @@ def start_hub(root: Path) -> Tuple[subprocess.Popen, str]:
 
 
 def make_workspace(api: str, folder: Path, size: int) -> Tuple[Path, str]:
-    requests.post(api + "_admin/settings", json={"dailyLimit": 1000}, timeout=10)
-    answer = requests.post(api + "_admin/tokens", json={"competition": "demo", "project": "bench", "user": "me"}, timeout=10)
+    requests.post(api + "_admin/settings", json={"dailyLimit": 1000}, headers=admin_headers(api), timeout=10)
+    answer = requests.post(api + "_admin/tokens", json={"competition": "demo", "project": "bench", "user": "me"}, headers=admin_headers(api), timeout=10)
     answer.raise_for_status()
     token = Client(api).upgrade_token(answer.json()["token"])
     (folder / ".crunchdao").mkdir(parents=True)
@@ -207,7 +209,7 @@ LINKS = {
 
 def shape(api: str, link: str) -> None:
     rate, latency = LINKS[link]
-    answer = requests.post(api + "_admin/faults", json={"rateCap": rate * MIB if rate else None, "latency": latency}, timeout=10)
+    answer = requests.post(api + "_admin/faults", json={"rateCap": rate * MIB if rate else None, "latency": latency}, headers=admin_headers(api), timeout=10)
     answer.raise_for_status()
 
 
@@ -288,6 +290,7 @@ def main() -> None:
     results = []
     try:
         hub, api = start_hub(folder / "hub")
+        remember_hub(api, folder / "hub")
         model, token = make_workspace(api, folder / "ws", size)
         links = ["loopback", "throttled"] if args.link == "both" else [args.link]
         for link in links:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from measure import measure, peer_executable  # noqa: E402
+from measure import admin_headers, measure, peer_executable, remember_hub  # noqa: E402
 
 REPO = HERE.parent
 FIXTURE = REPO / "tests" / "fixtures" / "competitions" / "generator-inference"
@@ -98,9 +98,9 @@ def start_hub(root: Path) -> tuple:
 
 def token(url: str, project: str) -> str:
     request = urllib.request.Request(
-        url + "_admin/tokens", data=json.dumps({"competition": NAME, "project": project, "user": "bench"}).encode(), method="POST"
+        url + "_admin/tokens", data=json.dumps({"competition": NAME, "project": project, "user": "bench"}).encode(), method="POST",
+        headers=admin_headers(url),
     )
-    request.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(request) as response:
         return json.loads(response.read())["token"]
 
@@ -128,6 +128,7 @@ def main() -> None:
     work = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="crunch-bench-unstructured-"))
     work.mkdir(parents=True, exist_ok=True)
     hub, url = start_hub(work / "hub")
+    remember_hub(url, work / "hub")
     try:
         env = clean_env()
         added = subprocess.run(
