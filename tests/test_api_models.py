@@ -180,7 +180,6 @@ def test_a_good_release_reads():
         ("dataFiles.X_train.sha256", 12345, "dataFiles.X_train.sha256: expected a sha256 (64 hexadecimal digits), got '12345'"),
         ("dataFiles.X_train.sha256", "abc", "dataFiles.X_train.sha256: expected a sha256 (64 hexadecimal digits), got 'abc'"),
         ("dataFiles.X_train.name", None, "dataFiles.X_train.name: expected a non-empty string, got null"),
-        ("dataFiles.X_train.url", None, "dataFiles.X_train.url: expected the file's download link, got null"),
         ("dataFiles.X_train", "X_train.parquet", 'dataFiles.X_train: expected an object, got "X_train.parquet"'),
         ("dataFiles", [], "dataFiles: expected an object, got an empty list"),
         ("splits", {}, "splits: expected a list, got an empty object"),

@@ -740,6 +740,8 @@ CASES: List[Case] = [
     Case("folders-resources-read-only", read_only("resources"), ("test",), "resources", undo=writable("resources")),
     Case("folders-dot-dir-read-only", read_only(".crunchdao"), ("download", "--force"), ".crunchdao", undo=writable(".crunchdao")),
     # -- "error: unexpected" (1): hub answers with a field of the wrong type, named with its call --
+    hub_row("hub-release-url-null", RELEASE, RELEASE_PATH, setting("dataFiles.X_train.url", None), "without its download link (dataFiles.X_train.url)"),
+    hub_row("hub-release-url-file", RELEASE, RELEASE_PATH, setting("dataFiles.X_train.url", "file:///etc/passwd"), "a link that is not http(s) (file:///etc/passwd) (dataFiles.X_train.url)"),
     hub_row("hub-release-size-object", RELEASE, RELEASE_PATH, setting("dataFiles.X_train.size", {}), "dataFiles.X_train.size: expected an integer, got an empty object"),
     hub_row("hub-release-size-text", RELEASE, RELEASE_PATH, setting("dataFiles.X_train.size", "12kb"), 'dataFiles.X_train.size: expected an integer, got "12kb"'),
     hub_row("hub-release-sha256-number", RELEASE, RELEASE_PATH, setting("dataFiles.X_train.sha256", 12345), "dataFiles.X_train.sha256: expected a sha256 (64 hexadecimal digits), got '12345'"),

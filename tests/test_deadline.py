@@ -23,9 +23,10 @@ class FakeResponse:
     def __init__(self, pieces: List[bytes], clock: Clock, step: float) -> None:
         self.pieces, self.clock, self.step = pieces, clock, step
         self.closed = False
-        self.raw = object()  # no read1: the iter_content path
+        self.raw = self  # no read1: read through stream(), as with an older urllib3
+        self.headers: dict = {}  # no Content-Encoding, no Content-Length: the body as it comes
 
-    def iter_content(self, size: int) -> Iterator[bytes]:
+    def stream(self, size: int, decode_content: bool = False) -> Iterator[bytes]:
         for piece in self.pieces:
             self.clock.now += self.step
             yield piece

@@ -11,7 +11,7 @@ from ..api.client import optional_call
 from ..api.models import CompetitionFormat, DataRelease
 from ..core.console import Console
 from ..core.fsutil import ensure_folder, special_kind
-from ..exceptions import CrunchError, WorkspaceError
+from ..exceptions import CrunchError, MalformedAnswerError, WorkspaceError
 from ..project.context import hub_client
 from ..project.settings import Settings
 from ..project.workspace import (
@@ -59,7 +59,7 @@ def ensure_data(
     Every file in ``data/`` afterwards is whole and verified; two calls at once in one
     workspace take turns (a lock file in ``.crunchdao/``).
     """
-    from ..transfer.download import Downloader, Remote, check_file_name, summary
+    from ..transfer.download import Downloader, Remote, check_file_name, describe_url, summary
     from ..transfer.ranges import connections_setting
     from . import whitelist
 
@@ -76,6 +76,14 @@ def ensure_data(
         lambda: client.get_checks(competition_name), [], "the competition's checks", "`crunch test` runs its default checks", console.print
     )
 
+    for data_file in release.data_files.values():  # a file to fetch, with no way to fetch it
+        url = data_file.url.strip()
+        if data_file.size != -1 and not url.lower().startswith(("http://", "https://")):
+            said = f"a link that is not http(s) ({describe_url(url)})" if url else "without its download link"
+            raise MalformedAnswerError(
+                f"the hub's data release lists {data_file.name} ({data_file.size} bytes) {said} "
+                f"(dataFiles.{data_file.key}.url): tell the competition's organizers, or try again later"
+            )
     files = [data_file for data_file in release.data_files.values() if data_file.available]
     for data_file in files:  # every name is checked before anything is written
         check_file_name(data_file.name)

@@ -152,7 +152,7 @@ def check_name(name: str, subject: str, advice: str = "nothing was written", win
 
 def subject(what: str, name: str) -> str:
     """``the <what> '<name>'``, the name with control characters made visible."""
-    return f"the {what} {_display(name)!r}"
+    return f"the {what} '{_display(name)}'"
 
 
 def _display(name: str) -> str:
@@ -213,7 +213,7 @@ def check_distinct(entries: Iterable[Tuple[str, str]], what: str, advice: str) -
     another; the error names the entries."""
     entries = list(entries)
     for label, name in entries:
-        shown_as = repr(_display(name)) if label == name else f"{_display(label)} ({_display(name)!r})"
+        shown_as = f"'{_display(name)}'" if label == name else f"{_display(label)} ('{_display(name)}')"
         check_name(posixpath.normpath(str(name).replace("\\", "/")), f"{shown_as} of {what}", f"nothing was written; {advice}")
     files: Dict[str, Tuple[str, str]] = {}
     folders: Dict[str, Tuple[str, str]] = {}
