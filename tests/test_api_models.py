@@ -179,7 +179,6 @@ def test_a_good_release_reads():
         ("dataFiles.X_train.size", "12kb", 'dataFiles.X_train.size: expected an integer, got "12kb"'),
         ("dataFiles.X_train.sha256", 12345, "dataFiles.X_train.sha256: expected a sha256 (64 hexadecimal digits), got '12345'"),
         ("dataFiles.X_train.sha256", "abc", "dataFiles.X_train.sha256: expected a sha256 (64 hexadecimal digits), got 'abc'"),
-        ("dataFiles.X_train.name", None, "dataFiles.X_train.name: expected a non-empty string, got null"),
         ("dataFiles.X_train", "X_train.parquet", 'dataFiles.X_train: expected an object, got "X_train.parquet"'),
         ("dataFiles", [], "dataFiles: expected an object, got an empty list"),
         ("splits", {}, "splits: expected a list, got an empty object"),
@@ -213,6 +212,8 @@ def test_a_release_field_that_cannot_be_used_is_named(path, value, problem):
         ("columnNames.id", None, lambda r: r.column_names.id == "id"),
         ("hash", 12, lambda r: r.hash == "12"),
         ("extraField", {"nested": [1]}, lambda r: r.data_files["X_train"].size == 10),
+        ("dataFiles.X_train.name", None, lambda r: r.data_files["X_train"].name == "x"),  # the last part of its link
+        ("splits", [{"key": None, "group": "TEST", "reduced": "X"}, {"key": 6, "group": "TEST", "reduced": "X"}], lambda r: r.test_keys == [6]),
     ],
 )
 def test_a_release_is_read_as_the_platform_sends_it(path, value, check):
@@ -234,11 +235,11 @@ def test_data_file_keys_of_other_spellings_are_the_known_ones():
 @pytest.mark.parametrize(
     "model, data, problem",
     [
-        (models.Competition, {"id": 1}, "name: expected a non-empty string, got nothing (the field is missing)"),
+        (models.Competition, {"id": 1, "name": {}}, "name: expected a string, got an empty object"),
         (models.Upload, {"id": 1, "chunks": [{"number": 1, "offset": "zero", "size": 3}]}, 'chunks[0].offset: expected an integer, got "zero"'),
         (models.Upload, {"name": "x"}, "id: expected an integer or a non-empty string, got nothing (the field is missing)"),
         (models.ChunkRequest, {"method": "PUT"}, "url: expected a non-empty string, got nothing (the field is missing)"),
-        (models.Quickstarter, {"name": "q", "files": [{"name": "main.py"}]}, "files[0].url: expected a non-empty string, got nothing (the field is missing)"),
+        (models.Quickstarter, {"name": "q", "files": [{"name": "main.py", "url": "file:///etc/passwd"}]}, 'files[0].url: expected an http:// or https:// link, got "file:///etc/passwd"'),
         (models.ProjectToken, {"plain": "x", "project": []}, "project: expected an object, got an empty list"),
         (models.ProjectToken, {"plain": "x"}, "project: expected an object, got nothing (the field is missing)"),
         (models.ProjectToken, {"plain": "x", "project": {"id": 1, "name": "p"}}, "project.userId: expected an integer or a non-empty string, got nothing (the field is missing)"),
@@ -264,6 +265,8 @@ def test_a_model_refuses_only_what_a_command_cannot_use(model, data, problem):
         (models.Submission, {"id": 1, "number": None}, lambda sub: sub.number is None),
         (models.Submission, {"id": 1, "number": "3", "createdAt": 5, "model": "odd"}, lambda sub: sub.number == 3 and sub.model is None),
         (models.Quickstarter, {"name": "q", "title": None, "notebook": None}, lambda q: q.files is None and q.title == "" and q.notebook is False),
+        (models.Quickstarter, {"name": None, "files": [{"name": None, "url": "http://f/main.py?s=1"}, {"name": "x.py"}]}, lambda q: q.name == "" and [(f.name, f.url) for f in q.files] == [("main.py", "http://f/main.py?s=1")]),
+        (models.Competition, {"id": 1}, lambda c: c.name == "" and c.display_name == ""),
         (models.Run, {"id": 4, "status": "QUEUED_SOMEWHERE", "submission": None}, lambda r: r.status == "QUEUED_SOMEWHERE" and r.submission_number is None and not r.running),
         (models.ComputeQuota, {"available": "PT1H", "remaining": "1800", "used": None, "running": None}, lambda q: (q.available, q.remaining, q.used) == (3600.0, 1800.0, 0.0)),
     ],

@@ -375,7 +375,10 @@ class Client:
         return self._pages("/v2/competitions", models.Competition.read, params)
 
     def get_competition(self, competition: str) -> models.Competition:
-        return self.answer("GET", f"/v1/competitions/{_segment(competition)}", models.Competition.read)
+        found = self.answer("GET", f"/v1/competitions/{_segment(competition)}", models.Competition.read)
+        if not found.name and not str(competition).isdigit():  # asked by name: that is its name
+            found.name = found.display_name = str(competition)
+        return found
 
     def get_round(self, competition: str, round_number: Any = "@current") -> models.Round:
         return self.answer("GET", f"/v1/competitions/{_segment(competition)}/rounds/{_segment(round_number)}", models.Round.read)

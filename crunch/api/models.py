@@ -111,7 +111,7 @@ class Competition(_Model):
 
     @classmethod
     def read(cls, node: Node) -> "Competition":
-        name = node["name"].string(nonempty=True)
+        name = node["name"].string(None) or ""  # a competition asked for by name keeps it (Client.get_competition)
         return cls(
             id=node["id"].identifier(None),
             name=name,
@@ -211,7 +211,7 @@ class Split(_Model):
     @classmethod
     def read(cls, node: Node) -> "Split":
         node.mapping()
-        return cls(node["key"].identifier(), node["group"].string(""), node["reduced"].string(None))
+        return cls(node["key"].identifier(None), node["group"].string(None) or "", node["reduced"].string(None))
 
 
 @dataclass
@@ -235,7 +235,7 @@ class DataFile:
         url = node["url"].string("")  # a cache may hold file: links (a run's sandbox); a download checks its links
         return cls(
             key=key,
-            name=node["name"].string(nonempty=True),
+            name=node["name"].string(None) or _file_name(url) or key,
             url=url,
             size=size,
             signed=node["signed"].boolean(False),
@@ -293,7 +293,7 @@ class DataRelease(_Model):
             number_of_features=max(0, _soft(lambda: node["numberOfFeatures"].integer(0), 0)),
             hash=_soft(lambda: node["hash"].string(None), None),
             column_names=ColumnNames.from_dict({}) if not isinstance(columns.value, dict) else ColumnNames.read(columns),
-            splits=[Split.read(item) for item in node["splits"].items([])],
+            splits=[split for split in (Split.read(item) for item in node["splits"].items([])) if split.key is not None],
             data_files=files,
             raw=dict(node.mapping()),
         )
@@ -526,10 +526,17 @@ class Quickstarter(_Model):
         listed = node["files"]
         files = None
         if isinstance(listed.value, list):
-            files = [QuickstarterFile(item["name"].string(nonempty=True), link(item["url"])) for item in listed.items()]
+            files = []
+            for item in listed.items():
+                item.mapping()
+                if item["url"].missing:  # nothing to fetch it from: the quickstarter goes without it
+                    continue
+                url = link(item["url"])
+                files.append(QuickstarterFile(item["name"].string(None) or _file_name(url) or "", url))
+            files = [f for f in files if f.name]
         authors = node["authors"]
         return cls(
-            name=node["name"].string(nonempty=True),
+            name=node["name"].string(None) or "",
             title=node["title"].string(None) or "",
             notebook=node["notebook"].boolean(False),
             files=files,
@@ -546,6 +553,13 @@ class Quickstarter(_Model):
     @property
     def kind(self) -> str:
         return "notebook" if self.notebook else "code"
+
+
+def _file_name(url: str) -> str:
+    """The last part of a link's path (``.../X_train.parquet?sig=...`` -> ``X_train.parquet``)."""
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1]) if url else ""
 
 
 def link(node: Node) -> str:

@@ -292,6 +292,8 @@ def _choose_quickstarter(client: Client, competition: str, notebook: bool) -> Op
     listed = client.list_quickstarters(competition)
     ordered = [q for q in listed if q.notebook == notebook] + [q for q in listed if q.notebook != notebook]
     for quickstarter in ordered:
+        if quickstarter.files is None and not quickstarter.name:  # no files, and no name to ask for them
+            continue
         if quickstarter.files is None:
             quickstarter = client.get_quickstarter(competition, quickstarter.name)
         if quickstarter.files:
