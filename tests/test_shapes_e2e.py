@@ -100,3 +100,26 @@ def test_calls_the_public_client_does_not_make_are_optional(shared_hub, tmp_path
         assert "submission #1 successfully uploaded" in pushed.stdout
     finally:
         proxy.close()
+
+
+def test_setup_and_ping_without_the_listings_the_public_client_does_not_ask_for(shared_hub, tmp_path: Path):
+    """crunch-cli 13.0.1's setup asks for no quickstarter and its ping for no competition listing:
+    a hub without them costs `crunch` one line each."""
+    from http_proxy import CraftingProxy
+
+    proxy = CraftingProxy(shared_hub.url)
+    try:
+        proxy.rules["/v2/competitions/demo/quickstarters"] = _answer(404, {"code": "NOT_FOUND", "message": "no"})
+        proxy.rules["/v2/competitions"] = lambda method, path, forward: (
+            _answer(405, {"code": "METHOD_NOT_ALLOWED", "message": "no"})(method, path, forward) if path.split("?")[0] == "/v2/competitions" else forward()
+        )
+        token = shared_hub.token("demo", "no-listings", "alice")
+        done = shared_hub.run("--api-base-url", proxy.url, "setup", "demo", "no-listings", "ws", "--token", token, "--no-data", cwd=tmp_path)
+        assert done.returncode == 0, done.output
+        assert "this hub does not offer the competition's quickstarters (HTTP 404): starting from a main.py to fill in" in done.output
+        assert "def infer" in (tmp_path / "ws" / "main.py").read_text()
+        pinged = shared_hub.run("--api-base-url", proxy.url, "ping", cwd=tmp_path)
+        assert pinged.returncode == 0, pinged.output
+        assert "this hub does not offer the competition listing (HTTP 405)" in pinged.output and "answered in" in pinged.stdout
+    finally:
+        proxy.close()

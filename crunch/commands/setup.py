@@ -285,11 +285,16 @@ def _same_competition(token: ProjectToken, competition: Competition) -> bool:
 # -- code -------------------------------------------------------------------------------------
 
 
-def _choose_quickstarter(client: Client, competition: str, notebook: bool) -> Optional[Quickstarter]:
+def _choose_quickstarter(client: Client, competition: str, notebook: bool, console: Console) -> Optional[Quickstarter]:
     """The competition's quickstarter of the kind asked for (else another) that has files. A
     listing without files (the platform gives them only for one quickstarter) is completed
-    with that quickstarter's own answer."""
-    listed = client.list_quickstarters(competition)
+    with that quickstarter's own answer. The platform's own client does not ask for them
+    during a setup: a hub that does not offer them gives the stub."""
+    from ..api.client import optional_call
+
+    listed = optional_call(
+        lambda: client.list_quickstarters(competition), [], "the competition's quickstarters", "starting from a main.py to fill in", console.print
+    )
     ordered = [q for q in listed if q.notebook == notebook] + [q for q in listed if q.notebook != notebook]
     for quickstarter in ordered:
         if quickstarter.files is None and not quickstarter.name:  # no files, and no name to ask for them
@@ -322,7 +327,7 @@ def _code_files(
         except EncryptedSubmissionError:
             which = "your latest submission" if number is None else f"submission #{number}"
             console.print(f"{which} is encrypted and cannot be fetched: starting from the competition's quickstarter")
-    quickstarter = _choose_quickstarter(client, competition.name, notebook)
+    quickstarter = _choose_quickstarter(client, competition.name, notebook, console)
     if quickstarter is None:
         return "stub", "a main.py with train() and infer() to fill in (the competition has no quickstarter)", {}
     return "quickstarter", f"the quickstarter {quickstarter.title or quickstarter.name!r}", {f.name: f.url for f in quickstarter.files or []}
