@@ -60,6 +60,7 @@ def test_readme_has_the_two_commands():
         assert step in ci, f"{step!r} of the README's test command is not in .ci/run"
 
 
+@pytest.mark.slow
 def test_first_command_installs_and_runs_the_demo(tmp_path):
     demo = fresh_machine_commands()[0]
     result = run_in_copy(demo.replace("crunch demo", "crunch --help && crunch demo"), tmp_path, {}, timeout=900)
