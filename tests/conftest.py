@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import selectors
 import signal
 import stat
@@ -316,6 +317,20 @@ def pytest_runtest_logreport(report: Any) -> None:
     for name, text in [*report.sections, ("longrepr", report.longreprtext or "")]:
         if TOKEN_MARKER in text:
             Recorded.captures.append((report.nodeid, name))
+
+_UNEXPECTED = re.compile(r"\bunexpected [A-Z][A-Za-z]*:")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_unexpected_error() -> Iterator[None]:
+    """At the end of the session (of each worker's): ``unexpected <Type>: ...`` is how crunch words
+    an error it has no message for, a bug in crunch; no run of ``crunch`` in any test (bad input,
+    hostile hubs, full disks included) may print it. A run that did fails the session."""
+    yield
+    said = [(" ".join(argv)[:160], line) for argv, result in Recorded.results for line in result.output.splitlines() if _UNEXPECTED.search(line)]
+    if said:
+        pytest.fail(f"crunch printed an unexpected error: {said[:5]}", pytrace=False)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_token_leaked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

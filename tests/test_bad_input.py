@@ -1314,14 +1314,6 @@ def assert_one_clear_error(result: Result, fragment: str) -> str:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def module_outputs() -> Dict[str, int]:
-    """Where this module's outputs start in conftest's record of every ``crunch`` run."""
-    from conftest import Recorded
-
-    return {"start": len(Recorded.results)}
-
-
-@pytest.fixture(scope="module", autouse=True)
 def extra_projects() -> Any:
     """The projects ``as_project`` made are removed with the module."""
     yield
@@ -1507,18 +1499,3 @@ def run_crunch_in(cwd: Path, env: Dict[str, str], *args: str) -> Result:
     from conftest import run_crunch
 
     return run_crunch(*args, cwd=cwd, env=env, timeout=120)
-
-
-# -- the sweep: this module's last test --------------------------------------------------------------
-
-
-def test_zz_no_output_says_unexpected(module_outputs: Dict[str, int]) -> None:
-    """`error: unexpected <Type>` means a bug in crunch: no input of this module (a person's
-    files, a hub's answers) may lead there, nor print the word anywhere."""
-    from conftest import Recorded
-
-    runs = Recorded.results[module_outputs["start"] :]
-    rows = [argv for argv, _ in runs if any(arg == "--api-base-url" for arg in argv)]
-    assert rows, "no row of the table ran before this test: run the whole module"
-    said = [(" ".join(argv)[:160], line) for argv, result in runs for line in result.output.splitlines() if "unexpected" in line.lower()]
-    assert said == []
