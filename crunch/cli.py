@@ -507,6 +507,119 @@ def whitelist_validate(ctx: click.Context, file: Optional[str], language: Option
     _call(ctx, "whitelist_validate", file=file, language=language, json_output=json_output)
 
 
+# -- organizers: a competition's own files on local files -------------------------------------
+
+
+@cli.group("organizer")
+@click.argument("competition")
+@click.pass_context
+def organizer_group(ctx: click.Context, competition: str) -> None:
+    """Run COMPETITION's own scoring.py, submission.py, leaderboard.py or reward.py on local files,
+    before hosting them (`--competitions local://DIR` reads DIR/competitions/COMPETITION/scoring/)."""
+    ctx.meta["organizer_competition"] = competition
+
+
+@organizer_group.group("test")
+def organizer_test_group() -> None:
+    """Call one function of the competition's files and show its answer."""
+
+
+def _organizer(ctx: click.Context, action: str, **options: Any) -> None:
+    _call(ctx, "organizer_test", competition=ctx.meta["organizer_competition"], action=action, **options)
+
+
+PHASE_TYPES = click.Choice(["SUBMISSION", "OUT_OF_SAMPLE"], case_sensitive=False)
+PREDICTION_FOLDER = click.Path(exists=True, file_okay=False, readable=True)
+
+
+@organizer_test_group.group("scoring")
+def organizer_scoring_group() -> None:
+    """scoring.py: check() and score() of a prediction folder."""
+
+
+@organizer_scoring_group.command("check")
+@click.option("--data-directory", required=True, type=PREDICTION_FOLDER, help="The folder of the data scoring.py reads (the truth).")
+@click.option("--prediction-directory", required=True, type=PREDICTION_FOLDER, help="The folder of the prediction files.")
+@click.option("--phase-type", default="SUBMISSION", show_default=True, type=PHASE_TYPES, help="The phase the prediction is checked for.")
+@click.option("--chain-height", type=click.IntRange(min=1), default=None, help="The chain height (default: the phase's first, 1 or 2 out of sample).")
+@click.pass_context
+def organizer_scoring_check(ctx: click.Context, **options: Any) -> None:
+    """Call scoring.py's check(): is the prediction valid?"""
+    _organizer(ctx, "scoring check", **options)
+
+
+@organizer_scoring_group.command("score")
+@click.option("--data-directory", required=True, type=PREDICTION_FOLDER, help="The folder of the data scoring.py reads (the truth).")
+@click.option("--prediction-directory", required=True, type=PREDICTION_FOLDER, help="The folder of the prediction files.")
+@click.option("--phase-type", default="SUBMISSION", show_default=True, type=PHASE_TYPES, help="The phase the prediction is scored for.")
+@click.option("--chain-height", type=click.IntRange(min=1), default=None, help="The chain height (default: the phase's first, 1 or 2 out of sample).")
+@click.pass_context
+def organizer_scoring_score(ctx: click.Context, **options: Any) -> None:
+    """Call scoring.py's score(): the prediction's score for each metric."""
+    _organizer(ctx, "scoring score", **options)
+
+
+@organizer_test_group.group("submission")
+def organizer_submission_group() -> None:
+    """submission.py: check() of a workspace's files."""
+
+
+@organizer_submission_group.command("check")
+@click.option("--submission-type", default="CODE", show_default=True, type=click.Choice(["CODE", "PREDICTION"], case_sensitive=False), help="How the submission is made.")
+@click.option("--root-directory", required=True, type=click.Path(exists=True, file_okay=False), help="The workspace whose files are checked (as a push would send them).")
+@click.option("--model-directory", default="resources", show_default=True, help="The model folder, relative to the root directory.")
+@click.pass_context
+def organizer_submission_check(ctx: click.Context, **options: Any) -> None:
+    """Call submission.py's check() on the files a push of ROOT_DIRECTORY would send."""
+    _organizer(ctx, "submission check", **options)
+
+
+SCORES_FILE = click.Path(exists=True, dir_okay=False)
+
+
+@organizer_test_group.group("leaderboard")
+def organizer_leaderboard_group() -> None:
+    """leaderboard.py: rank() projects, compare() predictions."""
+
+
+@organizer_leaderboard_group.command("rank")
+@click.option("--scores-file", type=SCORES_FILE, help="A JSON list of projects: id, group, rewardable, metrics [{id, score}].")
+@click.option("--scores-from-api", is_flag=True, help="The projects of the hub's default leaderboard.")
+@click.option("--rank-pass", default="FINAL", show_default=True, type=click.Choice(["PRE_DUPLICATE", "FINAL"], case_sensitive=False), help="The ranking pass.")
+@click.option("--target-name", default=None, help="The target to rank (default: the primary one).")
+@click.option("--shuffle", is_flag=True, help="Give the projects in a random order.")
+@click.pass_context
+def organizer_leaderboard_rank(ctx: click.Context, **options: Any) -> None:
+    """Call leaderboard.py's rank() on projects and their scores."""
+    _organizer(ctx, "leaderboard rank", **options)
+
+
+@organizer_leaderboard_group.command("compare")
+@click.option("--prediction-directory", "prediction_directories", multiple=True, type=(int, PREDICTION_FOLDER), metavar="ID DIR", help="A prediction's id and folder (repeat).")
+@click.option("--data-directory", required=True, type=PREDICTION_FOLDER, help="The folder of the data leaderboard.py reads.")
+@click.pass_context
+def organizer_leaderboard_compare(ctx: click.Context, **options: Any) -> None:
+    """Call leaderboard.py's compare() on each pair of predictions."""
+    _organizer(ctx, "leaderboard compare", **options)
+
+
+@organizer_test_group.group("reward")
+def organizer_reward_group() -> None:
+    """reward.py: compute_bounties() of projects."""
+
+
+@organizer_reward_group.command("compute-bounties")
+@click.option("--scores-file", type=SCORES_FILE, help="A JSON list of projects: id, group, rewardable, metrics [{id, score}].")
+@click.option("--scores-from-api", is_flag=True, help="The projects of the hub's default leaderboard.")
+@click.option("--target-name", default=None, help="The target to reward (default: the primary one).")
+@click.option("--granted-amount", type=float, default=10_000.0, show_default=True, help="The amount to share.")
+@click.option("--shuffle", is_flag=True, help="Give the projects in a random order.")
+@click.pass_context
+def organizer_reward_compute_bounties(ctx: click.Context, **options: Any) -> None:
+    """Call reward.py's compute_bounties() on projects and their scores."""
+    _organizer(ctx, "reward compute-bounties", **options)
+
+
 # -- the local hub ---------------------------------------------------------------------------
 
 

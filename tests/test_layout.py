@@ -25,7 +25,7 @@ LAYERS: List[Set[str]] = [
     {"crunch.code"},
     {"crunch.data"},
     {"crunch.unstructured", "crunch.monkey_patches", "crunch.custom"},
-    {"crunch.runner"},
+    {"crunch.runner", "crunch.organizer"},
     {"crunch.submission"},
     {"crunch.jobs"},
     {"crunch.hub"},

@@ -128,4 +128,5 @@ def _add_unstructured(
         f"hosted {name} (UNSTRUCTURED, {len(summary['files'])} data file(s), code: {', '.join(summary['code'])}; "
         f"{metric_text}; {summary['private']} private file(s); quickstarters: {', '.join(summary['quickstarters']) or 'none'})"
     )
+    console.print(f"test its files on local ones with `crunch organizer {name} test scoring check|score`, `submission check`, `leaderboard rank|compare`, `reward compute-bounties` (docs/organizer.md)")
     return summary
