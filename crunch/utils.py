@@ -6,6 +6,8 @@
 - :class:`Tracer` prints nested, timed steps (``with tracer.log("load"): ...``).
 - :class:`LazyValue` is a value computed on first use (a value offered to :func:`smart_call` that
   costs something to build is only built when a parameter asks for it).
+- :func:`cut_url` shortens a link for a message (no query string, where signatures live);
+  :func:`download` fetches one link to a file, resuming after a broken connection.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Generic, Iterable, Iterator, Optional, Set, TypeVar, Union
 
-__all__ = ["LazyValue", "Tracer", "smart_call"]
+__all__ = ["LazyValue", "Tracer", "cut_url", "download", "smart_call"]
 
 T = TypeVar("T")
 
@@ -144,3 +146,111 @@ class Tracer:
                 message = str(action).replace(value_placeholder, str(value))
             with self.log(message):
                 yield value
+
+
+def cut_url(url: str) -> str:
+    """``url`` for a message: without its query string and fragment (a signed link's signature
+    is there), and for an http(s) link without the ``//`` after the scheme
+    (``https://host/a?X-Amz-Signature=...`` -> ``https:host/a``)."""
+    for mark in ("?", "#"):
+        url = url.split(mark, 1)[0]
+    for scheme in ("http://", "https://"):
+        if url.lower().startswith(scheme):
+            return url[: len(scheme) - 2] + url[len(scheme) :]
+    return url
+
+
+def download(
+    url: str,
+    path: str,
+    log: bool = True,
+    print: Callable[[str], Any] = print,
+    progress_bar: bool = True,
+    max_retry: int = 10,
+    session: Any = None,
+) -> None:
+    """Fetch ``url`` into the file ``path`` (its folders are made).
+
+    The bytes go to a temporary file beside ``path``, which replaces ``path`` only once whole:
+    an interrupted download never leaves a partial file under the final name. A connection that
+    breaks is resumed where it stopped (``Range``) up to ``max_retry`` times when the server
+    serves ranges, and started again otherwise. ``log`` prints one line about the transfer
+    through ``print`` (the link shown by :func:`cut_url`); ``progress_bar`` shows a tqdm bar.
+    An error answer or a file shorter than announced raises :class:`crunch.exceptions.TransferError`.
+    """
+    import os
+    import tempfile
+    import time
+
+    import requests
+
+    from .exceptions import TransferError
+
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    session = session or requests.Session()
+    shown = cut_url(url)
+    handle, part = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=folder)
+    done = 0
+    total: Optional[int] = None
+    ranges = False
+    logged = False
+    try:
+        with os.fdopen(handle, "wb") as sink:
+            for attempt in range(max_retry + 1):
+                headers = {"Accept-Encoding": "identity"}
+                if done and ranges:
+                    headers["Range"] = f"bytes={done}-"
+                try:
+                    with session.get(url, headers=headers, stream=True, timeout=(10, 60)) as response:
+                        if response.status_code >= 400:
+                            raise TransferError(f"downloading {path} from {shown}: the server answered HTTP {response.status_code}")
+                        if response.status_code != 206:  # the whole file (again)
+                            done = 0
+                            sink.seek(0)
+                            sink.truncate()
+                            length = response.headers.get("Content-Length", "")
+                            total = int(length) if length.isdigit() else None
+                            ranges = response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+                        if log and not logged:
+                            size = f"{total} bytes" if total is not None else "unknown length"
+                            print(f"{path}: download from {shown} ({size})")
+                            logged = True
+                        bar = _progress(progress_bar, total, done)
+                        try:
+                            for chunk in response.iter_content(chunk_size=1 << 16):
+                                sink.write(chunk)
+                                done += len(chunk)
+                                if bar is not None:
+                                    bar.update(len(chunk))
+                        finally:
+                            if bar is not None:
+                                bar.close()
+                    break
+                except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
+                    if attempt == max_retry:
+                        raise TransferError(
+                            f"downloading {path} from {shown}: the connection broke {attempt + 1} times "
+                            f"({type(error).__name__}); try again later"
+                        ) from None
+                    if log:
+                        how = f"at {done} bytes" if ranges else "from the start (the server does not resume)"
+                        print(f"retrying {attempt + 1}/{max_retry} {how} after {type(error).__name__}")
+                    time.sleep(min(2.0**attempt, 30.0) / 4)
+        if total is not None and done != total:
+            raise TransferError(f"downloading {path} from {shown}: got {done} bytes of the {total} announced; try again")
+        os.replace(part, path)
+    except BaseException:
+        try:
+            os.unlink(part)
+        except OSError:
+            pass
+        raise
+
+
+def _progress(enabled: bool, total: Optional[int], initial: int) -> Any:
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, leave=False, disable=None)

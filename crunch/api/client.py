@@ -557,6 +557,16 @@ class Client:
         return self.answer("GET", f"/v3/competitions/{_segment(competition)}/projects/@me/{_segment(project)}", models.ProjectInfo.read)
 
 
+    def list_rounds(self, competition: str) -> List[models.Round]:
+        return self._list(f"/v1/competitions/{_segment(competition)}/rounds", models.Round.read)
+
+    def list_leaderboards(self, competition: str) -> List[models.Leaderboard]:
+        return self._list(f"/v2/competitions/{_segment(competition)}/leaderboards", models.Leaderboard.read)
+
+    def get_leaderboard(self, competition: str, name: str = "@default") -> models.Leaderboard:
+        """The leaderboard ``name`` (``@default``: the competition's default) with its positions."""
+        return self.answer("GET", f"/v2/competitions/{_segment(competition)}/leaderboards/{_segment(name)}", models.Leaderboard.read)
+
     # -- reading listings
 
     def _list(self, path: str, read: Callable[[Node], T], **kwargs: Any) -> List[T]:

@@ -219,6 +219,34 @@ def _custom_check_failed(message: str, extra: dict) -> str:
     )
 
 
+class CrunchNotFoundException(exc.NoDataYetError):
+    """``CRUNCH_NOT_FOUND``: the round has no crunch (no data) yet."""
+
+
+class MissingPhaseDataException(exc.NoDataYetError):
+    """``MISSING_PHASE_DATA``: the phase has no data published yet."""
+
+
+class RunNotFoundError(exc.ApiError):
+    """``RUN_NOT_FOUND``: no run of that id in the project."""
+
+
+class LeaderboardNotFoundError(exc.ApiError):
+    """``LEADERBOARD_NOT_FOUND``: no leaderboard of that name in the competition."""
+
+
+class PhaseNotFoundError(exc.ApiError):
+    """``PHASE_NOT_FOUND``: the round has no phase of that type."""
+
+
+class QuickstarterNotFoundError(exc.ApiError):
+    """``QUICKSTARTER_NOT_FOUND``: no quickstarter of that name in the competition."""
+
+
+class CheckError(exc.ApiError):
+    """``CHECK``: the hub's checks of a prediction failed."""
+
+
 _CODES: dict[str, tuple[type[exc.ApiError], Hint]] = {
     "INVALID_PROJECT_TOKEN": (
         exc.InvalidProjectTokenError,
@@ -241,11 +269,11 @@ _CODES: dict[str, tuple[type[exc.ApiError], Hint]] = {
         lambda m, e: "round not found: check --round-number, or leave it out for the current round",
     ),
     "CRUNCH_NOT_FOUND": (
-        exc.NoDataYetError,
+        CrunchNotFoundException,
         lambda m, e: "no data is published for this round yet: try again later",
     ),
     "MISSING_PHASE_DATA": (
-        exc.NoDataYetError,
+        MissingPhaseDataException,
         lambda m, e: "no data is published for this phase yet: try again later",
     ),
     "CURRENT_PHASE_NOT_FOUND": (
@@ -310,7 +338,40 @@ _CODES: dict[str, tuple[type[exc.ApiError], Hint]] = {
     "RUNTIME_DEFINITION_NOT_FOUND": (exc.RuntimeDefinitionNotFoundError, _runtime_not_found),
     "RUN_NOT_SUCCESSFUL": (exc.RunNotSuccessfulError, _run_not_successful),
     "SUBMISSION_CUSTOM_CHECK_FAILED": (exc.SubmissionCustomCheckFailedError, _custom_check_failed),
+    "RUN_NOT_FOUND": (
+        RunNotFoundError,
+        lambda m, e: "run not found: check its id (`crunch run list` shows the project's runs)",
+    ),
+    "LEADERBOARD_NOT_FOUND": (
+        LeaderboardNotFoundError,
+        lambda m, e: "leaderboard not found: check its name, or use the competition's default leaderboard",
+    ),
+    "PHASE_NOT_FOUND": (
+        PhaseNotFoundError,
+        lambda m, e: "phase not found: this round has no phase of that type",
+    ),
+    "QUICKSTARTER_NOT_FOUND": (
+        QuickstarterNotFoundError,
+        lambda m, e: "quickstarter not found: check its name (`crunch quickstarter list` shows them)",
+    ),
+    "CHECK": (
+        CheckError,
+        lambda m, e: "the checks of the prediction failed" + (f": {_said(m)}" if m else "") + ". Fix the prediction, then submit again",
+    ),
 }
+
+# Codes the public client reads as one of the errors above (rounds by their position, the
+# refusals of a credential under the names of the services in front of the hub).
+SAME_AS = {
+    "CURRENT_ROUND_NOT_FOUND": "ROUND_NOT_FOUND",
+    "LATEST_ROUND_NOT_FOUND": "ROUND_NOT_FOUND",
+    "NEXT_ROUND_NOT_FOUND": "ROUND_NOT_FOUND",
+    "UNAUTHORIZED": "AUTHORIZATION_DENIED",
+    "ACCESS_DENIED": "AUTHORIZATION_DENIED",
+    "INSUFFICIENT_AUTHENTICATION": "AUTHORIZATION_DENIED",
+}
+for _other, _code in SAME_AS.items():
+    _CODES[_other] = _CODES[_code]
 
 # Other names the platform gives the same errors: the public client maps each of these codes to
 # the class of the code on the right (an internal failure of a service, a refused credential, a
@@ -358,3 +419,105 @@ def error_from_response(status: int, body: bytes, content_type: str = "", what: 
         f"the hub answered HTTP {status} with {kind}{where}: is --api-base-url right, and the hub up?",
         status=status,
     )
+
+
+def find_error_class(code: str) -> type[exc.ApiError]:
+    """The exception class of the hub's error ``code`` (:class:`~crunch.exceptions.ApiError` when unknown)."""
+    known = _CODES.get(code) if isinstance(code, str) else None
+    return known[0] if known else exc.ApiError
+
+
+def convert_error(response: dict, status: int | None = None) -> exc.ApiError:
+    """The exception of an error answer already decoded (``{"code": ..., "message": ..., ...}``)."""
+    import json
+
+    return error_from_response(status or 400, json.dumps(response).encode("utf-8"), "application/json")
+
+
+# -- the public client's names: `except crunch.api.ApiException` catches every answer of the hub
+# that is an error, `except crunch.api.CompetitionNameNotFoundException` an unknown competition...
+ApiException = exc.ApiError
+InternalServerException = RetryableException = AnnotatedConnectException = NullPointerException = exc.InternalServerError
+AuthorizationDeniedException = UnauthorizedException = AccessDeniedException = InsufficientAuthenticationException = exc.AuthorizationDeniedError
+ValidationFailedException = exc.ValidationFailedError
+CheckException = CheckError
+CompetitionNameNotFoundException = exc.CompetitionNotFoundError
+CrunchNotPublishedException = exc.CrunchNotPublishedError
+CurrentPhaseNotFoundException = exc.CurrentPhaseNotFoundError
+DailySubmissionLimitExceededException = exc.DailySubmissionLimitError
+ForbiddenLibraryException = exc.ForbiddenLibraryError
+InvalidProjectTokenException = exc.InvalidProjectTokenError
+LeaderboardNotFoundException = LeaderboardNotFoundError
+ModelTooBigException = exc.ModelTooBigError
+NeverSubmittedException = exc.NeverSubmittedError
+EncryptedSubmissionException = exc.EncryptedSubmissionError
+PendingRuntimeAccessRequestException = exc.PendingRuntimeAccessRequestError
+PredictionSubmissionNotAllowedException = exc.PredictionSubmissionNotAllowedError
+PredictionTooBigException = exc.PredictionTooBigError
+ProjectNotFoundException = exc.ProjectNotFoundError
+RunNotFoundException = RunNotFoundError
+RunNotSuccessfulException = exc.RunNotSuccessfulError
+RuntimeDefinitionNotFoundException = exc.RuntimeDefinitionNotFoundError
+RestrictedPhaseActionException = exc.RestrictedPhaseActionError
+RoundNotFoundException = CurrentRoundNotFoundException = LatestRoundNotFoundException = NextRoundNotFoundException = exc.RoundNotFoundError
+PhaseNotFoundException = PhaseNotFoundError
+SubmissionCustomCheckFailedException = exc.SubmissionCustomCheckFailedError
+SubmissionNotFoundException = exc.SubmissionNotFoundError
+SubmissionTooBigException = exc.SubmissionTooBigError
+CannotParticipateException = exc.CannotParticipateError
+MissingMainFileException = exc.MissingMainFileError
+InvalidMainFileException = exc.InvalidMainFileError
+ConflictingModelDirectoryException = exc.ConflictingModelDirectoryError
+QuickstarterNotFoundException = QuickstarterNotFoundError
+InvalidRunTokenException = exc.InvalidRunTokenError
+RequirementParseError = exc.RequirementParseError
+
+#: The public client's exception names this module offers (``crunch.api`` exports them).
+PUBLIC_NAMES = (
+    "CrunchNotFoundException",
+    "MissingPhaseDataException",
+    "ApiException",
+    "InternalServerException",
+    "RetryableException",
+    "AnnotatedConnectException",
+    "NullPointerException",
+    "AuthorizationDeniedException",
+    "UnauthorizedException",
+    "AccessDeniedException",
+    "InsufficientAuthenticationException",
+    "ValidationFailedException",
+    "CheckException",
+    "CompetitionNameNotFoundException",
+    "CrunchNotPublishedException",
+    "CurrentPhaseNotFoundException",
+    "DailySubmissionLimitExceededException",
+    "ForbiddenLibraryException",
+    "InvalidProjectTokenException",
+    "LeaderboardNotFoundException",
+    "ModelTooBigException",
+    "NeverSubmittedException",
+    "EncryptedSubmissionException",
+    "PendingRuntimeAccessRequestException",
+    "PredictionSubmissionNotAllowedException",
+    "PredictionTooBigException",
+    "ProjectNotFoundException",
+    "RunNotFoundException",
+    "RunNotSuccessfulException",
+    "RuntimeDefinitionNotFoundException",
+    "RestrictedPhaseActionException",
+    "RoundNotFoundException",
+    "CurrentRoundNotFoundException",
+    "LatestRoundNotFoundException",
+    "NextRoundNotFoundException",
+    "PhaseNotFoundException",
+    "SubmissionCustomCheckFailedException",
+    "SubmissionNotFoundException",
+    "SubmissionTooBigException",
+    "CannotParticipateException",
+    "MissingMainFileException",
+    "InvalidMainFileException",
+    "ConflictingModelDirectoryException",
+    "QuickstarterNotFoundException",
+    "InvalidRunTokenException",
+    "RequirementParseError",
+)

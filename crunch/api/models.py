@@ -846,3 +846,31 @@ def _soft(read: Callable[[], Any], default: Any) -> Any:
         return read()
     except DocumentError:
         return default
+
+
+@dataclass
+class Leaderboard(_Model):
+    """A leaderboard of a competition (``GET /v2/competitions/{c}/leaderboards[/{name}]``):
+    ``targets`` (each with its ``positions``) only in the answer about one leaderboard."""
+
+    id: Any
+    name: str
+    display_name: str
+    default: bool
+    targets: Optional[List[Dict[str, Any]]] = None
+    crunch_id: Any = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def read(cls, node: Node) -> "Leaderboard":
+        name = node["name"].string(None) or ""
+        targets = node["targets"]
+        return cls(
+            id=node["id"].identifier(None),
+            name=name,
+            display_name=_soft(lambda: node["displayName"].string(None), None) or name,
+            default=_soft(lambda: node["default"].boolean(False), False),
+            targets=None if targets.missing else [dict(item.mapping()) for item in targets.items([]) if isinstance(item.value, dict)],
+            crunch_id=_soft(lambda: node["crunch"]["id"].identifier(None), None) if isinstance(node["crunch"].value, dict) else None,
+            raw=dict(node.mapping()),
+        )
