@@ -381,9 +381,34 @@ def submission_checkout(ctx: click.Context, submission: str, files: tuple) -> No
     _call(ctx, "submission_checkout", submission=submission, files=files)
 
 
+@cli.group("runtime")
+def runtime_group() -> None:
+    """The runtimes a submission runs on in the cloud: list, request one given on request."""
+
+
+@runtime_group.command("list")
+@click.option("--submission", default="@last", show_default=True, metavar="N|@last", help="The submission whose runtimes to show (before a first push: the competition's).")
+@_json_option
+@click.pass_context
+def runtime_list(ctx: click.Context, submission: str, json_output: bool) -> None:
+    """List the runtimes (memory, CPU, GPU) and whether the submission may use each."""
+    _call(ctx, "runtime_list", submission=submission, json_output=json_output)
+
+
+@runtime_group.command("request")
+@click.argument("runtime", metavar="NAME")
+@click.option("--submission", default="@last", show_default=True, metavar="N|@last", help="The submission that needs the runtime.")
+@click.option("--justification", required=True, metavar="TEXT", help="Why the submission needs it (read by the reviewers).")
+@_json_option
+@click.pass_context
+def runtime_request(ctx: click.Context, runtime: str, submission: str, justification: str, json_output: bool) -> None:
+    """Ask for a runtime given on request (a GPU, say) for a submission."""
+    _call(ctx, "runtime_request", runtime=runtime, submission=submission, justification=justification, json_output=json_output)
+
+
 @cli.group("run")
 def run_group() -> None:
-    """The project's cloud runs: create, list, show, logs, wait, terminate."""
+    """The project's cloud runs: create, list, show, logs, wait, select, terminate."""
 
 
 @run_group.command("create")
@@ -438,6 +463,14 @@ def run_wait(ctx: click.Context, run_id: str, timeout: Optional[float], poll_int
     _call(ctx, "run_wait", run_id=run_id, timeout=timeout, poll_interval=poll_interval)
 
 
+@run_group.command("select")
+@click.argument("run_id", metavar="N")
+@click.pass_context
+def run_select(ctx: click.Context, run_id: str) -> None:
+    """Choose the run the out-of-sample phase uses (a run that succeeded; without a choice, the last one that did)."""
+    _call(ctx, "run_select", run_id=run_id)
+
+
 @run_group.command("terminate")
 @click.argument("run_id", metavar="N")
 @click.pass_context
@@ -482,7 +515,7 @@ LANGUAGE = click.Choice(["python", "r"], case_sensitive=False)
 
 @cli.group("whitelist")
 def whitelist_group() -> None:
-    """The libraries the platform installs: search, validate a requirements file."""
+    """The libraries the platform installs: search, validate a requirements file, request one."""
 
 
 @whitelist_group.command("search")
@@ -620,6 +653,19 @@ def organizer_reward_compute_bounties(ctx: click.Context, **options: Any) -> Non
     _organizer(ctx, "reward compute-bounties", **options)
 
 
+@whitelist_group.command("request")
+@click.option("--name", default=None, help="The library's name on its index (PyPI, CRAN).")
+@click.option("--alias", default=None, help="The name it is imported by, when it differs.")
+@click.option("--language", type=LANGUAGE, default=None, help="The library's language (default python).")
+@click.option("--gpu", type=click.Choice(["unknown", "useless", "useful", "required"], case_sensitive=False), default=None, help="Whether it needs a GPU.")
+@click.option("--additional-details", default=None, metavar="TEXT", help="Anything the reviewers should know.")
+@_json_option
+@click.pass_context
+def whitelist_request(ctx: click.Context, json_output: bool, **options: Any) -> None:
+    """Ask for a library to be whitelisted (give --name, --alias or both)."""
+    _call(ctx, "whitelist_request", json_output=json_output, **options)
+
+
 # -- the local hub ---------------------------------------------------------------------------
 
 
@@ -692,6 +738,39 @@ def hub_add_competition(ctx: click.Context, **options: Any) -> None:
     """Host a competition NAME from DATA_DIR's X_train, y_train, X_test, [y_test,] example_prediction parquet files
     (or, with --unstructured, every file of DATA_DIR and the competition's code)."""
     _call(ctx, "hub_add_competition", **options)
+
+
+@hub.command("requests")
+@click.option("--root", default=".crunch-hub", show_default=True, type=click.Path(file_okay=False), help="Folder of the hub's database and files.")
+@click.option("--all", "all_", is_flag=True, help="Also the requests already decided.")
+@_json_option
+@click.pass_context
+def hub_requests(ctx: click.Context, **options: Any) -> None:
+    """List the library and runtime requests waiting for a decision."""
+    _call(ctx, "hub_requests", **options)
+
+
+@hub.command("accept")
+@click.argument("kind", type=click.Choice(["library", "runtime"]))
+@click.argument("request_id", metavar="ID", type=click.IntRange(min=1))
+@click.option("--reason", default=None, metavar="TEXT", help="A word for the participant.")
+@click.option("--root", default=".crunch-hub", show_default=True, type=click.Path(file_okay=False), help="Folder of the hub's database and files.")
+@click.pass_context
+def hub_accept(ctx: click.Context, **options: Any) -> None:
+    """Accept a request: the library joins the whitelist, or the runtime becomes available to the submission."""
+    _call(ctx, "hub_request_verdict", accept=True, **options)
+
+
+@hub.command("reject")
+@click.argument("kind", type=click.Choice(["library", "runtime"]))
+@click.argument("request_id", metavar="ID", type=click.IntRange(min=1))
+@click.option("--reason", default=None, metavar="TEXT", help="Why, for the participant.")
+@click.option("--block", is_flag=True, help="runtime: refuse further requests of that runtime by the project.")
+@click.option("--root", default=".crunch-hub", show_default=True, type=click.Path(file_okay=False), help="Folder of the hub's database and files.")
+@click.pass_context
+def hub_reject(ctx: click.Context, **options: Any) -> None:
+    """Reject a request."""
+    _call(ctx, "hub_request_verdict", accept=False, **options)
 
 
 @cli.command()

@@ -508,6 +508,52 @@ class Client:
         path = self._project_path("v3", competition, user_id, project) + f"/submissions/{_segment(submission_number)}/runtime-options"
         return self._pages(path, models.RuntimeOption.read, {}, page_size=1000)
 
+    def runtime_definitions(self, competition: str) -> List[models.RuntimeDefinition]:
+        """The competition's runtimes (``GET /v1/competitions/{c}/runtime-definitions``, paged)."""
+        return self._pages(f"/v1/competitions/{_segment(competition)}/runtime-definitions", models.RuntimeDefinition.read, {}, page_size=1000)
+
+    def request_runtime_access(
+        self, *, competition_id: Any, project_id: Any, submission_number: int, runtime: str, justification: Optional[str]
+    ) -> models.RuntimeAccessRequest:
+        """Ask for a runtime for one submission (``POST /v1/runtime-access-requests``)."""
+        body = {
+            "competitionId": competition_id,
+            "projectId": project_id,
+            "submissionNumber": submission_number,
+            "definitionName": runtime,
+            "justification": justification,
+        }
+        return self.answer("POST", "/v1/runtime-access-requests", models.RuntimeAccessRequest.read, json=body)
+
+    def get_selection(self, competition: str, user_id: Any, project: str) -> models.Selection:
+        return self.answer("GET", self._project_path("v4", competition, user_id, project) + "/selection", models.Selection.read)
+
+    def select_run(self, competition: str, user_id: Any, project: str, run_id: Any) -> models.Selection:
+        """Choose the run the out-of-sample phase uses (``POST /v4/.../selection``)."""
+        return self.answer("POST", self._project_path("v4", competition, user_id, project) + "/selection", models.Selection.read, json={"runId": run_id})
+
+    def request_library(
+        self,
+        competition_id: Any,
+        *,
+        name: Optional[str],
+        alias: Optional[str],
+        language: Optional[str] = None,
+        gpu_requirement: Optional[str] = None,
+        additional_details: Optional[str] = None,
+    ) -> models.LibraryRequest:
+        """Ask for a library to be whitelisted (``POST /v1/library-requests``)."""
+        body: Dict[str, Any] = {
+            "competitionId": competition_id,
+            "name": name,
+            "alias": alias,
+            "gpuRequirement": gpu_requirement,
+            "additionalDetails": additional_details,
+        }
+        if language is not None:
+            body["language"] = language
+        return self.answer("POST", "/v1/library-requests", models.LibraryRequest.read, json=body)
+
     # -- the competition's scoring
 
     def get_metrics(self, competition: str) -> List[domain.Metric]:

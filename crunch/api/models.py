@@ -826,17 +826,131 @@ class RunLog(_Model):
 
 
 @dataclass
+class RuntimeDefinition(_Model):
+    """A runtime of a competition (``GET /v1/competitions/{c}/runtime-definitions``): only the
+    name is needed, the rest is shown when given."""
+
+    name: str
+    display_name: str = ""
+    type: Optional[str] = None
+    status: Optional[str] = None
+    memory_gb: Optional[Number] = None
+    cpu_cores: Optional[int] = None
+    gpu_count: Optional[int] = None
+    gpu_model: Optional[str] = None
+    gpu_driver: Optional[str] = None
+
+    @classmethod
+    def read(cls, node: Node) -> "RuntimeDefinition":
+        node.mapping()
+        name = node["name"].string(nonempty=True)
+        spec = node["specification"] if isinstance(node["specification"].value, dict) else Node({})
+
+        def part(key: str) -> Node:
+            return spec[key] if isinstance(spec[key].value, dict) else Node({})
+
+        return cls(
+            name=name,
+            display_name=_soft(lambda: node["displayName"].string(None), None) or name,
+            type=_soft(lambda: node["type"].string(None), None),
+            status=_soft(lambda: node["status"].string(None), None),
+            memory_gb=_soft(lambda: part("memory")["size"].number(None), None),
+            cpu_cores=_soft(lambda: part("cpu")["coreCount"].integer(None), None),
+            gpu_count=_soft(lambda: part("gpu")["count"].integer(None), None),
+            gpu_model=_soft(lambda: part("gpu")["model"].string(None), None),
+            gpu_driver=_soft(lambda: part("gpu")["driver"].string(None), None),
+        )
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "name": self.name, "displayName": self.display_name, "type": self.type, "status": self.status,
+            "memoryGb": self.memory_gb, "cpuCores": self.cpu_cores,
+            "gpu": {"count": self.gpu_count, "model": self.gpu_model, "driver": self.gpu_driver},
+        }
+
+
+@dataclass
 class RuntimeOption(_Model):
     name: str
     status: str
     quota_seconds: Optional[float]
+    definition: Optional[RuntimeDefinition] = None
+    recommended: bool = False
 
     @classmethod
     def read(cls, node: Node) -> "RuntimeOption":
         node.mapping()
         definition = node["definition"]
-        name = definition["name"].string(nonempty=True) if isinstance(definition.value, dict) else node["name"].string(nonempty=True)
-        return cls(name, node["status"].string(None) or "UNKNOWN", _soft(lambda: _seconds(node["quota"]), None))
+        described = RuntimeDefinition.read(definition) if isinstance(definition.value, dict) else None
+        name = described.name if described is not None else node["name"].string(nonempty=True)
+        return cls(
+            name,
+            (_soft(lambda: node["status"].string(None), None) or "UNKNOWN").upper(),
+            _soft(lambda: _seconds(node["quota"]), None),
+            described,
+            _soft(lambda: node["recommended"].boolean(False), False),
+        )
+
+
+@dataclass
+class RuntimeAccessRequest(_Model):
+    """The answer to ``POST /v1/runtime-access-requests``."""
+
+    id: Any
+    verdict: str
+    definition_name: Optional[str] = None
+
+    @classmethod
+    def read(cls, node: Node) -> "RuntimeAccessRequest":
+        node.mapping()
+        definition = node["definition"]
+        return cls(
+            node["id"].identifier(),
+            (_soft(lambda: node["verdict"].string(None), None) or "PENDING").upper(),
+            _soft(lambda: definition["name"].string(None), None) if isinstance(definition.value, dict) else None,
+        )
+
+
+@dataclass
+class LibraryRequest(_Model):
+    """The answer to ``POST /v1/library-requests``."""
+
+    id: Any
+    verdict: str
+    name: Optional[str] = None
+    alias: Optional[str] = None
+    language: Optional[str] = None
+
+    @classmethod
+    def read(cls, node: Node) -> "LibraryRequest":
+        node.mapping()
+        return cls(
+            node["id"].identifier(),
+            (_soft(lambda: node["verdict"].string(None), None) or "PENDING").upper(),
+            _soft(lambda: node["name"].string(None), None) or None,
+            _soft(lambda: node["alias"].string(None), None) or None,
+            _soft(lambda: node["language"].string(None), None),
+        )
+
+
+@dataclass
+class Selection(_Model):
+    """The run a project's out-of-sample phase uses (``/v4/.../selection``): ``origin`` is
+    ``SELECTION`` (chosen), ``PREVIOUS_ROUND`` or ``LAST_RUN`` (the default)."""
+
+    origin: str
+    run_id: Any = None
+    submission_number: Optional[int] = None
+
+    @classmethod
+    def read(cls, node: Node) -> "Selection":
+        node.mapping()
+        submission = node["submission"]
+        return cls(
+            (_soft(lambda: node["origin"].string(None), None) or "UNKNOWN").upper(),
+            _soft(lambda: node["runId"].identifier(None), None),
+            _soft(lambda: submission["number"].integer(None), None) if isinstance(submission.value, dict) else None,
+        )
 
 
 def _soft(read: Callable[[], Any], default: Any) -> Any:

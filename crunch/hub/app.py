@@ -83,6 +83,7 @@ from .platform import (
     ensure_schema,
 )
 from .projects import ProjectRoutes
+from .requests import REQUEST_RULES, RequestRoutes, ensure_request_schema
 from .runs import RUN_RULES, RUN_TIMEOUT, RunRoutes, ensure_run_schema
 from .shapes import CURRENT, SHAPES_VARIABLE, check_shapes, time_text
 from .store import (
@@ -145,10 +146,11 @@ RULES = [
     Rule("/", methods=["GET"], endpoint="index"),
     *PLATFORM_RULES,  # after the push: submissions, models, quotas, leaderboards (platform.py)
     *RUN_RULES,  # cloud runs, their logs and scores (runs.py; the worker: run_worker.py)
+    *REQUEST_RULES,  # runtime access and library requests, decided by the admin (requests.py)
 ]
 
 
-class HubApp(CompetitionRoutes, ProjectRoutes, UploadRoutes, FileRoutes, AdminRoutes, RunRoutes, PlatformRoutes):
+class HubApp(CompetitionRoutes, ProjectRoutes, UploadRoutes, FileRoutes, AdminRoutes, RunRoutes, RequestRoutes, PlatformRoutes):
     """The WSGI application over a :class:`Store` and a :class:`Faults`."""
 
     def __init__(
@@ -164,6 +166,7 @@ class HubApp(CompetitionRoutes, ProjectRoutes, UploadRoutes, FileRoutes, AdminRo
         self.shapes = check_shapes(shapes)  # the answers' shapes (crunch.hub.shapes): admin setting "shapes"
         ensure_schema(store)
         ensure_run_schema(store)
+        ensure_request_schema(store)
         from .run_worker import fail_interrupted_runs
 
         fail_interrupted_runs(store)

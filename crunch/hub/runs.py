@@ -1,5 +1,13 @@
 """The hub's cloud runs: the calls crunch-cli 13.0.1 makes for ``run create|list|show|logs|wait|
-terminate`` and ``runtime list``, in its shapes (``crunch/api/_domain/run.py``, ``runtime.py``).
+select|terminate`` and ``runtime list``, in its shapes (``crunch/api/_domain/run.py``, ``runtime.py``).
+
+Runtimes: ``cpu`` is open to every submission; ``gpu`` is restricted: a submission may run on it
+once the admin accepted a request for it (:mod:`crunch.hub.requests`). Both run on the hub's
+machine; they differ in what they announce (memory, cores, a GPU model).
+
+Selection (``/v4/.../selection``): the run the out-of-sample phase uses. A project that chose
+none has its last successful run (``LAST_RUN``); ``POST`` ``{"runId"}`` chooses a successful run
+(``SELECTION``); another run is refused (``RUN_NOT_SUCCESSFUL``).
 
 A created run is queued (``CREATED``); the worker of :mod:`crunch.hub.run_worker`, apart from
 the HTTP app, takes it (``PENDING`` while its environment is prepared, ``RUNNING``), runs it
@@ -29,6 +37,8 @@ CREATE TABLE IF NOT EXISTS runs (
     runtime TEXT NOT NULL, train_frequency INTEGER NOT NULL, force_first_train INTEGER NOT NULL,
     created_at REAL NOT NULL, started_at REAL, ended_at REAL, exit_code INTEGER, exit_reason TEXT,
     error_message TEXT, scores TEXT, prediction_valid INTEGER, prediction_error TEXT);
+CREATE TABLE IF NOT EXISTS run_selections (
+    project_id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS run_logs (
     id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, emitter TEXT NOT NULL, error INTEGER NOT NULL,
     content TEXT NOT NULL, created_at REAL NOT NULL);
@@ -36,6 +46,7 @@ CREATE TABLE IF NOT EXISTS run_logs (
 
 PROJECT = "/v3/competitions/<c>/projects/<u>/<p>"
 RUNTIME = "cpu"
+GPU_RUNTIME = "gpu"
 RUN_TIMEOUT = 600.0  # seconds a run may last (admin setting runTimeout)
 ACTIVE = ("CREATED", "PENDING", "RUNNING", "CLEANING")
 
@@ -50,6 +61,7 @@ RUN_RULES = [
     Rule(PROJECT + "/predictions/<int:pr>", methods=["GET"], endpoint="prediction"),
     Rule(PROJECT + "/predictions/<int:pr>/scores", methods=["GET"], endpoint="prediction_scores"),
     Rule("/v4/competitions/<c>/projects/<u>/<p>/selection", methods=["GET"], endpoint="selection"),
+    Rule("/v4/competitions/<c>/projects/<u>/<p>/selection", methods=["POST"], endpoint="select_run"),
 ]
 
 
@@ -66,17 +78,31 @@ def add_log(store: Store, run_id: int, emitter: str, content: str, error: bool, 
         )
 
 
-def runtime_definition(competition_id: int) -> Dict[str, Any]:
-    return {
-        "id": competition_id * 10 + 1,
-        "name": RUNTIME,
-        "type": "CPU",
-        "status": "ACTIVE",
-        "displayName": "CPU (local hub)",
-        "description": "the hub's machine, one run at a time",
-        "poweredBy": {"text": "crunch hub", "url": "http://127.0.0.1/"},
-        "specification": {"memory": {"size": 4}, "cpu": {"coreCount": 1}, "gpu": {"count": None, "model": None, "driver": None}},
-    }
+def runtime_definitions(competition_id: int) -> List[Dict[str, Any]]:
+    """The competition's runtimes: ``cpu`` (open to all) and ``gpu`` (on request)."""
+    powered = {"text": "crunch hub", "url": "http://127.0.0.1/"}
+    return [
+        {
+            "id": competition_id * 10 + 1,
+            "name": RUNTIME,
+            "type": "CPU",
+            "status": "ACTIVE",
+            "displayName": "CPU (local hub)",
+            "description": "the hub's machine, one run at a time",
+            "poweredBy": powered,
+            "specification": {"memory": {"size": 4}, "cpu": {"coreCount": 1}, "gpu": {"count": None, "model": None, "driver": None}},
+        },
+        {
+            "id": competition_id * 10 + 2,
+            "name": GPU_RUNTIME,
+            "type": "GPU",
+            "status": "RESTRICTED",
+            "displayName": "GPU (local hub, on request)",
+            "description": "the hub's machine announced as a GPU runtime: a submission may use it once its request is accepted",
+            "poweredBy": powered,
+            "specification": {"memory": {"size": 16}, "cpu": {"coreCount": 4}, "gpu": {"count": 1, "model": "NVIDIA T4", "driver": "535"}},
+        },
+    ]
 
 
 class RunRoutes:
@@ -108,6 +134,21 @@ class RunRoutes:
         if row is None:
             raise HubError(404, "RUN_NOT_FOUND", f"no run {run_id} in this project", runId=run_id)
         return row
+
+    def runtime_options_of(self, project: sqlite3.Row, submission_number: int) -> List[Dict[str, Any]]:
+        """The runtime options of a submission, each with its status for it and the compute time left."""
+        from .requests import runtime_option_status
+
+        remaining = self.compute_remaining(project["id"])
+        return [
+            {
+                "definition": definition,
+                "quota": remaining,
+                "recommended": definition["name"] == RUNTIME,
+                "status": runtime_option_status(self.store, project["id"], submission_number, definition),
+            }
+            for definition in runtime_definitions(project["competition_id"])
+        ]
 
     def _metrics_of(self, competition: sqlite3.Row) -> List[Dict[str, Any]]:
         """The competition's metrics, each with its target: the ids a run's scores are keyed by."""
@@ -181,19 +222,13 @@ class RunRoutes:
     def on_runtime_definitions(self, request: Request, c: str) -> Response:
         competition = self.store.competition(c)
         page, size = self._paging(request)  # type: ignore[attr-defined]
-        return json_answer(self._page([runtime_definition(competition["id"])], page, size))  # type: ignore[attr-defined]
+        return json_answer(self._page(runtime_definitions(competition["id"]), page, size))  # type: ignore[attr-defined]
 
     def on_runtime_options(self, request: Request, c: str, u: str, p: str, s: str) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
-        self._submission_row(project, s)  # type: ignore[attr-defined]
+        submission = self._submission_row(project, s)  # type: ignore[attr-defined]
         page, size = self._paging(request)  # type: ignore[attr-defined]
-        option = {
-            "definition": runtime_definition(project["competition_id"]),
-            "quota": self.compute_remaining(project["id"]),
-            "recommended": True,
-            "status": "AVAILABLE",
-        }
-        return json_answer(self._page([option], page, size))  # type: ignore[attr-defined]
+        return json_answer(self._page(self.runtime_options_of(project, submission["number"]), page, size))  # type: ignore[attr-defined]
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -215,8 +250,16 @@ class RunRoutes:
         if submission is None:
             raise HubError(404, "SUBMISSION_NOT_FOUND", f"no submission with id {submission_id} in this project")
         runtime = body.get("runtimeDefinitionName") or RUNTIME
-        if runtime != RUNTIME:
-            raise validation("runtimeDefinitionName", f"unknown runtime {runtime!r}: the hub has {RUNTIME!r}")
+        if not isinstance(runtime, str):
+            raise validation("runtimeDefinitionName", "must be the name of a runtime")
+        option = next((o for o in self.runtime_options_of(project, submission["number"]) if o["definition"]["name"] == runtime), None)
+        if option is None:
+            raise HubError(404, "RUNTIME_DEFINITION_NOT_FOUND", f"no runtime named {runtime[:100]!r}", runtimeDefinitionName=runtime[:100])
+        if option["status"] != "AVAILABLE":
+            raise HubError(
+                403, "AUTHORIZATION_DENIED",
+                f"the runtime {runtime} is not available to submission #{submission['number']} ({option['status'].lower()}): request it first",
+            )
         frequency = body.get("trainFrequency")
         frequency = 1 if frequency is None else frequency
         if not isinstance(frequency, int) or isinstance(frequency, bool) or frequency < 0:
@@ -280,22 +323,50 @@ class RunRoutes:
         run = self._run_row(project, pr)
         return json_answer(self._scores_json(run, self.store.competition(c)))
 
+    def _selection_json(self, run: sqlite3.Row, origin: str, created: Any, updated: Any) -> Dict[str, Any]:
+        submission = self.store.one("SELECT * FROM submissions WHERE id = ?", run["submission_id"])
+        return {
+            "origin": origin,
+            "runnable": True,
+            "runId": run["id"],
+            "submission": {"id": submission["id"], "number": submission["number"]},
+            "trainFrequency": run["train_frequency"],
+            "forceFirstTrain": bool(run["force_first_train"]),
+            "createdAt": self._time(created),
+            "updatedAt": self._time(updated),
+        }
+
     def on_selection(self, request: Request, c: str, u: str, p: str) -> Response:
         project = self._project(request, c, u, p)  # type: ignore[attr-defined]
+        chosen = self.store.one("SELECT * FROM run_selections WHERE project_id = ?", project["id"])
+        if chosen is not None:
+            run = self.store.one("SELECT * FROM runs WHERE id = ?", chosen["run_id"])
+            return json_answer(self._selection_json(run, "SELECTION", chosen["created_at"], chosen["updated_at"]))
         last = self.store.one("SELECT * FROM runs WHERE project_id = ? AND success = 1 ORDER BY id DESC LIMIT 1", project["id"])
         if last is None:
             raise HubError(404, "CURRENT_ROUND_NOT_FOUND", "no run is selected for the current round")
-        submission = self.store.one("SELECT * FROM submissions WHERE id = ?", last["submission_id"])
-        return json_answer({
-            "origin": "LAST_RUN",
-            "runnable": True,
-            "runId": last["id"],
-            "submission": {"id": submission["id"], "number": submission["number"]},
-            "trainFrequency": last["train_frequency"],
-            "forceFirstTrain": bool(last["force_first_train"]),
-            "createdAt": self._time(last["created_at"]),
-            "updatedAt": self._time(last["ended_at"]),
-        })
+        return json_answer(self._selection_json(last, "LAST_RUN", last["created_at"], last["ended_at"]))
+
+    def on_select_run(self, request: Request, c: str, u: str, p: str) -> Response:
+        body = self._body(request)  # type: ignore[attr-defined]
+        project = self._project(request, c, u, p, body)  # type: ignore[attr-defined]
+        run_id = body.get("runId")
+        if isinstance(run_id, str) and run_id.strip().isdigit():
+            run_id = int(run_id.strip())
+        if not isinstance(run_id, int) or isinstance(run_id, bool):
+            raise validation("runId", "must be the id of a run of this project")
+        run = self._run_row(project, run_id)
+        if run["status"] != "COMPLETED" or not run["success"] or run["prediction_valid"] == 0:
+            raise HubError(400, "RUN_NOT_SUCCESSFUL", f"run {run_id} did not complete successfully", id=run_id)
+        now = self.store.clock()
+        with self.store.tx() as db:
+            db.execute(
+                "INSERT INTO run_selections (project_id, run_id, created_at, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (project_id) DO UPDATE SET run_id = excluded.run_id, updated_at = excluded.updated_at",
+                (project["id"], run_id, now, now),
+            )
+        chosen = self.store.one("SELECT * FROM run_selections WHERE project_id = ?", project["id"])
+        return json_answer(self._selection_json(run, "SELECTION", chosen["created_at"], chosen["updated_at"]))
 
 
 
