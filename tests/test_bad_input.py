@@ -792,15 +792,6 @@ CASES: List[Case] = [
         rules={"/v4/competitions/demo/projects/": json_answer(200, ["main.py"])},
         outside=True,
     ),
-    setup_row(
-        "hub-setup-quickstarter-files-text",
-        "/v2/competitions/demo/quickstarters",
-        r"/v2/competitions/demo/quickstarters",
-        setting("0.files", [5]),
-        "[0].files[0]: expected an object, got 5",
-        "--submission",
-        "scratch",
-    ),
     # -- "error: unexpected" (1): workspace caches with a field of the wrong type, offline ---------
     Case("cache-release-split-key-object", edit_cache("data_release.json", setting("splits.0.key", {})), (*OFFLINE, "test"), "data_release.json is malformed: splits[0].key: expected an integer or a non-empty string, got an empty object"),
     Case("cache-release-size-text", edit_cache("data_release.json", setting("dataFiles.X_train.size", "12kb")), (*OFFLINE, "test"), 'dataFiles.X_train.size: expected an integer, got "12kb"'),
