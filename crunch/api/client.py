@@ -180,6 +180,10 @@ class Backoff:
             yield min(self.base * (2**attempt), 30.0)
 
 
+#: ids in one batch call on uploads (list, delete), as the platform takes them
+UPLOAD_BATCH = 100
+
+
 class Client:
     def __init__(
         self,
@@ -434,6 +438,25 @@ class Client:
     def delete_upload(self, upload_id: Any) -> None:
         self.request("DELETE", f"/v1/uploads/{_segment(upload_id)}")
 
+    def list_uploads(self, upload_ids: List[Any]) -> Dict[str, Optional[Node]]:
+        """The uploads of ``upload_ids`` (``POST /v1/uploads/~/list``, 100 at a time), by id: each
+        as the hub describes it (read by the caller), None when the hub knows it not."""
+        found: Dict[str, Optional[Node]] = {}
+        for start in range(0, len(upload_ids), UPLOAD_BATCH):
+            batch = [str(i) for i in upload_ids[start : start + UPLOAD_BATCH]]
+            listed = self.answer("POST", "/v1/uploads/~/list", lambda node: dict(node["uploads"].entries({})), json={"uploadIds": batch}, idempotent=True)
+            for upload_id in batch:
+                node = listed.get(upload_id)
+                found[upload_id] = None if node is None or node.missing else node
+        return found
+
+    def delete_uploads(self, upload_ids: List[Any]) -> None:
+        """Delete the uploads of ``upload_ids`` (``POST /v1/uploads/~/delete``, 100 at a time);
+        ids the hub does not know are passed over."""
+        for start in range(0, len(upload_ids), UPLOAD_BATCH):
+            batch = [str(i) for i in upload_ids[start : start + UPLOAD_BATCH]]
+            self.request("POST", "/v1/uploads/~/delete", json={"uploadIds": batch}, idempotent=True)
+
     def create_submission(
         self,
         competition: str,
@@ -445,7 +468,10 @@ class Client:
         model_directory_path: str,
         code_files: Dict[str, Any],
         model_files: Dict[str, Any],
+        submitter_imprint: Optional[str] = None,
     ) -> models.Submission:
+        """``submitter_imprint``: who makes it (``human/cli``, ``agent/NAME``...), sent as
+        ``submitterImprint`` as the platform's client sends it."""
         body = {
             "message": message,
             "mainFilePath": main_file_path,
@@ -455,6 +481,8 @@ class Client:
             "modelFiles": model_files,
             "pushToken": self.push_token,
         }
+        if submitter_imprint is not None:
+            body["submitterImprint"] = submitter_imprint
         path = self._project_path("v4", competition, user_id, project) + "/submissions"
         return self.answer("POST", path, lambda node: models.Submission.read(node) if isinstance(node.value, dict) else models.Submission(None, None, message, None), json=body)
 

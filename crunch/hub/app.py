@@ -439,6 +439,7 @@ class HubApp(CompetitionRoutes, ProjectRoutes, UploadRoutes, FileRoutes, AdminRo
             "totalSize": row["total_size"],
             "createdAt": self._time(row["created_at"]),
             "model": self.model_json(row),
+            "submitterImprint": row["submitter_imprint"] if "submitter_imprint" in row.keys() else None,
         }
 
     def _push_token(self, request: Request, body: Optional[Dict[str, Any]] = None) -> Optional[str]:

@@ -84,6 +84,9 @@ class ProjectRoutes:
             raise validation("mainFilePath", "mainFilePath and modelDirectoryPath must be strings")
         refuse_control_characters("mainFilePath", main_file_path, "main file")
         refuse_control_characters("modelDirectoryPath", model_directory_path, "model directory")
+        imprint = body.get("submitterImprint")  # who made it (human/cli, agent/NAME...), as the client says
+        if imprint is not None and (not isinstance(imprint, str) or len(imprint) > 200):
+            raise validation("submitterImprint", "must be a text of at most 200 characters")
         if type_ == "CODE" and code_files and main_file_path not in code_files:
             raise validation("mainFilePath", f"{main_file_path} is not among the code files")
         row = self.store.create_submission(
@@ -98,6 +101,7 @@ class ProjectRoutes:
             code_limit=self.code_limit,
             model_limit=self.model_limit,
             check_libraries=self.check_libraries,
+            submitter_imprint=imprint,
         )
         return json_answer(self._submission_json(row), 200)
 

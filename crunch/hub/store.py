@@ -201,13 +201,17 @@ class Store:
 
     def _migrate(self) -> None:
         """Columns added since a root was made: ``uploads.user_id`` (the owner of an upload made
-        with an API key; for a push token's upload, the project's user)."""
+        with an API key; for a push token's upload, the project's user); ``submissions.submitter_imprint``
+        (who made a submission, as the client says: ``human/cli``, ``agent/NAME``...)."""
         columns = {row["name"] for row in self._db.execute("PRAGMA table_info(uploads)")}
         if "user_id" not in columns:
             self._db.execute("ALTER TABLE uploads ADD COLUMN user_id INTEGER")
             self._db.execute(
                 "UPDATE uploads SET user_id = (SELECT user_id FROM projects WHERE projects.id = uploads.project_id) WHERE user_id IS NULL"
             )
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(submissions)")}
+        if "submitter_imprint" not in columns:
+            self._db.execute("ALTER TABLE submissions ADD COLUMN submitter_imprint TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -748,6 +752,7 @@ class Store:
         code_limit: int = CODE_LIMIT,
         model_limit: int = MODEL_LIMIT,
         check_libraries: bool = True,
+        submitter_imprint: Optional[str] = None,
     ) -> sqlite3.Row:
         sizes: Dict[str, int] = {}
         for kind, files in (("codeFiles", code_files), ("modelFiles", model_files)):
@@ -792,9 +797,9 @@ class Store:
                 )
             number = db.execute("SELECT COALESCE(MAX(number), 0) + 1 AS n FROM submissions WHERE project_id = ?", (project["id"],)).fetchone()["n"]
             sid = db.execute(
-                "INSERT INTO submissions (project_id, number, message, main_file_path, model_directory_path, type, total_size, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (project["id"], number, message, main_file_path, model_directory_path, type_, code_size + model_size, now),
+                "INSERT INTO submissions (project_id, number, message, main_file_path, model_directory_path, type, total_size, created_at,"
+                " submitter_imprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (project["id"], number, message, main_file_path, model_directory_path, type_, code_size + model_size, now, submitter_imprint),
             ).lastrowid
             for kind, files in (("CODE", code_files), ("MODEL", model_files)):
                 for path, upload_id in files.items():

@@ -3,7 +3,10 @@
 Everything is decided before a byte is sent: the message, the files (hidden files, the data
 and prediction folders and ``.gitignore`` rules left out), the pinned requirements, the size
 limits. Then every file goes through the hub's chunked uploads and the submission is created;
-when anything fails the uploads are cancelled and no submission exists.
+when anything fails the uploads are cancelled and no submission exists. A file whose content
+an earlier push uploaded, and whose upload the hub still holds, is not sent again
+(:mod:`crunch.submission.upload_cache`); the creation says who pushes (``submitterImprint``,
+:mod:`crunch.submission.imprint`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ..code.files import SelectedFile, check_limits, list_code_files, list_model
 from ..code.freeze import FreezeResult, pin_requirements
 from ..code.mainfile import MainFile
 from ..core.console import Console
-from ..core.fsutil import atomic_file
+from ..core.fsutil import atomic_file, human_size
 from ..exceptions import ApiError, CrunchError, NetworkError, SubmissionError
 from ..project.modeldir import Protected
 from ..project.settings import Settings
@@ -43,6 +46,7 @@ class Plan:
     model: List[SelectedFile]
     freeze: Optional[FreezeResult] = None
     notes: List[str] = field(default_factory=list)
+    root: Optional[Path] = None  # the workspace, whose .crunchdao/ keeps the upload cache
 
     @property
     def code_size(self) -> int:
@@ -134,7 +138,7 @@ def make_plan(
         code, freeze = _freeze(code)
     check_limits(code, model, model_directory)
     notes = [f"{name} is not sent: it leads into .crunchdao/, which holds your push token" for name in left_out] + skipped
-    return Plan(model_directory=model_directory, main_file=main, code=code, model=model, freeze=freeze, notes=notes)
+    return Plan(model_directory=model_directory, main_file=main, code=code, model=model, freeze=freeze, notes=notes, root=root)
 
 
 @contextlib.contextmanager
@@ -270,11 +274,45 @@ def dashboard_url(settings: Settings, competition: str, user_id: Any, project: s
     return f"{web}competitions/{competition}/projects/{user_id}/{project}/submissions/{number}"
 
 
+def _reuse(plan: Plan, client: Client, console: Console) -> Tuple[Optional[Any], Dict[str, Any], List[Tuple[str, SelectedFile]], Dict[str, Any]]:
+    """The files to send and the uploads reused (crunch/submission/upload_cache.py): (the cache,
+    name -> reused upload id, files to send, name -> fingerprint of each file)."""
+    named = plan.named()
+    if plan.root is None:
+        return None, {}, named, {}
+    from ..project.workspace import DOT_DIR
+    from .upload_cache import UploadCache
+
+    dot_dir = plan.root / DOT_DIR
+    if not dot_dir.is_dir():
+        return None, {}, named, {}
+    cache = UploadCache.load(dot_dir, client, console.print)
+    reused: Dict[str, Any] = {}
+    fingerprints: Dict[str, Any] = {}
+    to_send: List[Tuple[str, SelectedFile]] = []
+    for name, file in named:
+        try:
+            fingerprints[name] = fingerprint = cache.fingerprint(name, file)
+        except (OSError, CrunchError):  # unreadable now: the upload says why
+            to_send.append((name, file))
+            continue
+        entry = cache.reusable(name, fingerprint)
+        if entry is None:
+            to_send.append((name, file))
+        else:
+            reused[name] = entry.upload_id
+            console.print(f"reused {name} ({human_size(file.size)}, uploaded {cache.age(entry)} ago): not sent again")
+    return cache, reused, to_send, fingerprints
+
+
 def send(plan: Plan, client: Client, settings: Settings, info: Any, message: str, console: Console, options: Dict[str, Any]) -> Submission:
     from ..transfer.upload import Uploader
+    from .imprint import submitter_imprint
 
+    cache, reused, to_send, fingerprints = _reuse(plan, client, console)
     uploader = Uploader(client, console, **options)
-    ids = uploader.upload_all(plan.named())
+    sent = uploader.upload_all(to_send)
+    ids = {**reused, **sent}
     code_files = {f.path: ids[f.path] for f in plan.code}
     model_files = {f.path: ids[f"{plan.model_directory}/{f.path}"] for f in plan.model}
     where = (info.competition_name, info.user_id, info.project_name)
@@ -293,6 +331,7 @@ def send(plan: Plan, client: Client, settings: Settings, info: Any, message: str
             model_directory_path=plan.model_directory,
             code_files=code_files,
             model_files=model_files,
+            submitter_imprint=submitter_imprint(),
         ))
     except BaseException as error:
         uploader.cleanup()
@@ -308,12 +347,26 @@ def send(plan: Plan, client: Client, settings: Settings, info: Any, message: str
                 raise SubmissionError(f"the submission could not be created: {error.message}; the uploads were cancelled") from None
             raise
         submission = landed  # the hub created it before the answer was lost
+    if cache is not None:
+        _remember(cache, client, to_send, sent, fingerprints)
     if submission.number is None:  # a hub whose answer does not say the number
         console.result("submission successfully uploaded (the hub did not say its number: `crunch submission list` shows it)")
     else:
         console.result(f"submission #{submission.number} successfully uploaded")
         console.result(dashboard_url(settings, info.competition_name, info.user_id, info.project_name, submission.number))
     return submission
+
+
+def _remember(cache: Any, client: Client, sent_files: List[Tuple[str, SelectedFile]], sent: Dict[str, Any], fingerprints: Dict[str, Any]) -> None:
+    """Record the uploads of this push in the workspace's upload cache (a failure: one line)."""
+    try:
+        for name, file in sent_files:
+            if name in fingerprints and name in sent:
+                cache.register(name, file, fingerprints[name], sent[name])
+        cache.learn_expiry(client)
+        cache.save(client)
+    except (OSError, CrunchError) as error:  # the submission exists: never an error now
+        cache.say(f"upload cache: not updated ({getattr(error, 'message', None) or error}): the next push sends every file")
 
 
 def _ambiguous(error: BaseException) -> bool:
