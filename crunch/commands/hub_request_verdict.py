@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, Optional
 
 from ..core.console import Console
 from ..core.display import visible
-from ..exceptions import ConfigurationError, CrunchError
+from ..exceptions import CrunchError
 from ..project.settings import Settings
-
-
-def open_hub_store(root: str) -> Any:
-    """The store of the hub at ``root``; a folder that holds no hub is refused (not created)."""
-    from ..hub.requests import ensure_request_schema
-    from ..hub.store import Store
-
-    if not os.path.isdir(root):
-        raise ConfigurationError(f"there is no hub at {root}: give its folder with --root (the one of `crunch hub serve --root`)")
-    store = Store(root)
-    ensure_request_schema(store)
-    return store
 
 
 def run(
@@ -34,11 +21,11 @@ def run(
     block: bool = False,
     root: str = ".crunch-hub",
 ) -> Dict[str, Any]:
-    from ..hub.requests import decide
+    from ..hub.requests import decide, open_store
     from ..hub.store import HubError
     from .hub_requests import request_record
 
-    store = open_hub_store(root)
+    store = open_store(root)
     try:
         row = decide(store, kind, request_id, accept, reason, block)
     except HubError as error:

@@ -22,11 +22,9 @@ def request_record(kind: str, row: Any) -> Dict[str, Any]:
 
 
 def run(*, settings: Settings, console: Console, root: str = ".crunch-hub", all_: bool = False, json_output: bool = False) -> List[Dict[str, Any]]:
-    from ..hub.requests import KINDS, list_requests
-    from ..hub.store import Store
-    from .hub_request_verdict import open_hub_store
+    from ..hub.requests import KINDS, list_requests, open_store
 
-    store: Store = open_hub_store(root)
+    store = open_store(root)
     try:
         records = [request_record(kind, row) for kind in KINDS for row in list_requests(store, kind)]
     finally:

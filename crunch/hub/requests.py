@@ -27,7 +27,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from .http import json_answer
-from .runs import runtime_definitions
+from .runs import runtime_definitions, runtime_option_status
 from .store import HubError, Store, refuse_control_characters, validation
 
 SCHEMA = """
@@ -82,23 +82,6 @@ def _text(body: Dict[str, Any], field: str, longest: int, *, name: bool = False)
     return value or None
 
 
-def runtime_option_status(store: Store, project_id: int, submission_number: int, definition: Dict[str, Any]) -> str:
-    """``AVAILABLE``, ``REQUESTABLE``, ``REQUESTED`` or ``BLOCKED``: an open runtime is available to
-    all; a restricted one once a request for that submission was accepted, blocked once a
-    refusal said so, requested while a request waits."""
-    if definition["status"] == "ACTIVE":
-        return "AVAILABLE"
-    rows = store.all(
-        "SELECT * FROM runtime_access_requests WHERE project_id = ? AND definition = ? ORDER BY id", project_id, definition["name"]
-    )
-    if any(row["blocked"] for row in rows):
-        return "BLOCKED"
-    mine = [row for row in rows if row["submission_number"] == submission_number]
-    if not mine:
-        return "REQUESTABLE"
-    return {"PENDING": "REQUESTED", "APPROVED": "AVAILABLE"}.get(mine[-1]["verdict"], "REQUESTABLE")
-
-
 def _request_row(store: Store, kind: str, request_id: Any) -> sqlite3.Row:
     if kind not in KINDS:
         raise HubError(400, "VALIDATION_FAILED", f"kind: must be {' or '.join(KINDS)}")
@@ -139,6 +122,20 @@ def decide(store: Store, kind: str, request_id: Any, accept: bool, reason: Optio
                 (verdict, reason, now, int(block), row["id"]),
             )
     return _request_row(store, kind, row["id"])
+
+
+def open_store(root: str) -> Store:
+    """The store of the hub at ``root`` with its request tables; a folder that holds no hub is
+    refused (not created)."""
+    import os
+
+    from ..exceptions import ConfigurationError
+
+    if not os.path.isdir(root):
+        raise ConfigurationError(f"there is no hub at {root}: give its folder with --root (the one of `crunch hub serve --root`)")
+    store = Store(root)
+    ensure_request_schema(store)
+    return store
 
 
 def list_requests(store: Store, kind: str) -> List[sqlite3.Row]:
@@ -287,4 +284,4 @@ class RequestRoutes:
         return json_answer(self.runtime_access_request_json(self._decision(request, "runtime", i, verdict)))
 
 
-__all__ = ["REQUEST_RULES", "RequestRoutes", "decide", "ensure_request_schema", "list_requests", "runtime_option_status"]
+__all__ = ["REQUEST_RULES", "RequestRoutes", "decide", "ensure_request_schema", "list_requests", "open_store"]

@@ -105,6 +105,23 @@ def runtime_definitions(competition_id: int) -> List[Dict[str, Any]]:
     ]
 
 
+def runtime_option_status(store: Store, project_id: int, submission_number: int, definition: Dict[str, Any]) -> str:
+    """``AVAILABLE``, ``REQUESTABLE``, ``REQUESTED`` or ``BLOCKED``: an open runtime is available to
+    all; a restricted one once a request for that submission was accepted, blocked once a
+    refusal said so, requested while a request waits."""
+    if definition["status"] == "ACTIVE":
+        return "AVAILABLE"
+    rows = store.all(
+        "SELECT * FROM runtime_access_requests WHERE project_id = ? AND definition = ? ORDER BY id", project_id, definition["name"]
+    )
+    if any(row["blocked"] for row in rows):
+        return "BLOCKED"
+    mine = [row for row in rows if row["submission_number"] == submission_number]
+    if not mine:
+        return "REQUESTABLE"
+    return {"PENDING": "REQUESTED", "APPROVED": "AVAILABLE"}.get(mine[-1]["verdict"], "REQUESTABLE")
+
+
 class RunRoutes:
     """Handlers mixed into :class:`crunch.hub.app.HubApp`."""
 
@@ -137,8 +154,6 @@ class RunRoutes:
 
     def runtime_options_of(self, project: sqlite3.Row, submission_number: int) -> List[Dict[str, Any]]:
         """The runtime options of a submission, each with its status for it and the compute time left."""
-        from .requests import runtime_option_status
-
         remaining = self.compute_remaining(project["id"])
         return [
             {
@@ -371,4 +386,4 @@ class RunRoutes:
 
 
 
-__all__ = ["RUN_RULES", "RunRoutes", "add_log", "ensure_run_schema"]
+__all__ = ["RUN_RULES", "RunRoutes", "add_log", "ensure_run_schema", "runtime_definitions", "runtime_option_status"]
