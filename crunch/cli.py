@@ -230,6 +230,24 @@ def update_token(ctx: click.Context, token: Optional[str]) -> None:
 @cli.command()
 @click.option(
     "--main-file", default=None, metavar="FILE",
+    help="Your code (default: main.py at the workspace's root, else the notebook main.ipynb).",
+)
+@click.option("--model-directory", default=None, metavar="DIR", help="Folder of the model files (default: the workspace's, resources).")
+@click.option("--offline", is_flag=True, help="Do not ask the package index whether the requirements install.")
+@_json_option
+@click.pass_context
+def doctor(ctx: click.Context, json_output: bool, **options: Any) -> None:
+    """Say, before a push, what the cloud would object to: libraries outside the whitelist,
+    requirements that do not install, files read outside the workspace, a model directory over
+    the limit, a notebook's load_notebook() line, the runner's requirements. Exit code 1 when
+    something blocks."""
+    if _call(ctx, "doctor", json_output=json_output, **options) is False:
+        ctx.exit(1)
+
+
+@cli.command()
+@click.option(
+    "--main-file", default=None, metavar="FILE",
     help="Your code (default: main.py at the workspace's root); a notebook of its name, else main.ipynb, is converted when FILE is missing.",
 )
 @click.option("--model-directory", default=None, metavar="DIR", help="Folder of the model files (default: the workspace's, resources).")
@@ -277,6 +295,7 @@ def test(ctx: click.Context, isolated: bool, timeout: Optional[float], **options
 @click.option("--export", "export", default=None, metavar="FILE", type=click.Path(dir_okay=False), help="Write the submission to a .tar.gz instead of sending it.")
 @click.option("--skip-submission-check", is_flag=True, help="Do not run the competition's own submission check (submission.py) before sending.")
 @click.option("--overwrite", is_flag=True, help="With --export: replace FILE if it exists.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before spending the last submission of the day.")
 @click.pass_context
 def push(ctx: click.Context, message: Optional[str], **options: Any) -> None:
     """Submit your code and model files: requirements pinned to your installed versions, resumable chunked uploads."""
@@ -416,10 +435,11 @@ def run_group() -> None:
 @click.option("--train-frequency", type=click.IntRange(min=0), default=None, help="Train every N moons (default 0: only the first; refused where the competition hides it).")
 @click.option("--force-first-train", type=bool, default=None, metavar="BOOLEAN", help="Train at the first moon (default: when the submission has no model files; refused where the competition hides it).")
 @click.option("--runtime", default=None, metavar="NAME", help="The runtime to run on (default: the first available, `cpu` on the local hub).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before spending the last of the compute time.")
 @click.pass_context
-def run_create(ctx: click.Context, submission: str, train_frequency: Optional[int], force_first_train: Optional[bool], runtime: Optional[str]) -> None:
-    """Run a submission in the cloud."""
-    _call(ctx, "run_create", submission=submission, train_frequency=train_frequency, force_first_train=force_first_train, runtime=runtime)
+def run_create(ctx: click.Context, submission: str, train_frequency: Optional[int], force_first_train: Optional[bool], runtime: Optional[str], yes: bool) -> None:
+    """Run a submission in the cloud (its expected cost of the compute time is said first)."""
+    _call(ctx, "run_create", submission=submission, train_frequency=train_frequency, force_first_train=force_first_train, runtime=runtime, yes=yes)
 
 
 @run_group.command("list")

@@ -26,7 +26,7 @@ LAYERS: List[Set[str]] = [
     {"crunch.data"},
     {"crunch.unstructured", "crunch.monkey_patches", "crunch.custom"},
     {"crunch.runner", "crunch.organizer"},
-    {"crunch.submission"},
+    {"crunch.submission", "crunch.doctor"},
     {"crunch.jobs"},
     {"crunch.hub"},
     {"crunch.commands"},

@@ -67,6 +67,7 @@ def run(
     uploader_options: Optional[Dict[str, Any]] = None,
     code: Optional[MainFile] = None,
     skip_submission_check: bool = False,
+    yes: bool = False,
 ) -> Optional[Submission]:
     """``code``: where the participant's code is, when the caller knows it (the notebook
     ``submit()`` is called from); by default read from ``main_file`` and the workspace."""
@@ -83,8 +84,10 @@ def run(
     export_path = check_export(root, export, overwrite) if export else None
 
     client: Optional[Client] = None
+    where: Any = ()
     if sending:
         client = context.client
+        where = context.where
 
     main = code if code is not None else locate_main_file(root, main_file)
     if main.removed:
@@ -133,6 +136,9 @@ def run(
             )
             return None
         assert client is not None
+        from ..submission.forecast import ask_before_spending, for_push
+
+        ask_before_spending(for_push(client, where, workspace, console.warn), console, yes=yes, what="this push")
         report_freeze(plan.freeze, console)
         console.print(
             f"pushing {len(plan.code)} code file(s) ({human_size(plan.code_size)}) and {len(plan.model)} model file(s) "

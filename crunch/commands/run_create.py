@@ -62,6 +62,7 @@ def run(
     train_frequency: Optional[int] = None,
     force_first_train: Optional[bool] = None,
     runtime: Optional[str] = None,
+    yes: bool = False,
 ) -> int:
     context = open_project(settings)
     found = find_submission(context, parse_identifier(submission))
@@ -79,6 +80,10 @@ def run(
     competition = context.client.get_competition(context.info.competition_name)
     frequency = _train_frequency(console, competition, train_frequency)
     force = _force_first_train(console, competition, force_first_train, found.number, has_model=found.model is not None)
+    from ..submission.forecast import ask_before_spending, for_run
+
+    forecast = for_run(context.client, context.where, context.workspace, console.warn, chosen.quota_seconds)
+    ask_before_spending(forecast, console, yes=yes, what="this run")
     created = context.client.create_run(
         *context.where, submission_id=found.id, train_frequency=frequency, force_first_train=force, runtime=chosen.name
     )

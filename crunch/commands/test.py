@@ -57,6 +57,9 @@ def run(
         checks=not no_checks,
     )
     result = test_workspace(workspace, settings, console, options, started=started, freeze_heap=True, release=release)
+    from ..submission.forecast import record_test_duration
+
+    record_test_duration(workspace, time.perf_counter() - started)
     for line in result.lines:
         console.result(line)
     report = result.report
