@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, TextIO
 
 from ..data.competition_code import CompetitionCodeError, require_function
 from ..exceptions import CrunchError, ParticipantVisibleError, UserCodeError
+from .timings import CallTimings
 from .tracing import RunnerTracer, to_execute_span_attributes
 
 USER_MODULE_NAME = "user_code"
@@ -48,6 +49,7 @@ class CompetitionRun:
     write: Callable[[str, bool], None] = field(default=lambda line, error: print(line, file=sys.stderr if error else sys.stdout, flush=True))
     started_at: datetime = field(default_factory=datetime.now)
     tracer: RunnerTracer = field(default_factory=RunnerTracer)
+    timings: CallTimings = field(default_factory=CallTimings)  # each call into the participant's code
     deterministic: Optional[bool] = None
 
     def __post_init__(self) -> None:

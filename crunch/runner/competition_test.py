@@ -132,8 +132,12 @@ def run_competition_test(
         if type(error).__name__ == "Abort":  # click.Abort: the runner refused to go on (its messages say why)
             raise CompetitionCodeError("the competition's runner.py aborted the run: see its messages above") from error
         raise describe_failure(error, run, CodeCache(workspace.dot_dir).directory, console.err) from error
+    finally:
+        run.timings.gather()
 
-    lines = ["", *usage.lines()]
+    from .timings import limits_of
+
+    lines = ["", *usage.lines(), *run.timings.lines(limits_of(runner_module))]
     files = _prediction_files(prediction_dir)
     for path in files:
         lines.append(f"prediction: {os.path.relpath(path, workspace.root)} ({human_size(path.stat().st_size)})")

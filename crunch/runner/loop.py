@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class CallStats:
     calls: int = 0
     seconds: float = 0.0
+    durations: List[float] = field(default_factory=list)  # each call's, for the median and the slowest
 
 
 @dataclass
@@ -122,8 +123,10 @@ class Loop:
                 raise
             raise user_code_error(error, f"{name}(){where}", self.is_user_file, self.console.err, self.root) from error
         finally:
+            took = time.perf_counter() - start
             stats.calls += 1
-            stats.seconds += time.perf_counter() - start
+            stats.seconds += took
+            stats.durations.append(took)
 
     def _common_values(self) -> Dict[str, Any]:
         columns = self.release.column_names

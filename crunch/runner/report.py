@@ -8,6 +8,7 @@ from typing import Dict, List, Optional
 from ..core.fsutil import human_size
 from .checks import CheckFailure
 from .loop import CallStats
+from .timings import distribution
 
 
 @dataclass
@@ -36,6 +37,8 @@ class Report:
         for name, stats in self.stats.items():
             average = f", {stats.seconds / stats.calls:.3f} s each" if stats.calls > 1 else ""
             out.append(f"{name + '()':<9} {stats.calls:>4} call(s)  {stats.seconds:8.3f} s{average}")
+            if len(stats.durations) > 1:
+                out.append(f"{'':<9} {distribution(stats.durations)}")
         out.append(f"{'data':<9}  read in {self.read_seconds:.3f} s")
         memory = human_size(self.peak_memory) if self.peak_memory else "unknown"
         out.append(f"wall time {self.wall_seconds:.3f} s, peak memory {memory}")

@@ -29,6 +29,7 @@ class CompetitionRun(Protocol):
     determinism_check_enabled: bool
     deterministic: Optional[bool]
     user_module: ModuleType
+    timings: Any  # crunch.runner.timings.CallTimings
 
     def log(self, message: str, important: bool = False, error: bool = False) -> Any: ...
 
@@ -251,3 +252,7 @@ class LocalUserModule(UserModule):
     @property
     def module(self) -> ModuleType:
         return self.run.user_module
+
+    def get_function(self, name: str) -> Callable[..., Any]:
+        """The participant's function ``name``, each of its calls timed for the report."""
+        return self.run.timings.wrap(name, super().get_function(name))
