@@ -101,7 +101,10 @@ def for_push(client: Client, where: Tuple[Any, ...], workspace: Workspace, say: 
             forecast.lines.append("this push: one submission (this project is not limited today)")
         else:
             left = per_day.remaining
-            forecast.lines.append(f"this push: one of the {left} submission(s) left today ({per_day.current}/{per_day.maximum} used)")
+            if left == 0:
+                forecast.lines.append(f"this push: no submission left today ({per_day.current}/{per_day.maximum} used): the hub may refuse it")
+            else:
+                forecast.lines.append(f"this push: one of the {left} submission(s) left today ({per_day.current}/{per_day.maximum} used)")
             if left == 1:
                 forecast.last.append("the last submission of the day")
     compute = optional_call(lambda: client.compute_quota(*where), None, "the compute quota", "no forecast of its runs' compute", say)
