@@ -40,6 +40,7 @@ EXTRA_FIELD = "fieldAddedLater"
 UNKNOWN_ENUM = "VALUE_ADDED_LATER"
 ZONE = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 FRACTION = re.compile(r"\.\d+")
+UNEXPECTED = re.compile(r"\bunexpected [A-Z][A-Za-z]*:")
 
 MAIN_PY = "def train(X_train, y_train, model_directory_path):\n    pass\n\n\ndef infer(X_test, model_directory_path):\n    return X_test\n"
 
@@ -370,9 +371,13 @@ def test_answer_variant(bench: Bench, cell: Cell) -> None:
         if "Traceback" in result.output:
             problems.append(f"crunch {command} printed a traceback: {result.output[-1500:]}")
             continue
+        where = f"{command} | {cell.endpoint.method} {cell.endpoint.key} | {cell.field} | {cell.variant}"
+        unexpected = [line for line in result.output.splitlines() if UNEXPECTED.search(line)]
+        if unexpected:  # how crunch words an error it has no message for
+            problems.append(f"crunch has no message for this answer: {where} | {unexpected[0]}")
+            continue
         if result.returncode == 0:
             continue
-        where = f"{command} | {cell.endpoint.method} {cell.endpoint.key} | {cell.field} | {cell.variant}"
         if peer_ok:
             aside = " (crunch-cli 13 read the null text as 'None')" if cell.variant == "null" and _is_text(cell) else ""
             problems.append(f"13.0.1 succeeds{aside}, crunch fails: {where} | {error_line(result)}")
