@@ -26,8 +26,8 @@ def run(
         "organizerName": organizer_name,
         "teamBased": team_based,
     }
-    found = Client(settings.api_base_url, api_key=settings.api_key).list_competitions(filters)
-    competitions = [c.raw for c in sorted(found, key=lambda c: c.name)]
+    found = sorted(Client(settings.api_base_url, api_key=settings.api_key).list_competitions(filters), key=lambda c: c.name)
+    competitions = [c.raw for c in found]
     if json_output:
         console.result(as_json(competitions))
         return competitions
@@ -36,8 +36,14 @@ def run(
         console.result("no competition matches these filters" if filtered else "no competitions on this hub")
         return competitions
     rows = [
-        (str(c["name"]), str(c.get("format") or "-"), str(c.get("status") or "-"), local_time(c.get("end") if isinstance(c.get("end"), str) else None, default="-"), str(c.get("displayName") or ""))
-        for c in competitions
+        (
+            competition.name or "-",
+            str(raw.get("format") or "-"),
+            competition.status or "-",
+            local_time(raw.get("end") if isinstance(raw.get("end"), str) else None, default="-"),
+            competition.display_name if competition.display_name != competition.name else str(raw.get("displayName") or ""),
+        )
+        for competition, raw in zip(found, competitions)
     ]
     for line in table(["name", "format", "status", "ends", "title"], rows):
         console.result(line)
