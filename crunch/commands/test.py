@@ -11,6 +11,7 @@ from ..core.console import Console
 from ..exceptions import PredictionError
 from ..project.context import open_project
 from ..project.settings import Settings
+from ..project.workspace import Workspace
 
 
 def run(
@@ -57,13 +58,12 @@ def run(
         checks=not no_checks,
     )
     result = test_workspace(workspace, settings, console, options, started=started, freeze_heap=True, release=release)
-    from ..submission.forecast import record_test_duration
-
-    record_test_duration(workspace, time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
     for line in result.lines:
         console.result(line)
     report = result.report
     if report is None:  # the competition's own code: its runner and scoring said what they had to
+        _record(workspace, elapsed)
         return True
     if not report.valid:
         raise PredictionError(
@@ -75,4 +75,13 @@ def run(
             "infer() is not deterministic (see above): give the same output for the same input, "
             "or run `crunch test --no-determinism-check`"
         )
+    _record(workspace, elapsed)
     return report.ok
+
+
+def _record(workspace: Workspace, seconds: float) -> None:
+    """The duration of a test that passed, for the quota forecast of `push` and `run create` (a
+    failed test writes nothing in the workspace)."""
+    from ..submission.forecast import record_test_duration
+
+    record_test_duration(workspace, seconds)
