@@ -375,3 +375,28 @@ def test_cached_metrics_are_read_strictly(workspace):
     with pytest.raises(CorruptCacheError) as caught:
         cached_metrics(workspace)
     assert caught.value.message == f'{workspace.cache_path("metrics.json")} is malformed: [0].weight: expected an integer, got "heavy": run `crunch download` to fetch it again'
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("2026-12-08T10:11:12", "2026-12-08T10:11:12+00:00"),
+        ("2026-12-08T10:11:12.3459Z", "2026-12-08T10:11:12.345900+00:00"),
+        ("2026-12-08T10:11:12.123456789+02:00", "2026-12-08T08:11:12.123456+00:00"),
+        ("2026-12-08T00:00:00+24:00", None),  # an offset of a day or more: no time
+        ("0001-01-01T00:00:00+01:00", None),  # before the first year a datetime holds
+        ("9999-12-31T23:59:59-01:00", None),  # after the last
+        ("2026-13-01", None),
+        ("soon", None),
+    ],
+)
+def test_times_with_or_without_zone_and_fraction(value, expected):
+    from crunch.core.jsonshape import parse_time
+
+    moment = parse_time(value)
+    assert (moment.isoformat() if moment is not None else None) == expected
+
+
+def test_a_unit_scale_past_reason_is_bounded():
+    unit = models.Unit.read(Node({"prefix": "", "scale": "10000000000", "suffix": "%"}))
+    assert unit.scale == 20 and unit.format(0.5).endswith("%")

@@ -381,7 +381,8 @@ class Client:
     def get_competition(self, competition: str) -> models.Competition:
         found = self.answer("GET", f"/v1/competitions/{_segment(competition)}", models.Competition.read)
         if not found.name and not str(competition).isdigit():  # asked by name: that is its name
-            found.name = found.display_name = str(competition)
+            found.name = str(competition)
+            found.display_name = found.display_name or found.name
         return found
 
     def get_round(self, competition: str, round_number: Any = "@current") -> models.Round:
@@ -645,7 +646,7 @@ class Client:
 
     def _list(self, path: str, read: Callable[[Node], T], **kwargs: Any) -> List[T]:
         """A listing (a bare list or one page object; an empty answer is an empty list)."""
-        return self.answer("GET", path, lambda node: [read(item) for item in node.listing([])], **kwargs)
+        return self.answer("GET", path, _list_of(read), **kwargs)
 
     def _pages(self, path: str, read: Callable[[Node], T], params: Dict[str, Any], *, page_size: int = 500, limit: Optional[int] = None) -> List[T]:
         """Every element of a paged listing, page after page. A hub that answers a bare list
@@ -656,7 +657,7 @@ class Client:
         while True:
             data = self.request("GET", path, params={**params, "page": page, "size": page_size})
             items = parse(
-                lambda node: [read(item) for item in node.listing([])],
+                _list_of(read),
                 data,
                 f"the hub's answer to GET /{path.lstrip('/')}",
                 ": is --api-base-url a CrunchDAO hub? If it is, try again later",
@@ -700,8 +701,10 @@ def optional_call(call: Callable[[], T], default: T, what: str, instead: str, sa
     return default
 
 
-def _list_of(model: Any) -> Callable[[Node], List[Any]]:
-    """A reader of a JSON list of ``model`` objects (an empty answer is an empty list)."""
-    return lambda node: [model.read(item) for item in node.listing([])]
+def _list_of(read: Any) -> Callable[[Node], List[Any]]:
+    """A reader of a listing (a bare list or a page; an empty answer is an empty list) whose
+    elements ``read`` reads: a model class (its ``read``) or a function."""
+    element = getattr(read, "read", read)
+    return lambda node: [element(item) for item in node.listing([])]
 
 

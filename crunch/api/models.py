@@ -662,7 +662,7 @@ class Unit:
     def read(cls, node: Node) -> "Unit":
         if not isinstance(node.value, dict):
             return cls("", 0, "")
-        return cls(node["prefix"].string(None) or "", max(0, _soft(lambda: node["scale"].integer(0), 0)), node["suffix"].string(None) or "")
+        return cls(node["prefix"].string(None) or "", min(max(0, _soft(lambda: node["scale"].integer(0), 0)), 20), node["suffix"].string(None) or "")
 
     def format(self, value: Optional[Number]) -> str:
         if value is None:

@@ -92,16 +92,16 @@ def run(
     main = code if code is not None else locate_main_file(root, main_file)
     if main.removed:
         console.print(f"removed {', '.join(main.removed)}: converted from the notebook by a run that was killed before cleaning up")
-    context: Any = contextlib.nullcontext()
+    conversion: Any = contextlib.nullcontext()
     produced: Optional[Dict[str, bytes]] = None
     if main.source is not None:
         whitelist = whitelist_module.load(workspace, client) if client is not None else whitelist_module.cached(workspace)
         produced = convert_for_push(main, whitelist, console)
     elif main.notebook is not None:
         whitelist = whitelist_module.load(workspace, client) if client is not None else whitelist_module.cached(workspace)
-        context = notebook_conversion(root, main, no_pip_freeze, whitelist, console)
+        conversion = notebook_conversion(root, main, no_pip_freeze, whitelist, console)
 
-    with context:
+    with conversion:
         plan = make_plan(
             root,
             main_file=main.script,

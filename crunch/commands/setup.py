@@ -300,7 +300,13 @@ def _choose_quickstarter(client: Client, competition: str, notebook: bool, conso
         if quickstarter.files is None and not quickstarter.name:  # no files, and no name to ask for them
             continue
         if quickstarter.files is None:
-            quickstarter = client.get_quickstarter(competition, quickstarter.name)
+            name = quickstarter.name
+            found = optional_call(
+                lambda name=name: client.get_quickstarter(competition, name), None, f"the quickstarter {name!r}", "trying the next one", console.print
+            )
+            if found is None:
+                continue
+            quickstarter = found
         if quickstarter.files:
             return quickstarter
     return None

@@ -279,12 +279,15 @@ def parse_time(value: Any) -> Optional["datetime.datetime"]:
         moment = datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro)
     except ValueError:
         return None
-    offset = datetime.timezone.utc
-    if zone and zone.upper() != "Z":
-        digits = zone[1:].replace(":", "")
-        delta = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        offset = datetime.timezone(delta if zone[0] == "+" else -delta)
-    return moment.replace(tzinfo=offset).astimezone(datetime.timezone.utc)
+    try:  # an offset past a day, or a moment that leaves the years a datetime holds: no time
+        offset = datetime.timezone.utc
+        if zone and zone.upper() != "Z":
+            digits = zone[1:].replace(":", "")
+            delta = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+            offset = datetime.timezone(delta if zone[0] == "+" else -delta)
+        return moment.replace(tzinfo=offset).astimezone(datetime.timezone.utc)
+    except (ValueError, OverflowError):
+        return None
 
 
 ErrorFactory = Callable[[str, DocumentError], CrunchError]

@@ -114,7 +114,7 @@ def run(spec: Dict[str, Any]) -> Dict[str, Any]:
     from ..core.console import Console
     from ..exceptions import PredictionError
     from ..project.workspace import Workspace
-    from ..runner.family import COMPETITION_CODE, family_of_workspace
+    from ..runner.family import family_of_workspace
     from ..runner.workspace_test import WorkspaceTestOptions, test_workspace
 
     root = Path(spec["root"])
@@ -130,9 +130,9 @@ def run(spec: Dict[str, Any]) -> Dict[str, Any]:
         force_first_train=bool(spec.get("force_first_train", True)),
         train_frequency=int(spec.get("train_frequency", 1)),
         determinism_check=bool(spec.get("determinism_check", True)),
-        # a cloud run always checks a classic prediction; the competition's own code is scored here
-        # only when the hub does not score it afterwards with the held-out truth
-        checks=bool(spec.get("score", True)) if family == COMPETITION_CODE else True,
+        # the competition's own code is scored here only when the hub does not score it afterwards
+        # with the held-out truth
+        score=bool(spec.get("score", True)),
         is_local=bool(spec.get("is_local", True)),
     )
     result = test_workspace(workspace, None, console, options)

@@ -186,7 +186,11 @@ class NotebookTools:
             has_gpu=has_gpu,
             determinism_check=determinism_check,
             checks=checks,
+            score=checks,  # the notebook's checks=False also leaves out the competition's local score
         )
+        from ..runner.local import ensure_release
+
+        release = ensure_release(workspace, self._settings_for(workspace), self.console, round_number)  # both families, as before
         try:
             result = test_workspace(
                 workspace,
@@ -199,6 +203,7 @@ class NotebookTools:
                 is_user_file=is_user_file,
                 raise_original=True,
                 started=started,
+                release=release,
             )
         except (UserCodeError, KeyboardInterrupt):
             raise

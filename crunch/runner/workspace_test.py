@@ -36,7 +36,8 @@ class WorkspaceTestOptions:
     round_number: Any = "@current"
     has_gpu: bool = False
     determinism_check: bool = True
-    checks: bool = True  # the classic prediction checks; for the competition's own code, its local score
+    checks: bool = True  # the classic loop's prediction checks
+    score: bool = True  # the competition's own code: its scoring.py's check and local score
     is_local: bool = True  # the competition's own code: a local run (False: a cloud run of the hub)
 
 
@@ -103,10 +104,10 @@ def test_workspace(
     from .local import ensure_release
 
     started = time.perf_counter() if started is None else started
+    if family_of_workspace(workspace) == COMPETITION_CODE:  # its runner.py reads the data itself
+        return _competition_code(workspace, settings, console, options, module, started, freeze_heap)
     if release is None:
         release = ensure_release(workspace, settings, console, options.round_number)
-    if family_of_workspace(workspace) == COMPETITION_CODE:
-        return _competition_code(workspace, settings, console, options, module, started, freeze_heap)
     return _classic(workspace, console, options, release, module, train, infer, is_user_file, raise_original, started)
 
 
@@ -186,7 +187,7 @@ def _competition_code(
         train_frequency=options.train_frequency,
         has_gpu=options.has_gpu,
         determinism_check=options.determinism_check,
-        score=options.checks,
+        score=options.score,
         is_local=options.is_local,
     )
     root = workspace.root

@@ -124,7 +124,7 @@ def duration_text(run: Run) -> str:
 
 def run_rows(runs: List[Run]) -> List[List[Any]]:
     return [
-        [run.id, run.status_text(), f"#{run.submission_number}", duration_text(run), local_time(run.created_at),
+        [run.id, run.status_text(), f"#{run.submission_number}" if run.submission_number is not None else "-", duration_text(run), local_time(run.created_at),
          run.prediction.score_text() if run.prediction is not None else "-"]
         for run in runs
     ]

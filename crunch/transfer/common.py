@@ -105,14 +105,6 @@ def oversize(part: Path, name: str, url: str, size: int, said: str = "", remove:
     )
 
 
-def free_space(folder: Path) -> Optional[int]:
-    import shutil
-
-    try:
-        return shutil.disk_usage(folder).free
-    except OSError:
-        return None
-
 
 def int_or_none(value: Optional[str]) -> Optional[int]:
     try:

@@ -48,6 +48,7 @@ from ..core.console import Console
 from ..core.fsutil import (
     PathLike,
     ensure_folder,
+    free_space,
     human_size,
     is_within,
     reserve_space,
@@ -65,7 +66,6 @@ from .common import (
     content_range_start,
     describe_url,
     forget,
-    free_space,
     get_data,
     int_or_none,
     oversize,

@@ -44,7 +44,7 @@ import requests
 
 from ..api.client import describe_connection_error, transient_status
 from ..api.deadline import MIN_RATE, BadBody, ProgressFloor, TooSlow, body_chunks
-from ..core.fsutil import human_size, reserve_space, write_text_atomic
+from ..core.fsutil import free_space, human_size, reserve_space, write_text_atomic
 from ..core.jsonshape import load_json
 from ..core.portable import PositionalFile
 from ..exceptions import ConfigurationError, TransferError
@@ -59,7 +59,6 @@ from .common import (
     content_range_start,
     describe_url,
     forget,
-    free_space,
     get_data,
     ranges_path,
     unlink_quietly,
