@@ -76,7 +76,7 @@ AUTO = "auto"
 # the adaptive count: each step is judged over a window of at least PROBE_WINDOW seconds and
 # WINDOW_BYTES received (a slow link's bytes come in lumps: a window holds many of them), and
 # kept only when the connections of the step get at least PAYS times what the step before got
-PROBE_WINDOW = 0.3
+PROBE_WINDOW = 0.15
 WINDOW_BYTES = 1 << 20
 PAYS = 1.4
 # one connection that gets this much is not what limits the transfer: the sha256 that follows
