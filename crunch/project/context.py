@@ -24,7 +24,7 @@ class ProjectContext:
         """A client of the project's hub with the push token (or the API key), made on first use:
         a command that works offline never needs the token."""
         if self._client is None:
-            self._client = hub_client(self.workspace, self.settings)
+            self._client = _client_of(self.workspace, self.settings)
         return self._client
 
     @property
@@ -41,20 +41,27 @@ def open_project(settings: Settings, workspace: Optional[Workspace] = None) -> P
     """The workspace around the current folder (or ``workspace``), its project and a client of its hub."""
     workspace = workspace or Workspace.find()
     info = workspace.project()
-    return ProjectContext(workspace, info, settings.for_workspace(info.api_base_url, info.web_base_url))
+    return ProjectContext(workspace, info, _for_project(info, settings))
+
+
+def _for_project(info: ProjectInfo, settings: Settings) -> Settings:
+    return settings.for_workspace(info.api_base_url, info.web_base_url)
 
 
 def hub_settings(workspace: Workspace, settings: Settings) -> Settings:
     """The hub ``workspace`` was set up against, unless an option or variable chose one."""
-    info = workspace.project()
-    return settings.for_workspace(info.api_base_url, info.web_base_url)
+    return _for_project(workspace.project(), settings)
 
 
 def hub_client(workspace: Workspace, settings: Settings) -> Any:
     """A client of the workspace's hub with its push token, or the API key when it has none."""
+    return _client_of(workspace, hub_settings(workspace, settings))
+
+
+def _client_of(workspace: Workspace, settings: Settings) -> Any:
+    """The client of ``settings`` (already the workspace's hub): the push token, else the API key."""
     from ..api import Client
 
-    settings = hub_settings(workspace, settings)
     if not workspace.token_file.exists():
         settings = settings.with_api_key()
     if workspace.token_file.exists() or not settings.api_key:
